@@ -1,0 +1,56 @@
+"""graphc: PyTorch's tensor API with reverse-mode autograd and a C/CUDA compiler.
+
+`import graphc as torch` should run code written for torch. This module is only the namespace.
+"""
+import builtins as _builtins
+
+from . import dtypes as _dtypes
+from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, half,
+                     float, double, short, int, long, dtype, get_default_dtype, set_default_dtype,
+                     set_default_tensor_type, promote_types, can_cast)
+from .device import device
+from .tensor import Tensor, Size
+from .storage import TypedStorage, UntypedStorage
+from . import autograd
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
+from .ir import ops as _ops
+
+globals().update(_ops.FUNCTIONS)
+globals().update(_dtypes.LEGACY_TENSOR_TYPES)
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_storage(obj):
+    return isinstance(obj, TypedStorage)
+
+
+def is_floating_point(input):
+    return input.is_floating_point()
+
+
+def numel(input):
+    return input.numel()
+
+
+def result_type(tensor1, tensor2):
+    from .runtime.cpu import operand_dtype
+    return operand_dtype([tensor1, tensor2])
+
+
+_num_threads = [1]
+
+
+def set_num_threads(n):
+    """Threads for intra-op work (generated code's OpenMP loops); eager numpy is single-threaded."""
+    if not isinstance(n, _builtins.int) or n < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    _num_threads[0] = n
+
+
+def get_num_threads():
+    return _num_threads[0]

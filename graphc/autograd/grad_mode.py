@@ -1,0 +1,75 @@
+"""Grad mode: whether ops record history (no_grad, enable_grad, set_grad_enabled, inference_mode)."""
+import functools
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "state"]
+
+
+class _GradState:
+    __slots__ = ("enabled",)
+
+    def __init__(self):
+        self.enabled = True
+
+
+state = _GradState()
+
+
+def is_grad_enabled():
+    return state.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; each also works as a decorator."""
+
+    mode = True
+
+    def __enter__(self):
+        self._previous = state.enabled
+        state.enabled = self.mode
+
+    def __exit__(self, *exc):
+        state.enabled = self._previous
+        return False
+
+    def __call__(self, function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return function(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    mode = True
+
+
+class inference_mode(_GradModeContext):
+    def __init__(self, mode=True):
+        self.mode = not mode
+
+
+class set_grad_enabled(_GradModeContext):
+    """Takes effect immediately (as torch's does), and also works as a context manager."""
+
+    def __init__(self, mode):
+        self._previous = state.enabled
+        self.mode = bool(mode)
+        state.enabled = self.mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, function):
+        state.enabled = self._previous
+        mode = self.mode
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return function(*args, **kwargs)
+        return wrapper

@@ -1,0 +1,1 @@
+"""The IR: op registry, op declarations, symbolic rules."""

@@ -1,0 +1,376 @@
+"""The eager CPU executor: runs declared ops on numpy arrays with torch's dtype semantics.
+
+Elementwise ops are run by evaluating their formula against `NUMPY_MATH`; other primitives call
+their declared numpy implementation. Both wrap the result into a Tensor and hand it to autograd.
+This is the per-op hot path: keep it free of sympy, of numpy error-state contexts and of
+anything that allocates more than the result.
+"""
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..ir import registry as _reg
+
+# numpy reports floating-point errors as warnings attributed to the calling frame; torch reports
+# nothing, so ignore them when they come from graphc itself (the user's own numpy is untouched).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"graphc\.")
+
+_ndarray = np.ndarray
+_asarray = np.asarray
+_bool, _int, _float = bool, int, float
+
+# bound by graphc.tensor at import (the runtime must not import the Tensor class itself)
+Tensor = None
+wrap = None
+grad_state = None
+record = None  # set by graphc.autograd: record(op, inputs, output, attrs) attaches a grad_fn
+
+
+def bind(tensor_class, wrap_function, grad_mode_state):
+    global Tensor, wrap, grad_state
+    Tensor, wrap, grad_state = tensor_class, wrap_function, grad_mode_state
+
+
+# ------------------------------------------------------------------ the numpy math namespace
+
+
+def _keep_integers(ufunc):
+    """Rounding functions are the identity on integers (numpy would return float64)."""
+    def apply(x, *args):
+        if isinstance(x, _ndarray) and x.dtype.kind in "biu":
+            return x.copy()
+        return ufunc(x, *args)
+    return apply
+
+
+def _sign(x):
+    if x.dtype.kind == "b":
+        return x.copy()
+    return np.sign(x)
+
+
+def _round(x, decimals=0):
+    if x.dtype.kind in "biu":
+        return x.copy()
+    if decimals == 0:
+        return np.rint(x)
+    return np.round(x, decimals)
+
+
+def _integer_division_check(divisor):
+    """torch raises for integer division by zero; numpy would silently give 0."""
+    if isinstance(divisor, _ndarray):
+        if divisor.dtype.kind in "biu" and not divisor.all():
+            raise RuntimeError("ZeroDivisionError")
+    elif isinstance(divisor, (_int, np.integer)) and divisor == 0:
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _is_integral(*values):
+    return all((v.dtype.kind in "biu") if isinstance(v, _ndarray) else isinstance(v, (_int, np.integer))
+               for v in values)
+
+
+def _floor_divide(x, y):
+    if _is_integral(x, y):
+        _integer_division_check(y)
+        return np.floor_divide(x, y)
+    return np.floor(np.true_divide(x, y))  # torch: floor(a / b), not Python's floor division
+
+
+def _trunc_divide(x, y):
+    if _is_integral(x, y):
+        _integer_division_check(y)
+        quotient = np.floor_divide(x, y)
+        # C semantics: round toward zero where the signs differ and there is a remainder
+        fix = (np.remainder(x, y) != 0) & ((x < 0) != (y < 0))
+        return quotient + fix.astype(quotient.dtype)
+    return np.trunc(np.true_divide(x, y))
+
+
+def _remainder(x, y):
+    if _is_integral(x, y):
+        _integer_division_check(y)
+    return np.remainder(x, y)
+
+
+def _fmod(x, y):
+    if _is_integral(x, y):
+        _integer_division_check(y)
+    return np.fmod(x, y)
+
+
+def _power(x, y):
+    if _is_integral(x, y):
+        if isinstance(y, (_int, np.integer)) and y < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(y, _ndarray) and (y < 0).any():
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+    return np.power(x, y)
+
+
+class _NumpyMath:
+    """Names a formula may use, bound to numpy. graphc.ir.symbolic mirrors them for sympy."""
+
+    exp = staticmethod(np.exp)
+    expm1 = staticmethod(np.expm1)
+    log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
+    log2 = staticmethod(np.log2)
+    log10 = staticmethod(np.log10)
+    sqrt = staticmethod(np.sqrt)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    tan = staticmethod(np.tan)
+    asin = staticmethod(np.arcsin)
+    acos = staticmethod(np.arccos)
+    atan = staticmethod(np.arctan)
+    atan2 = staticmethod(np.arctan2)
+    sinh = staticmethod(np.sinh)
+    cosh = staticmethod(np.cosh)
+    tanh = staticmethod(np.tanh)
+    abs = staticmethod(np.abs)
+    sign = staticmethod(_sign)
+    floor = staticmethod(_keep_integers(np.floor))
+    ceil = staticmethod(_keep_integers(np.ceil))
+    trunc = staticmethod(_keep_integers(np.trunc))
+    round = staticmethod(_round)
+    where = staticmethod(np.where)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    fmod = staticmethod(_fmod)
+    remainder = staticmethod(_remainder)
+    floor_divide = staticmethod(_floor_divide)
+    trunc_divide = staticmethod(_trunc_divide)
+    pow = staticmethod(_power)
+    logical_not = staticmethod(np.logical_not)
+    logical_and = staticmethod(np.logical_and)
+    logical_or = staticmethod(np.logical_or)
+    logical_xor = staticmethod(np.logical_xor)
+    bitwise_not = staticmethod(np.invert)
+    bitwise_and = staticmethod(np.bitwise_and)
+    bitwise_or = staticmethod(np.bitwise_or)
+    bitwise_xor = staticmethod(np.bitwise_xor)
+    isnan = staticmethod(np.isnan)
+    isinf = staticmethod(np.isinf)
+    isfinite = staticmethod(np.isfinite)
+    erf = None  # filled below if available without scipy
+
+
+NUMPY_MATH = _NumpyMath()
+
+
+# ------------------------------------------------------------------ dtype rules
+
+
+def operand_dtype(args):
+    """torch.result_type of a mix of tensors and Python scalars."""
+    dims, zero_dims, scalars = [], [], []
+    for a in args:
+        if isinstance(a, Tensor):
+            (dims if a._data.ndim else zero_dims).append(a._dtype)
+        elif isinstance(a, (_bool, _int, _float, np.generic)):
+            scalars.append(_dt.scalar_dtype(a))
+        elif a is not None:
+            raise TypeError(f"expected Tensor or number, got {type(a).__name__}")
+    return _dt.result_type_of(dims, zero_dims, scalars)
+
+
+def compute_and_result_dtypes(op, args):
+    """(compute dtype, result dtype) of an elementwise op under its dtype rule."""
+    first = args[0]
+    # fast path: every operand a tensor of one dtype, or one tensor and a same-category scalar
+    if type(first) is Tensor or isinstance(first, Tensor):
+        promoted = first._dtype
+        for a in args[1:]:
+            if isinstance(a, Tensor):
+                if a._dtype is not promoted:
+                    promoted = None
+                    break
+            elif type(a) is _float and promoted.category == 2:
+                continue
+            elif type(a) is _int and promoted.category == 1:
+                continue
+            else:
+                promoted = None
+                break
+        if promoted is None:
+            promoted = operand_dtype(args)
+    else:
+        promoted = operand_dtype(args)
+    rule = op.dtype_rule
+    if rule == _reg.PROMOTE:
+        if op.no_bool and promoted is _dt.bool:
+            _refuse_bool(op)
+        return promoted, promoted
+    if rule == _reg.INT_TO_FLOAT:
+        if promoted.category < 2:
+            promoted = _dt.get_default_dtype()
+        return promoted, promoted
+    if rule == _reg.COMPARE:
+        return promoted, _dt.bool
+    if rule == _reg.LOGICAL:
+        return promoted, _dt.bool
+    if rule == _reg.INTEGRAL:
+        if promoted.category == 2:
+            raise RuntimeError(f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
+        return promoted, promoted
+    if rule == _reg.FLOAT_ONLY:
+        if promoted.category < 2:
+            raise RuntimeError(f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
+        return promoted, promoted
+    raise AssertionError(rule)
+
+
+def _refuse_bool(op):
+    if op.name == "neg":
+        raise RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+            "invert a mask, use the `~` or `logical_not()` operator instead.")
+    raise RuntimeError(
+        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+        "`logical_xor()` operator instead.")
+
+
+def _scalar_operand(value, compute):
+    """A Python scalar as numpy should see it: weak (NEP 50), wrapped into range for integers."""
+    if compute.category == 1 and type(value) is _int:
+        info = np.iinfo(compute.np)
+        if not info.min <= value <= info.max:
+            return np.array(value & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).astype(compute.np)[()]
+        return value
+    if compute.category == 1 and type(value) is _bool:
+        return value
+    if type(value) in (_bool, _int, _float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+# ------------------------------------------------------------------ executors
+
+
+def broadcast_error(shapes):
+    """torch's message for shapes that do not broadcast (ValueError from numpy -> RuntimeError)."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    for axis in range(ndim - 1, -1, -1):
+        sizes = [p[axis] for p in padded]
+        others = [s for s in sizes if s != 1]
+        if len(set(others)) > 1:
+            first = sizes.index(others[0])
+            second = next(i for i, s in enumerate(sizes) if s != 1 and s != others[0])
+            names = "abcdefgh"
+            return RuntimeError(
+                f"The size of tensor {names[first]} ({sizes[first]}) must match the size of tensor "
+                f"{names[second]} ({sizes[second]}) at non-singleton dimension {axis}")
+    return None
+
+
+def elementwise_executor(op):
+    """Build `run(args, attrs) -> (ndarray, result dtype)` for an elementwise op."""
+    formula = op.formula
+    math = NUMPY_MATH
+
+    def run(args, attrs):
+        compute, result = compute_and_result_dtypes(op, args)
+        np_compute = compute.np
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                data = a._data
+                arrays.append(data if data.dtype is np_compute or data.dtype == np_compute
+                              else data.astype(np_compute))
+            else:
+                arrays.append(_scalar_operand(a, compute))
+        try:
+            out = formula(math, *arrays, **attrs) if attrs else formula(math, *arrays)
+        except ValueError as error:
+            shapes = [a.shape for a in arrays if isinstance(a, _ndarray)]
+            mismatch = broadcast_error(shapes) if shapes else None
+            if mismatch is not None:
+                raise mismatch from None
+            raise
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        if out.dtype != result.np:
+            out = out.astype(result.np)
+        elif not out.flags.owndata:
+            out = out.copy()
+        return out, result
+
+    return run
+
+
+def primitive_executor(op):
+    """Non-elementwise primitives: their numpy implementation returns the result array, whose
+    numpy dtype gives the result dtype."""
+    eager = op.eager
+    by_numpy = _dt._BY_NP
+
+    def run(args, attrs):
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        out = eager(*arrays, **attrs)
+        if type(out) is not _ndarray:
+            out = _asarray(out)
+        return out, by_numpy[out.dtype]
+
+    return run
+
+
+def apply(op, args, attrs=None):
+    """Run `op` eagerly and wrap its result; autograd records it when an input requires grad."""
+    attrs = attrs or {}
+    out, result_dtype = op.run(args, attrs)
+    tensor = wrap(out, result_dtype)
+    if record is not None and grad_state.enabled:
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                record(op, args, tensor, attrs)
+                break
+    return tensor
+
+
+def apply_inplace(op, target, args, attrs=None):
+    """`target.op_(...)`: compute as out-of-place, then check the cast and the shape, write back."""
+    attrs = attrs or {}
+    out, result_dtype = op.run(args, attrs)
+    if not _dt.can_cast(result_dtype, target._dtype):
+        raise RuntimeError(f"result type {result_dtype.scalar_name} can't be cast to the desired "
+                           f"output type {target._dtype.scalar_name}")
+    write_into(target, out)
+    return target
+
+
+def write_into(target, values):
+    """Write `values` (same or broadcastable-to shape) into `target` in place."""
+    data = target._data
+    if values.shape != data.shape:
+        try:
+            broadcast = np.broadcast_shapes(values.shape, data.shape)
+        except ValueError:
+            broadcast = None
+        if broadcast != data.shape:
+            raise RuntimeError(
+                f"output with shape {list(data.shape)} doesn't match the broadcast shape "
+                f"{list(broadcast) if broadcast is not None else list(values.shape)}")
+    if not data.flags.writeable:
+        raise RuntimeError(
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
+    data[...] = values
+    target._bump_version()
+
+
+def apply_view(op, source, attrs):
+    """Run a view op: the result shares `source`'s storage and version counter."""
+    array = op.eager(source._data, **attrs)
+    tensor = make_view(source, array)
+    if record is not None and grad_state.enabled and source._requires_grad:
+        record(op, (source,), tensor, attrs)
+    return tensor
+
+
+make_view = None  # bound by graphc.tensor

@@ -1,0 +1,536 @@
+"""Tensor: a numpy view (shape, strides, offset) into a shared Storage, plus autograd state.
+
+Operators and methods call the ops declared in graphc.ir.ops; this module only holds what is
+about the tensor object itself: construction, metadata, conversion and views' bookkeeping.
+"""
+import numpy as np
+
+from . import dtypes as _dt
+from .device import CPU, check_device
+from .storage import TypedStorage, storage_of_array
+from .autograd import grad_mode as _grad_mode
+from .runtime import cpu as _cpu
+
+__all__ = ["Tensor", "Size", "wrap", "make_view"]
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+class Size(tuple):
+    """torch.Size: a tuple of ints that prints as torch.Size([2, 3])."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, index):
+        result = tuple.__getitem__(self, index)
+        return Size(result) if isinstance(index, slice) else result
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
+
+
+class _VersionCounter:
+    """Shared by a tensor and all its views; bumped by every in-place write."""
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class Tensor:
+    """A strided view into a Storage. Construct with graphc.tensor(...) or the legacy Tensor(...)."""
+
+    __slots__ = ("_data", "_dtype", "_storage", "_base", "_version_counter", "_requires_grad",
+                 "_grad", "_grad_fn", "_hooks", "_retains_grad", "_output_nr", "__weakref__",
+                 "__dict__")
+
+    __module__ = "graphc"
+
+    # -------------------------------------------------------------- construction
+    def __new__(cls, *args, dtype=None, device=None):
+        """The legacy constructor: Tensor(*sizes), Tensor(sequence), Tensor(storage), Tensor(t)."""
+        check_device(device)
+        default = _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+        if len(args) == 1 and isinstance(args[0], TypedStorage):
+            storage = args[0]
+            result = make_view_of_storage(storage, (storage.size(),), (1,), 0)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            return args[0]
+        elif len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            from .ir.ops.creation import array_from_data
+            result = wrap(array_from_data(args[0], default, legacy=True), default)
+        else:
+            sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+            for s in sizes:
+                if not isinstance(s, (int, np.integer)):
+                    raise TypeError(f"Tensor(): argument 'size' must be tuple of ints, but found "
+                                    f"element of type {type(s).__name__}")
+            result = wrap(np.zeros(tuple(int(s) for s in sizes), dtype=default.np), default)
+        if cls is not Tensor:
+            result.__class__ = cls
+        return result
+
+    # -------------------------------------------------------------- metadata
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def is_cpu(self):
+        return True
+
+    @property
+    def layout(self):
+        return "torch.strided"
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.size * self._dtype.itemsize
+
+    def is_floating_point(self):
+        return self._dtype.category == 2
+
+    def is_complex(self):
+        return False
+
+    def is_signed(self):
+        return self._dtype.is_signed
+
+    def _wrap_dim(self, dim, ndim=None):
+        ndim = self._data.ndim if ndim is None else ndim
+        return wrap_dim(dim, ndim)
+
+    # -------------------------------------------------------------- memory layout
+    def storage(self):
+        storage = self._storage
+        if storage is None:
+            storage = self._storage = storage_of_array(self._data, self._dtype)
+        return storage
+
+    def untyped_storage(self):
+        return self.storage().untyped()
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0]
+
+    def storage_offset(self):
+        return (self.data_ptr() - self.storage().data_ptr()) // self._dtype.itemsize
+
+    def stride(self, dim=None):
+        itemsize = self._dtype.itemsize
+        strides = tuple(s // itemsize for s in self._data.strides)
+        if dim is None:
+            return strides
+        return strides[self._wrap_dim(dim)]
+
+    def is_contiguous(self, memory_format=None):
+        """torch's rule: sizes of 1 may have any stride; strides must be the row-major ones."""
+        expected = 1
+        for size, stride in zip(reversed(self._data.shape), reversed(self.stride())):
+            if size == 0:
+                return True
+            if size != 1:
+                if stride != expected:
+                    return False
+                expected *= size
+        return True
+
+    def is_shared(self):
+        return False
+
+    def is_pinned(self):
+        return False
+
+    def _bump_version(self):
+        self._version_counter.value += 1
+
+    @property
+    def _version(self):
+        return self._version_counter.value
+
+    # -------------------------------------------------------------- conversion
+    def tolist(self):
+        return self._data.tolist()
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        data = self._data
+        if dtype is not None and np.dtype(dtype) != data.dtype:
+            return data.astype(dtype)
+        return data.copy() if copy else data
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()).item())
+
+    def __float__(self):
+        return float(self._scalar_for("float"))
+
+    def __int__(self):
+        return int(self._scalar_for("int"))
+
+    def __index__(self):
+        if self._dtype.category != 1 or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self._data.reshape(()).item())
+
+    def _scalar_for(self, kind):
+        if self._data.size != 1:
+            raise ValueError(f"only one element tensors can be converted to Python scalars")
+        return self._data.reshape(()).item()
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self):
+        return id(self)
+
+    def __contains__(self, element):
+        return bool((self == element).any().item())
+
+    def __repr__(self, *, tensor_contents=None):
+        from .printing import format_tensor
+        return format_tensor(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (self._data.copy(), self._dtype.name, self._requires_grad))
+
+    def __deepcopy__(self, memo):
+        result = self.clone().detach()
+        result.requires_grad_(self._requires_grad)
+        memo[id(self)] = result
+        return result
+
+    # -------------------------------------------------------------- dtype conversion
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """With no argument: the legacy type string ('torch.FloatTensor'); else a converted copy."""
+        if dtype is None:
+            return "torch." + self._dtype.legacy_name
+        if isinstance(dtype, str):
+            target = _dt.by_legacy_name(dtype) if dtype.endswith("Tensor") else _dt.to_dtype(dtype)
+        elif isinstance(dtype, type) and hasattr(dtype, "_legacy_dtype"):
+            target = dtype._legacy_dtype
+        else:
+            target = _dt.to_dtype(dtype)
+        return self.to(target)
+
+    def type_as(self, other):
+        return self.to(other._dtype)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False, memory_format=None):
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a._dtype
+            elif isinstance(a, _dt.dtype):
+                dtype = a
+            elif a is not None:
+                check_device(a)
+        if device is not None:
+            check_device(device)
+        if dtype is None or dtype is self._dtype:
+            return self.clone() if copy else self
+        from .ir.ops.elementwise import cast
+        return cast(self, _dt.to_dtype(dtype))
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        check_device("cuda")
+
+    def float(self):
+        return self.to(_dt.float32)
+
+    def double(self):
+        return self.to(_dt.float64)
+
+    def half(self):
+        return self.to(_dt.float16)
+
+    def long(self):
+        return self.to(_dt.int64)
+
+    def int(self):
+        return self.to(_dt.int32)
+
+    def short(self):
+        return self.to(_dt.int16)
+
+    def char(self):
+        return self.to(_dt.int8)
+
+    def byte(self):
+        return self.to(_dt.uint8)
+
+    def bool(self):
+        return self.to(_dt.bool)
+
+    # -------------------------------------------------------------- new_* (same dtype by default)
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        from .ir.ops.creation import tensor
+        return tensor(data, dtype=dtype or self._dtype, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .ir.ops.creation import zeros
+        return zeros(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .ir.ops.creation import ones
+        return ones(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        from .ir.ops.creation import empty
+        return empty(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .ir.ops.creation import full
+        return full(size, fill_value, dtype=dtype or self._dtype, requires_grad=requires_grad)
+
+    def new(self, *args):
+        """Legacy: like Tensor(*args) but with this tensor's dtype."""
+        return Tensor(*args, dtype=self._dtype)
+
+    # -------------------------------------------------------------- autograd state
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._grad_fn is not None and not requires_grad:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and self._dtype.category != 2:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data
+        self._dtype = value._dtype
+        self._storage = value._storage if value._storage is not None else value.storage()
+
+    def detach(self):
+        result = make_view(self, self._data)
+        return result
+
+    def detach_(self):
+        self._grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def _base_or_none(self):
+        return self._base
+
+    # -------------------------------------------------------------- in-place data replacement
+    def set_(self, source=None, storage_offset=0, size=None, stride=None):
+        """Make this tensor view `source` (a Tensor or a Storage)."""
+        if source is None:
+            self._data = np.zeros(0, dtype=self._dtype.np)
+            self._storage = None
+            return self
+        if isinstance(source, Tensor):
+            self._data = source._data
+            self._dtype = source._dtype
+            self._storage = source.storage()
+            return self
+        if size is None:
+            size = (source.size(),)
+        if stride is None:
+            stride = contiguous_strides(size)
+        view = make_view_of_storage(source, tuple(size), tuple(stride), storage_offset)
+        self._data, self._storage, self._dtype = view._data, source, source.dtype
+        return self
+
+
+def _rebuild(array, dtype_name, requires_grad):
+    result = wrap(array, _dt.to_dtype(dtype_name))
+    result._requires_grad = requires_grad
+    return result
+
+
+# ------------------------------------------------------------------ helpers used by the ops
+
+
+def wrap(array, dtype):
+    """A new tensor that owns `array` (the result of a non-view op)."""
+    t = _new(Tensor)
+    t._data = array
+    t._dtype = dtype
+    t._storage = None
+    t._base = None
+    t._version_counter = _VersionCounter()
+    t._requires_grad = False
+    t._grad = None
+    t._grad_fn = None
+    t._hooks = None
+    t._retains_grad = False
+    t._output_nr = 0
+    return t
+
+
+def make_view(source, array):
+    """A new tensor over `array`, a numpy view of `source`'s data: shares storage and version."""
+    t = _new(Tensor)
+    t._data = array
+    t._dtype = source._dtype
+    t._storage = source._storage if source._storage is not None else source.storage()
+    base = source._base
+    t._base = base if base is not None else source
+    t._version_counter = source._version_counter
+    t._requires_grad = False
+    t._grad = None
+    t._grad_fn = None
+    t._hooks = None
+    t._retains_grad = False
+    t._output_nr = 0
+    return t
+
+
+def make_view_of_storage(storage, size, stride, offset):
+    """A tensor viewing `storage` with explicit size/stride/offset (in elements), bounds-checked."""
+    flat = storage._flat
+    itemsize = flat.itemsize
+    if any(s < 0 for s in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+    needed = offset + sum((n - 1) * st for n, st in zip(size, stride)) + 1 if all(size) else 0
+    if needed > flat.shape[0] or offset < 0:
+        raise RuntimeError(
+            f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {offset}, and "
+            f"itemsize {itemsize} requiring a storage size of {needed * itemsize} are out of bounds "
+            f"for storage of size {flat.shape[0] * itemsize}")
+    array = np.lib.stride_tricks.as_strided(
+        flat[offset:] if flat.shape[0] > offset else flat[:0], shape=tuple(size),
+        strides=tuple(st * itemsize for st in stride), writeable=flat.flags.writeable)
+    t = wrap(array, storage.dtype)
+    t._storage = storage
+    return t
+
+
+def contiguous_strides(size):
+    strides = []
+    running = 1
+    for s in reversed(size):
+        strides.append(running)
+        running *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def wrap_dim(dim, ndim):
+    """Normalise a possibly negative dim, with torch's IndexError when it is out of range."""
+    low, high = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+    if dim < low or dim > high:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], "
+                         f"but got {dim})")
+    return dim + max(ndim, 1) if dim < 0 else dim
+
+
+_cpu.bind(Tensor, wrap, _grad_mode.state)
+_cpu.make_view = make_view
+
+from .ir import ops as _ops  # noqa: E402  (the ops need the Tensor class bound above)
+
+_ops.install_methods(Tensor)
