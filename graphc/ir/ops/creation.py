@@ -10,7 +10,8 @@ from ...runtime import cpu as _cpu
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
            "ones_like", "empty_like", "full_like", "eye", "arange", "range", "linspace",
-           "logspace", "scalar_tensor", "array_from_data", "parse_size"]
+           "logspace", "scalar_tensor"]
+NOT_METHODS = __all__
 
 _builtin_range = range
 

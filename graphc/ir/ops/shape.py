@@ -14,7 +14,8 @@ __all__ = ["view", "reshape", "expand", "expand_as", "permute", "transpose", "t"
            "unsqueeze", "flatten", "unflatten", "select", "narrow", "contiguous", "clone",
            "cat", "stack", "split", "chunk", "unbind", "repeat", "resize_", "movedim",
            "view_as", "reshape_as", "as_strided", "flip", "swapaxes", "swapdims", "hstack",
-           "vstack", "tensor_split", "concat", "concatenate", "infer_size", "wrap_dim"]
+           "vstack", "tensor_split", "concat", "concatenate", "diagonal", "moveaxis", "narrow"]
+NOT_METHODS = ["cat", "stack", "hstack", "vstack", "concat", "concatenate"]
 
 
 def wrap_dim(dim, ndim):
@@ -475,3 +476,10 @@ def resize_(self, *sizes):
 
 def resize_as_(self, other):
     return resize_(self, other.shape)
+
+
+EXTRA_METHODS = {
+    "resize_as_": resize_as_,
+    "T": property(t),
+    "mT": property(lambda self: transpose(self, -2, -1)),
+}
