@@ -53,9 +53,18 @@ class _VersionCounter:
 class Tensor:
     """A strided view into a Storage. Construct with graphc.tensor(...) or the legacy Tensor(...)."""
 
-    __slots__ = ("_data", "_dtype", "_storage", "_base", "_version_counter", "_requires_grad",
-                 "_grad", "_grad_fn", "_hooks", "_retains_grad", "_output_nr", "__weakref__",
-                 "__dict__")
+    # Only the data and dtype are slots; the rest start as these class-level defaults and are
+    # stored per instance once set, so creating a result tensor costs two assignments.
+    __slots__ = ("_data", "_dtype", "__weakref__", "__dict__")
+    _storage = None           # the Storage, created on first need (see storage())
+    _base = None              # the tensor this one is a view of
+    _version_counter = None   # shared with views; created on the first in-place write or view
+    _requires_grad = False
+    _grad = None
+    _grad_fn = None
+    _hooks = None
+    _retains_grad = False
+    _output_nr = 0
 
     __module__ = "graphc"
 
@@ -193,11 +202,15 @@ class Tensor:
         return False
 
     def _bump_version(self):
-        self._version_counter.value += 1
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = _VersionCounter()
+        counter.value += 1
 
     @property
     def _version(self):
-        return self._version_counter.value
+        counter = self._version_counter
+        return 0 if counter is None else counter.value
 
     # -------------------------------------------------------------- conversion
     def tolist(self):
@@ -458,15 +471,6 @@ def wrap(array, dtype):
     t = _new(Tensor)
     t._data = array
     t._dtype = dtype
-    t._storage = None
-    t._base = None
-    t._version_counter = _VersionCounter()
-    t._requires_grad = False
-    t._grad = None
-    t._grad_fn = None
-    t._hooks = None
-    t._retains_grad = False
-    t._output_nr = 0
     return t
 
 
@@ -478,13 +482,10 @@ def make_view(source, array):
     t._storage = source._storage if source._storage is not None else source.storage()
     base = source._base
     t._base = base if base is not None else source
-    t._version_counter = source._version_counter
-    t._requires_grad = False
-    t._grad = None
-    t._grad_fn = None
-    t._hooks = None
-    t._retains_grad = False
-    t._output_nr = 0
+    counter = source._version_counter
+    if counter is None:
+        counter = source._version_counter = _VersionCounter()
+    t._version_counter = counter
     return t
 
 

@@ -152,10 +152,15 @@ class _NumpyMath:
     bitwise_and = staticmethod(np.bitwise_and)
     bitwise_or = staticmethod(np.bitwise_or)
     bitwise_xor = staticmethod(np.bitwise_xor)
+    eq = staticmethod(np.equal)
+    ne = staticmethod(np.not_equal)
+    lt = staticmethod(np.less)
+    le = staticmethod(np.less_equal)
+    gt = staticmethod(np.greater)
+    ge = staticmethod(np.greater_equal)
     isnan = staticmethod(np.isnan)
     isinf = staticmethod(np.isinf)
     isfinite = staticmethod(np.isfinite)
-    erf = None  # filled below if available without scipy
 
 
 NUMPY_MATH = _NumpyMath()
@@ -177,50 +182,61 @@ def operand_dtype(args):
     return _dt.result_type_of(dims, zero_dims, scalars)
 
 
-def compute_and_result_dtypes(op, args):
-    """(compute dtype, result dtype) of an elementwise op under its dtype rule."""
+def promoted_dtype(args):
+    """torch.result_type of the operands, with a fast path for the common cases: all tensors of
+    one dtype, or one tensor and a Python scalar of the same category."""
     first = args[0]
-    # fast path: every operand a tensor of one dtype, or one tensor and a same-category scalar
-    if type(first) is Tensor or isinstance(first, Tensor):
+    if isinstance(first, Tensor):
         promoted = first._dtype
         for a in args[1:]:
             if isinstance(a, Tensor):
-                if a._dtype is not promoted:
-                    promoted = None
-                    break
-            elif type(a) is _float and promoted.category == 2:
-                continue
-            elif type(a) is _int and promoted.category == 1:
-                continue
-            else:
-                promoted = None
-                break
-        if promoted is None:
-            promoted = operand_dtype(args)
-    else:
-        promoted = operand_dtype(args)
-    rule = op.dtype_rule
-    if rule == _reg.PROMOTE:
-        if op.no_bool and promoted is _dt.bool:
-            _refuse_bool(op)
-        return promoted, promoted
-    if rule == _reg.INT_TO_FLOAT:
-        if promoted.category < 2:
-            promoted = _dt.get_default_dtype()
-        return promoted, promoted
-    if rule == _reg.COMPARE:
-        return promoted, _dt.bool
-    if rule == _reg.LOGICAL:
-        return promoted, _dt.bool
-    if rule == _reg.INTEGRAL:
-        if promoted.category == 2:
-            raise RuntimeError(f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
-        return promoted, promoted
-    if rule == _reg.FLOAT_ONLY:
-        if promoted.category < 2:
-            raise RuntimeError(f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
-        return promoted, promoted
-    raise AssertionError(rule)
+                if a._dtype is promoted:
+                    continue
+            elif type(a) is _float:
+                if promoted.category == 2:
+                    continue
+            elif type(a) is _int:
+                if promoted.category == 1:
+                    continue
+            return operand_dtype(args)
+        return promoted
+    return operand_dtype(args)
+
+
+def dtype_rule(op):
+    """`rule(promoted) -> (compute dtype, result dtype)` for an elementwise op's dtype rule."""
+    kind = op.dtype_rule
+    if kind == _reg.PROMOTE:
+        if op.no_bool:
+            def rule(promoted):
+                if promoted is _dt.bool:
+                    _refuse_bool(op)
+                return promoted, promoted
+            return rule
+        return lambda promoted: (promoted, promoted)
+    if kind == _reg.INT_TO_FLOAT:
+        def rule(promoted):
+            if promoted.category < 2:
+                promoted = _dt.get_default_dtype()
+            return promoted, promoted
+        return rule
+    if kind in (_reg.COMPARE, _reg.LOGICAL):
+        return lambda promoted: (promoted, _dt.bool)
+    if kind in (_reg.INTEGRAL, _reg.FLOAT_ONLY):
+        refused = (2,) if kind == _reg.INTEGRAL else (0, 1)
+
+        def rule(promoted):
+            if promoted.category in refused:
+                raise RuntimeError(
+                    f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
+            return promoted, promoted
+        return rule
+    raise ValueError(f"{op.name}: unknown dtype rule {kind!r}")
+
+
+def compute_and_result_dtypes(op, args):
+    """(compute dtype, result dtype) of an elementwise op applied to `args`."""
+    return dtype_rule(op)(promoted_dtype(args))
 
 
 def _refuse_bool(op):
@@ -254,6 +270,8 @@ def _scalar_operand(value, compute):
 
 def broadcast_error(shapes):
     """torch's message for shapes that do not broadcast (ValueError from numpy -> RuntimeError)."""
+    if not shapes:
+        return None
     ndim = max(len(s) for s in shapes)
     padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
     for axis in range(ndim - 1, -1, -1):
@@ -273,23 +291,22 @@ def elementwise_executor(op):
     """Build `run(args, attrs) -> (ndarray, result dtype)` for an elementwise op."""
     formula = op.formula
     math = NUMPY_MATH
+    rule = dtype_rule(op)
 
     def run(args, attrs):
-        compute, result = compute_and_result_dtypes(op, args)
+        compute, result = rule(promoted_dtype(args))
         np_compute = compute.np
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
                 data = a._data
-                arrays.append(data if data.dtype is np_compute or data.dtype == np_compute
-                              else data.astype(np_compute))
+                arrays.append(data if data.dtype == np_compute else data.astype(np_compute))
             else:
                 arrays.append(_scalar_operand(a, compute))
         try:
             out = formula(math, *arrays, **attrs) if attrs else formula(math, *arrays)
-        except ValueError as error:
-            shapes = [a.shape for a in arrays if isinstance(a, _ndarray)]
-            mismatch = broadcast_error(shapes) if shapes else None
+        except ValueError:
+            mismatch = broadcast_error([a.shape for a in arrays if isinstance(a, _ndarray)])
             if mismatch is not None:
                 raise mismatch from None
             raise
@@ -297,8 +314,8 @@ def elementwise_executor(op):
             out = _asarray(out)
         if out.dtype != result.np:
             out = out.astype(result.np)
-        elif not out.flags.owndata:
-            out = out.copy()
+        elif out.base is not None:
+            out = out.copy()  # the formula returned a view of an input (e.g. a no-op rounding)
         return out, result
 
     return run
@@ -320,10 +337,12 @@ def primitive_executor(op):
     return run
 
 
-def apply(op, args, attrs=None):
+_no_attrs = {}
+
+
+def apply(op, args, attrs=_no_attrs):
     """Run `op` eagerly and wrap its result; autograd records it when an input requires grad."""
-    attrs = attrs or {}
-    out, result_dtype = op.run(args, attrs)
+    out, result_dtype = op.run(args, attrs or _no_attrs)
     tensor = wrap(out, result_dtype)
     if record is not None and grad_state.enabled:
         for a in args:

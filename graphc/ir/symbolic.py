@@ -1,0 +1,89 @@
+"""Elementwise formulas seen by sympy: the same formula numpy evaluates, as a sympy expression.
+
+sympy is imported here only, on first use (it costs ~0.5 s), never on the eager hot path.
+`formula_expression(op)` gives an op's formula in symbols x0, x1, ...; `c_expression(op)` prints
+it as C. Gradients are derived from these expressions by graphc.autograd.
+"""
+import functools
+import types
+
+__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math"]
+
+
+@functools.lru_cache(maxsize=None)
+def sympy_math():
+    """The math namespace of formulas, bound to sympy (mirrors runtime.cpu.NUMPY_MATH)."""
+    import sympy
+
+    def undefined(name):
+        # functions with no sympy counterpart stay opaque calls the C printer maps by name
+        return sympy.Function(name)
+
+    def where(condition, x, y):
+        return sympy.Piecewise((x, condition), (y, True))
+
+    def truncate(x):
+        return sympy.sign(x) * sympy.floor(sympy.Abs(x))
+
+    return types.SimpleNamespace(
+        exp=sympy.exp,
+        expm1=lambda x: sympy.exp(x) - 1,
+        log=sympy.log,
+        log1p=lambda x: sympy.log(1 + x),
+        log2=lambda x: sympy.log(x, 2),
+        log10=lambda x: sympy.log(x, 10),
+        sqrt=sympy.sqrt,
+        sin=sympy.sin, cos=sympy.cos, tan=sympy.tan,
+        asin=sympy.asin, acos=sympy.acos, atan=sympy.atan, atan2=sympy.atan2,
+        sinh=sympy.sinh, cosh=sympy.cosh, tanh=sympy.tanh,
+        abs=sympy.Abs,
+        sign=sympy.sign,
+        floor=sympy.floor, ceil=sympy.ceiling,
+        trunc=truncate,
+        round=lambda x, decimals=0: undefined("round")(x, decimals),
+        where=where,
+        maximum=sympy.Max, minimum=sympy.Min,
+        fmod=lambda x, y: x - y * truncate(x / y),
+        remainder=lambda x, y: x - y * sympy.floor(x / y),
+        floor_divide=lambda x, y: sympy.floor(x / y),
+        trunc_divide=lambda x, y: truncate(x / y),
+        pow=lambda x, y: x ** y,
+        eq=sympy.Eq, ne=sympy.Ne,
+        lt=sympy.Lt, le=sympy.Le, gt=sympy.Gt, ge=sympy.Ge,
+        logical_not=sympy.Not,
+        logical_and=sympy.And, logical_or=sympy.Or, logical_xor=sympy.Xor,
+        bitwise_not=undefined("bitwise_not"),
+        bitwise_and=undefined("bitwise_and"),
+        bitwise_or=undefined("bitwise_or"),
+        bitwise_xor=undefined("bitwise_xor"),
+        isnan=undefined("isnan"),
+        isinf=undefined("isinf"),
+        isfinite=undefined("isfinite"),
+        cast=lambda x, dtype: x,
+    )
+
+
+def input_symbols(op):
+    import sympy
+    return sympy.symbols(" ".join(f"x{i}" for i in range(op.arity)), real=True, seq=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _expression(op, attrs):
+    symbols = input_symbols(op)
+    return op.formula(sympy_math(), *symbols, **dict(attrs))
+
+
+def formula_expression(op, **attrs):
+    """The op's formula as a sympy expression in x0, x1, ... (cached per op and attributes)."""
+    return _expression(op, tuple(sorted(attrs.items())))
+
+
+def c_expression(op, **attrs):
+    """The formula printed as a C99 expression (the C backend wraps it in a loop)."""
+    from sympy.printing.c import C99CodePrinter
+    printer = C99CodePrinter({"user_functions": {
+        "bitwise_not": "~", "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite",
+        "round": "graphc_round", "bitwise_and": "graphc_bitwise_and",
+        "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
+    return printer.doprint(formula_expression(op, **attrs))

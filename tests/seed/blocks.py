@@ -1,0 +1,47 @@
+"""The seed tutorial's code blocks, transliterated from torch to graphc, and a runner.
+
+`chapter_blocks(1)` lists chapter 1's ```py blocks in order; `transliterate` makes one runnable
+with graphc (`import torch` -> `import graphc`, the tutorial's typos fixed); `run_block` executes
+it, capturing what it prints; `mask` hides what may differ between runs (memory addresses).
+"""
+import contextlib
+import io
+import pathlib
+import re
+
+SEED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_743f6e2f1765dcd5.txt"
+CHAPTER_TITLES = {1: "## 1.Tensor", 2: "## 2.autograd"}
+
+
+def seed_text():
+    return SEED.read_text(encoding="utf-8")
+
+
+def chapter_blocks(chapter):
+    text = seed_text()
+    start = text.index(CHAPTER_TITLES[chapter])
+    following = CHAPTER_TITLES.get(chapter + 1)
+    end = text.index(following) if following else len(text)
+    return re.findall(r"```py\n(.*?)```", text[start:end], re.S)
+
+
+def transliterate(code, module="graphc"):
+    code = code.replace("b..tolist()", "b.tolist()")  # a typo in the tutorial
+    code = re.sub(r"^import torch as t$", f"import {module} as t", code, flags=re.M)
+    code = re.sub(r"^from torch\.autograd import", f"from {module}.autograd import", code, flags=re.M)
+    if "import " not in code.split("\n", 3)[0] and module not in code:
+        code = f"import {module} as t\n" + code
+    return code
+
+
+def run_block(code, namespace=None):
+    """Execute `code`, returning everything it printed."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "<seed block>", "exec"), namespace if namespace is not None else {})
+    return out.getvalue()
+
+
+def mask(output):
+    """Memory addresses (data_ptr) differ from run to run."""
+    return re.sub(r"^\d{8,}$", "<address>", output, flags=re.M)
