@@ -272,7 +272,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from .printing import format_tensor
-        return format_tensor(self)
+        return format_tensor(self, tensor_contents)
 
     def __format__(self, spec):
         if self._data.ndim == 0:
