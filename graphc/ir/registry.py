@@ -30,7 +30,8 @@ class Op:
     """One primitive. `run` is the eager executor the CPU runtime builds from the declaration."""
 
     __slots__ = ("name", "kind", "arity", "formula", "dtype_rule", "eager", "vjp", "attrs",
-                 "differentiable", "doc", "run", "torch_name", "no_bool", "__weakref__")
+                 "differentiable", "doc", "run", "torch_name", "no_bool", "vjp_saves",
+                 "__weakref__")
 
     def __init__(self, name, kind, *, arity=None, formula=None, dtype_rule=None, eager=None,
                  attrs=(), differentiable=True, doc="", torch_name=None, no_bool=False):
@@ -44,6 +45,7 @@ class Op:
         self.eager = eager
         self.attrs = tuple(attrs)
         self.vjp = None
+        self.vjp_saves = None
         self.differentiable = differentiable
         self.doc = doc
         self.run = None
@@ -82,3 +84,17 @@ def primitive(name, kind, eager, **options):
 
 def lookup(name):
     return REGISTRY[name]
+
+
+def defvjp(name, rule, saves=None):
+    """Attach the gradient rule of a non-elementwise op, written with graphc ops.
+
+    `rule(ctx, grad)` returns one gradient (or None) per operand; `ctx.operands`, `ctx.output`,
+    `ctx.attrs`, `ctx.meta` (per operand: (shape, dtype)) and `ctx.needs` describe the call.
+    `saves` lists the operand indices (and "output") the rule reads; None saves every operand.
+    Elementwise ops need no rule: theirs is derived from the formula.
+    """
+    op = REGISTRY[name]
+    op.vjp = rule
+    op.vjp_saves = None if saves is None else tuple(saves)
+    return rule
