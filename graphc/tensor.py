@@ -3,6 +3,9 @@
 Operators and methods call the ops declared in graphc.ir.ops; this module only holds what is
 about the tensor object itself: construction, metadata, conversion and views' bookkeeping.
 """
+import warnings
+import weakref
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -10,6 +13,7 @@ from .device import CPU, check_device
 from .storage import TypedStorage, storage_of_array
 from .autograd import grad_mode as _grad_mode
 from .runtime import cpu as _cpu
+from .autograd import engine as _engine
 
 __all__ = ["Tensor", "Size", "wrap", "make_view"]
 
@@ -222,7 +226,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def numpy(self, *, force=False):
-        if self._requires_grad and not force:
+        if self._requires_grad is True and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._data
@@ -380,18 +384,20 @@ class Tensor:
     # -------------------------------------------------------------- autograd state
     @property
     def requires_grad(self):
-        return self._requires_grad
+        return self._requires_grad is True
 
     @requires_grad.setter
     def requires_grad(self, value):
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
-        if self._grad_fn is not None and not requires_grad:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables. If you want to use a "
-                "computed variable in a subgraph that doesn't require differentiation use "
-                "var_no_grad = var.detach().")
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach().")
+            return self
         if requires_grad and self._dtype.category != 2:
             raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
         self._requires_grad = bool(requires_grad)
@@ -399,11 +405,29 @@ class Tensor:
 
     @property
     def grad(self):
+        if self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
     def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._dtype is not self._dtype:
+                raise RuntimeError("assigned grad has data of a different type")
         self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     @property
     def grad_fn(self):
@@ -412,6 +436,15 @@ class Tensor:
     @property
     def is_leaf(self):
         return self._grad_fn is None
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    @property
+    def volatile(self):
+        from .autograd.variable import VOLATILE
+        return self._requires_grad is VOLATILE
 
     @property
     def data(self):
@@ -424,7 +457,9 @@ class Tensor:
         self._storage = value._storage if value._storage is not None else value.storage()
 
     def detach(self):
+        """A tensor sharing this one's data (and version counter) but no autograd history."""
         result = make_view(self, self._data)
+        result._base = None
         return result
 
     def detach_(self):
@@ -432,9 +467,37 @@ class Tensor:
         self._requires_grad = False
         return self
 
-    @property
-    def _base_or_none(self):
-        return self._base
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.engine import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """`hook(grad)` runs when this tensor's gradient is computed; it may return a new one."""
+        if self._requires_grad is not True:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is not None:
+            return self._grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        from .autograd.node import _RemovableHandle
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self):
+        """Keep the gradient of this non-leaf tensor in .grad after backward."""
+        if self._requires_grad is not True:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+        reference = weakref.ref(self)
+
+        def keep(grad):
+            tensor = reference()
+            if tensor is not None:
+                detached = grad.detach()
+                tensor._grad = detached.clone() if tensor._grad is None else tensor._grad + detached
+        self._grad_fn.register_prehook(keep)
 
     # -------------------------------------------------------------- in-place data replacement
     def set_(self, source=None, storage_offset=0, size=None, stride=None):
@@ -531,6 +594,8 @@ def wrap_dim(dim, ndim):
 
 _cpu.bind(Tensor, wrap, _grad_mode.state)
 _cpu.make_view = make_view
+_engine.bind(Tensor)
+_cpu.record = _engine.record
 
 from .ir import ops as _ops  # noqa: E402  (the ops need the Tensor class bound above)
 

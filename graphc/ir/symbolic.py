@@ -60,6 +60,7 @@ def sympy_math():
         isinf=undefined("isinf"),
         isfinite=undefined("isfinite"),
         cast=lambda x, dtype: x,
+        sigmoid=_sigmoid_function(),
     )
 
 
@@ -87,3 +88,40 @@ def c_expression(op, **attrs):
         "round": "graphc_round", "bitwise_and": "graphc_bitwise_and",
         "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
     return printer.doprint(formula_expression(op, **attrs))
+
+
+@functools.lru_cache(maxsize=None)
+def _sigmoid_function():
+    """sigmoid as a named sympy function whose derivative sympy knows as s * (1 - s): derived
+    gradients then stay finite where exp(-x) overflows (as exp is known to be its own derivative)."""
+    import sympy
+
+    class sigmoid(sympy.Function):
+        def fdiff(self, argindex=1):
+            return self * (1 - self)
+
+        def _eval_rewrite_as_exp(self, x, **kwargs):
+            return 1 / (1 + sympy.exp(-x))
+
+    return sigmoid
+
+
+@functools.lru_cache(maxsize=None)
+def _derivatives(op, attrs):
+    import sympy
+    expression = _expression(op, attrs)
+    result = []
+    for symbol in input_symbols(op):
+        derivative = sympy.diff(expression, symbol)
+        # piecewise-constant functions (sign, floor, round, ...) have zero gradient, as in torch
+        derivative = derivative.replace(sympy.DiracDelta, lambda *args: sympy.S.Zero)
+        derivative = derivative.replace(lambda e: isinstance(e, sympy.Derivative), lambda e: sympy.S.Zero)
+        derivative = derivative.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
+        # y * x**y / x -> y * x**(y - 1): finite at x = 0, as torch computes it
+        result.append(sympy.powsimp(derivative))
+    return tuple(result)
+
+
+def derivative_expressions(op, **attrs):
+    """d formula / d x_i for every input, as sympy expressions (derived with sympy.diff, cached)."""
+    return _derivatives(op, tuple(sorted(attrs.items())))

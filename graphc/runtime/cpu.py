@@ -110,6 +110,10 @@ def _power(x, y):
     return np.power(x, y)
 
 
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
 class _NumpyMath:
     """Names a formula may use, bound to numpy. graphc.ir.symbolic mirrors them for sympy."""
 
@@ -130,6 +134,7 @@ class _NumpyMath:
     sinh = staticmethod(np.sinh)
     cosh = staticmethod(np.cosh)
     tanh = staticmethod(np.tanh)
+    sigmoid = staticmethod(_sigmoid)
     abs = staticmethod(np.abs)
     sign = staticmethod(_sign)
     floor = staticmethod(_keep_integers(np.floor))

@@ -1,0 +1,156 @@
+"""Gradients of elementwise ops, derived from their sympy formula and evaluated with graphc ops.
+
+For each op and input, `sympy.diff` of the declared formula is printed once as a Python function
+over graphc ops (the derivative of sigmoid, for instance, becomes `s*(1 - s)` computed with
+graphc.sigmoid), so eager backward runs graphc ops, which autograd can record in turn
+(create_graph=True, higher derivatives) and which a tracer can turn into IR.
+"""
+import functools
+
+__all__ = ["elementwise_vjp"]
+
+
+def _namespace():
+    """Names the printed derivatives call, bound to graphc ops."""
+    import graphc
+
+    def heaviside(x, at_zero=0.5):
+        return graphc.where(x > 0, 1.0, graphc.where(x == 0, at_zero, 0.0)).to(x.dtype) \
+            if isinstance(x, graphc.Tensor) else float(x > 0) + at_zero * (x == 0)
+
+    def piecewise(*pairs):
+        """(value, condition) pairs, the last condition True: nested where()."""
+        result = pairs[-1][0]
+        for value, condition in reversed(pairs[:-1]):
+            result = graphc.where(condition, value, result) if isinstance(condition, graphc.Tensor) \
+                else (value if condition else result)
+        return result
+
+    def maybe(function):
+        def apply(x, *args):
+            return function(x, *args) if isinstance(x, graphc.Tensor) else function(graphc.tensor(x), *args)
+        return apply
+
+    return {
+        "exp": graphc.exp, "log": graphc.log, "sqrt": graphc.sqrt, "sin": graphc.sin,
+        "cos": graphc.cos, "tan": graphc.tan, "asin": graphc.asin, "acos": graphc.acos,
+        "atan": graphc.atan, "sinh": graphc.sinh, "cosh": graphc.cosh, "tanh": graphc.tanh,
+        "sign": graphc.sign, "Abs": graphc.abs, "abs": graphc.abs, "floor": graphc.floor,
+        "ceiling": graphc.ceil, "sigmoid": graphc.sigmoid, "Heaviside": heaviside,
+        "Piecewise": piecewise, "log2": maybe(graphc.log2), "log10": maybe(graphc.log10),
+        "Max": graphc.maximum, "Min": graphc.minimum,
+        "logical_and": graphc.logical_and, "logical_or": graphc.logical_or,
+        "logical_not": graphc.logical_not, "pi": 3.141592653589793, "E": 2.718281828459045,
+    }
+
+
+class _GraphcPrinter:
+    """Prints sympy expressions as Python over the names of `_namespace()`."""
+
+    @staticmethod
+    @functools.lru_cache(maxsize=None)
+    def printer():
+        from sympy.printing.pycode import PythonCodePrinter
+
+        class Printer(PythonCodePrinter):
+            def _print_Function(self, expr):
+                return f"{expr.func.__name__}({', '.join(self._print(a) for a in expr.args)})"
+
+            def _print_Piecewise(self, expr):
+                pairs = ", ".join(f"({self._print(v)}, {self._print(c)})" for v, c in expr.args)
+                return f"Piecewise({pairs})"
+
+            def _print_And(self, expr):
+                result = self._print(expr.args[0])
+                for arg in expr.args[1:]:
+                    result = f"logical_and({result}, {self._print(arg)})"
+                return result
+
+            def _print_Or(self, expr):
+                result = self._print(expr.args[0])
+                for arg in expr.args[1:]:
+                    result = f"logical_or({result}, {self._print(arg)})"
+                return result
+
+            def _print_Not(self, expr):
+                return f"logical_not({self._print(expr.args[0])})"
+
+            def _print_BooleanTrue(self, expr):
+                return "True"
+
+            def _print_Heaviside(self, expr):
+                return f"Heaviside({', '.join(self._print(a) for a in expr.args)})"
+
+            _print_Abs = _print_Function
+            _print_sign = _print_Function
+            _print_floor = _print_Function
+            _print_ceiling = _print_Function
+            _print_Max = _print_Function
+            _print_Min = _print_Function
+            _print_exp = _print_Function
+            _print_log = _print_Function
+            _print_sqrt = _print_Function
+
+            def _print_Pow(self, expr, rational=False):
+                base, exponent = expr.as_base_exp()
+                if exponent == -1:
+                    return f"(1 / {self.parenthesize(base, 1000)})"
+                if exponent == 0.5 or str(exponent) == "1/2":
+                    return f"sqrt({self._print(base)})"
+                return f"({self.parenthesize(base, 1000)} ** {self.parenthesize(exponent, 1000)})"
+
+            def _print_Rational(self, expr):
+                return repr(float(expr.p) / float(expr.q))
+
+            def _print_Half(self, expr):
+                return "0.5"
+
+            def _print_Integer(self, expr):
+                return str(int(expr))
+
+            def _print_Float(self, expr):
+                return repr(float(expr))
+
+            def _print_Exp1(self, expr):
+                return "E"
+
+            def _print_Pi(self, expr):
+                return "pi"
+
+        return Printer({"fully_qualified_modules": False, "strict": False})
+
+
+@functools.lru_cache(maxsize=None)
+def _derivative_function(op, attrs, index):
+    """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative."""
+    from ..ir.symbolic import derivative_expressions, input_symbols
+    expression = derivative_expressions(op, **dict(attrs))[index]
+    if expression == 0:
+        return None
+    names = [str(s) for s in input_symbols(op)]
+    source = f"def derivative({', '.join(names)}):\n    return {_GraphcPrinter.printer().doprint(expression)}\n"
+    namespace = _namespace()
+    exec(compile(source, f"<d {op.name}/d x{index}>", "exec"), namespace)
+    function = namespace["derivative"]
+    function.source = source
+    return function
+
+
+def derivative_function(op, attrs, index):
+    return _derivative_function(op, tuple(sorted(attrs.items())), index)
+
+
+def elementwise_vjp(op, attrs, operands, grad, needs):
+    """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`."""
+    grads = []
+    for index, operand in enumerate(operands):
+        if not needs[index]:
+            grads.append(None)
+            continue
+        derivative = derivative_function(op, attrs, index)
+        if derivative is None:
+            grads.append(None)
+            continue
+        local = derivative(*operands)
+        grads.append(grad * local)
+    return grads

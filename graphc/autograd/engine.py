@@ -1,0 +1,385 @@
+"""The autograd engine: recording ops into nodes, and one reverse pass over them.
+
+`record` is called by the CPU executor for every op that has an input requiring grad; it builds
+the node (torch's grad_fn) with its edges and saved tensors. `run_backward` sorts the nodes
+reachable from the roots topologically and runs each gradient rule once, summing gradients that
+meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.grad).
+"""
+from .. import dtypes as _dt
+from . import grad_mode
+from .node import AccumulateGrad, FREED_MESSAGE, SavedTensor, node_class
+from .variable import VOLATILE
+
+__all__ = ["record", "backward", "grad", "run_node"]
+
+Tensor = None  # bound on import of graphc.tensor (see bind)
+
+
+def bind(tensor_class):
+    global Tensor
+    Tensor = tensor_class
+
+
+# ------------------------------------------------------------------ recording
+
+
+def gradient_edge(tensor):
+    """Where a gradient for `tensor` goes: its grad_fn, or its (cached) AccumulateGrad."""
+    node = tensor._grad_fn
+    if node is not None:
+        return node
+    accumulator = tensor.__dict__.get("_accumulator")
+    if accumulator is None:
+        accumulator = tensor._accumulator = AccumulateGrad(tensor)
+    return accumulator
+
+
+def _operands_to_save(op, attrs, args, needs):
+    """Which operands the gradient rule reads (elementwise: the symbols of the derivatives)."""
+    if op.kind == "elementwise":
+        from ..ir.symbolic import derivative_expressions, input_symbols
+        derivatives = derivative_expressions(op, **attrs)
+        symbols = input_symbols(op)
+        used = set()
+        for index, derivative in enumerate(derivatives):
+            if needs[index]:
+                used |= {i for i, s in enumerate(symbols) if s in derivative.free_symbols}
+        return used
+    saves = op.vjp_saves
+    return set(range(len(args))) if saves is None else {i for i in saves if isinstance(i, int)}
+
+
+_save_plans = {}
+
+
+def record(op, args, out, attrs):
+    """Attach a grad_fn for `op` to `out` (called only when some operand requires grad)."""
+    if not op.differentiable or not out._dtype.is_floating_point:
+        return
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad is VOLATILE:
+            out._requires_grad = VOLATILE  # nothing computed from a volatile tensor is tracked
+            return
+    needs = tuple(isinstance(a, Tensor) and a._requires_grad is True for a in args)
+    key = (op, tuple(sorted(attrs.items())) if op.kind == "elementwise" else None, needs)
+    plan = _save_plans.get(key) if op.kind == "elementwise" else None
+    if plan is None:
+        plan = _operands_to_save(op, attrs, args, needs)
+        if op.kind == "elementwise":
+            _save_plans[key] = plan
+    saved = []
+    for index, a in enumerate(args):
+        if index in plan:
+            saved.append(SavedTensor(a) if isinstance(a, Tensor) else a)
+        else:
+            saved.append(None)
+    if op.kind != "elementwise" and op.vjp_saves is not None and "output" in op.vjp_saves:
+        saved.append(SavedTensor(out))
+    edges = tuple((gradient_edge(a), 0) if need else (None, 0) for a, need in zip(args, needs))
+    meta = tuple((a._data.shape, a._dtype) if isinstance(a, Tensor) else None for a in args)
+    node = node_class(_node_name(op, args, attrs))(op, attrs, edges, tuple(saved), meta)
+    out._grad_fn = node
+    out._requires_grad = True
+
+
+def _node_name(op, args, attrs):
+    """torch names some nodes by overload: x ** 2 is PowBackward0, x ** y PowBackward1, ..."""
+    name = op.name
+    if name == "pow":
+        if not isinstance(args[1], Tensor):
+            return "pow_scalar"
+        if not isinstance(args[0], Tensor):
+            return "rpow"
+    elif name == "sub" and not isinstance(args[0], Tensor):
+        return "rsub"
+    elif name in ("sum", "mean") and attrs.get("dim") is not None:
+        return name + "_dim"
+    return name
+
+
+# ------------------------------------------------------------------ running one node
+
+
+class GradientContext:
+    """What a VJP rule sees: saved operands (version-checked), output, attrs, input metadata."""
+
+    __slots__ = ("node", "operands", "output", "attrs", "meta", "needs")
+
+    def __init__(self, node):
+        values = node.saved_values()
+        count = len(node.input_meta)
+        self.node = node
+        self.operands = values[:count]
+        self.output = values[count] if len(values) > count else None
+        self.attrs = node.attrs
+        self.meta = node.input_meta
+        self.needs = tuple(edge is not None for edge, _ in node.next_functions)
+
+
+def sum_to_shape(grad, shape):
+    """Undo broadcasting: sum `grad` over the dimensions that broadcasting added or stretched."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.dim() - len(shape)
+    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
+    if dims:
+        grad = grad.sum(dims, keepdim=True)
+    if lead:
+        grad = grad.reshape(shape)
+    return grad
+
+
+def _custom_function_grads(node, grads):
+    """Call a custom Function's backward with one gradient per output (zeros where none came)."""
+    from ..ir.ops.creation import zeros
+    outputs = node._output_meta
+    filled = []
+    for index, g in enumerate(grads):
+        if g is None and node._materialize_grads and outputs[index] is not None:
+            shape, dtype = outputs[index]
+            g = zeros(shape, dtype=dtype)
+        filled.append(g)
+    result = node._function.backward(node, *filled)
+    if not isinstance(result, tuple):
+        result = (result,)
+    expected = len(node.next_functions)
+    if len(result) < expected:
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {expected}, got {len(result)})")
+    return result[:expected], node._input_meta
+
+
+def run_node(node, grads):
+    """The gradients of `node`'s operands given the gradients of its outputs (a list)."""
+    if node._released:
+        raise RuntimeError(FREED_MESSAGE)
+    op = getattr(node, "op", None)
+    if op is None:
+        results, input_meta = _custom_function_grads(node, grads)
+    else:
+        grad = grads[0]
+        input_meta = node.input_meta
+        context = GradientContext(node)
+        if op.kind == "elementwise" and op.vjp is None:
+            from .derivatives import elementwise_vjp
+            results = elementwise_vjp(op, node.attrs, context.operands, grad, context.needs)
+        elif op.vjp is None:
+            raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
+        else:
+            results = op.vjp(context, grad)
+    result = []
+    for g, meta, (edge, _) in zip(results, input_meta, node.next_functions):
+        if g is None or edge is None or meta is None:
+            result.append(None)
+            continue
+        shape, dtype = meta
+        if not isinstance(g, Tensor):
+            from ..ir.ops.creation import full
+            g = full(shape, g, dtype=dtype)
+        g = sum_to_shape(g, shape)
+        if g._dtype is not dtype and dtype.is_floating_point:
+            g = g.to(dtype)
+        result.append(g)
+    return tuple(result)
+
+
+def _output_count(node):
+    return max(len(getattr(node, "_output_meta", ())), 1)
+
+
+# ------------------------------------------------------------------ the reverse pass
+
+
+def _topological_dependencies(roots):
+    """For each node reachable from `roots`: how many edges point into it."""
+    dependencies = {}
+    seen = set()
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for child, _ in node.next_functions:
+            if child is None:
+                continue
+            dependencies[child] = dependencies.get(child, 0) + 1
+            stack.append(child)
+    return dependencies
+
+
+def _call_pre_hooks(node, grad):
+    for hook in node._pre_hooks or ():
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    return grad
+
+
+def _accumulate(leaf_node, grad, create_graph):
+    """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
+    leaf = leaf_node.variable
+    for hook in leaf._hooks or ():
+        replaced = hook(grad)
+        if replaced is not None:
+            grad = replaced
+    if leaf._grad is None:
+        # a private copy: the incoming tensor may be the user's own or a view of another grad
+        leaf._grad = grad if create_graph else grad.detach().clone()
+    elif create_graph:
+        leaf._grad = leaf._grad + grad
+    else:
+        leaf._grad.add_(grad.detach())  # torch accumulates in place when not building a graph
+    for hook in leaf_node._hooks or ():
+        hook(leaf)
+
+
+def _add_to_buffer(buffers, node, output_nr, grad):
+    slots = buffers.get(node)
+    if slots is None:
+        slots = buffers[node] = [None] * _output_count(node)
+    slots[output_nr] = grad if slots[output_nr] is None else slots[output_nr] + grad
+
+
+def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=True):
+    """Propagate `roots` = [((node, output_nr), grad)] to the leaves.
+
+    With `capture` (a dict node -> None), the gradients reaching those nodes are stored there;
+    `accumulate=False` leaves the leaves' .grad alone (autograd.grad).
+    """
+    buffers = {}
+    for (node, output_nr), grad in roots:
+        _add_to_buffer(buffers, node, output_nr, grad)
+    dependencies = _topological_dependencies([node for (node, _), _ in roots])
+    ready = [node for node in buffers if dependencies.get(node, 0) == 0]
+    visited = []
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node)
+            if capture is not None and node in capture:
+                grad = grads[0]
+                capture[node] = grad if capture[node] is None else capture[node] + grad
+            if isinstance(node, AccumulateGrad):
+                if accumulate:
+                    _accumulate(node, grads[0], create_graph)
+                continue
+            if node._pre_hooks:
+                grads = [_call_pre_hooks(node, grads[0])] + grads[1:]
+            results = run_node(node, grads)
+            visited.append(node)
+            for (child, output_nr), g in zip(node.next_functions, results):
+                if child is None:
+                    continue
+                if g is not None:
+                    _add_to_buffer(buffers, child, output_nr, g)
+                dependencies[child] -= 1
+                if dependencies[child] == 0:
+                    if child in buffers:
+                        ready.append(child)
+                    else:
+                        _skip_subgraph(child, dependencies, buffers, ready)
+            for hook in node._hooks or ():
+                hook(results, tuple(grads))
+    if not retain_graph:
+        for node in visited:
+            node.release()
+
+
+def _skip_subgraph(node, dependencies, buffers, ready):
+    """A node that received no gradient at all: release its children's dependency on it."""
+    for child, _ in node.next_functions:
+        if child is None:
+            continue
+        dependencies[child] -= 1
+        if dependencies[child] == 0:
+            if child in buffers:
+                ready.append(child)
+            else:
+                _skip_subgraph(child, dependencies, buffers, ready)
+
+
+def _as_tuple(value):
+    if value is None:
+        return None
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    return (value,)
+
+
+def _root_gradients(tensors, grad_tensors, create_graph):
+    grad_tensors = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"got {len(grad_tensors)} tensors and {len(tensors)} gradients")
+    roots = []
+    for index, (tensor, grad) in enumerate(zip(tensors, grad_tensors)):
+        if not tensor._requires_grad:
+            raise RuntimeError(f"element {index} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if grad is None:
+            if tensor.numel() != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not tensor._dtype.is_floating_point:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {tensor.dtype}")
+            from ..ir.ops.creation import ones_like
+            grad = ones_like(tensor)
+        elif not isinstance(grad, Tensor):
+            from ..ir.ops.creation import full_like
+            grad = full_like(tensor, grad)
+        elif grad.shape != tensor.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
+                               f"{grad.shape} and output[{index}] has a shape of {tensor.shape}.")
+        roots.append(((gradient_edge(tensor), tensor._output_nr), grad))
+    return roots
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None,
+             grad_variables=None):
+    """torch.autograd.backward: accumulate d(tensors)/d(leaves) into the leaves' .grad."""
+    if grad_variables is not None and grad_tensors is None:
+        grad_tensors = grad_variables
+    tensors = _as_tuple(tensors)
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_gradients(tensors, grad_tensors, create_graph)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        captured = grad(tensors, inputs, [g for _, g in roots], retain_graph=retain_graph,
+                        create_graph=create_graph, allow_unused=True)
+        for tensor, g in zip(inputs, captured):
+            if g is None:
+                continue
+            if not create_graph:
+                g = g.detach()
+            tensor._grad = g if tensor._grad is None else tensor._grad + g
+        return
+    run_backward(roots, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, as a tuple."""
+    outputs = _as_tuple(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for index, tensor in enumerate(inputs):
+        if not tensor._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots = _root_gradients(outputs, grad_outputs, create_graph)
+    targets = [gradient_edge(t) for t in inputs]
+    capture = {node: None for node in targets}
+    run_backward(roots, retain_graph, create_graph, capture=capture, accumulate=False)
+    result = []
+    for index, (tensor, node) in enumerate(zip(inputs, targets)):
+        g = capture[node]
+        if g is None and not (allow_unused or materialize_grads):
+            raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
+                               "the graph. Set allow_unused=True if this is the desired behavior.")
+        if g is None and materialize_grads:
+            from ..ir.ops.creation import zeros_like
+            g = zeros_like(tensor)
+        result.append(g)
+    return tuple(result)

@@ -1,0 +1,159 @@
+"""Graph nodes of autograd: one `Node` (a tensor's grad_fn) per recorded op, and `AccumulateGrad`
+for leaves. Node classes are named as torch names them (MulBackward0, ...), so printing a
+grad_fn or walking `next_functions` looks the same as in PyTorch.
+"""
+
+__all__ = ["Node", "AccumulateGrad", "node_class"]
+
+FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward.")
+
+
+class SavedTensor:
+    """A tensor saved for backward with the version it had, checked when it is unpacked."""
+
+    __slots__ = ("tensor", "version")
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+        self.version = tensor._version
+
+    def unpack(self, node, position):
+        tensor = self.tensor
+        if tensor._version != self.version:
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{tensor.type()} {list(tensor.shape)}], which is output "
+                f"{position} of {node.name()}, is at version {tensor._version}; expected version "
+                f"{self.version} instead. Hint: the backtrace further above can be used to find "
+                "the operation that failed to compute its gradient. The variable in question was "
+                "changed in there or anywhere later. Good luck!")
+        return tensor
+
+
+class Node:
+    """The grad_fn of a tensor made by a recorded op.
+
+    `next_functions` has one (node, 0) pair per operand: the operand's grad_fn, its
+    AccumulateGrad when it is a leaf that requires grad, or None.
+    """
+
+    __slots__ = ("op", "attrs", "next_functions", "_saved", "_released", "input_meta",
+                 "_pre_hooks", "_hooks", "metadata", "__weakref__")
+
+    def __init__(self, op, attrs, next_functions, saved, input_meta):
+        self.op = op
+        self.attrs = attrs
+        self.next_functions = next_functions
+        self._saved = saved
+        self._released = False
+        self.input_meta = input_meta  # per operand: (shape, dtype) or None for non-tensors
+        self._pre_hooks = None
+        self._hooks = None
+        self.metadata = {}
+
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {id(self):#x}>"
+
+    def saved_values(self):
+        """The operands and output saved for backward (None where not saved), version-checked."""
+        if self._released:
+            raise RuntimeError(FREED_MESSAGE)
+        values = []
+        for position, saved in enumerate(self._saved):
+            values.append(saved.unpack(self, position) if isinstance(saved, SavedTensor) else saved)
+        return values
+
+    def release(self):
+        self._saved = ()
+        self._released = True
+
+    def register_hook(self, hook):
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def register_prehook(self, hook):
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return _RemovableHandle(self._pre_hooks, hook)
+
+    def __call__(self, *grads):
+        return self.apply(*grads)
+
+    def apply(self, *grads):
+        from .engine import run_node
+        return run_node(self, grads[0])
+
+
+class AccumulateGrad:
+    """The node that adds an incoming gradient into a leaf's `.grad`."""
+
+    __slots__ = ("variable", "next_functions", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+        self._pre_hooks = None
+        self._hooks = None
+        self.metadata = {}
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    def register_hook(self, hook):
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    register_prehook = Node.register_prehook
+
+
+class _RemovableHandle:
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+# torch's node names where they are not CamelCase(op name) + "Backward0"
+_TORCH_NAMES = {
+    "div_floor": "DivBackward2", "div_trunc": "DivBackward2", "log1p": "Log1PBackward0",
+    "clamp": "ClampBackward1", "clamp_min": "ClampMinBackward0", "clamp_max": "ClampMaxBackward0",
+    "cast": "ToCopyBackward0", "alias": "AliasBackward0", "slice": "SliceBackward0",
+    "index": "IndexBackward0", "diag": "DiagEmbedBackward0", "det": "LinalgDetBackward0",
+    "inverse": "LinalgInvExBackward0", "svd": "LinalgSvdBackward0", "cross": "LinalgCrossBackward0",
+    "norm": "LinalgVectorNormBackward0", "square": "PowBackward0", "pow_scalar": "PowBackward0",
+    "rpow": "PowBackward2", "pow": "PowBackward1", "max_all": "MaxBackward1",
+    "min_all": "MinBackward1", "max_dim": "MaxBackward0", "min_dim": "MinBackward0",
+    "sum_dim": "SumBackward1", "mean_dim": "MeanBackward1", "rsub": "RsubBackward1",
+}
+_CLASSES = {}
+
+
+def node_class(op_name):
+    """The Node subclass for an op, named as torch names it."""
+    cls = _CLASSES.get(op_name)
+    if cls is None:
+        name = _TORCH_NAMES.get(op_name)
+        if name is None:
+            name = "".join(part.capitalize() for part in op_name.split("_")) + "Backward0"
+        cls = _CLASSES[op_name] = type(name, (Node,), {"__slots__": ()})
+    return cls
