@@ -16,6 +16,9 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is
 from .ir import ops as _ops
 from .printing import set_printoptions, get_printoptions
 from .serialization import save, load
+from . import random
+from .random import (Generator, default_generator, manual_seed, seed, initial_seed,
+                     get_rng_state, set_rng_state)
 
 globals().update(_ops.FUNCTIONS)
 globals().update(_dtypes.LEGACY_TENSOR_TYPES)
