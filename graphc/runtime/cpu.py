@@ -357,19 +357,75 @@ def apply(op, args, attrs=_no_attrs):
     return tensor
 
 
-def apply_inplace(op, target, args, attrs=None):
-    """`target.op_(...)`: compute as out-of-place, then check the cast and the shape, write back."""
-    attrs = attrs or {}
-    out, result_dtype = op.run(args, attrs)
+LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def apply_inplace(op, target, args, attrs=_no_attrs):
+    """`target.op_(...)`: compute as out-of-place, then check the cast and the shape, write back.
+
+    When autograd records, the op runs out of place on a snapshot of the target's old value (so
+    saved values stay valid), and the target takes over the result's grad_fn.
+    """
+    if record is not None and grad_state.enabled and _any_requires_grad(args):
+        return _recorded_inplace(op, target, args, attrs)
+    out, result_dtype = op.run(args, attrs or _no_attrs)
+    _check_cast(result_dtype, target)
+    _write(target, out)
+    return target
+
+
+def _check_cast(result_dtype, target):
     if not _dt.can_cast(result_dtype, target._dtype):
         raise RuntimeError(f"result type {result_dtype.scalar_name} can't be cast to the desired "
                            f"output type {target._dtype.scalar_name}")
-    write_into(target, out)
+
+
+def _any_requires_grad(args):
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad is True:
+            return True
+    return False
+
+
+def check_inplace_allowed(target):
+    """torch's refusals for writing into a tensor that autograd tracks."""
+    if target._requires_grad is True and target._grad_fn is None:
+        raise RuntimeError(LEAF_INPLACE_MESSAGE)
+    base = target._base
+    if base is not None and base._requires_grad is True:
+        raise RuntimeError(
+            "graphc cannot yet differentiate an in-place operation on a view of a tensor that "
+            "requires grad; use the out-of-place form of the operation instead.")
+
+
+def _recorded_inplace(op, target, args, attrs):
+    check_inplace_allowed(target)
+    snapshot = wrap(target._data.copy(), target._dtype)
+    snapshot._grad_fn = target._grad_fn
+    snapshot._requires_grad = target._requires_grad
+    snapshot._output_nr = target._output_nr
+    result = apply(op, tuple(snapshot if a is target else a for a in args), attrs)
+    _check_cast(result._dtype, target)
+    _write(target, result._data)
+    if result._grad_fn is not None:
+        target._grad_fn = result._grad_fn
+        target._requires_grad = True
+        target._output_nr = 0
     return target
 
 
 def write_into(target, values):
-    """Write `values` (same or broadcastable-to shape) into `target` in place."""
+    """Write `values` (same or broadcastable-to shape) into `target` in place, untracked by
+    autograd: refused when autograd would need to know (a tracked target, in grad mode)."""
+    if target._requires_grad is True and grad_state.enabled:
+        check_inplace_allowed(target)
+        raise RuntimeError(
+            "graphc cannot yet differentiate this in-place operation on a tensor that requires "
+            "grad; use the out-of-place form, or run it under graphc.no_grad().")
+    _write(target, values)
+
+
+def _write(target, values):
     data = target._data
     if values.shape != data.shape:
         try:
