@@ -1,2 +1,796 @@
-"""(being written)"""
-__all__ = []
+"""Reductions and scans: sum, mean, prod, max/min, argmax, all/any, median, mode, norm, std/var,
+logsumexp, cumsum/cumprod, ... with torch's `dim`/`keepdim`/`dtype` arguments, result dtypes
+and errors.
+
+Primitives are declared below with their numpy implementations; norm, dist, std/var, logsumexp,
+nansum/nanmean are composites of primitives (so they get gradients and compilation for free).
+Ops with a values and an indices output (max(dim), median(dim), mode, and sort/topk/kthvalue in
+sorting.py) compute the indices with a non-differentiable primitive and the values with
+`value_select`, a gather along one dim, so one gradient rule serves them all.
+
+This module also holds `return_types`, torch's named result tuples (torch.return_types.max, ...).
+"""
+import builtins as _builtins
+import operator as _operator
+import sys as _sys
+import types as _types
+import warnings as _warnings
+
+import numpy as np
+
+from ... import dtypes as _dt
+from ...runtime import cpu as _cpu
+from ..registry import REGISTRY, primitive
+from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
+from .shape import reshape as _reshape, wrap_dim as _wrap_dim
+
+__all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
+           "all", "any", "count_nonzero", "cumsum", "cumprod", "median", "nanmedian", "mode",
+           "norm", "dist", "std", "var", "std_mean", "var_mean", "logsumexp", "nansum",
+           "nanmean", "return_types"]
+NOT_METHODS = ["std_mean", "var_mean", "return_types"]
+
+_apply = _cpu.apply
+
+
+def _is_tensor(value):
+    return isinstance(value, _cpu.Tensor)
+
+
+# ------------------------------------------------------------------ torch.return_types
+
+
+class _ReturnType(tuple):
+    """Base of torch's named result tuples: a tuple whose fields are also attributes and whose
+    repr is `torch.return_types.max(\\nvalues=...,\\nindices=...)`."""
+
+    __slots__ = ()
+    _fields = ()
+    n_fields = n_sequence_fields = 0
+    n_unnamed_fields = 0
+
+    def __new__(cls, sequence):
+        values = tuple(sequence)
+        if len(values) != len(cls._fields):
+            raise TypeError(f"torch.return_types.{cls.__name__}() takes a {len(cls._fields)}-"
+                            f"sequence ({len(values)}-sequence given)")
+        return tuple.__new__(cls, values)
+
+    def __repr__(self):
+        fields = ",\n".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
+        return f"torch.return_types.{type(self).__name__}(\n{fields})"
+
+    __str__ = __repr__
+
+    def __reduce__(self):
+        return (type(self), (tuple(self),))
+
+
+def _return_type(name, fields):
+    namespace = {"__slots__": (), "_fields": fields, "n_fields": len(fields),
+                 "n_sequence_fields": len(fields), "__module__": "graphc.return_types",
+                 "__qualname__": name}
+    for position, field in enumerate(fields):
+        namespace[field] = property(_operator.itemgetter(position),
+                                    doc=f"Alias for field number {position}")
+    return type(name, (_ReturnType,), namespace)
+
+
+return_types = _types.ModuleType("graphc.return_types",
+                                 "torch.return_types: the named tuples some ops return.")
+for _name, _fields in (("max", ("values", "indices")), ("min", ("values", "indices")),
+                       ("median", ("values", "indices")), ("nanmedian", ("values", "indices")),
+                       ("mode", ("values", "indices")), ("kthvalue", ("values", "indices")),
+                       ("sort", ("values", "indices")), ("topk", ("values", "indices")),
+                       ("aminmax", ("min", "max"))):
+    setattr(return_types, _name, _return_type(_name, _fields))
+_sys.modules.setdefault("graphc.return_types", return_types)  # so pickle finds the classes
+
+
+def named_result(kind, values, indices):
+    """`return_types.<kind>((values, indices))` without the length check (the hot path)."""
+    return tuple.__new__(getattr(return_types, kind), (values, indices))
+
+
+# ------------------------------------------------------------------ argument handling
+
+
+def reduction_dims(dim, ndim, name="sum"):
+    """torch's `dim` argument (None, an int, or a tuple/list of ints) as numpy's axis: a tuple of
+    normalised dims, or None for all of them (also for an empty tuple, and on 0-d tensors)."""
+    if dim is None:
+        return None
+    if type(dim) is int:
+        if 0 <= dim < ndim:
+            return (dim,)
+        dim = _wrap_dim(dim, ndim)
+        return (dim,) if ndim else None
+    if isinstance(dim, (tuple, list)):
+        if not dim:
+            return None
+        axes = tuple(_wrap_dim(d, ndim) for d in dim)
+        if len(set(axes)) != len(axes):
+            repeated = next(a for i, a in enumerate(axes) if a in axes[:i])
+            raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+        return axes if ndim else None
+    if isinstance(dim, np.integer):
+        return reduction_dims(int(dim), ndim, name)
+    raise TypeError(f"{name}(): argument 'dim' must be tuple of ints, not {type(dim).__name__}")
+
+
+def single_dim(dim, ndim, name):
+    """A dim argument that must be one int (max(dim), cumsum, sort, ...), normalised."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return _wrap_dim(dim, ndim)
+
+
+def check_keepdim(keepdim, name):
+    if keepdim is not True and keepdim is not False:
+        raise TypeError(f"{name}(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
+
+
+def _merge_axis(dim, axis):
+    """torch accepts numpy's `axis=` for `dim=`."""
+    return axis if dim is None else dim
+
+
+def _sum_dtype(dtype):
+    """sum, prod, cumsum without dtype=: bool and integer inputs accumulate in int64."""
+    return _dt.int64 if dtype.category < 2 else dtype
+
+
+def _check_nonempty(name, input, dims, *, shown_dims=None):
+    """Reductions without an identity (max, argmax, ...) refuse to reduce an empty dim."""
+    shape = input._data.shape
+    if dims is None:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
+    for position, axis in enumerate(dims):
+        if shape[axis] == 0:
+            shown = axis if shown_dims is None else shown_dims[position]
+            raise IndexError(f"{name}(): Expected reduction dim {shown} to have non-zero size.")
+
+
+def _reduced_count(shape, dims):
+    """How many elements each output element of a reduction over `dims` combines."""
+    count = 1
+    for axis in (range(len(shape)) if dims is None else dims):
+        count *= shape[axis]
+    return count
+
+
+# ------------------------------------------------------------------ numpy implementations
+
+
+def _accumulate_in(dtype):
+    """numpy dtype to accumulate in: float16 sums are accumulated in float32, like torch."""
+    return np.float32 if dtype is _dt.float16 else dtype.np
+
+
+def _sum_eager(x, dim, keepdim, dtype):
+    out = np.add.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
+    return out if dtype is not _dt.float16 else out.astype(np.float16)
+
+
+def _prod_eager(x, dim, keepdim, dtype):
+    out = np.multiply.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
+    return out if dtype is not _dt.float16 else out.astype(np.float16)
+
+
+def _mean_eager(x, dim, keepdim, dtype):
+    total = np.add.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
+    count = _reduced_count(x.shape, dim)
+    if count == 0:  # an empty reduction: 0/0 is nan, as in torch, without numpy's warning
+        with np.errstate(invalid="ignore"):
+            return np.true_divide(total, count).astype(dtype.np, copy=False)
+    return np.true_divide(total, count).astype(dtype.np, copy=False)
+
+
+def _amax_eager(x, dim, keepdim):
+    return np.maximum.reduce(x, dim, None, None, keepdim)
+
+
+def _amin_eager(x, dim, keepdim):
+    return np.minimum.reduce(x, dim, None, None, keepdim)
+
+
+def _index_result(indices):
+    return np.asarray(indices).astype(np.int64, copy=False)
+
+
+def _argmax_eager(x, dim, keepdim):
+    # numpy, like torch, picks the first maximum and treats NaN as larger than everything
+    return _index_result(np.argmax(x, axis=dim, keepdims=keepdim))
+
+
+def _argmin_eager(x, dim, keepdim):
+    return _index_result(np.argmin(x, axis=dim, keepdims=keepdim))
+
+
+def _truth_result(out, x):
+    # torch keeps uint8 for all/any of uint8 tensors (a legacy rule); everything else gives bool
+    return out.astype(np.uint8) if x.dtype == np.uint8 else out
+
+
+def _all_eager(x, dim, keepdim):
+    return _truth_result(np.logical_and.reduce(x, dim, None, None, keepdim), x)
+
+
+def _any_eager(x, dim, keepdim):
+    return _truth_result(np.logical_or.reduce(x, dim, None, None, keepdim), x)
+
+
+def _count_nonzero_eager(x, dim):
+    return _index_result(np.count_nonzero(x, axis=dim))
+
+
+def _scan(ufunc):
+    def eager(x, dim, dtype):
+        if x.ndim == 0:
+            return x.astype(dtype.np)
+        out = ufunc.accumulate(x, dim, _accumulate_in(dtype))
+        return out if dtype is not _dt.float16 else out.astype(np.float16)
+    return eager
+
+
+def _value_select_eager(x, index, dim, keepdim):
+    if x.ndim == 0:
+        return x.copy()
+    if x.ndim == 1:  # plain fancy indexing is several times faster than take_along_axis
+        return x[index]
+    if not keepdim:
+        index = np.expand_dims(index, dim)
+    values = np.take_along_axis(x, index, dim)
+    return values if keepdim else values.squeeze(dim)
+
+
+def _median_all_eager(x, ignore_nan):
+    flat = x.reshape(-1)
+    if x.dtype.kind == "f":
+        missing = np.isnan(flat)
+        if ignore_nan:
+            flat = flat[~missing]
+        elif missing.any():
+            return np.full((), np.nan, dtype=x.dtype)
+    if flat.size == 0:
+        return np.full((), np.nan if x.dtype.kind == "f" else np.iinfo(x.dtype).min, x.dtype)
+    middle = (flat.size - 1) // 2
+    return np.asarray(np.partition(flat, middle)[middle])
+
+
+def _keep_or_drop(indices, dim, keepdim):
+    """Indices computed with the reduced dim kept, shaped as the op's result."""
+    return indices if keepdim else indices.squeeze(dim)
+
+
+def _median_indices_eager(x, dim, keepdim, ignore_nan):
+    """Index of the lower median along `dim`: the element of rank (n-1)//2 in a stable sort, so
+    ties resolve to the earlier position like torch. NaN: torch.median returns the first NaN;
+    nanmedian takes the median of the other values."""
+    order = np.argsort(x, axis=dim, kind="stable")  # NaN sorts last
+    size = x.shape[dim]
+    middle = order.take([(size - 1) // 2], axis=dim)
+    if x.dtype.kind == "f":
+        missing = np.isnan(x)
+        if ignore_nan:
+            present = size - np.count_nonzero(missing, axis=dim, keepdims=True)
+            middle = np.take_along_axis(order, np.maximum(present - 1, 0) // 2, dim)
+        else:
+            first_nan = np.argmax(missing, axis=dim, keepdims=True)
+            middle = np.where(missing.any(axis=dim, keepdims=True), first_nan, middle)
+    return _keep_or_drop(middle, dim, keepdim)
+
+
+def _mode_indices_eager(x, dim, keepdim):
+    """Index of the mode along `dim`: the smallest of the most frequent values, at its last
+    occurrence (what torch returns for rows of up to 16 elements; on longer rows torch's index
+    among equal values depends on its unstable sort). NaNs never equal each other."""
+    rows = np.moveaxis(x, dim, -1)
+    order = np.argsort(rows, axis=-1, kind="stable")
+    ordered = np.take_along_axis(rows, order, -1)
+    positions = np.arange(ordered.shape[-1])
+    starts_run = np.ones(ordered.shape, dtype=bool)
+    starts_run[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
+    run_start = np.maximum.accumulate(np.where(starts_run, positions, 0), axis=-1)
+    # the run length grows along a run, so the first maximum is the end of the first longest run
+    last_of_best_run = np.argmax(positions - run_start, axis=-1)[..., None]
+    indices = np.take_along_axis(order, last_of_best_run, -1)
+    return _keep_or_drop(np.ascontiguousarray(np.moveaxis(indices, -1, dim)), dim, keepdim)
+
+
+def _nuclear_norm_eager(x, dims, keepdim):
+    matrices = np.moveaxis(x, dims, (-2, -1))
+    compute = np.float32 if x.dtype == np.float16 else x.dtype
+    out = np.linalg.svd(matrices.astype(compute, copy=False), compute_uv=False).sum(-1)
+    if keepdim:
+        out = np.expand_dims(out, tuple(sorted(dims)))
+    return np.asarray(out).astype(x.dtype, copy=False)
+
+
+# ------------------------------------------------------------------ declarations
+
+_sum = primitive("sum", "reduction", _sum_eager, attrs=("dim", "keepdim", "dtype"),
+                 doc="sum over `dim` (tuple of dims, or None for all), accumulating in `dtype`")
+_prod = primitive("prod", "reduction", _prod_eager, attrs=("dim", "keepdim", "dtype"))
+_mean = primitive("mean", "reduction", _mean_eager, attrs=("dim", "keepdim", "dtype"))
+_amax = primitive("amax", "reduction", _amax_eager, attrs=("dim", "keepdim"),
+                  doc="maximum over `dim`; NaN propagates; ties share the gradient evenly")
+_amin = primitive("amin", "reduction", _amin_eager, attrs=("dim", "keepdim"))
+_argmax = primitive("argmax", "reduction", _argmax_eager, attrs=("dim", "keepdim"),
+                    differentiable=False, doc="`dim` is one int, or None for the flat index")
+_argmin = primitive("argmin", "reduction", _argmin_eager, attrs=("dim", "keepdim"),
+                    differentiable=False)
+_all = primitive("all", "reduction", _all_eager, attrs=("dim", "keepdim"), differentiable=False)
+_any = primitive("any", "reduction", _any_eager, attrs=("dim", "keepdim"), differentiable=False)
+_count_nonzero = primitive("count_nonzero", "reduction", _count_nonzero_eager, attrs=("dim",),
+                           differentiable=False)
+_cumsum = primitive("cumsum", "scan", _scan(np.add), attrs=("dim", "dtype"))
+_cumprod = primitive("cumprod", "scan", _scan(np.multiply), attrs=("dim", "dtype"))
+value_select = primitive(
+    "value_select", "index", _value_select_eager, attrs=("dim", "keepdim"),
+    doc="values of x at `index` along `dim` (keepdim=False: index lacks that dim); the values "
+        "output of max(dim), median(dim), mode, sort, topk, kthvalue. VJP: scatter-add.")
+_median_all = primitive("median_all", "sort", _median_all_eager, attrs=("ignore_nan",),
+                        doc="lower median of all elements (nanmedian when ignore_nan)")
+_median_indices = primitive("median_indices", "sort", _median_indices_eager,
+                            attrs=("dim", "keepdim", "ignore_nan"), differentiable=False)
+_mode_indices = primitive("mode_indices", "sort", _mode_indices_eager, attrs=("dim", "keepdim"),
+                          differentiable=False)
+_nuclear_norm = primitive("nuclear_norm", "linalg", _nuclear_norm_eager, attrs=("dims", "keepdim"),
+                          doc="sum of singular values of the matrices spanned by `dims`")
+
+# elementwise ops the composites are written with
+_sub, _mul, _div, _add = REGISTRY["sub"], REGISTRY["mul"], REGISTRY["div"], REGISTRY["add"]
+_abs, _sqrt, _exp, _log = REGISTRY["abs"], REGISTRY["sqrt"], REGISTRY["exp"], REGISTRY["log"]
+_pow, _ne, _isnan, _isinf = REGISTRY["pow"], REGISTRY["ne"], REGISTRY["isnan"], REGISTRY["isinf"]
+
+
+# ------------------------------------------------------------------ sum, mean, prod
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
+    if dim is None and axis is not None:
+        dim = axis
+    if dtype is None:
+        dtype = _dt.int64 if input._dtype.category < 2 else input._dtype
+    else:
+        dtype = _dt.to_dtype(dtype)
+    attrs = {"dim": reduction_dims(dim, input._data.ndim), "keepdim": keepdim, "dtype": dtype}
+    if keepdim is not False:
+        check_keepdim(keepdim, "sum")
+    result = _apply(_sum, (input,), attrs)
+    return result if out is None else _write_out(result, out)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
+    dim = _merge_axis(dim, axis)
+    check_keepdim(keepdim, "mean")
+    if dtype is None:
+        dtype = input._dtype
+        if dtype.category < 2:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               f"a floating point or complex dtype. Got: {dtype.scalar_name}")
+    else:
+        dtype = _dt.to_dtype(dtype)
+        if dtype.category < 2:
+            raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be "
+                               "either a floating point or complex dtype. Got: "
+                               + dtype.scalar_name)
+    attrs = {"dim": reduction_dims(dim, input._data.ndim, "mean"), "keepdim": keepdim,
+             "dtype": dtype}
+    result = _apply(_mean, (input,), attrs)
+    return result if out is None else _write_out(result, out)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
+    dim = _merge_axis(dim, axis)
+    check_keepdim(keepdim, "prod")
+    ndim = input._data.ndim
+    dims = None if dim is None else (single_dim(dim, ndim, "prod"),) if ndim else None
+    dtype = _sum_dtype(input._dtype) if dtype is None else _dt.to_dtype(dtype)
+    result = _apply(_prod, (input,), {"dim": dims, "keepdim": keepdim, "dtype": dtype})
+    return result if out is None else _write_out(result, out)
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """sum with NaNs counted as zero."""
+    if input._dtype.category == 2:
+        input = _ELEMENTWISE["where"](_apply(_isnan, (input,)), 0.0, input)
+    return sum(input, dim, keepdim, dtype=dtype, out=out)
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    """mean of the values that are not NaN."""
+    if input._dtype.category < 2:
+        raise RuntimeError("nanmean(): expected input to have floating point or complex dtype "
+                           f"but got {input._dtype.scalar_name}")
+    present = _ELEMENTWISE["logical_not"](_apply(_isnan, (input,)))
+    count = sum(present, dim, keepdim)
+    result = _apply(_div, (nansum(input, dim, keepdim, dtype=dtype), count))
+    if dtype is not None or result._dtype is not input._dtype:
+        result = result.to(input._dtype if dtype is None else _dt.to_dtype(dtype))
+    return result if out is None else _write_out(result, out)
+
+
+# ------------------------------------------------------------------ max, min, argmax, ...
+
+
+def _full_extreme(input, name, op):
+    if input._data.size == 0:
+        _check_nonempty(name, input, None)
+    return _apply(op, (input,), {"dim": None, "keepdim": False})
+
+
+def _extreme_along(input, dim, keepdim, name, index_op):
+    """max/min(input, dim): torch.return_types.<name>(values, indices)."""
+    check_keepdim(keepdim, name)
+    if input._data.ndim == 0:
+        _wrap_dim(dim, 0)
+        input, keepdim = _reshape(input, 1), False
+    dim = single_dim(dim, input._data.ndim, name)
+    if input._data.shape[dim] == 0:
+        _check_nonempty(name, input, (dim,))
+    attrs = {"dim": dim, "keepdim": keepdim}
+    indices = _apply(index_op, (input,), attrs)
+    values = _apply(value_select, (input, indices), attrs)
+    return named_result(name, values, indices)
+
+
+def _extreme(name, reduce_op, index_op, elementwise_name):
+    def extreme(input, dim=None, keepdim=False, *, other=None, out=None, axis=None):
+        dim = _merge_axis(dim, axis)
+        if _is_tensor(dim):
+            dim, other = None, dim
+        if other is not None:
+            result = _ELEMENTWISE[elementwise_name](input, other)
+        elif dim is None:
+            result = _full_extreme(input, name, reduce_op)
+        else:
+            result = _extreme_along(input, dim, keepdim, name, index_op)
+            if out is not None:
+                for target, value in zip(out, result):
+                    _write_out(value, target)
+                return named_result(name, *out)
+            return result
+        return result if out is None else _write_out(result, out)
+
+    extreme.__name__ = extreme.__qualname__ = name
+    extreme.__doc__ = (f"{name}(input) -> the {name}imum element; {name}(input, dim, keepdim) -> "
+                       f"torch.return_types.{name}(values, indices); {name}(input, other) -> "
+                       f"{elementwise_name}(input, other).")
+    return extreme
+
+
+max = _extreme("max", _amax, _argmax, "maximum")
+min = _extreme("min", _amin, _argmin, "minimum")
+
+
+def _extreme_value(name, op):
+    def reduce(input, dim=(), keepdim=False, *, out=None, axis=None):
+        dim = _merge_axis(dim, axis)
+        check_keepdim(keepdim, name)
+        dims = reduction_dims(dim, input._data.ndim, name)
+        if input._data.size == 0:
+            shown = dim if isinstance(dim, (tuple, list)) else (dim,)
+            _check_nonempty(name, input, dims, shown_dims=shown)
+        result = _apply(op, (input,), {"dim": dims, "keepdim": keepdim})
+        return result if out is None else _write_out(result, out)
+
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = f"{name}imum over `dim` (an int or a tuple of ints; all dims by default)."
+    return reduce
+
+
+amax = _extreme_value("amax", _amax)
+amin = _extreme_value("amin", _amin)
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    check_keepdim(keepdim, "aminmax")
+    if dim is not None:
+        dim = single_dim(dim, input._data.ndim, "aminmax")
+    dims = None if dim is None or input._data.ndim == 0 else (dim,)
+    if input._data.size == 0 and (dims is None or input._data.shape[dim] == 0):
+        raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the "
+                           "operation has no identity.")
+    attrs = {"dim": dims, "keepdim": keepdim}
+    return tuple.__new__(return_types.aminmax,
+                         (_apply(_amin, (input,), attrs), _apply(_amax, (input,), attrs)))
+
+
+def _arg_extreme(name, op):
+    def reduce(input, dim=None, keepdim=False, *, out=None, axis=None):
+        dim = _merge_axis(dim, axis)
+        check_keepdim(keepdim, name)
+        if input._dtype is _dt.bool:
+            raise RuntimeError(f"{name}(): does not support bool input")
+        ndim = input._data.ndim
+        if dim is not None:
+            dim = single_dim(dim, ndim, name)
+            if ndim == 0:
+                dim = None
+        if input._data.size == 0:
+            if dim is None:
+                raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                                 "input.numel() == 0.")
+            _check_nonempty(name, input, (dim,))
+        result = _apply(op, (input,), {"dim": dim, "keepdim": keepdim})
+        return result if out is None else _write_out(result, out)
+
+    reduce.__name__ = reduce.__qualname__ = name
+    reduce.__doc__ = (f"Index of the {name[3:]}imum along `dim` (first one on ties; NaN counts as "
+                      f"the {name[3:]}imum); with dim=None, the index into the flattened tensor.")
+    return reduce
+
+
+argmax = _arg_extreme("argmax", _argmax)
+argmin = _arg_extreme("argmin", _argmin)
+
+
+# ------------------------------------------------------------------ all, any, count_nonzero
+
+
+def all(input, dim=None, keepdim=False, *, out=None, axis=None):
+    dim = _merge_axis(dim, axis)
+    check_keepdim(keepdim, "all")
+    attrs = {"dim": reduction_dims(dim, input._data.ndim, "all"), "keepdim": keepdim}
+    result = _apply(_all, (input,), attrs)
+    return result if out is None else _write_out(result, out)
+
+
+def any(input, dim=None, keepdim=False, *, out=None, axis=None):
+    dim = _merge_axis(dim, axis)
+    check_keepdim(keepdim, "any")
+    attrs = {"dim": reduction_dims(dim, input._data.ndim, "any"), "keepdim": keepdim}
+    result = _apply(_any, (input,), attrs)
+    return result if out is None else _write_out(result, out)
+
+
+def count_nonzero(input, dim=None):
+    dims = reduction_dims(dim, input._data.ndim, "count_nonzero")
+    return _apply(_count_nonzero, (input,), {"dim": dims})
+
+
+# ------------------------------------------------------------------ scans
+
+
+def _scan_public(name, op):
+    def scan(input, dim, *, dtype=None, out=None):
+        dim = single_dim(dim, input._data.ndim, name)
+        dtype = _sum_dtype(input._dtype) if dtype is None else _dt.to_dtype(dtype)
+        result = _apply(op, (input,), {"dim": dim, "dtype": dtype})
+        return result if out is None else _write_out(result, out)
+
+    scan.__name__ = scan.__qualname__ = name
+    return scan
+
+
+cumsum = _scan_public("cumsum", _cumsum)
+cumprod = _scan_public("cumprod", _cumprod)
+
+
+def _scan_inplace(scan):
+    def scan_(self, dim, *, dtype=None):
+        _cpu.write_into(self, scan(self, dim, dtype=dtype)._data)
+        return self
+
+    scan_.__name__ = scan.__name__ + "_"
+    return scan_
+
+
+# ------------------------------------------------------------------ median, mode
+
+
+def _along_dim_by_index(name, input, dim, keepdim, index_op, attrs):
+    """values and indices of an op that selects one element along `dim` (median, mode)."""
+    check_keepdim(keepdim, name)
+    if input._data.ndim == 0:
+        _wrap_dim(dim, 0)
+        input, keepdim = _reshape(input, 1), False
+    dim = single_dim(dim, input._data.ndim, name)
+    if input._data.shape[dim] == 0:
+        _check_nonempty(name, input, (dim,))
+    indices = _apply(index_op, (input,), dict(attrs, dim=dim, keepdim=keepdim))
+    values = _apply(value_select, (input, indices), {"dim": dim, "keepdim": keepdim})
+    return named_result(name, values, indices)
+
+
+def _refuse_bool(input, kernel):
+    if input._dtype is _dt.bool:
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
+def median(input, dim=None, keepdim=False):
+    """Lower median: of all elements (a 0-d tensor), or along `dim`
+    (torch.return_types.median(values, indices)). NaN propagates."""
+    if dim is None:
+        if keepdim:
+            raise TypeError('median() missing 1 required positional arguments: "dim"')
+        _refuse_bool(input, "median_cpu")
+        return _apply(_median_all, (input,), {"ignore_nan": False})
+    _refuse_bool(input, "median_out")
+    return _along_dim_by_index("median", input, dim, keepdim, _median_indices,
+                               {"ignore_nan": False})
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    """median that ignores NaNs (NaN only when everything is NaN)."""
+    if dim is None:
+        if keepdim:
+            raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
+        _refuse_bool(input, "median_cpu")
+        return _apply(_median_all, (input,), {"ignore_nan": True})
+    _refuse_bool(input, "nanmedian_out")
+    return _along_dim_by_index("nanmedian", input, dim, keepdim, _median_indices,
+                               {"ignore_nan": True})
+
+
+def mode(input, dim=-1, keepdim=False):
+    """The most frequent value along `dim` (the smallest on ties) and its last position."""
+    return _along_dim_by_index("mode", input, dim, keepdim, _mode_indices, {})
+
+
+# ------------------------------------------------------------------ logsumexp
+
+
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    """log(sum(exp(x))) over `dim`, shifted by the maximum so that it neither overflows nor
+    underflows."""
+    check_keepdim(keepdim, "logsumexp")
+    if input._dtype.category < 2:
+        input = input.to(_dt.get_default_dtype())
+    dims = reduction_dims(dim, input._data.ndim, "logsumexp")
+    if input._data.size == 0:
+        result = _apply(_log, (sum(_apply(_exp, (input,)), dims, keepdim),))
+        return result if out is None else _write_out(result, out)
+    shift = _apply(_amax, (input,), {"dim": dims, "keepdim": True})
+    # an infinite maximum would make x - max NaN; such rows need no shift
+    shift = _ELEMENTWISE["where"](_apply(_isinf, (shift,)), 0.0, shift)
+    total = _apply(_sum, (_apply(_exp, (_apply(_sub, (input, shift)),)),),
+                   {"dim": dims, "keepdim": keepdim, "dtype": input._dtype})
+    if not keepdim:
+        shift = _reshape(shift, total._data.shape)
+    result = _apply(_add, (_apply(_log, (total,)), shift))
+    return result if out is None else _write_out(result, out)
+
+
+# ------------------------------------------------------------------ variance, std
+
+
+def _variance_arguments(name, dim, unbiased, correction):
+    """torch's overloads: std(unbiased), std(dim, unbiased, keepdim), std(dim, correction=)."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{name}(): cannot specify both 'unbiased' and 'correction'")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+def _variance(name, input, dim, correction, keepdim):
+    """(variance, mean keeping the reduced dims) over `dim` with Bessel's `correction`."""
+    if input._dtype.category < 2:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    check_keepdim(keepdim, name)
+    dims = reduction_dims(dim, input._data.ndim, name)
+    count = _reduced_count(input._data.shape, dims)
+    degrees = count - correction
+    if degrees <= 0:
+        _warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less "
+                       "than the reduction factor (input numel divided by output numel).",
+                       UserWarning, stacklevel=3)
+    average = _apply(_mean, (input,), {"dim": dims, "keepdim": True, "dtype": input._dtype})
+    deviation = _apply(_sub, (input, average))
+    squares = _apply(_sum, (_apply(_mul, (deviation, deviation)),),
+                     {"dim": dims, "keepdim": keepdim, "dtype": input._dtype})
+    variance = _apply(_div, (squares, float(_builtins.max(degrees, 0))))
+    return variance, average, dims
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=None):
+    dim, correction = _variance_arguments("var", _merge_axis(dim, axis), unbiased, correction)
+    result = _variance("var", input, dim, correction, keepdim)[0]
+    return result if out is None else _write_out(result, out)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=None):
+    dim, correction = _variance_arguments("std", _merge_axis(dim, axis), unbiased, correction)
+    result = _apply(_sqrt, (_variance("std", input, dim, correction, keepdim)[0],))
+    return result if out is None else _write_out(result, out)
+
+
+def _mean_like(variance, average, keepdim):
+    return average if keepdim else _reshape(average, variance._data.shape)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean): a plain tuple, as in torch."""
+    dim, correction = _variance_arguments("var_mean", dim, unbiased, correction)
+    variance, average, _ = _variance("var_mean", input, dim, correction, keepdim)
+    return variance, _mean_like(variance, average, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean): a plain tuple, as in torch."""
+    dim, correction = _variance_arguments("std_mean", dim, unbiased, correction)
+    variance, average, _ = _variance("std_mean", input, dim, correction, keepdim)
+    return _apply(_sqrt, (variance,)), _mean_like(variance, average, keepdim)
+
+
+# ------------------------------------------------------------------ norm, dist
+
+_INF = float("inf")
+
+
+def _vector_norm(input, p, dims, keepdim, shown_dims):
+    """The p-norm of `input` over `dims` (None: all), for a floating tensor."""
+    attrs = {"dim": dims, "keepdim": keepdim, "dtype": input._dtype}
+    if p == 2:
+        return _apply(_sqrt, (_apply(_sum, (_apply(_mul, (input, input)),), attrs),))
+    magnitude = _apply(_abs, (input,))
+    if p == 1:
+        return _apply(_sum, (magnitude,), attrs)
+    if p == _INF or p == -_INF:
+        if input._data.size == 0:
+            if dims is None:
+                raise RuntimeError("linalg.vector_norm cannot compute the inf norm on an empty "
+                                   "tensor because the operation does not have an identity")
+            for axis, shown in zip(dims, shown_dims):
+                if input._data.shape[axis] == 0:
+                    raise RuntimeError(
+                        f"linalg.vector_norm cannot compute the inf norm on the dimension {shown}"
+                        "because this dimension is empty and the operation does not have an "
+                        "identity")
+        op = _amax if p == _INF else _amin
+        return _apply(op, (magnitude,), {"dim": dims, "keepdim": keepdim})
+    if p == 0:
+        nonzero = _apply(_ne, (input, 0)).to(input._dtype)
+        return _apply(_sum, (nonzero,), attrs)
+    powered = _apply(_pow, (magnitude, float(p)))
+    return _apply(_pow, (_apply(_sum, (powered,), attrs), 1.0 / p))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm: the vector p-norm over `dim` (all dims by default; 'fro' is the 2-norm), or
+    the nuclear norm ('nuc') of the matrices spanned by two dims."""
+    check_keepdim(keepdim, "norm")
+    if dtype is not None:
+        input = input.to(_dt.to_dtype(dtype))
+    if input._dtype.category < 2:
+        kind = "matrix_norm" if p == "nuc" else "vector_norm"
+        raise RuntimeError(f"linalg.{kind}: Expected a floating point or complex tensor as "
+                           f"input. Got {input._dtype.scalar_name}")
+    ndim = input._data.ndim
+    if p == "nuc":
+        if dim is None:
+            dims = tuple(range(ndim))
+        else:
+            dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        if len(dims) != 2:
+            raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
+                               + " ".join(str(d) for d in dims))
+        dims = tuple(_wrap_dim(d, ndim) for d in dims)
+        result = _apply(_nuclear_norm, (input,), {"dims": dims, "keepdim": keepdim})
+    else:
+        if p is None or p == "fro":
+            p = 2
+        elif isinstance(p, str):
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+        dims = reduction_dims(dim, ndim, "norm")
+        shown = dim if isinstance(dim, (tuple, list)) else (dim,)
+        result = _vector_norm(input, p, dims, keepdim, shown)
+    return result if out is None else _write_out(result, out)
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast)."""
+    difference = _apply(_sub, (input, other))
+    if difference._dtype.category < 2:
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. "
+                           f"Got {difference._dtype.scalar_name} instead.")
+    return _vector_norm(difference, p, None, False, ())
+
+
+EXTRA_METHODS = {"cumsum_": _scan_inplace(cumsum), "cumprod_": _scan_inplace(cumprod)}
