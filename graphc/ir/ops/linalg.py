@@ -1,2 +1,1229 @@
-"""(being written)"""
-__all__ = []
+"""Linear algebra: matrix products, diagonals and triangles, cross products, and the
+decompositions and norms behind graphc.linalg, eager on numpy and numpy.linalg.
+
+Every product (dot, mv, mm, bmm, matmul) runs one primitive, `matmul`, which has numpy's matmul
+semantics (batch dims broadcast, 1-D operands promoted then squeezed). The public functions differ
+only in what they accept: each checks its operands in torch's order and with torch's messages, so
+the error a user sees names the torch kernel that would have refused them. The scaled forms
+(addmm, addmv, addbmm, baddbmm, addr) are plain Python over these primitives and the elementwise
+ones.
+
+Ops with several results (svd, slogdet, eigh, qr) declare one primitive per result; the public
+functions pack them into torch.return_types-style named tuples.
+"""
+import math
+import operator
+import warnings
+
+import numpy as np
+
+from ... import dtypes as _dt
+from ...runtime import cpu as _cpu
+from ..registry import REGISTRY, primitive
+from . import shape as _shape
+from .elementwise import check_tensor, where as _where, write_out
+
+__all__ = ["trace", "diag", "diag_embed", "triu", "tril", "mm", "bmm", "matmul", "mv", "dot",
+           "vdot", "outer", "ger", "addmm", "addbmm", "addmv", "addr", "baddbmm", "cross",
+           "inverse", "det", "logdet", "slogdet", "svd", "matrix_power"]
+
+_apply = _cpu.apply
+_inf = math.inf
+
+# the C++ type names torch prints in some dtype errors ("float != double")
+_CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
+              "int16": "short int", "int32": "int", "int64": "long int", "float16": "c10::Half",
+              "float32": "float", "float64": "double"}
+
+
+class LinAlgError(RuntimeError):
+    """torch.linalg.LinAlgError: a decomposition failed because of the input's values (a singular
+    matrix, one that is not positive-definite)."""
+
+    __module__ = "graphc.linalg"
+
+
+# ------------------------------------------------------------------ named results
+
+
+_RESULT_TYPES = {}
+
+
+def _result_type(name, fields):
+    """A torch.return_types-style structseq: a tuple whose items are also named attributes."""
+
+    def __new__(cls, *values):
+        return tuple.__new__(cls, values)
+
+    def __repr__(self):
+        items = ",\n".join(f"{field}={value!r}" for field, value in zip(fields, self))
+        return f"torch.return_types.{name}(\n{items})"
+
+    def __reduce__(self):
+        return (_rebuild_result, (name, tuple(self)))
+
+    namespace = {"__slots__": (), "__new__": __new__, "__repr__": __repr__, "__str__": __repr__,
+                 "__reduce__": __reduce__, "__module__": "torch.return_types",
+                 "n_fields": len(fields), "n_sequence_fields": len(fields)}
+    for index, field in enumerate(fields):
+        namespace[field] = property(operator.itemgetter(index))
+    result = type(name, (tuple,), namespace)
+    _RESULT_TYPES[name] = result
+    return result
+
+
+def _rebuild_result(name, values):
+    return _RESULT_TYPES[name](*values)
+
+
+SvdResult = _result_type("svd", ("U", "S", "V"))
+LinalgSvdResult = _result_type("linalg_svd", ("U", "S", "Vh"))
+SlogdetResult = _result_type("slogdet", ("sign", "logabsdet"))
+LinalgSlogdetResult = _result_type("linalg_slogdet", ("sign", "logabsdet"))
+EighResult = _result_type("linalg_eigh", ("eigenvalues", "eigenvectors"))
+QrResult = _result_type("linalg_qr", ("Q", "R"))
+
+
+# ------------------------------------------------------------------ primitives
+
+
+def _matmul_eager(a, b):
+    if a.dtype.char == "e":  # torch accumulates half products in float
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    return np.matmul(a, b)
+
+
+def _trace_eager(x):
+    if x.dtype.kind in "biu":
+        return np.trace(x, dtype=np.int64)
+    if x.dtype.char == "e":
+        return np.asarray(np.trace(x, dtype=np.float32), dtype=np.float16)
+    return np.trace(x)
+
+
+def _diag_embed_eager(x, offset, dim1, dim2):
+    """Put the last dim of `x` on the `offset` diagonal of the new dims (dim1, dim2)."""
+    length = x.shape[-1]
+    size = length + abs(offset)
+    out = np.zeros(x.shape[:-1] + (size, size), dtype=x.dtype)
+    index = np.arange(length)
+    out[..., index + max(-offset, 0), index + max(offset, 0)] = x
+    if (dim1, dim2) != (out.ndim - 2, out.ndim - 1):
+        out = np.ascontiguousarray(np.moveaxis(out, (-2, -1), (dim1, dim2)))
+    return out
+
+
+def _cross_eager(a, b, dim):
+    return np.cross(a, b, axisa=dim, axisb=dim, axisc=dim)
+
+
+def _inverse_eager(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise _singular_inverse_error(a) from None
+
+
+def _det_eager(a):
+    return np.asarray(np.linalg.det(a))
+
+
+def _solve_eager(a, b, left):
+    try:
+        if left:
+            return np.linalg.solve(a, b)
+        return np.ascontiguousarray(
+            np.swapaxes(np.linalg.solve(np.swapaxes(a, -1, -2), np.swapaxes(b, -1, -2)), -1, -2))
+    except np.linalg.LinAlgError:
+        prefix = _batch_prefix(a, _first_failing(a, np.linalg.inv))
+        raise LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input "
+                          "matrix is singular.") from None
+
+
+def _cholesky_eager(a, upper):
+    try:
+        return np.linalg.cholesky(a, upper=upper)
+    except np.linalg.LinAlgError:
+        raise _not_positive_definite_error(a) from None
+
+
+def _svd_u_eager(a, full_matrices):
+    return np.linalg.svd(a, full_matrices=full_matrices)[0]
+
+
+def _svd_vh_eager(a, full_matrices):
+    return np.linalg.svd(a, full_matrices=full_matrices)[2]
+
+
+def _svd_v_eager(a, full_matrices):
+    """torch.svd's V: the transpose of Vh, laid out contiguously as torch does."""
+    return np.ascontiguousarray(np.swapaxes(_svd_vh_eager(a, full_matrices), -1, -2))
+
+
+def _qr_eager(a, mode, part):
+    if mode == "r":
+        return np.zeros(0, dtype=a.dtype) if part == 0 else np.linalg.qr(a, mode="r")
+    return np.linalg.qr(a, mode=mode)[part]
+
+
+def _vector_norm_eager(x, ord, dims, keepdim, dtype):
+    """sum(|x|^ord)^(1/ord) over `dims` (all dims when None), in `dtype` (half computes in
+    float)."""
+    work = x.astype(np.float32 if dtype.np.char == "e" else dtype.np, copy=False)
+    if x.ndim == 0:
+        dims = None
+    magnitude = np.abs(work)
+    if ord == 2:
+        result = np.sqrt(np.sum(magnitude * magnitude, axis=dims, keepdims=keepdim))
+    elif ord == 1:
+        result = np.sum(magnitude, axis=dims, keepdims=keepdim)
+    elif ord == _inf:
+        result = np.max(magnitude, axis=dims, keepdims=keepdim)
+    elif ord == -_inf:
+        result = np.min(magnitude, axis=dims, keepdims=keepdim)
+    elif ord == 0:
+        result = np.sum(magnitude != 0, axis=dims, keepdims=keepdim, dtype=work.dtype)
+    else:
+        with np.errstate(divide="ignore"):  # 0 ** -p is inf, as in torch
+            total = np.sum(np.power(magnitude, ord), axis=dims, keepdims=keepdim)
+        result = np.power(total, 1.0 / ord)
+    return np.asarray(result, dtype=dtype.np)
+
+
+def _matrix_norm_eager(x, ord, dims, keepdim):
+    """The ±1, ±inf (max/min of column or row sums), ±2 and nuclear (singular values) norms."""
+    work = x.astype(np.float32, copy=False) if x.dtype.char == "e" else x
+    if ord in ("nuc", 2, -2):
+        singular = np.linalg.svd(np.moveaxis(work, dims, (-2, -1)), compute_uv=False)
+        if ord == "nuc":
+            result = singular.sum(-1)
+        elif ord == 2:
+            result = singular.max(-1, initial=0)
+        else:
+            result = singular.min(-1)
+        if keepdim:
+            result = np.expand_dims(result, tuple(sorted(dims)))
+    else:
+        summed, compared = dims if abs(ord) == 1 else dims[::-1]
+        sums = np.sum(np.abs(work), axis=summed, keepdims=True)
+        if ord > 0:
+            result = np.max(sums, axis=compared, keepdims=True, initial=0)
+        else:
+            result = np.min(sums, axis=compared, keepdims=True)
+        if not keepdim:
+            result = np.squeeze(result, axis=dims)
+    return np.asarray(result, dtype=x.dtype)
+
+
+_MATMUL = primitive("matmul", "linalg", _matmul_eager,
+                    doc="numpy's matmul: batch dims broadcast, 1-D operands promoted and squeezed")
+_TRACE = primitive("trace", "linalg", _trace_eager)
+_DIAG_EMBED = primitive("diag_embed", "linalg", _diag_embed_eager,
+                        attrs=("offset", "dim1", "dim2"))
+_TRIU = primitive("triu", "linalg", lambda x, diagonal: np.triu(x, diagonal), attrs=("diagonal",))
+_TRIL = primitive("tril", "linalg", lambda x, diagonal: np.tril(x, diagonal), attrs=("diagonal",))
+_CROSS = primitive("cross", "linalg", _cross_eager, attrs=("dim",))
+_INVERSE = primitive("inverse", "linalg", _inverse_eager)
+_DET = primitive("det", "linalg", _det_eager)
+_SLOGDET_SIGN = primitive("slogdet_sign", "linalg", lambda a: np.linalg.slogdet(a)[0],
+                          differentiable=False)
+_SLOGDET_LOGABSDET = primitive("slogdet_logabsdet", "linalg", lambda a: np.linalg.slogdet(a)[1])
+_SVD_U = primitive("svd_u", "linalg", _svd_u_eager, attrs=("full_matrices",))
+_SVD_S = primitive("svd_s", "linalg", lambda a: np.linalg.svd(a, compute_uv=False))
+_SVD_VH = primitive("svd_vh", "linalg", _svd_vh_eager, attrs=("full_matrices",))
+_SVD_V = primitive("svd_v", "linalg", _svd_v_eager, attrs=("full_matrices",))
+_SOLVE = primitive("solve", "linalg", _solve_eager, attrs=("left",))
+_CHOLESKY = primitive("cholesky", "linalg", _cholesky_eager, attrs=("upper",))
+_EIGH_VALUES = primitive("eigh_values", "linalg",
+                         lambda a, uplo: np.linalg.eigvalsh(a, UPLO=uplo), attrs=("uplo",))
+_EIGH_VECTORS = primitive("eigh_vectors", "linalg",
+                          lambda a, uplo: np.linalg.eigh(a, UPLO=uplo)[1], attrs=("uplo",))
+_QR_Q = primitive("qr_q", "linalg", lambda a, mode: _qr_eager(a, mode, 0), attrs=("mode",))
+_QR_R = primitive("qr_r", "linalg", lambda a, mode: _qr_eager(a, mode, 1), attrs=("mode",))
+_VECTOR_NORM = primitive("vector_norm", "linalg", _vector_norm_eager,
+                         attrs=("ord", "dims", "keepdim", "dtype"))
+_MATRIX_NORM = primitive("matrix_norm", "linalg", _matrix_norm_eager,
+                         attrs=("ord", "dims", "keepdim"))
+
+
+# ------------------------------------------------------------------ shared checks
+
+
+def _not_implemented(kernel, dtype):
+    return NotImplementedError(f'"{kernel}" not implemented for \'{dtype.scalar_name}\'')
+
+
+def _check_int(function_name, argument, value, position):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{function_name}(): argument '{argument}' (position {position}) must be "
+                        f"int, not {type(value).__name__}")
+
+
+def _check_matrices(A, name, *, square=True, half_kernel=None, check_float=True, minimum="A"):
+    """torch's checks of a (batch of) matrix input: at least 2-D, square, floating, not half.
+
+    `half_kernel` names the kernel whose NotImplementedError torch raises for half inputs; None
+    means the "Low precision dtypes not supported" refusal, False that half is accepted."""
+    ndim = A._data.ndim
+    if ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {minimum} must have at least 2 dimensions.")
+    rows, cols = A._data.shape[-2:]
+    if square and rows != cols:
+        raise RuntimeError(f"{name}: A must be batches of square matrices, but they are {rows} by "
+                           f"{cols} matrices")
+    dtype = A._dtype
+    if check_float and dtype.category != 2:
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. "
+                           f"Got {dtype.scalar_name}")
+    if dtype is _dt.float16 and half_kernel is not False:
+        if half_kernel is None:
+            raise RuntimeError(f"{name}: Low precision dtypes not supported. Got Half")
+        raise _not_implemented(half_kernel, dtype)
+
+
+def _batch_prefix(a, index):
+    return f"(Batch element {index}): " if a.ndim > 2 else ""
+
+
+def _first_failing(a, factorization):
+    """Index (in the flattened batch) of the first matrix that `factorization` refuses."""
+    for index, matrix in enumerate(a.reshape((-1,) + a.shape[-2:])):
+        try:
+            factorization(matrix)
+        except np.linalg.LinAlgError:
+            return index
+    return 0
+
+
+def _first_zero_pivot(matrix):
+    """1-based position of the first exactly-zero pivot of LU with partial pivoting (LAPACK's
+    getrf `info`), which torch reports for singular matrices."""
+    work = np.array(matrix, copy=True)
+    size = work.shape[0]
+    for k in range(size):
+        pivot = k + int(np.argmax(np.abs(work[k:, k])))
+        if work[pivot, k] == 0:
+            return k + 1
+        work[[k, pivot]] = work[[pivot, k]]
+        work[k + 1:, k:] -= np.outer(work[k + 1:, k] / work[k, k], work[k, k:])
+    return size
+
+
+def _singular_inverse_error(a):
+    index = _first_failing(a, np.linalg.inv)
+    matrix = a.reshape((-1,) + a.shape[-2:])[index]
+    return LinAlgError(
+        f"linalg.inv: {_batch_prefix(a, index)}The diagonal element {_first_zero_pivot(matrix)} "
+        "is zero, the inversion could not be completed because the input matrix is singular.")
+
+
+def _not_positive_definite_error(a):
+    index = _first_failing(a, np.linalg.cholesky)
+    matrix = a.reshape((-1,) + a.shape[-2:])[index]
+    # LAPACK's potrf reports the first leading minor that has no Cholesky factor
+    order = next((k for k in range(1, matrix.shape[0] + 1)
+                  if not _is_positive_definite(matrix[:k, :k])), matrix.shape[0])
+    return LinAlgError(
+        f"linalg.cholesky: {_batch_prefix(a, index)}The factorization could not be completed "
+        f"because the input is not positive-definite (the leading minor of order {order} is not "
+        "positive-definite).")
+
+
+def _is_positive_definite(matrix):
+    try:
+        np.linalg.cholesky(matrix)
+        return True
+    except np.linalg.LinAlgError:
+        return False
+
+
+# ------------------------------------------------------------------ products: checks
+
+
+def _check_dot(input, other):
+    a, b = input._data, other._data
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    if input._dtype is not other._dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found "
+                           f"{input._dtype.scalar_name} and {other._dtype.scalar_name}")
+    if a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{a.shape[0]}] and src [{b.shape[0]}] to "
+            f"have the same number of elements, but got {a.shape[0]} and {b.shape[0]} elements "
+            "respectively")
+    if input._dtype is _dt.bool:
+        raise _not_implemented("dot", _dt.bool)
+
+
+def _check_mv(self_shape, self_dtype, mat_shape, mat_dtype, vec_shape, vec_dtype):
+    """addmv's checks (mv is addmv into a fresh vector of the vec's dtype)."""
+    if len(self_shape) != 1 or len(mat_shape) != 2 or len(vec_shape) != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {len(self_shape)}, "
+                           f"{len(mat_shape)}, {len(vec_shape)}")
+    if self_shape[0] != mat_shape[0] or mat_shape[1] != vec_shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({self_shape[0]}), mat "
+                           f"({mat_shape[0]}x{mat_shape[1]}), vec ({vec_shape[0]})")
+    if not (self_dtype is mat_dtype is vec_dtype):
+        raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
+                           f"{self_dtype.scalar_name}, {mat_dtype.scalar_name}, and "
+                           f"{vec_dtype.scalar_name}")
+    if mat_dtype is _dt.bool:
+        raise _not_implemented("addmv_impl_cpu", _dt.bool)
+
+
+def _check_mm_shapes(shape1, shape2):
+    if shape1[1] != shape2[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape1[0]}x{shape1[1]} "
+                           f"and {shape2[0]}x{shape2[1]})")
+
+
+def _check_mm_dtypes(dtype1, dtype2):
+    if dtype1 is not dtype2:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                           f"{_CPP_NAMES[dtype1.name]} != {_CPP_NAMES[dtype2.name]}")
+    if dtype1 is _dt.bool:
+        raise _not_implemented("addmm_impl_cpu_", _dt.bool)
+
+
+def _check_bmm_shapes(shape1, shape2):
+    if len(shape1) != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if len(shape2) != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if shape2[0] != shape1[0] or shape2[1] != shape1[2]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{shape1[0]}, {shape1[2]}] but got: [{shape2[0]}, {shape2[1]}].")
+
+
+def _check_bmm_dtypes(dtype1, dtype2, kernel="bmm"):
+    if dtype1 is _dt.bool:
+        raise _not_implemented(kernel, _dt.bool)
+    if dtype2 is not dtype1:
+        raise RuntimeError(f"expected scalar type {dtype1.scalar_name} but found "
+                           f"{dtype2.scalar_name}")
+
+
+def _matmul_folds(input, other):
+    """Whether torch's matmul folds the batch dims of the larger operand into mm/mv rows instead
+    of running bmm (it decides which kernel, hence which error, a bad pair of operands gets)."""
+    first_larger = input._data.ndim >= other._data.ndim
+    larger, smaller = (input, other) if first_larger else (other, input)
+    if not (larger._data.ndim >= 3 and smaller._data.ndim <= 2):
+        return False
+    if smaller._requires_grad:
+        return True
+    if input._data.ndim == 2:
+        return False
+    if larger._data.size == 0:
+        return True
+    shape, strides = list(larger.shape), list(larger.stride())
+    if not first_larger:  # torch looks at the transpose of the larger operand
+        shape[-2:], strides[-2:] = shape[:-3:-1], strides[:-3:-1]
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(len(shape) - 2))
+
+
+def _matmul_error(input, other):
+    """Raise the error torch's matmul gives for operands that do not multiply."""
+    a, b = input._data, other._data
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are "
+                           f"{a.ndim}D and {b.ndim}D")
+    if a.ndim == 1 and b.ndim == 1:
+        _check_dot(input, other)
+    elif a.ndim == 2 and b.ndim == 1:
+        _check_mv(a.shape[:1], other._dtype, a.shape, input._dtype, b.shape, other._dtype)
+    elif a.ndim <= 2 and b.ndim == 2:
+        _check_mm_shapes(a.shape if a.ndim == 2 else (1,) + a.shape, b.shape)
+        _check_mm_dtypes(input._dtype, other._dtype)
+    elif _matmul_folds(input, other):
+        _folded_matmul_error(input, other)
+    else:
+        _batched_matmul_error(input, other)
+    raise AssertionError(f"matmul of {list(a.shape)} and {list(b.shape)} should have succeeded")
+
+
+def _folded_matmul_error(input, other):
+    transposed = other._data.ndim > input._data.ndim
+    if transposed:
+        larger_shape = other.shape[:-2] + other.shape[:-3:-1]
+        smaller_shape = input.shape[::-1]
+        first_dtype, second_dtype = other._dtype, input._dtype
+    else:
+        larger_shape, smaller_shape = input.shape, other.shape
+        first_dtype, second_dtype = input._dtype, other._dtype
+    folded = (math.prod(larger_shape[:-1]), larger_shape[-1])
+    if len(smaller_shape) == 2:
+        _check_mm_shapes(folded, smaller_shape)
+        _check_mm_dtypes(first_dtype, second_dtype)
+    else:
+        _check_mv(folded[:1], second_dtype, folded, first_dtype, smaller_shape, second_dtype)
+
+
+def _batched_matmul_error(input, other):
+    a, b = input._data, other._data
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
+        # torch drops a batch of one that requires grad rather than broadcast it
+        if a.shape[0] == 1 and input._requires_grad:
+            _matmul_error(_shape.squeeze(input, 0), other)
+        if b.shape[0] == 1 and other._requires_grad:
+            _matmul_error(input, _shape.squeeze(other, 0))
+    rows = a.shape[-2] if a.ndim > 1 else 1
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    columns = b.shape[-1] if b.ndim > 1 else 1
+    batch_a, batch_b = a.shape[:-2], b.shape[:-2]
+    mismatch = _cpu.broadcast_error([batch_a, batch_b])
+    if mismatch is not None:
+        raise mismatch
+    batch = math.prod(np.broadcast_shapes(batch_a, batch_b))
+    _check_bmm_shapes((batch, rows, inner_a), (batch, inner_b, columns))
+    _check_bmm_dtypes(input._dtype, other._dtype)
+
+
+# ------------------------------------------------------------------ products
+
+
+def matmul(input, other, *, out=None):
+    if not isinstance(input, _cpu.Tensor) or not isinstance(other, _cpu.Tensor):
+        check_tensor("matmul", input, "input", 1)
+        check_tensor("matmul", other, "other", 2)
+    a, b = input._data.shape, other._data.shape
+    dtype = input._dtype
+    if (other._dtype is not dtype or dtype is _dt.bool or not a or not b
+            or a[-1] != b[-2 if len(b) > 1 else 0]
+            or (len(a) > 2 and len(b) > 2 and a[:-2] != b[:-2] and not _batch_dims_broadcast(a, b))):
+        _matmul_error(input, other)
+    return write_out(_apply(_MATMUL, (input, other)), out)
+
+
+def _batch_dims_broadcast(a, b):
+    try:
+        np.broadcast_shapes(a[:-2], b[:-2])
+        return True
+    except ValueError:
+        return False
+
+
+def _matmul_operator(self, other):
+    if not isinstance(other, _cpu.Tensor):
+        return NotImplemented
+    return matmul(self, other)
+
+
+def _rmatmul_operator(self, other):
+    if not isinstance(other, _cpu.Tensor):
+        return NotImplemented
+    return matmul(other, self)
+
+
+def mm(input, mat2, *, out=None):
+    if not isinstance(input, _cpu.Tensor) or not isinstance(mat2, _cpu.Tensor):
+        check_tensor("mm", input, "input", 1)
+        check_tensor("mm", mat2, "mat2", 2)
+    a, b = input._data.shape, mat2._data.shape
+    if len(a) != 2:
+        raise RuntimeError("self must be a matrix")
+    if len(b) != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    if a[1] != b[0] or input._dtype is not mat2._dtype or input._dtype is _dt.bool:
+        _check_mm_shapes(a, b)
+        _check_mm_dtypes(input._dtype, mat2._dtype)
+    return write_out(_apply(_MATMUL, (input, mat2)), out)
+
+
+def bmm(input, mat2, *, out=None):
+    check_tensor("bmm", input, "input", 1)
+    check_tensor("bmm", mat2, "mat2", 2)
+    _check_bmm_shapes(input._data.shape, mat2._data.shape)
+    _check_bmm_dtypes(input._dtype, mat2._dtype)
+    return write_out(_apply(_MATMUL, (input, mat2)), out)
+
+
+def mv(input, vec, *, out=None):
+    check_tensor("mv", input, "input", 1)
+    check_tensor("mv", vec, "vec", 2)
+    mat_shape = input._data.shape
+    if not mat_shape:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    _check_mv(mat_shape[:1], vec._dtype, mat_shape, input._dtype, vec._data.shape, vec._dtype)
+    return write_out(_apply(_MATMUL, (input, vec)), out)
+
+
+def dot(input, tensor, *, out=None):
+    check_tensor("dot", input, "input", 1)
+    check_tensor("dot", tensor, "tensor", 2)
+    _check_dot(input, tensor)
+    return write_out(_apply(_MATMUL, (input, tensor)), out)
+
+
+def vdot(input, other, *, out=None):
+    """The conjugating dot product: the plain one on real tensors."""
+    check_tensor("vdot", input, "input", 1)
+    check_tensor("vdot", other, "other", 2)
+    _check_dot(input, other)
+    return write_out(_apply(_MATMUL, (input, other)), out)
+
+
+def outer(input, vec2, *, out=None):
+    check_tensor("outer", input, "input", 1)
+    check_tensor("outer", vec2, "vec2", 2)
+    for name, vector in (("self", input), ("vec2", vec2)):
+        if vector._data.ndim != 1:
+            raise RuntimeError(f"outer: Expected 1-D argument {name}, but got "
+                               f"{vector._data.ndim}-D")
+    # an elementwise product, so it promotes dtypes like torch's outer does
+    return write_out(_apply(REGISTRY["mul"], (_shape.unsqueeze(input, 1), vec2)), out)
+
+
+ger = outer
+
+
+# ------------------------------------------------------------------ scaled products
+
+
+def _scalar_for(dtype, value, name, integral_floats="truncate"):
+    """beta/alpha as the kernel sees them: truncated to integers for integer tensors (addmm) or
+    refused when fractional (addr)."""
+    if isinstance(value, _cpu.Tensor):
+        value = value.item()
+    if dtype.category == 2:
+        return value
+    if isinstance(value, float):
+        if integral_floats == "refuse":
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a "
+                               "floating point number.")
+        return int(value)
+    return value
+
+
+def _scaled_sum(input, product, beta, alpha, out_shape, *, skip_zero_alpha=True):
+    """beta * input + alpha * product, where beta == 0 ignores input (even its nan) and, for the
+    kernels that skip the product then, alpha == 0 ignores the product."""
+    mul, add = REGISTRY["mul"], REGISTRY["add"]
+    if alpha == 0 and skip_zero_alpha:
+        from .creation import zeros
+        product = zeros(out_shape, dtype=product._dtype)
+    elif alpha != 1:
+        product = _apply(mul, (product, alpha))
+    if beta == 0:
+        return product
+    if input._data.shape != tuple(out_shape):
+        input = _shape.expand(input, out_shape)
+    scaled = input if beta == 1 else _apply(mul, (input, beta))
+    return _apply(add, (scaled, product))
+
+
+def _check_inplace_shape(self, result):
+    if self._data.shape != result._data.shape:
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self._data.shape)} and "
+                           f"output tensor size {list(result._data.shape)} should match")
+    _cpu.write_into(self, result._data)
+    return self
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    for position, (name, value) in enumerate((("input", input), ("mat1", mat1), ("mat2", mat2))):
+        check_tensor("addmm", value, name, position + 1)
+    if input._dtype is not mat2._dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{input._dtype.scalar_name} and {mat2._dtype.scalar_name}")
+    if mat1._dtype is not mat2._dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{mat1._dtype.scalar_name} and {mat2._dtype.scalar_name}")
+    for name, matrix in (("mat1", mat1), ("mat2", mat2)):
+        if matrix._data.ndim != 2:
+            raise RuntimeError(f"{name} must be a matrix, got {matrix._data.ndim}-D tensor")
+    _check_mm_shapes(mat1._data.shape, mat2._data.shape)
+    out_shape = (mat1._data.shape[0], mat2._data.shape[1])
+    if input._data.shape != out_shape:
+        _shape.expand(input, out_shape)  # torch's error for an input that does not expand
+    if input._dtype is _dt.bool:
+        raise _not_implemented("addmm_impl_cpu_", _dt.bool)
+    beta = _scalar_for(input._dtype, beta, "beta")
+    alpha = _scalar_for(input._dtype, alpha, "alpha")
+    product = _apply(_MATMUL, (mat1, mat2))
+    return write_out(_scaled_sum(input, product, beta, alpha, out_shape), out)
+
+
+def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
+    return _check_inplace_shape(self, addmm(self, mat1, mat2, beta=beta, alpha=alpha))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    for position, (name, value) in enumerate((("input", input), ("mat", mat), ("vec", vec))):
+        check_tensor("addmv", value, name, position + 1)
+    self_shape = input._data.shape
+    mat_shape = mat._data.shape
+    # torch expands a scalar-like input to the result's length before checking
+    if mat_shape and (len(self_shape) == 0 or self_shape == (1,)):
+        self_shape = mat_shape[:1]
+    _check_mv(self_shape, input._dtype, mat_shape, mat._dtype, vec._data.shape, vec._dtype)
+    beta = _scalar_for(input._dtype, beta, "beta")
+    alpha = _scalar_for(input._dtype, alpha, "alpha")
+    product = _apply(_MATMUL, (mat, vec))
+    return write_out(_scaled_sum(input, product, beta, alpha, mat_shape[:1]), out)
+
+
+def addmv_(self, mat, vec, *, beta=1, alpha=1):
+    return _check_inplace_shape(self, addmv(self, mat, vec, beta=beta, alpha=alpha))
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (sum of the batch1[i] @ batch2[i])."""
+    for position, (name, value) in enumerate((("input", input), ("batch1", batch1),
+                                               ("batch2", batch2))):
+        check_tensor("addbmm", value, name, position + 1)
+    out_shape = (batch1.size(1), batch2.size(2))
+    if input._data.shape != out_shape:
+        _shape.expand(input, out_shape)
+    shape1, shape2 = batch1._data.shape, batch2._data.shape
+    if len(shape1) != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if len(shape2) != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    if shape1[0] != shape2[0]:
+        raise RuntimeError(f"batch1 and batch2 must have same number of batches, got "
+                           f"{shape1[0]} and {shape2[0]}")
+    if shape1[2] != shape2[1]:
+        raise RuntimeError(f"Incompatible matrix sizes for bmm ({shape1[1]}x{shape1[2]} and "
+                           f"{shape2[1]}x{shape2[2]})")
+    for name, dtype in (("self", input._dtype), ("mat1", batch1._dtype)):
+        if dtype is not batch2._dtype:
+            raise RuntimeError(f"{name} and mat2 must have the same dtype, but got "
+                               f"{dtype.scalar_name} and {batch2._dtype.scalar_name}")
+    if input._dtype is _dt.bool:
+        raise _not_implemented("addmm_impl_cpu_", _dt.bool)
+    beta = _scalar_for(input._dtype, beta, "beta")
+    alpha = _scalar_for(input._dtype, alpha, "alpha")
+    # the batch sum as one matrix product: [b1_0 | b1_1 | ...] @ [b2_0 ; b2_1 ; ...]
+    rows = _shape.reshape(_shape.permute(batch1, 1, 0, 2), shape1[1], shape1[0] * shape1[2])
+    columns = _shape.reshape(batch2, shape2[0] * shape2[1], shape2[2])
+    product = _apply(_MATMUL, (rows, columns))
+    return write_out(_scaled_sum(input, product, beta, alpha, out_shape), out)
+
+
+def addbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+    return _check_inplace_shape(self, addbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * (batch1 @ batch2), batch by batch."""
+    for position, (name, value) in enumerate((("input", input), ("batch1", batch1),
+                                               ("batch2", batch2))):
+        check_tensor("baddbmm", value, name, position + 1)
+    out_shape = (batch1.size(0), batch1.size(1), batch2.size(2))
+    if input._data.shape != out_shape:
+        _shape.expand(input, out_shape)
+    if input._dtype is not batch1._dtype:
+        raise RuntimeError(
+            f"Input dtypes must be the same, got: input {_CPP_NAMES[input._dtype.name]}, batch1: "
+            f"{_CPP_NAMES[batch1._dtype.name]}, batch2: {_CPP_NAMES[batch2._dtype.name]}")
+    _check_bmm_shapes(batch1._data.shape, batch2._data.shape)
+    _check_bmm_dtypes(batch1._dtype, batch2._dtype, kernel="baddbmm")
+    beta = _scalar_for(input._dtype, beta, "beta")
+    alpha = _scalar_for(input._dtype, alpha, "alpha")
+    product = _apply(_MATMUL, (batch1, batch2))
+    return write_out(_scaled_sum(input, product, beta, alpha, out_shape, skip_zero_alpha=False),
+                     out)
+
+
+def baddbmm_(self, batch1, batch2, *, beta=1, alpha=1):
+    return _check_inplace_shape(self, baddbmm(self, batch1, batch2, beta=beta, alpha=alpha))
+
+
+def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
+    """beta * input + alpha * outer(vec1, vec2), promoting dtypes like elementwise ops."""
+    for position, (name, value) in enumerate((("input", input), ("vec1", vec1), ("vec2", vec2))):
+        check_tensor("addr", value, name, position + 1)
+    for name, vector in (("vec1", vec1), ("vec2", vec2)):
+        if vector._data.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {name}, but got "
+                               f"{vector._data.ndim}-D")
+    out_shape = (vec1._data.shape[0], vec2._data.shape[0])
+    if input._data.shape != out_shape:
+        _shape.expand(input, out_shape)
+    dtype = _cpu.operand_dtype([input, vec1, vec2])
+    beta = _scalar_for(dtype, beta, "beta", "refuse")
+    alpha = _scalar_for(dtype, alpha, "alpha", "refuse")
+    if dtype is _dt.bool:  # scaling by a truth value is a logical and
+        beta, alpha = bool(beta), bool(alpha)
+    product = outer(vec1, vec2)
+    if product._dtype is not dtype:
+        product = product.to(dtype)
+    if input._dtype is not dtype:
+        input = input.to(dtype)
+    if dtype is _dt.bool:
+        return write_out(_logical_scaled_sum(input, product, beta, alpha, out_shape), out)
+    return write_out(_scaled_sum(input, product, beta, alpha, out_shape), out)
+
+
+def _logical_scaled_sum(input, product, beta, alpha, out_shape):
+    from .creation import zeros
+    terms = [t for t, keep in ((input, beta), (product, alpha)) if keep]
+    result = zeros(out_shape, dtype=_dt.bool)
+    for term in terms:
+        result = _apply(REGISTRY["logical_or"], (result, term))
+    return result
+
+
+def addr_(self, vec1, vec2, *, beta=1, alpha=1):
+    result = addr(self, vec1, vec2, beta=beta, alpha=alpha)
+    if not _dt.can_cast(result._dtype, self._dtype):
+        raise RuntimeError(f"result type {result._dtype.scalar_name} can't be cast to the "
+                           f"desired output type {self._dtype.scalar_name}")
+    return _check_inplace_shape(self, result)
+
+
+# ------------------------------------------------------------------ diagonals and triangles
+
+
+def trace(input):
+    check_tensor("trace", input)
+    if input._data.ndim != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input._data.ndim}")
+    if input._dtype is _dt.bool:
+        raise _not_implemented("trace", _dt.bool)
+    return _apply(_TRACE, (input,))
+
+
+def diag(input, diagonal=0, *, out=None):
+    """A vector becomes a matrix with it on the `diagonal`; a matrix gives a copy of it."""
+    check_tensor("diag", input)
+    _check_int("diag", "diagonal", diagonal, 2)
+    ndim = input._data.ndim
+    if ndim == 1:
+        result = _apply(_DIAG_EMBED, (input,), {"offset": int(diagonal), "dim1": 0, "dim2": 1})
+    elif ndim == 2:
+        result = _shape.clone(_shape.diagonal(input, int(diagonal)))
+    else:
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {ndim}D")
+    return write_out(result, out)
+
+
+def diag_embed(input, offset=0, dim1=-2, dim2=-1):
+    check_tensor("diag_embed", input)
+    ndim = input._data.ndim + 1
+    first, second = _shape.wrap_dim(dim1, ndim), _shape.wrap_dim(dim2, ndim)
+    if first == second:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return _apply(_DIAG_EMBED, (input,), {"offset": int(offset), "dim1": first, "dim2": second})
+
+
+def _triangle(op, name):
+    def function(input, diagonal=0, *, out=None):
+        check_tensor(name, input)
+        _check_int(name, "diagonal", diagonal, 2)
+        if input._data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return write_out(_apply(op, (input,), {"diagonal": int(diagonal)}), out)
+
+    def inplace(self, diagonal=0):
+        _check_int(name + "_", "diagonal", diagonal, 1)
+        if self._data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+        return _cpu.apply_inplace(op, self, (self,), {"diagonal": int(diagonal)})
+
+    function.__name__, inplace.__name__ = name, name + "_"
+    return function, inplace
+
+
+triu, triu_ = _triangle(_TRIU, "triu")
+tril, tril_ = _triangle(_TRIL, "tril")
+
+
+# ------------------------------------------------------------------ cross products
+
+_cross_dim_warned = [False]
+
+
+def cross(input, other, dim=None, *, out=None):
+    """torch.cross: without `dim`, the first dim of `input` of size 3 (deprecated, warns once)."""
+    check_tensor("cross", input, "input", 1)
+    check_tensor("cross", other, "other", 2)
+    if dim is None:
+        if not _cross_dim_warned[0]:
+            _cross_dim_warned[0] = True
+            warnings.warn(
+                "Using torch.cross without specifying the dim arg is deprecated.\nPlease either "
+                "pass the dim explicitly or simply use torch.linalg.cross.\nThe default value of "
+                "dim will change to agree with that of linalg.cross in a future release.",
+                UserWarning, stacklevel=2)
+        dim = next((d for d, size in enumerate(input._data.shape) if size == 3), None)
+        if dim is None:
+            raise RuntimeError("no dimension of size 3 in input")
+    return linalg_cross(input, other, dim=dim, out=out)
+
+
+def linalg_cross(input, other, *, dim=-1, out=None):
+    check_tensor("linalg_cross", input, "input", 1)
+    check_tensor("linalg_cross", other, "other", 2)
+    a, b = input._data, other._data
+    if a.ndim != b.ndim:
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    axis = _shape.wrap_dim(dim, a.ndim)
+    if a.shape[axis] != 3 or b.shape[axis] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{a.shape[axis]} and {b.shape[axis]}")
+    mismatch = _cpu.broadcast_error([a.shape, b.shape]) if a.shape != b.shape else None
+    if mismatch is not None:
+        raise mismatch
+    _check_bmm_dtypes(input._dtype, other._dtype, kernel="cross")
+    return write_out(_apply(_CROSS, (input, other), {"dim": axis}), out)
+
+
+# ------------------------------------------------------------------ inverse, determinants
+
+
+def inverse(input, *, out=None):
+    check_tensor("inverse", input)
+    _check_matrices(input, "linalg.inv")
+    return write_out(_apply(_INVERSE, (input,)), out)
+
+
+def det(input):
+    check_tensor("det", input)
+    _check_matrices(input, "linalg.det", half_kernel="lu_cpu")
+    return _apply(_DET, (input,))
+
+
+def _slogdet_parts(A, name):
+    check_tensor(name, A)
+    _check_matrices(A, "linalg.slogdet")
+    return _apply(_SLOGDET_SIGN, (A,)), _apply(_SLOGDET_LOGABSDET, (A,))
+
+
+def slogdet(input):
+    return SlogdetResult(*_slogdet_parts(input, "slogdet"))
+
+
+def linalg_slogdet(A):
+    return LinalgSlogdetResult(*_slogdet_parts(A, "linalg_slogdet"))
+
+
+def logdet(input):
+    """log(det): nan for a negative determinant, -inf for a singular matrix."""
+    check_tensor("logdet", input)
+    _check_matrices(input, "logdet")
+    sign = _apply(_SLOGDET_SIGN, (input,))
+    log_magnitude = _apply(_SLOGDET_LOGABSDET, (input,))
+    return _where(_apply(REGISTRY["eq"], (sign, -1)), math.nan, log_magnitude)
+
+
+def matrix_power(input, n):
+    """input @ input @ ... (n times) by repeated squaring; the inverse's powers for n < 0."""
+    check_tensor("matrix_power", input)
+    _check_matrices(input, "linalg.matrix_power", check_float=False, half_kernel=False)
+    _check_int("matrix_power", "n", n, 2)
+    if n == 0:
+        from .creation import eye
+        identity = eye(input._data.shape[-1], dtype=input._dtype)
+        return _shape.clone(_shape.expand(identity, input._data.shape))
+    base = inverse(input) if n < 0 else input
+    result, n = None, abs(n)
+    while n:
+        if n & 1:
+            result = base if result is None else matmul(result, base)
+        n >>= 1
+        if n:
+            base = matmul(base, base)
+    return _shape.clone(result) if result is input else result
+
+
+# ------------------------------------------------------------------ decompositions
+
+
+def svd(input, some=True, compute_uv=True):
+    """torch.svd: (U, S, V) with V, not its transpose; zeros for U and V without compute_uv."""
+    check_tensor("svd", input)
+    if input._data.ndim < 2:
+        raise RuntimeError(f"linalg.svd: input should have at least 2 dimensions, but has "
+                           f"{input._data.ndim} dimensions instead")
+    _check_matrices(input, "linalg.svd", square=False, half_kernel="linalg_svd_cpu")
+    singular = _apply(_SVD_S, (input,))
+    if not compute_uv:
+        from .creation import zeros
+        batch, (rows, cols) = input.shape[:-2], input.shape[-2:]
+        return SvdResult(zeros(batch + (rows, rows), dtype=input._dtype), singular,
+                         zeros(batch + (cols, cols), dtype=input._dtype))
+    attrs = {"full_matrices": not some}
+    return SvdResult(_apply(_SVD_U, (input,), attrs), singular, _apply(_SVD_V, (input,), attrs))
+
+
+def linalg_svd(A, full_matrices=True, *, driver=None):
+    check_tensor("linalg_svd", A)
+    _check_matrices(A, "linalg.svd", square=False, half_kernel="linalg_svd_cpu")
+    attrs = {"full_matrices": bool(full_matrices)}
+    return LinalgSvdResult(_apply(_SVD_U, (A,), attrs), _apply(_SVD_S, (A,)),
+                           _apply(_SVD_VH, (A,), attrs))
+
+
+def svdvals(A, *, driver=None, out=None):
+    check_tensor("linalg_svdvals", A)
+    _check_matrices(A, "linalg.svd", square=False, half_kernel="linalg_svd_cpu")
+    return write_out(_apply(_SVD_S, (A,)), out)
+
+
+def solve(A, B, *, left=True, out=None):
+    """X with A @ X = B (X @ A = B when left=False); B may be a (batch of) vector(s)."""
+    check_tensor("linalg_solve", A, "A", 1)
+    check_tensor("linalg_solve", B, "B", 2)
+    if A._dtype.category != 2:
+        raise RuntimeError(f"linalg.solve: Expected a floating point or complex tensor as input. "
+                           f"Got {A._dtype.scalar_name}")
+    if A._dtype is not B._dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A "
+                           f"of type {A._dtype.scalar_name} and B of type "
+                           f"{B._dtype.scalar_name} instead")
+    _check_matrices(A, "linalg.solve", half_kernel="lu_cpu")
+    a, b = A._data.shape, B._data.shape
+    # torch reads B as vectors when it is 1-D or A's batch of vectors
+    vector = len(b) == 1 or (len(b) == len(a) - 1 and b == a[:-1])
+    if vector:
+        B = _shape.unsqueeze(B, -1)
+    elif len(b) < 2:
+        raise RuntimeError("linalg.solve: The input tensor B must have at least 2 dimensions.")
+    b = B._data.shape
+    size = a[-1]
+    if (b[-2] if left else b[-1]) != size:
+        rows, cols = b[-2:]
+        raise RuntimeError(f"linalg.solve: Incompatible shapes of A and B for the equation "
+                           f"{'AX = B' if left else 'XA = B'} ({size}x{size} and {rows}x{cols})")
+    if vector and not left:
+        raise RuntimeError("linalg.solve: Vector broadcasting of the left hand side is not "
+                           "supported for left=False. In this case linalg.solve is equivalent to "
+                           "B / A.squeeze(-1)")
+    mismatch = _cpu.broadcast_error([b[:-2], a[:-2]]) if a[:-2] != b[:-2] else None
+    if mismatch is not None:
+        raise mismatch
+    result = _apply(_SOLVE, (A, B), {"left": bool(left)})
+    if vector:
+        result = _shape.squeeze(result, -1)
+    return write_out(result, out)
+
+
+def cholesky(A, *, upper=False, out=None):
+    check_tensor("linalg_cholesky", A)
+    _check_matrices(A, "linalg.cholesky", half_kernel="cholesky_cpu")
+    return write_out(_apply(_CHOLESKY, (A,), {"upper": bool(upper)}), out)
+
+
+def _check_uplo(UPLO):
+    if UPLO not in ("L", "U"):
+        raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
+
+
+def eigh(A, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, read from one triangle."""
+    check_tensor("linalg_eigh", A)
+    _check_matrices(A, "linalg.eigh", check_float=False, half_kernel=False)
+    if A._dtype.category != 2 or A._dtype is _dt.float16:
+        raise _not_implemented("linalg_eigh_cpu", A._dtype)
+    _check_uplo(UPLO)
+    return EighResult(_apply(_EIGH_VALUES, (A,), {"uplo": UPLO}),
+                      _apply(_EIGH_VECTORS, (A,), {"uplo": UPLO}))
+
+
+def eigvalsh(A, UPLO="L", *, out=None):
+    check_tensor("linalg_eigvalsh", A)
+    _check_matrices(A, "linalg.eigh", check_float=False, half_kernel=False)
+    if A._dtype.category != 2 or A._dtype is _dt.float16:
+        raise _not_implemented("linalg_eigh_cpu", A._dtype)
+    _check_uplo(UPLO)
+    return write_out(_apply(_EIGH_VALUES, (A,), {"uplo": UPLO}), out)
+
+
+def qr(A, mode="reduced"):
+    check_tensor("linalg_qr", A)
+    _check_matrices(A, "linalg.qr", square=False, check_float=False, half_kernel=False)
+    if mode not in ("reduced", "complete", "r"):
+        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
+                           "'reduced' (default), 'r', or 'complete'")
+    _check_matrices(A, "linalg.qr", square=False, half_kernel="geqrf_cpu")
+    return QrResult(_apply(_QR_Q, (A,), {"mode": mode}), _apply(_QR_R, (A,), {"mode": mode}))
+
+
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices; the first and last may be vectors."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first, last = tensors[0]._data.ndim, tensors[-1]._data.ndim
+    if first not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the first tensor must be 1D or 2D but got {first}D")
+    if last not in (1, 2):
+        raise RuntimeError(f"multi_dot(): the last tensor must be 1D or 2D but got {last}D")
+    for index, tensor in enumerate(tensors[1:-1], start=1):
+        if tensor._data.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {index} must be 2D but got "
+                               f"{tensor._data.ndim}D")
+    for index, tensor in enumerate(tensors[1:], start=1):
+        if tensor._dtype is not tensors[0]._dtype:
+            raise RuntimeError(
+                f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                f"{_CPP_NAMES[tensors[0]._dtype.name]} and tensor {index} "
+                f"{_CPP_NAMES[tensor._dtype.name]}")
+    for index in range(len(tensors) - 1):
+        left, right = tensors[index], tensors[index + 1]
+        if left._data.shape[-1] != right._data.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {index} and {index + 1} with shapes "
+                               f"{list(left._data.shape)} and {list(right._data.shape)} cannot "
+                               "be multiplied")
+    result = tensors[0]
+    for tensor in tensors[1:]:
+        result = matmul(result, tensor)
+    return write_out(result, out)
+
+
+def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return _shape.diagonal(A, offset, dim1, dim2)
+
+
+# ------------------------------------------------------------------ norms
+
+
+def _norm_dims(name, dim, ndim):
+    """dim (None, an int or a sequence) as a sorted tuple of distinct non-negative dims."""
+    if dim is None:
+        return None
+    if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool):
+        dim = (dim,)
+    if not isinstance(dim, (tuple, list)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dim):
+        raise TypeError(f"{name}(): argument 'dim' must be tuple of ints, not "
+                        f"{type(dim).__name__}")
+    wrapped = [_shape.wrap_dim(d, ndim) for d in dim]
+    for d in wrapped:
+        if wrapped.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return tuple(wrapped) if wrapped else None
+
+
+def _norm_dtype(name, input, dtype):
+    if dtype is None:
+        return input._dtype
+    dtype = _dt.to_dtype(dtype)
+    if dtype.category != 2:
+        raise RuntimeError(f"{name}: dtype should be floating point or complex, but got "
+                           f"{dtype.scalar_name}")
+    if _dt.promote_types(input._dtype, dtype) is not dtype:
+        raise RuntimeError(f"{name}: the dtype of the input ({input._dtype.scalar_name}) should "
+                           f"be convertible without narrowing to the specified dtype "
+                           f"({dtype.scalar_name})")
+    return dtype
+
+
+def _format_ord(ord):
+    if ord in (_inf, -_inf):
+        return "inf" if ord > 0 else "-inf"
+    return str(int(ord)) if float(ord).is_integer() else str(ord)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
+    check_tensor("linalg_vector_norm", x)
+    if isinstance(ord, _cpu.Tensor):
+        ord = ord.item()
+    if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
+                        f"{type(ord).__name__}")
+    if x._dtype.category != 2:
+        raise RuntimeError(f"linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {x._dtype.scalar_name}")
+    shape = x._data.shape
+    dims = _norm_dims("linalg_vector_norm", dim, len(shape))
+    if x._data.size == 0 and (ord < 0 or ord == _inf):
+        if dims is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {_format_ord(ord)} norm on "
+                               "an empty tensor because the operation does not have an identity")
+        for given, d in zip(dim if isinstance(dim, (tuple, list)) else (dim,), dims):
+            if shape[d] == 0:
+                raise RuntimeError(
+                    f"linalg.vector_norm cannot compute the {_format_ord(ord)} norm on the "
+                    f"dimension {given}because this dimension is empty and the operation does "
+                    "not have an identity")
+    dtype = _norm_dtype("linalg.vector_norm", x, dtype)
+    attrs = {"ord": float(ord) if not isinstance(ord, int) else ord, "dims": dims,
+             "keepdim": bool(keepdim), "dtype": dtype}
+    return write_out(_apply(_VECTOR_NORM, (x,), attrs), out)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
+    check_tensor("linalg_matrix_norm", A)
+    if isinstance(ord, _cpu.Tensor):
+        ord = ord.item()
+    ndim = A._data.ndim
+    if ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
+                           "dimensions.")
+    if A._dtype.category != 2:
+        raise RuntimeError(f"linalg.matrix_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {A._dtype.scalar_name}")
+    dim = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dim) != 2:
+        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got "
+                           f"{' '.join(str(d) for d in dim)}")
+    dims = (_shape.wrap_dim(dim[0], ndim), _shape.wrap_dim(dim[1], ndim))
+    if dims[0] == dims[1]:
+        raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({dim[0]}, "
+                           f"{dim[1]})")
+    if ord not in ("fro", "nuc", 1, -1, 2, -2, _inf, -_inf):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if ord == "fro":
+        return vector_norm(A, 2, dims, keepdim, dtype=dtype, out=out)
+    if ord in ("nuc", 2, -2) and A._dtype is _dt.float16:
+        raise RuntimeError("linalg.matrix_norm: Low precision dtypes not supported. Got Half")
+    dtype = _norm_dtype("linalg.matrix_norm", A, dtype)
+    if dtype is not A._dtype:
+        A = A.to(dtype)
+    _check_min_over_empty(A._data.shape, ord, dims, keepdim)
+    attrs = {"ord": ord, "dims": dims, "keepdim": bool(keepdim)}
+    return write_out(_apply(_MATRIX_NORM, (A,), attrs), out)
+
+
+def _check_min_over_empty(shape, ord, dims, keepdim):
+    """The negative orders take a minimum, which torch refuses over an empty dimension."""
+    if ord == -2:
+        batch = [s for d, s in enumerate(shape) if d not in dims]
+        if min(shape[dims[0]], shape[dims[1]]) == 0 and math.prod(batch) != 0:
+            raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+    elif ord in (-1, -_inf):
+        summed, compared = dims if ord == -1 else dims[::-1]
+        if shape[compared] == 0:
+            reported = compared - 1 if not keepdim and summed < compared else compared
+            raise IndexError(f"amin(): Expected reduction dim {reported} to have non-zero size.")
+
+
+def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
+    """A vector norm or a matrix norm, chosen by `dim` and `ord` as torch.linalg.norm does."""
+    check_tensor("linalg_norm", A)
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        if len(dims) == 1 and not isinstance(ord, str):
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype, out=out)
+        if len(dims) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. "
+                               f"Got {list(dims)}")
+        return matrix_norm(A, "fro" if ord is None else ord, dims if len(dims) == 2 else dims[0],
+                           keepdim, dtype=dtype, out=out)
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype, out=out)
+    ndim = A._data.ndim
+    if ndim not in (1, 2):
+        raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be "
+                           f"1D or 2D. Got {ndim}D.")
+    if ndim == 1 and not isinstance(ord, str):
+        return vector_norm(A, ord, None, keepdim, dtype=dtype, out=out)
+    return matrix_norm(A, ord, keepdim=keepdim, dtype=dtype, out=out)
+
+
+EXTRA_METHODS = {
+    "__matmul__": _matmul_operator,
+    "__rmatmul__": _rmatmul_operator,
+    "triu_": triu_,
+    "tril_": tril_,
+    "addmm_": addmm_,
+    "addmv_": addmv_,
+    "addbmm_": addbmm_,
+    "baddbmm_": baddbmm_,
+    "addr_": addr_,
+}

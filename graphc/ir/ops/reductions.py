@@ -20,7 +20,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
-from ..registry import REGISTRY, primitive
+from ..registry import REGISTRY, defvjp, primitive
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
 
@@ -339,6 +339,18 @@ _mode_indices = primitive("mode_indices", "sort", _mode_indices_eager, attrs=("d
                           differentiable=False)
 _nuclear_norm = primitive("nuclear_norm", "linalg", _nuclear_norm_eager, attrs=("dims", "keepdim"),
                           doc="sum of singular values of the matrices spanned by `dims`")
+
+
+def _p_norm_eager(x, p, dim, keepdim):
+    magnitude = np.abs(x)
+    if p == 2:
+        return np.sqrt(np.sum(magnitude * magnitude, axis=dim, keepdims=keepdim))
+    return np.power(np.sum(np.power(magnitude, p), axis=dim, keepdims=keepdim), 1.0 / p)
+
+
+_p_norm = primitive("p_norm", "reduction", _p_norm_eager, attrs=("p", "dim", "keepdim"),
+                    doc="(sum |x|^p)^(1/p) over `dim` for p other than 0, 1 and inf; its gradient "
+                        "is 0 where the norm is 0 (torch's subgradient)")
 
 # elementwise ops the composites are written with
 _sub, _mul, _div, _add = REGISTRY["sub"], REGISTRY["mul"], REGISTRY["div"], REGISTRY["add"]
@@ -728,7 +740,7 @@ def _vector_norm(input, p, dims, keepdim, shown_dims):
     """The p-norm of `input` over `dims` (None: all), for a floating tensor."""
     attrs = {"dim": dims, "keepdim": keepdim, "dtype": input._dtype}
     if p == 2:
-        return _apply(_sqrt, (_apply(_sum, (_apply(_mul, (input, input)),), attrs),))
+        return _apply(_p_norm, (input,), {"p": 2.0, "dim": dims, "keepdim": keepdim})
     magnitude = _apply(_abs, (input,))
     if p == 1:
         return _apply(_sum, (magnitude,), attrs)
@@ -748,8 +760,7 @@ def _vector_norm(input, p, dims, keepdim, shown_dims):
     if p == 0:
         nonzero = _apply(_ne, (input, 0)).to(input._dtype)
         return _apply(_sum, (nonzero,), attrs)
-    powered = _apply(_pow, (magnitude, float(p)))
-    return _apply(_pow, (_apply(_sum, (powered,), attrs), 1.0 / p))
+    return _apply(_p_norm, (input,), {"p": float(p), "dim": dims, "keepdim": keepdim})
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -794,3 +805,139 @@ def dist(input, other, p=2):
 
 
 EXTRA_METHODS = {"cumsum_": _scan_inplace(cumsum), "cumprod_": _scan_inplace(cumprod)}
+
+
+# ------------------------------------------------------------------ gradient rules
+# Each rule is written with graphc ops, so it serves eager backward, create_graph=True and tracing.
+
+
+def _restore_reduced_dims(grad, shape, dims, keepdim):
+    """A reduction's gradient back at the input's rank: the reduced dims re-inserted as size 1."""
+    if dims is None:
+        dims = tuple(range(len(shape)))
+    elif isinstance(dims, int):
+        dims = (dims,)
+    if not keepdim:
+        for d in sorted(dims):
+            grad = grad.unsqueeze(d)
+    return grad
+
+
+def _sum_vjp(ctx, grad):
+    shape = ctx.meta[0][0]
+    return (_restore_reduced_dims(grad, shape, ctx.attrs["dim"], ctx.attrs["keepdim"]).expand(shape),)
+
+
+def _mean_vjp(ctx, grad):
+    shape = ctx.meta[0][0]
+    count = _reduced_count(shape, ctx.attrs["dim"])
+    return (_restore_reduced_dims(grad, shape, ctx.attrs["dim"], ctx.attrs["keepdim"]).expand(shape)
+            / count,)
+
+
+def _product_of_others(x, dim):
+    """prod of x along `dim` leaving out each element in turn, exact with zeros (no division)."""
+    size = x.shape[dim]
+    ones = x.narrow(dim, 0, 1) * 0 + 1
+    left = _cat([ones, x.narrow(dim, 0, size - 1)], dim).cumprod(dim)
+    flipped = x.flip(dim)
+    right = _cat([ones, flipped.narrow(dim, 0, size - 1)], dim).cumprod(dim).flip(dim)
+    return left * right
+
+
+def _prod_vjp(ctx, grad):
+    (x,) = ctx.operands[:1]
+    shape = ctx.meta[0][0]
+    dims = ctx.attrs["dim"]
+    if x.numel() == 0:
+        return (x * 0,)
+    if dims is None or x.dim() == 0:
+        others = _product_of_others(x.reshape(-1), 0).reshape(shape)
+        return (grad.reshape(()).expand(shape) * others if x.dim() else grad,)
+    dim = dims[0] if isinstance(dims, tuple) else dims
+    expanded = _restore_reduced_dims(grad, shape, dim, ctx.attrs["keepdim"]).expand(shape)
+    return (expanded * _product_of_others(x, dim),)
+
+
+def _extreme_vjp(ctx, grad):
+    """amax/amin/median of all: ties share the gradient evenly (as torch)."""
+    x, output = ctx.operands[0], ctx.output
+    shape = ctx.meta[0][0]
+    dims = ctx.attrs.get("dim")
+    keepdim = ctx.attrs.get("keepdim", False)
+    restored = _restore_reduced_dims(output, shape, dims, keepdim)
+    mask = (x == restored).to(grad.dtype)
+    count = mask.sum(dims if dims is not None else None, keepdim=True) if dims is not None \
+        else mask.sum()
+    return (_restore_reduced_dims(grad, shape, dims, keepdim) * mask / count,)
+
+
+def _cumsum_vjp(ctx, grad):
+    dim = ctx.attrs["dim"]
+    if grad.dim() == 0:
+        return (grad,)
+    return (grad.flip(dim).cumsum(dim).flip(dim),)
+
+
+def _cumprod_vjp(ctx, grad):
+    """d cumprod: grad_j = prod_{k<j} x_k * sum_{i>=j} grad_i prod_{j<k<=i} x_k, computed with an
+    (n x n) cumprod so that zeros in x need no special case."""
+    (x,) = ctx.operands[:1]
+    dim = ctx.attrs["dim"]
+    if x.dim() == 0 or x.numel() == 0:
+        return (grad,)
+    from .creation import arange
+    size = x.shape[dim]
+    values, grads = x.movedim(dim, -1), grad.movedim(dim, -1)
+    position = arange(size)
+    after = position.view(1, size) > position.view(size, 1)      # [j, k]: k > j
+    from_j = position.view(1, size) >= position.view(size, 1)    # [j, i]: i >= j
+    partial = _ELEMENTWISE["where"](after, values.unsqueeze(-2), 1.0).cumprod(-1)
+    tail = _ELEMENTWISE["where"](from_j, grads.unsqueeze(-2) * partial, 0.0).sum(-1)
+    ones = values.narrow(-1, 0, 1) * 0 + 1
+    before = _cat([ones, values.narrow(-1, 0, size - 1)], -1).cumprod(-1)
+    return ((before * tail).movedim(-1, dim),)
+
+
+def _value_select_vjp(ctx, grad):
+    """Scatter the gradient of the selected values back to where they came from."""
+    x, index = ctx.operands[0], ctx.operands[1]
+    shape = ctx.meta[0][0]
+    if len(shape) == 0:
+        return (grad, None)
+    dim, keepdim = ctx.attrs["dim"], ctx.attrs["keepdim"]
+    if not keepdim:
+        grad, index = grad.unsqueeze(dim), index.unsqueeze(dim)
+    from .creation import zeros
+    return (zeros(shape, dtype=grad.dtype).scatter_add(dim, index, grad), None)
+
+
+def _p_norm_vjp(ctx, grad):
+    """grad * sign(x) |x|^(p-1) / norm^(p-1), and 0 where the norm is 0."""
+    x, norm_value = ctx.operands[0], ctx.output
+    shape = ctx.meta[0][0]
+    p, dims, keepdim = ctx.attrs["p"], ctx.attrs["dim"], ctx.attrs["keepdim"]
+    norm_value = _restore_reduced_dims(norm_value, shape, dims, keepdim)
+    grad = _restore_reduced_dims(grad, shape, dims, keepdim)
+    if p == 2:
+        scaled = x / norm_value
+    else:
+        scaled = x.sign() * x.abs().pow(p - 1) / norm_value.pow(p - 1)
+    return (_ELEMENTWISE["where"](norm_value == 0, 0.0, grad * scaled),)
+
+
+def _cat(tensors, dim):
+    from .shape import cat
+    return cat(tensors, dim)
+
+
+defvjp("sum", _sum_vjp, saves=())
+defvjp("mean", _mean_vjp, saves=())
+defvjp("prod", _prod_vjp, saves=(0,))
+defvjp("amax", _extreme_vjp, saves=(0, "output"))
+defvjp("amin", _extreme_vjp, saves=(0, "output"))
+defvjp("median_all", _extreme_vjp, saves=(0, "output"))
+defvjp("cumsum", _cumsum_vjp, saves=())
+defvjp("cumprod", _cumprod_vjp, saves=(0,))
+defvjp("value_select", _value_select_vjp, saves=(1,))
+defvjp("p_norm", _p_norm_vjp, saves=(0, "output"))
