@@ -19,7 +19,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
-from ..registry import REGISTRY, primitive
+from ..registry import REGISTRY, defvjp, primitive
 from . import shape as _shape
 from .elementwise import check_tensor, where as _where, write_out
 
@@ -1227,3 +1227,208 @@ EXTRA_METHODS = {
     "baddbmm_": baddbmm_,
     "addr_": addr_,
 }
+
+
+# ------------------------------------------------------------------ gradient rules
+# Written with graphc ops (differentiable themselves, so higher derivatives work).
+
+
+def _transpose_last(x):
+    return x.transpose(-1, -2)
+
+
+def _matmul_vjp(ctx, grad):
+    """numpy-matmul semantics: 1-D operands are promoted to matrices, then squeezed back; batch
+    broadcasting is undone by the engine's sum_to_shape."""
+    a, b = ctx.operands[0], ctx.operands[1]
+    a_vector, b_vector = a.dim() == 1, b.dim() == 1
+    a2 = a.unsqueeze(0) if a_vector else a
+    b2 = b.unsqueeze(-1) if b_vector else b
+    g = grad
+    if a_vector and b_vector:
+        g = grad.reshape(1, 1)
+    elif a_vector:
+        g = grad.unsqueeze(-2)
+    elif b_vector:
+        g = grad.unsqueeze(-1)
+    grad_a = matmul(g, _transpose_last(b2)) if ctx.needs[0] else None
+    grad_b = matmul(_transpose_last(a2), g) if ctx.needs[1] else None
+    if grad_a is not None and a_vector:
+        grad_a = grad_a.squeeze(-2)
+        if grad_a.dim() > 1:
+            grad_a = grad_a.sum(tuple(range(grad_a.dim() - 1)))
+    if grad_b is not None and b_vector:
+        grad_b = grad_b.squeeze(-1)
+        if grad_b.dim() > 1:
+            grad_b = grad_b.sum(tuple(range(grad_b.dim() - 1)))
+    return grad_a, grad_b
+
+
+def _trace_vjp(ctx, grad):
+    from .creation import eye
+    rows, cols = ctx.meta[0][0]
+    return (eye(rows, cols, dtype=grad.dtype) * grad,)
+
+
+def _diag_embed_vjp(ctx, grad):
+    attrs = ctx.attrs
+    return (_shape.diagonal(grad, attrs["offset"], attrs["dim1"], attrs["dim2"]),)
+
+
+def _triangle_vjp(op):
+    def vjp(ctx, grad):
+        return (_apply(op, (grad,), ctx.attrs),)
+    return vjp
+
+
+def _cross_vjp(ctx, grad):
+    a, b = ctx.operands[0], ctx.operands[1]
+    dim = ctx.attrs["dim"]
+    grad_a = _apply(_CROSS, (b, grad), {"dim": dim}) if ctx.needs[0] else None
+    grad_b = _apply(_CROSS, (grad, a), {"dim": dim}) if ctx.needs[1] else None
+    return grad_a, grad_b
+
+
+def _inverse_vjp(ctx, grad):
+    inverse_t = _transpose_last(ctx.output)
+    return (-matmul(matmul(inverse_t, grad), inverse_t),)
+
+
+def _det_vjp(ctx, grad):
+    """d det(A) = det(A) A^-T, written with the adjugate-free form; singular A falls back to
+    the SVD-based product of the other singular values (finite, as torch's)."""
+    a, determinant = ctx.operands[0], ctx.output
+    scale = (grad * determinant).unsqueeze(-1).unsqueeze(-1)
+    if not bool((determinant == 0).any()):
+        return (scale * _transpose_last(_apply(_INVERSE, (a,))),)
+    u, s, vh = (_apply(_SVD_U, (a,), {"full_matrices": False}), _apply(_SVD_S, (a,)),
+                _apply(_SVD_VH, (a,), {"full_matrices": False}))
+    sign = _apply(_DET, (matmul(u, vh),))
+    others = _product_of_others_last(s)
+    core = matmul(u * (others * sign.unsqueeze(-1)).unsqueeze(-2), vh)
+    return (grad.unsqueeze(-1).unsqueeze(-1) * core,)
+
+
+def _product_of_others_last(values):
+    size = values.shape[-1]
+    ones = values.narrow(-1, 0, 1) * 0 + 1
+    left = _shape.cat([ones, values.narrow(-1, 0, size - 1)], -1).cumprod(-1)
+    right = _shape.cat([ones, values.flip(-1).narrow(-1, 0, size - 1)], -1).cumprod(-1).flip(-1)
+    return left * right
+
+
+def _svd_backward(a, grad_u, grad_s, grad_vh, full_matrices):
+    """The gradient of A = U diag(S) Vh (reduced) from gradients of U, S and Vh (None: zero)."""
+    if full_matrices and a.shape[-1] != a.shape[-2] and (grad_u is not None or grad_vh is not None):
+        raise RuntimeError("linalg.svd: the derivative of full_matrices=True is not defined for "
+                           "non-square inputs (torch refuses it too); use full_matrices=False")
+    from .creation import eye
+    u = _apply(_SVD_U, (a,), {"full_matrices": False})
+    s = _apply(_SVD_S, (a,))
+    vh = _apply(_SVD_VH, (a,), {"full_matrices": False})
+    v = _transpose_last(vh)
+    k = s.shape[-1]
+    result = None
+    if grad_s is not None:
+        result = matmul(u * grad_s.unsqueeze(-2), vh)
+    if grad_u is None and grad_vh is None:
+        return result
+    squared = s * s
+    difference = squared.unsqueeze(-2) - squared.unsqueeze(-1)          # s_j^2 - s_i^2 at [i, j]
+    identity = eye(k, dtype=a.dtype)
+    f = _where(identity.bool(), 0.0, 1.0 / (difference + identity))
+    inner = None
+    if grad_u is not None:
+        grad_u = grad_u.narrow(-1, 0, k)
+        ut_gu = matmul(_transpose_last(u), grad_u)
+        term = matmul(f * (ut_gu - _transpose_last(ut_gu)), _shape_diag(s))
+        inner = term
+        projected = grad_u - matmul(u, ut_gu)
+        if a.shape[-2] > k:
+            extra = matmul(projected / s.unsqueeze(-2), vh)
+            result = extra if result is None else result + extra
+    if grad_vh is not None:
+        grad_v = _transpose_last(grad_vh.narrow(-2, 0, k))
+        vt_gv = matmul(vh, grad_v)
+        term = matmul(_shape_diag(s), f * (vt_gv - _transpose_last(vt_gv)))
+        inner = term if inner is None else inner + term
+        projected = grad_v - matmul(v, vt_gv)
+        if a.shape[-1] > k:
+            extra = matmul(u, _transpose_last(projected / s.unsqueeze(-2)))
+            result = extra if result is None else result + extra
+    core = matmul(matmul(u, inner), vh)
+    return core if result is None else result + core
+
+
+def _shape_diag(s):
+    return diag_embed(s)
+
+
+def _svd_part_vjp(part):
+    """One rule per SVD output (U, S, Vh, or torch.svd's V); all share _svd_backward."""
+    def vjp(ctx, grad):
+        full = ctx.attrs.get("full_matrices", False)
+        a = ctx.operands[0]
+        if part == "u":
+            return (_svd_backward(a, grad, None, None, full),)
+        if part == "s":
+            return (_svd_backward(a, None, grad, None, full),)
+        grad_vh = grad if part == "vh" else _transpose_last(grad)
+        return (_svd_backward(a, None, None, grad_vh, full),)
+    return vjp
+
+
+def _solve_vjp(ctx, grad):
+    a, solution = ctx.operands[0], ctx.output
+    if not ctx.attrs["left"]:
+        raise RuntimeError("the derivative of linalg.solve(left=False) is not implemented")
+    vector = solution.dim() == a.dim() - 1
+    grad_b = _apply(_SOLVE, (_transpose_last(a), grad), {"left": True})
+    x = solution.unsqueeze(-1) if vector else solution
+    gb = grad_b.unsqueeze(-1) if vector else grad_b
+    grad_a = -matmul(gb, _transpose_last(x)) if ctx.needs[0] else None
+    return grad_a, grad_b
+
+
+def _vector_norm_vjp(ctx, grad):
+    """Subgradients as torch: 0 where the norm is 0; inf-norms share among ties."""
+    x, norm_value = ctx.operands[0], ctx.output
+    attrs = ctx.attrs
+    ord, dims, keepdim = attrs["ord"], attrs["dims"], attrs["keepdim"]
+    shape = x.shape
+    if dims is None or x.dim() == 0:
+        dims = tuple(range(x.dim()))
+    if not keepdim:
+        for d in sorted(dims):
+            grad, norm_value = grad.unsqueeze(d), norm_value.unsqueeze(d)
+    grad = grad.to(x.dtype)
+    norm_value = norm_value.to(x.dtype)
+    if ord == 0:
+        return (x * 0,)
+    if ord == 1:
+        return (grad * x.sign(),)
+    if ord in (_inf, -_inf):
+        mask = (x.abs() == norm_value).to(x.dtype)
+        count = mask.sum(dims, keepdim=True) if dims else mask
+        return (grad * x.sign() * mask / count,)
+    if ord == 2:
+        scaled = x / norm_value
+    else:
+        scaled = x.sign() * x.abs().pow(ord - 1) / norm_value.pow(ord - 1)
+    return (_where(norm_value == 0, 0.0, grad * scaled).expand(shape),)
+
+
+defvjp("matmul", _matmul_vjp)
+defvjp("trace", _trace_vjp, saves=())
+defvjp("diag_embed", _diag_embed_vjp, saves=())
+defvjp("triu", _triangle_vjp(_TRIU), saves=())
+defvjp("tril", _triangle_vjp(_TRIL), saves=())
+defvjp("cross", _cross_vjp)
+defvjp("inverse", _inverse_vjp, saves=("output",))
+defvjp("det", _det_vjp, saves=(0, "output"))
+defvjp("svd_s", _svd_part_vjp("s"))
+defvjp("svd_u", _svd_part_vjp("u"))
+defvjp("svd_vh", _svd_part_vjp("vh"))
+defvjp("svd_v", _svd_part_vjp("v"))
+defvjp("solve", _solve_vjp, saves=(0, "output"))
+defvjp("vector_norm", _vector_norm_vjp, saves=(0, "output"))
