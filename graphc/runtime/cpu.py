@@ -367,7 +367,7 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
     saved values stay valid), and the target takes over the result's grad_fn.
     """
     if record is not None and grad_state.enabled and _any_requires_grad(args):
-        return _recorded_inplace(op, target, args, attrs)
+        return recorded_inplace(op, target, args, attrs)
     out, result_dtype = op.run(args, attrs or _no_attrs)
     _check_cast(result_dtype, target)
     _write(target, out)
@@ -398,7 +398,7 @@ def check_inplace_allowed(target):
             "requires grad; use the out-of-place form of the operation instead.")
 
 
-def _recorded_inplace(op, target, args, attrs):
+def recorded_inplace(op, target, args, attrs):
     check_inplace_allowed(target)
     snapshot = wrap(target._data.copy(), target._dtype)
     snapshot._grad_fn = target._grad_fn

@@ -24,7 +24,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
-from ..registry import primitive
+from ..registry import defvjp, primitive
 from . import shape as _shape
 
 __all__ = ["index_select", "masked_select", "masked_fill", "nonzero", "argwhere", "gather",
@@ -279,6 +279,14 @@ _index_copy = primitive("index_copy", "index", _copy_then(_write_index_copy), at
 _take = primitive("take", "index", _take_eager)
 _put = primitive("put", "index", _copy_then(_write_put), attrs=("accumulate",))
 
+# the primitive that performs each in-place writer out of place (for autograd)
+_WRITER_PRIMITIVES = {
+    _write_index_put: _index_put, _write_masked_fill: _masked_fill, _write_scatter: _scatter,
+    _write_scatter_add: _scatter_add, _write_scatter_reduce: _scatter_reduce,
+    _write_index_add: _index_add, _write_index_fill: _index_fill,
+    _write_index_copy: _index_copy, _write_put: _put,
+}
+
 
 # ================================================================== shared helpers
 
@@ -338,8 +346,17 @@ def _check_overlap(destination, source, allow_identical):
 
 
 def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
-    """Call `writer` on `target`'s memory and count the write in its version."""
-    writer(_writable(target, allow_overlap), *operands, **attrs)
+    """Call `writer` on `target`'s memory and count the write in its version.
+
+    When autograd must see the write (grad mode, and the target or a tensor operand requires
+    grad), the op runs out of place through its primitive and the target takes over its history.
+    """
+    if _cpu.grad_state.enabled and (target._requires_grad is True or any(
+            isinstance(o, _cpu.Tensor) and o._requires_grad is True for o in operands)):
+        primitive_op = _WRITER_PRIMITIVES[writer]
+        return _cpu.recorded_inplace(primitive_op, target, (target,) + tuple(operands), attrs)
+    arrays = [o._data if isinstance(o, _cpu.Tensor) else o for o in operands]
+    writer(_writable(target, allow_overlap), *arrays, **attrs)
     target._bump_version()
     return target
 
@@ -998,7 +1015,7 @@ def _index_put_in_place(target, pairs, values, accumulate):
             return _masked_fill_in_place(target, mask, value)
     dims, tensors = _prepare_put(target, pairs, values)
     _check_overlap(target._data, values._data, allow_identical=False)
-    operands = (values._data,) + tuple(t._data for t in tensors)
+    operands = (values,) + tuple(tensors)
     return _run_in_place(target, _write_index_put, operands,
                          {"dims": dims, "accumulate": bool(accumulate)}, allow_overlap=True)
 
@@ -1071,7 +1088,7 @@ def masked_fill_(self, mask, value):
 def _masked_fill_in_place(target, mask, value):
     """masked_fill_ once checked; torch refuses uint8 masks here even where indexing takes them."""
     _check_bool_mask(mask, "masked_fill_")
-    return _run_in_place(target, _write_masked_fill, (mask._data, value), {})
+    return _run_in_place(target, _write_masked_fill, (mask, value), {})
 
 
 def masked_fill(input, mask, value):
@@ -1317,10 +1334,9 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     dim, source = _scatter_arguments(self, dim, index, src, value, reduce)
-    operand = source._data if isinstance(source, _cpu.Tensor) else source
     if isinstance(source, _cpu.Tensor):
-        _check_overlap(self._data, operand, allow_identical=False)
-    return _run_in_place(self, _write_scatter, (index._data, operand),
+        _check_overlap(self._data, source._data, allow_identical=False)
+    return _run_in_place(self, _write_scatter, (index, source),
                          {"dim": dim, "reduce": reduce})
 
 
@@ -1337,7 +1353,7 @@ def scatter_add(input, dim, index, src):
 
 def scatter_add_(self, dim, index, src):
     dim = _scatter_add_arguments(self, dim, index, src)
-    return _run_in_place(self, _write_scatter_add, (index._data, src._data), {"dim": dim})
+    return _run_in_place(self, _write_scatter_add, (index, src), {"dim": dim})
 
 
 # torch still accepts the old names "max" and "min"
@@ -1364,7 +1380,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True, out=Non
 
 def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
     dim, reduce = _scatter_reduce_arguments(self, dim, index, src, reduce)
-    return _run_in_place(self, _write_scatter_reduce, (index._data, src._data),
+    return _run_in_place(self, _write_scatter_reduce, (index, src),
                          {"dim": dim, "reduce": reduce, "include_self": bool(include_self)})
 
 
@@ -1425,7 +1441,7 @@ def index_add(input, dim, index, source, *, alpha=1, out=None):
 
 def index_add_(self, dim, index, source, *, alpha=1):
     dim = _check_index_add(self, dim, index, source, alpha)
-    return _run_in_place(self, _write_index_add, (index._data, source._data),
+    return _run_in_place(self, _write_index_add, (index, source),
                          {"dim": dim, "alpha": _alpha(alpha, self._dtype)})
 
 
@@ -1456,7 +1472,7 @@ def index_fill(input, dim, index, value):
 
 def index_fill_(self, dim, index, value):
     dim, value = _check_index_fill(self, dim, index, value)
-    return _run_in_place(self, _write_index_fill, (index._data, value), {"dim": dim})
+    return _run_in_place(self, _write_index_fill, (index, value), {"dim": dim})
 
 
 def _check_index_copy(input, dim, index, source):
@@ -1508,7 +1524,7 @@ def index_copy(input, dim, index, source):
 
 def index_copy_(self, dim, index, source):
     dim = _check_index_copy(self, dim, index, source)
-    return _run_in_place(self, _write_index_copy, (index._data, source._data), {"dim": dim})
+    return _run_in_place(self, _write_index_copy, (index, source), {"dim": dim})
 
 
 def _check_put(input, index, source):
@@ -1539,7 +1555,7 @@ def put(input, index, source, accumulate=False):
 
 def put_(self, index, source, accumulate=False):
     _check_put(self, index, source)
-    return _run_in_place(self, _write_put, (index._data, source._data),
+    return _run_in_place(self, _write_put, (index, source),
                          {"accumulate": bool(accumulate)})
 
 
@@ -1556,3 +1572,155 @@ EXTRA_METHODS = {
     "index_put_": index_put_,
     "put_": put_,
 }
+
+
+# ================================================================== gradient rules
+# Written with graphc ops, so they serve eager backward, create_graph=True and tracing alike.
+
+
+def _zeros(shape, dtype):
+    from .creation import zeros
+    return zeros(shape, dtype=dtype)
+
+
+def _index_vjp(ctx, grad):
+    """Repeated indices accumulate: index_put with accumulate=True into zeros."""
+    shape = ctx.meta[0][0]
+    indices = tuple(ctx.operands[1:])
+    base = _zeros(shape, grad.dtype)
+    return (_apply(_index_put, (base, grad) + indices,
+                   {"dims": ctx.attrs["dims"], "accumulate": True}),) + (None,) * len(indices)
+
+
+def _index_put_vjp(ctx, grad):
+    indices = tuple(ctx.operands[2:])
+    attrs = ctx.attrs
+    grad_input = None
+    if ctx.needs[0]:
+        grad_input = grad if attrs["accumulate"] else _apply(
+            _index_put, (grad, _zeros((), grad.dtype)) + indices,
+            {"dims": attrs["dims"], "accumulate": False})
+    grad_values = _apply(_index, (grad,) + indices, {"dims": attrs["dims"]}) if ctx.needs[1] else None
+    return (grad_input, grad_values) + (None,) * len(indices)
+
+
+def _masked_fill_vjp(ctx, grad):
+    mask = ctx.operands[1]
+    grad_input = _elementwise_where(mask, 0.0, grad) if ctx.needs[0] else None
+    grad_value = None
+    if len(ctx.needs) > 2 and ctx.needs[2]:
+        grad_value = _elementwise_where(mask, grad, 0.0).sum()
+    return grad_input, None, grad_value
+
+
+def _masked_select_vjp(ctx, grad):
+    x_shape = ctx.meta[0][0]
+    mask = ctx.operands[1]
+    shape = tuple(np.broadcast_shapes(x_shape, mask.shape))
+    positions = _shape.unbind(_apply(_nonzero, (mask.expand(shape),)), 1)
+    base = _zeros(shape, grad.dtype)
+    return (_apply(_index_put, (base, grad) + tuple(positions),
+                   {"dims": tuple(range(len(shape))), "accumulate": True}), None)
+
+
+def _index_select_vjp(ctx, grad):
+    shape = ctx.meta[0][0]
+    index = ctx.operands[1]
+    if not shape:
+        return (grad.reshape(()), None)
+    dim = ctx.attrs["dim"]
+    base = _zeros(shape, grad.dtype)
+    return (_apply(_index_add, (base, index.reshape(-1), grad), {"dim": dim, "alpha": 1}), None)
+
+
+def _gather_vjp(ctx, grad):
+    shape = ctx.meta[0][0]
+    index = ctx.operands[1]
+    if not shape or index.dim() == 0:
+        base = _zeros((max(1, int(np.prod(shape))),), grad.dtype)
+        return (_apply(_put, (base, index.reshape(-1), grad.reshape(-1)), {"accumulate": True})
+                .reshape(shape), None)
+    base = _zeros(shape, grad.dtype)
+    return (_apply(_scatter_add, (base, index, grad), {"dim": ctx.attrs["dim"]}), None)
+
+
+def _scatter_vjp(ctx, grad):
+    if ctx.attrs.get("reduce") is not None:
+        raise RuntimeError("the derivative of scatter with reduce= is not implemented")
+    index = ctx.operands[1]
+    dim = ctx.attrs["dim"]
+    grad_input = _apply(_scatter, (grad, index, 0.0), {"dim": dim, "reduce": None}) \
+        if ctx.needs[0] else None
+    grad_source = _apply(_gather, (grad, index), {"dim": dim}) \
+        if len(ctx.needs) > 2 and ctx.needs[2] else None
+    return grad_input, None, grad_source
+
+
+def _scatter_add_vjp(ctx, grad):
+    index = ctx.operands[1]
+    grad_source = _apply(_gather, (grad, index), {"dim": ctx.attrs["dim"]}) if ctx.needs[2] else None
+    return grad, None, grad_source
+
+
+def _index_add_vjp(ctx, grad):
+    index = ctx.operands[1]
+    attrs = ctx.attrs
+    grad_source = None
+    if ctx.needs[2]:
+        grad_source = _apply(_index_select, (grad, index.reshape(-1)), {"dim": attrs["dim"]})
+        if attrs["alpha"] != 1:
+            grad_source = grad_source * attrs["alpha"]
+    return grad, None, grad_source
+
+
+def _index_fill_vjp(ctx, grad):
+    index = ctx.operands[1]
+    dim = ctx.attrs["dim"]
+    grad_input = _apply(_index_fill, (grad, index, 0.0), {"dim": dim}) if ctx.needs[0] else None
+    grad_value = None
+    if len(ctx.needs) > 2 and ctx.needs[2]:
+        grad_value = _apply(_index_select, (grad, index.reshape(-1)), {"dim": dim}).sum()
+    return grad_input, None, grad_value
+
+
+def _index_copy_vjp(ctx, grad):
+    index = ctx.operands[1]
+    dim = ctx.attrs["dim"]
+    grad_input = _apply(_index_fill, (grad, index, 0.0), {"dim": dim}) if ctx.needs[0] else None
+    grad_source = _apply(_index_select, (grad, index.reshape(-1)), {"dim": dim}) \
+        if ctx.needs[2] else None
+    return grad_input, None, grad_source
+
+
+def _take_vjp(ctx, grad):
+    shape = ctx.meta[0][0]
+    index = ctx.operands[1]
+    base = _zeros((int(np.prod(shape)),), grad.dtype)
+    flat = _apply(_put, (base, index.reshape(-1), grad.reshape(-1)), {"accumulate": True})
+    return (flat.reshape(shape), None)
+
+
+def _put_vjp(ctx, grad):
+    index = ctx.operands[1]
+    grad_input = None
+    if ctx.needs[0]:
+        grad_input = grad if ctx.attrs["accumulate"] else _apply(
+            _put, (grad, index, _zeros(index.shape, grad.dtype)), {"accumulate": False})
+    grad_source = _apply(_take, (grad, index)) if ctx.needs[2] else None
+    return grad_input, None, grad_source
+
+
+def _elementwise_where(condition, x, y):
+    from .elementwise import where
+    return where(condition, x, y)
+
+
+for _name, _rule, _saves in (
+        ("index", _index_vjp, None), ("index_put", _index_put_vjp, None),
+        ("masked_fill", _masked_fill_vjp, (1,)), ("masked_select", _masked_select_vjp, (1,)),
+        ("index_select", _index_select_vjp, (1,)), ("gather", _gather_vjp, (1,)),
+        ("scatter", _scatter_vjp, (1,)), ("scatter_add", _scatter_add_vjp, (1,)),
+        ("index_add", _index_add_vjp, (1,)), ("index_fill", _index_fill_vjp, (1,)),
+        ("index_copy", _index_copy_vjp, (1,)), ("take", _take_vjp, (1,)),
+        ("put", _put_vjp, (1,))):
+    defvjp(_name, _rule, saves=_saves)
