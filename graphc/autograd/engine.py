@@ -94,7 +94,13 @@ def _node_name(op, args, attrs):
         return "rsub"
     elif name in ("sum", "mean") and attrs.get("dim") is not None:
         return name + "_dim"
+    elif name == "matmul":
+        return _MATMUL_NAMES.get((args[0].dim(), args[1].dim()), "matmul")
     return name
+
+
+# torch's node for matmul depends on the operands' ranks
+_MATMUL_NAMES = {(2, 2): "mm", (3, 3): "bmm", (1, 1): "dot", (2, 1): "mv"}
 
 
 # ------------------------------------------------------------------ running one node

@@ -341,17 +341,6 @@ _nuclear_norm = primitive("nuclear_norm", "linalg", _nuclear_norm_eager, attrs=(
                           doc="sum of singular values of the matrices spanned by `dims`")
 
 
-def _p_norm_eager(x, p, dim, keepdim):
-    magnitude = np.abs(x)
-    if p == 2:
-        return np.sqrt(np.sum(magnitude * magnitude, axis=dim, keepdims=keepdim))
-    return np.power(np.sum(np.power(magnitude, p), axis=dim, keepdims=keepdim), 1.0 / p)
-
-
-_p_norm = primitive("p_norm", "reduction", _p_norm_eager, attrs=("p", "dim", "keepdim"),
-                    doc="(sum |x|^p)^(1/p) over `dim` for p other than 0, 1 and inf; its gradient "
-                        "is 0 where the norm is 0 (torch's subgradient)")
-
 # elementwise ops the composites are written with
 _sub, _mul, _div, _add = REGISTRY["sub"], REGISTRY["mul"], REGISTRY["div"], REGISTRY["add"]
 _abs, _sqrt, _exp, _log = REGISTRY["abs"], REGISTRY["sqrt"], REGISTRY["exp"], REGISTRY["log"]
@@ -740,7 +729,7 @@ def _vector_norm(input, p, dims, keepdim, shown_dims):
     """The p-norm of `input` over `dims` (None: all), for a floating tensor."""
     attrs = {"dim": dims, "keepdim": keepdim, "dtype": input._dtype}
     if p == 2:
-        return _apply(_p_norm, (input,), {"p": 2.0, "dim": dims, "keepdim": keepdim})
+        return _p_norm(input, 2.0, dims, keepdim)
     magnitude = _apply(_abs, (input,))
     if p == 1:
         return _apply(_sum, (magnitude,), attrs)
@@ -760,7 +749,14 @@ def _vector_norm(input, p, dims, keepdim, shown_dims):
     if p == 0:
         nonzero = _apply(_ne, (input, 0)).to(input._dtype)
         return _apply(_sum, (nonzero,), attrs)
-    return _apply(_p_norm, (input,), {"p": float(p), "dim": dims, "keepdim": keepdim})
+    return _p_norm(input, float(p), dims, keepdim)
+
+
+def _p_norm(input, p, dims, keepdim):
+    """linalg's vector_norm primitive (its gradient is torch's subgradient at zero)."""
+    from .linalg import _VECTOR_NORM
+    return _apply(_VECTOR_NORM, (input,), {"ord": p, "dims": dims, "keepdim": keepdim,
+                                          "dtype": input._dtype})
 
 
 def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
@@ -912,20 +908,6 @@ def _value_select_vjp(ctx, grad):
     return (zeros(shape, dtype=grad.dtype).scatter_add(dim, index, grad), None)
 
 
-def _p_norm_vjp(ctx, grad):
-    """grad * sign(x) |x|^(p-1) / norm^(p-1), and 0 where the norm is 0."""
-    x, norm_value = ctx.operands[0], ctx.output
-    shape = ctx.meta[0][0]
-    p, dims, keepdim = ctx.attrs["p"], ctx.attrs["dim"], ctx.attrs["keepdim"]
-    norm_value = _restore_reduced_dims(norm_value, shape, dims, keepdim)
-    grad = _restore_reduced_dims(grad, shape, dims, keepdim)
-    if p == 2:
-        scaled = x / norm_value
-    else:
-        scaled = x.sign() * x.abs().pow(p - 1) / norm_value.pow(p - 1)
-    return (_ELEMENTWISE["where"](norm_value == 0, 0.0, grad * scaled),)
-
-
 def _cat(tensors, dim):
     from .shape import cat
     return cat(tensors, dim)
@@ -940,4 +922,3 @@ defvjp("median_all", _extreme_vjp, saves=(0, "output"))
 defvjp("cumsum", _cumsum_vjp, saves=())
 defvjp("cumprod", _cumprod_vjp, saves=(0,))
 defvjp("value_select", _value_select_vjp, saves=(1,))
-defvjp("p_norm", _p_norm_vjp, saves=(0, "output"))
