@@ -123,10 +123,14 @@ class _GraphcPrinter:
 @functools.lru_cache(maxsize=None)
 def _derivative_function(op, attrs, index):
     """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative."""
+    import sympy
     from ..ir.symbolic import derivative_expressions, input_symbols
     expression = derivative_expressions(op, **dict(attrs))[index]
     if expression == 0:
         return None
+    # constants such as log(10) become numbers: the printed function calls graphc ops on tensors
+    expression = expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
+                                      if f.is_number})
     names = [str(s) for s in input_symbols(op)]
     source = f"def derivative({', '.join(names)}):\n    return {_GraphcPrinter.printer().doprint(expression)}\n"
     namespace = _namespace()

@@ -1710,6 +1710,20 @@ def _put_vjp(ctx, grad):
     return grad_input, None, grad_source
 
 
+def _scatter_reduce_vjp(ctx, grad):
+    """Only reduce='sum' (what scatter_add is with include_self) is differentiated."""
+    attrs = ctx.attrs
+    if attrs["reduce"] != "sum":
+        raise RuntimeError(f"the derivative of scatter_reduce with reduce='{attrs['reduce']}' is "
+                           "not implemented")
+    index = ctx.operands[1]
+    grad_input = grad
+    if not attrs["include_self"]:
+        grad_input = _apply(_scatter, (grad, index, 0.0), {"dim": attrs["dim"], "reduce": None})
+    grad_source = _apply(_gather, (grad, index), {"dim": attrs["dim"]}) if ctx.needs[2] else None
+    return grad_input, None, grad_source
+
+
 def _elementwise_where(condition, x, y):
     from .elementwise import where
     return where(condition, x, y)
@@ -1722,5 +1736,5 @@ for _name, _rule, _saves in (
         ("scatter", _scatter_vjp, (1,)), ("scatter_add", _scatter_add_vjp, (1,)),
         ("index_add", _index_add_vjp, (1,)), ("index_fill", _index_fill_vjp, (1,)),
         ("index_copy", _index_copy_vjp, (1,)), ("take", _take_vjp, (1,)),
-        ("put", _put_vjp, (1,))):
+        ("put", _put_vjp, (1,)), ("scatter_reduce", _scatter_reduce_vjp, (1,))):
     defvjp(_name, _rule, saves=_saves)

@@ -1418,6 +1418,64 @@ def _vector_norm_vjp(ctx, grad):
     return (_where(norm_value == 0, 0.0, grad * scaled).expand(shape),)
 
 
+def _matrix_norm_vjp(ctx, grad):
+    """nuc: U Vh; 2/-2: the extreme singular pair; 1/inf (and -1/-inf): the sign pattern of the
+    selected column (row) of absolute sums, shared among ties."""
+    x, value = ctx.operands[0], ctx.output
+    ord, dims, keepdim = ctx.attrs["ord"], ctx.attrs["dims"], ctx.attrs["keepdim"]
+    if not keepdim:
+        for d in sorted(dims):
+            grad, value = grad.unsqueeze(d), value.unsqueeze(d)
+    if ord in ("nuc", 2, -2):
+        moved = x.movedim(dims, (-2, -1))
+        u = _apply(_SVD_U, (moved,), {"full_matrices": False})
+        vh = _apply(_SVD_VH, (moved,), {"full_matrices": False})
+        if ord == "nuc":
+            core = matmul(u, vh)
+        else:
+            s = _apply(_SVD_S, (moved,))
+            target = s.amax(-1, keepdim=True) if ord == 2 else s.amin(-1, keepdim=True)
+            chosen = (s == target).to(x.dtype)
+            core = matmul(u * (chosen / chosen.sum(-1, keepdim=True)).unsqueeze(-2), vh)
+        return (core.movedim((-2, -1), dims) * grad,)
+    summed, compared = dims if abs(ord) == 1 else dims[::-1]
+    sums = x.abs().sum(summed, keepdim=True)
+    chosen = (sums == value).to(x.dtype)
+    chosen = chosen / chosen.sum(compared, keepdim=True)
+    return (grad * x.sign() * chosen,)
+
+
+def _logabsdet_vjp(ctx, grad):
+    return (grad.unsqueeze(-1).unsqueeze(-1) * _transpose_last(_apply(_INVERSE, (ctx.operands[0],))),)
+
+
+def _eigh_values_vjp(ctx, grad):
+    """d eigenvalues: V diag(g) V^T (the symmetric part, as torch returns)."""
+    vectors = _apply(_EIGH_VECTORS, (ctx.operands[0],), ctx.attrs)
+    return (matmul(vectors * grad.unsqueeze(-2), _transpose_last(vectors)),)
+
+
+def _cholesky_vjp(ctx, grad):
+    """gA = L^-T phi(L^T gL) L^-1, symmetrised; phi keeps the lower triangle, halving the diagonal."""
+    factor = ctx.output
+    if ctx.attrs["upper"]:
+        factor, grad = _transpose_last(factor), _transpose_last(grad)
+    product = matmul(_transpose_last(factor), grad)
+    phi = _apply(_TRIL, (product,), {"diagonal": -1}) + diagonal_half(product)
+    inverse = _apply(_INVERSE, (factor,))
+    result = matmul(matmul(_transpose_last(inverse), phi), inverse)
+    return (0.5 * (result + _transpose_last(result)),)
+
+
+def diagonal_half(x):
+    from .creation import eye
+    return x * eye(x.shape[-1], dtype=x.dtype) * 0.5
+
+
+defvjp("matrix_norm", _matrix_norm_vjp, saves=(0, "output"))
+defvjp("slogdet_logabsdet", _logabsdet_vjp)
+defvjp("eigh_values", _eigh_values_vjp)
+defvjp("cholesky", _cholesky_vjp, saves=("output",))
 defvjp("matmul", _matmul_vjp)
 defvjp("trace", _trace_vjp, saves=())
 defvjp("diag_embed", _diag_embed_vjp, saves=())

@@ -17,7 +17,7 @@ from ... import dtypes as _dt
 from ... import random as _random
 from ...device import check_device
 from ...runtime import cpu as _cpu
-from ..registry import primitive
+from ..registry import defvjp, primitive
 from . import elementwise as _elementwise
 from .creation import parse_size
 
@@ -673,3 +673,11 @@ def _check_expandable(shape, target, p):
 
 EXTRA_METHODS = {"uniform_": uniform_, "normal_": normal_, "exponential_": exponential_,
                  "random_": random_, "bernoulli_": bernoulli_}
+
+
+def _bernoulli_vjp(ctx, grad):
+    """A sample does not vary smoothly with its probabilities: the gradient is zero (as torch)."""
+    return tuple(None if meta is None else grad.new_zeros(meta[0]) for meta in ctx.meta)
+
+
+defvjp("bernoulli", _bernoulli_vjp, saves=())

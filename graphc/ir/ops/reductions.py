@@ -299,15 +299,6 @@ def _mode_indices_eager(x, dim, keepdim):
     return _keep_or_drop(np.ascontiguousarray(np.moveaxis(indices, -1, dim)), dim, keepdim)
 
 
-def _nuclear_norm_eager(x, dims, keepdim):
-    matrices = np.moveaxis(x, dims, (-2, -1))
-    compute = np.float32 if x.dtype == np.float16 else x.dtype
-    out = np.linalg.svd(matrices.astype(compute, copy=False), compute_uv=False).sum(-1)
-    if keepdim:
-        out = np.expand_dims(out, tuple(sorted(dims)))
-    return np.asarray(out).astype(x.dtype, copy=False)
-
-
 # ------------------------------------------------------------------ declarations
 
 _sum = primitive("sum", "reduction", _sum_eager, attrs=("dim", "keepdim", "dtype"),
@@ -337,8 +328,6 @@ _median_indices = primitive("median_indices", "sort", _median_indices_eager,
                             attrs=("dim", "keepdim", "ignore_nan"), differentiable=False)
 _mode_indices = primitive("mode_indices", "sort", _mode_indices_eager, attrs=("dim", "keepdim"),
                           differentiable=False)
-_nuclear_norm = primitive("nuclear_norm", "linalg", _nuclear_norm_eager, attrs=("dims", "keepdim"),
-                          doc="sum of singular values of the matrices spanned by `dims`")
 
 
 # elementwise ops the composites are written with
@@ -779,7 +768,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
             raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
                                + " ".join(str(d) for d in dims))
         dims = tuple(_wrap_dim(d, ndim) for d in dims)
-        result = _apply(_nuclear_norm, (input,), {"dims": dims, "keepdim": keepdim})
+        from .linalg import _MATRIX_NORM
+        result = _apply(_MATRIX_NORM, (input,), {"ord": "nuc", "dims": dims, "keepdim": keepdim})
     else:
         if p is None or p == "fro":
             p = 2
