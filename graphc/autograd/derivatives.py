@@ -122,12 +122,15 @@ class _GraphcPrinter:
 
 @functools.lru_cache(maxsize=None)
 def _derivative_function(op, attrs, index):
-    """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative."""
+    """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative;
+    None for a zero derivative, 1 or -1 for a constant one."""
     import sympy
     from ..ir.symbolic import derivative_expressions, input_symbols
     expression = derivative_expressions(op, **dict(attrs))[index]
     if expression == 0:
         return None
+    if expression == 1 or expression == -1:
+        return int(expression)  # the gradient passes through (negated): no multiplication
     # constants such as log(10) become numbers: the printed function calls graphc ops on tensors
     expression = expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
                                       if f.is_number})
@@ -155,6 +158,10 @@ def elementwise_vjp(op, attrs, operands, grad, needs):
         if derivative is None:
             grads.append(None)
             continue
-        local = derivative(*operands)
-        grads.append(grad * local)
+        if derivative == 1:
+            grads.append(grad)
+        elif derivative == -1:
+            grads.append(-grad)
+        else:
+            grads.append(grad * derivative(*operands))
     return grads

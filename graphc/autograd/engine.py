@@ -78,6 +78,7 @@ def record(op, args, out, attrs):
     edges = tuple((gradient_edge(a), 0) if need else (None, 0) for a, need in zip(args, needs))
     meta = tuple((a._data.shape, a._dtype) if isinstance(a, Tensor) else None for a in args)
     node = node_class(_node_name(op, args, attrs))(op, attrs, edges, tuple(saved), meta)
+    node.output_meta = (out._data.shape, out._dtype)
     out._grad_fn = node
     out._requires_grad = True
 

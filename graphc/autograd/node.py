@@ -43,7 +43,7 @@ class Node:
     """
 
     __slots__ = ("op", "attrs", "next_functions", "_saved", "_released", "input_meta",
-                 "_pre_hooks", "_hooks", "metadata", "__weakref__")
+                 "output_meta", "_pre_hooks", "_hooks", "metadata", "__weakref__")
 
     def __init__(self, op, attrs, next_functions, saved, input_meta):
         self.op = op
@@ -52,6 +52,7 @@ class Node:
         self._saved = saved
         self._released = False
         self.input_meta = input_meta  # per operand: (shape, dtype) or None for non-tensors
+        self.output_meta = None       # (shape, dtype) of the result, for the IR listing
         self._pre_hooks = None
         self._hooks = None
         self.metadata = {}
