@@ -125,7 +125,7 @@ def _derivative_function(op, attrs, index):
     """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative;
     None for a zero derivative, 1 or -1 for a constant one."""
     import sympy
-    from ..ir.symbolic import derivative_expressions, input_symbols
+    from ..ir.symbolic import derivative_expressions, input_symbols, output_symbol
     expression = derivative_expressions(op, **dict(attrs))[index]
     if expression == 0:
         return None
@@ -134,7 +134,7 @@ def _derivative_function(op, attrs, index):
     # constants such as log(10) become numbers: the printed function calls graphc ops on tensors
     expression = expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
                                       if f.is_number})
-    names = [str(s) for s in input_symbols(op)]
+    names = [str(s) for s in input_symbols(op)] + [str(output_symbol())]
     source = f"def derivative({', '.join(names)}):\n    return {_GraphcPrinter.printer().doprint(expression)}\n"
     namespace = _namespace()
     exec(compile(source, f"<d {op.name}/d x{index}>", "exec"), namespace)
@@ -147,8 +147,9 @@ def derivative_function(op, attrs, index):
     return _derivative_function(op, tuple(sorted(attrs.items())), index)
 
 
-def elementwise_vjp(op, attrs, operands, grad, needs):
-    """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`."""
+def elementwise_vjp(op, attrs, operands, output, grad, needs):
+    """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
+    (`output` is the op's saved result where a derivative reads it, else None)."""
     grads = []
     for index, operand in enumerate(operands):
         if not needs[index]:
@@ -163,5 +164,5 @@ def elementwise_vjp(op, attrs, operands, grad, needs):
         elif derivative == -1:
             grads.append(-grad)
         else:
-            grads.append(grad * derivative(*operands))
+            grads.append(grad * derivative(*operands, output))
     return grads

@@ -37,16 +37,18 @@ def gradient_edge(tensor):
 def _operands_to_save(op, attrs, args, needs):
     """Which operands the gradient rule reads (elementwise: the symbols of the derivatives)."""
     if op.kind == "elementwise":
-        from ..ir.symbolic import derivative_expressions, input_symbols
+        from ..ir.symbolic import derivative_expressions, input_symbols, output_symbol
         derivatives = derivative_expressions(op, **attrs)
         symbols = input_symbols(op)
         used = set()
         for index, derivative in enumerate(derivatives):
             if needs[index]:
                 used |= {i for i, s in enumerate(symbols) if s in derivative.free_symbols}
+                if output_symbol() in derivative.free_symbols:
+                    used.add("output")
         return used
     saves = op.vjp_saves
-    return set(range(len(args))) if saves is None else {i for i in saves if isinstance(i, int)}
+    return set(range(len(args))) if saves is None else set(saves)
 
 
 _save_plans = {}
@@ -73,7 +75,8 @@ def record(op, args, out, attrs):
             saved.append(SavedTensor(a) if isinstance(a, Tensor) else a)
         else:
             saved.append(None)
-    if op.kind != "elementwise" and op.vjp_saves is not None and "output" in op.vjp_saves:
+    if "output" in plan or (op.kind != "elementwise" and op.vjp_saves is not None
+                            and "output" in op.vjp_saves):
         saved.append(SavedTensor(out))
     edges = tuple((gradient_edge(a), 0) if need else (None, 0) for a, need in zip(args, needs))
     meta = tuple((a._data.shape, a._dtype) if isinstance(a, Tensor) else None for a in args)
@@ -169,7 +172,8 @@ def run_node(node, grads):
         context = GradientContext(node)
         if op.kind == "elementwise" and op.vjp is None:
             from .derivatives import elementwise_vjp
-            results = elementwise_vjp(op, node.attrs, context.operands, grad, context.needs)
+            results = elementwise_vjp(op, node.attrs, context.operands, context.output, grad,
+                                      context.needs)
         elif op.vjp is None:
             raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
         else:

@@ -118,8 +118,33 @@ def _derivatives(op, attrs):
         derivative = derivative.replace(lambda e: isinstance(e, sympy.Derivative), lambda e: sympy.S.Zero)
         derivative = derivative.replace(lambda e: isinstance(e, sympy.Subs), lambda e: e.doit())
         # y * x**y / x -> y * x**(y - 1): finite at x = 0, as torch computes it
-        result.append(sympy.powsimp(derivative))
+        derivative = sympy.powsimp(derivative)
+        # where the op's own value reappears (exp, sigmoid, tanh, sqrt, ...), read the saved
+        # output instead of recomputing it
+        if not expression.is_Symbol and not expression.is_Atom:
+            derivative = _reuse_output(derivative, expression)
+        result.append(derivative)
     return tuple(result)
+
+
+def _reuse_output(derivative, expression):
+    """Substitute the output symbol for the op's formula, unless that divides by an input that
+    was not a divisor before (x**(n-1) must not become y/x, which is NaN at x = 0)."""
+    import sympy
+    candidate = derivative.subs(expression, output_symbol())
+    inputs = expression.free_symbols
+
+    def divisors(e):
+        return sympy.fraction(sympy.together(e))[1].free_symbols & inputs
+
+    return candidate if divisors(candidate) <= divisors(derivative) else derivative
+
+
+@functools.lru_cache(maxsize=None)
+def output_symbol():
+    """The symbol standing for an op's result in its derivatives."""
+    import sympy
+    return sympy.Symbol("y", real=True)
 
 
 def derivative_expressions(op, **attrs):

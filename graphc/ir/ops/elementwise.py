@@ -2,14 +2,19 @@
 
 The same formula is evaluated by numpy in eager mode and by sympy for gradients and C printing,
 so a unary op is one line here. The public functions (graphc.exp, Tensor.exp, Tensor.exp_) are
-derived from the declarations at the bottom of the file.
+derived from the declarations in the second half of the file, which also holds the argument
+checks torch makes before any kernel runs (Tensor-only operands, bool subtraction, alpha, ...).
 """
+import numbers
+import warnings
+
 import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
-from ..registry import (COMPARE, FLOAT_ONLY, INT_TO_FLOAT, INTEGRAL, LOGICAL, PROMOTE, Op,
-                        declare, elementwise)
+from . import creation as _creation
+from ..registry import (COMPARE, FLOAT_ONLY, INT_TO_FLOAT, INTEGRAL, LOGICAL, PROMOTE, REGISTRY,
+                        Op, declare, elementwise)
 
 PUBLIC = {}   # name -> function(input, ...)   (also installed as Tensor methods)
 INPLACE = {}  # name_ -> method(self, ...)
@@ -34,21 +39,24 @@ for _name, _formula in {
     "sinh": lambda m, x: m.sinh(x),
     "cosh": lambda m, x: m.cosh(x),
     "tanh": lambda m, x: m.tanh(x),
-    "sigmoid": lambda m, x: 1 / (1 + m.exp(-x)),
+    "sigmoid": lambda m, x: m.sigmoid(x),
     "reciprocal": lambda m, x: 1 / x,
 }.items():
     elementwise(_name, _formula, INT_TO_FLOAT)
 
 # ------------------------------------------------------------------ unary, same dtype
+# no_bool: torch has no bool kernel for these (the executor raises when the operands promote to
+# bool); torch_name: the kernel name torch's "not implemented for" message shows.
 
 elementwise("neg", lambda m, x: -x, PROMOTE, no_bool=True)
-elementwise("abs", lambda m, x: m.abs(x), PROMOTE)
+elementwise("abs", lambda m, x: m.abs(x), PROMOTE, no_bool=True)
 elementwise("sign", lambda m, x: m.sign(x), PROMOTE)
 elementwise("square", lambda m, x: x * x, PROMOTE)
-elementwise("floor", lambda m, x: m.floor(x), PROMOTE)
-elementwise("ceil", lambda m, x: m.ceil(x), PROMOTE)
-elementwise("trunc", lambda m, x: m.trunc(x), PROMOTE)
-elementwise("round", lambda m, x, decimals: m.round(x, decimals), PROMOTE, attrs=("decimals",))
+elementwise("floor", lambda m, x: m.floor(x), PROMOTE, no_bool=True, torch_name="floor_vml")
+elementwise("ceil", lambda m, x: m.ceil(x), PROMOTE, no_bool=True, torch_name="ceil_vml")
+elementwise("trunc", lambda m, x: m.trunc(x), PROMOTE, no_bool=True, torch_name="trunc_vml")
+elementwise("round", lambda m, x, decimals: m.round(x, decimals), PROMOTE, attrs=("decimals",),
+            no_bool=True)
 elementwise("frac", lambda m, x: x - m.trunc(x), FLOAT_ONLY)
 elementwise("logical_not", lambda m, x: m.logical_not(x), LOGICAL)
 elementwise("bitwise_not", lambda m, x: m.bitwise_not(x), INTEGRAL)
@@ -62,20 +70,20 @@ elementwise("add", lambda m, x, y: x + y, PROMOTE)
 elementwise("sub", lambda m, x, y: x - y, PROMOTE, no_bool=True)
 elementwise("mul", lambda m, x, y: x * y, PROMOTE)
 elementwise("div", lambda m, x, y: x / y, INT_TO_FLOAT)
-elementwise("div_floor", lambda m, x, y: m.floor_divide(x, y), PROMOTE, torch_name="floor_divide")
-elementwise("div_trunc", lambda m, x, y: m.trunc_divide(x, y), PROMOTE, torch_name="div_trunc")
-elementwise("remainder", lambda m, x, y: m.remainder(x, y), PROMOTE)
-elementwise("fmod", lambda m, x, y: m.fmod(x, y), PROMOTE)
-elementwise("pow", lambda m, x, y: m.pow(x, y), PROMOTE)
+elementwise("div_floor", lambda m, x, y: m.floor_divide(x, y), PROMOTE, no_bool=True)
+elementwise("div_trunc", lambda m, x, y: m.trunc_divide(x, y), PROMOTE, no_bool=True)
+elementwise("remainder", lambda m, x, y: m.remainder(x, y), PROMOTE, no_bool=True)
+elementwise("fmod", lambda m, x, y: m.fmod(x, y), PROMOTE, no_bool=True)
+elementwise("pow", lambda m, x, y: m.pow(x, y), PROMOTE, no_bool=True)
 elementwise("atan2", lambda m, x, y: m.atan2(x, y), INT_TO_FLOAT)
 elementwise("maximum", lambda m, x, y: m.maximum(x, y), PROMOTE)
 elementwise("minimum", lambda m, x, y: m.minimum(x, y), PROMOTE)
-elementwise("eq", lambda m, x, y: x == y, COMPARE)
-elementwise("ne", lambda m, x, y: x != y, COMPARE)
-elementwise("lt", lambda m, x, y: x < y, COMPARE)
-elementwise("le", lambda m, x, y: x <= y, COMPARE)
-elementwise("gt", lambda m, x, y: x > y, COMPARE)
-elementwise("ge", lambda m, x, y: x >= y, COMPARE)
+elementwise("eq", lambda m, x, y: m.eq(x, y), COMPARE)
+elementwise("ne", lambda m, x, y: m.ne(x, y), COMPARE)
+elementwise("lt", lambda m, x, y: m.lt(x, y), COMPARE)
+elementwise("le", lambda m, x, y: m.le(x, y), COMPARE)
+elementwise("gt", lambda m, x, y: m.gt(x, y), COMPARE)
+elementwise("ge", lambda m, x, y: m.ge(x, y), COMPARE)
 elementwise("logical_and", lambda m, x, y: m.logical_and(x, y), LOGICAL)
 elementwise("logical_or", lambda m, x, y: m.logical_or(x, y), LOGICAL)
 elementwise("logical_xor", lambda m, x, y: m.logical_xor(x, y), LOGICAL)
@@ -87,9 +95,12 @@ elementwise("bitwise_xor", lambda m, x, y: m.bitwise_xor(x, y), INTEGRAL)
 
 elementwise("where", lambda m, c, x, y: m.where(c, x, y), PROMOTE, arity=3)
 elementwise("lerp", lambda m, x, y, w: x + w * (y - x), FLOAT_ONLY)
-elementwise("clamp", lambda m, x, low, high: m.minimum(m.maximum(x, low), high), PROMOTE)
-elementwise("clamp_min", lambda m, x, low: m.maximum(x, low), PROMOTE)
-elementwise("clamp_max", lambda m, x, high: m.minimum(x, high), PROMOTE)
+# clamp_min/clamp_max take a scalar bound (a tensor bound is maximum/minimum, which torch allows
+# on bool); clamp takes two bounds of the same kind
+elementwise("clamp", lambda m, x, low, high: m.minimum(m.maximum(x, low), high), PROMOTE,
+            no_bool=True)
+elementwise("clamp_min", lambda m, x, low: m.maximum(x, low), PROMOTE, no_bool=True)
+elementwise("clamp_max", lambda m, x, high: m.minimum(x, high), PROMOTE, no_bool=True)
 
 
 # ------------------------------------------------------------------ dtype conversion
@@ -106,35 +117,75 @@ _cast_op = declare(Op("cast", "elementwise", arity=1, formula=lambda m, x, dtype
 _cast_op.run = _cast_run
 
 
-# ------------------------------------------------------------------ the public functions
+# ------------------------------------------------------------------ argument checks
 
 _apply = _cpu.apply
 _apply_inplace = _cpu.apply_inplace
-_REGISTRY_OPS = {}
+_Number = numbers.Number
+_bool = bool
 
 
-def _op(name):
-    from ..registry import REGISTRY
-    return REGISTRY[name]
+def _type_name(value):
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
 def check_tensor(function_name, value, argument="input", position=1):
     if not isinstance(value, _cpu.Tensor):
         raise TypeError(f"{function_name}(): argument '{argument}' (position {position}) must be "
-                        f"Tensor, not {type(value).__name__}")
+                        f"Tensor, not {_type_name(value)}")
+
+
+def _is_number(value):
+    return value.__class__ in (float, int, bool) or (
+        isinstance(value, _Number) and not isinstance(value, complex))
+
+
+def _check_operands(name, input, other, scalar_input, scalar_other):
+    """torch's signatures: which operands may be Python numbers instead of Tensors."""
+    if not isinstance(input, _cpu.Tensor):
+        if not (scalar_input and isinstance(other, _cpu.Tensor) and _is_number(input)):
+            check_tensor(name, input)
+    elif not isinstance(other, _cpu.Tensor) and not (scalar_other and _is_number(other)):
+        check_tensor(name, other, "other", 2)
+
+
+def _is_bool_operand(value):
+    if isinstance(value, _cpu.Tensor):
+        return value._dtype is _dt.bool
+    return isinstance(value, (_bool, np.bool_))
+
+
+def check_subtraction(input, other):
+    """torch refuses `-` with any bool operand, even when the result would not be bool."""
+    if _is_bool_operand(input) or _is_bool_operand(other):
+        if _is_bool_operand(input) and _is_bool_operand(other):
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
 
 
 def write_out(result, out):
-    """The `out=` convention: resize `out` to the result and copy into it."""
+    """The `out=` convention: resize `out` to the result (warning when it had elements), check
+    that the result dtype casts to out's dtype, and copy into it."""
     if out is None:
         return result
-    if out._data.shape != result._data.shape:
-        out.resize_(result.shape)
     if not _dt.can_cast(result._dtype, out._dtype):
         raise RuntimeError(f"result type {result._dtype.scalar_name} can't be cast to the desired "
                            f"output type {out._dtype.scalar_name}")
-    out._data[...] = result._data
-    out._bump_version()
+    if out._data.shape != result._data.shape:
+        if out._data.size:
+            warnings.warn(
+                f"An output with one or more elements was resized since it had shape "
+                f"{list(out._data.shape)}, which does not match the required output shape "
+                f"{list(result._data.shape)}. This behavior is deprecated, and in a future PyTorch "
+                f"release outputs will not be resized unless they have zero elements. You can "
+                f"explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
+                f"t.resize_(0).", UserWarning, stacklevel=3)
+        out.resize_(result.shape)
+    _cpu.write_into(out, result._data)
     return out
 
 
@@ -146,8 +197,11 @@ def _register(name, function, inplace=None):
         INPLACE[name + "_"] = inplace
 
 
-def _make_unary(public_name, op_name=None):
-    op = _op(op_name or public_name)
+# ------------------------------------------------------------------ unary functions
+
+
+def _make_unary(public_name, op_name=None, inplace=True):
+    op = REGISTRY[op_name or public_name]
 
     def function(input, *, out=None):
         if not isinstance(input, _cpu.Tensor):
@@ -155,88 +209,167 @@ def _make_unary(public_name, op_name=None):
         result = _apply(op, (input,))
         return result if out is None else write_out(result, out)
 
-    def inplace(self):
+    def method(self):
         return _apply_inplace(op, self, (self,))
 
-    _register(public_name, function, inplace)
+    _register(public_name, function, method if inplace else None)
 
 
 for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin", "cos",
               "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
-              "neg", "abs", "sign", "square", "floor", "ceil", "trunc", "frac", "logical_not",
+              "neg", "abs", "sign", "floor", "ceil", "trunc", "frac", "logical_not",
               "bitwise_not"):
     _make_unary(_name)
 for _alias, _name in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"),
                       ("negative", "neg"), ("absolute", "abs"), ("fix", "trunc")):
     _make_unary(_alias, _name)
 for _name in ("isnan", "isinf", "isfinite"):
-    _op_ = _op(_name)
-    _register(_name, (lambda op: lambda input: _apply(op, (input,)))(_op_))
+    _make_unary(_name, inplace=False)
+
+_square = REGISTRY["square"]
 
 
-def _make_binary(public_name, op_name=None, reflected_name=None):
-    op = _op(op_name or public_name)
+def square(input, *, out=None):
+    """x * x; torch squares bool as pow(x, 2), an int64 result."""
+    if not isinstance(input, _cpu.Tensor):
+        check_tensor("square", input)
+    if input._dtype is _dt.bool:
+        input = cast(input, _dt.int64)
+    result = _apply(_square, (input,))
+    return result if out is None else write_out(result, out)
+
+
+def square_(self):
+    if self._dtype is _dt.bool:
+        raise RuntimeError("result type Long can't be cast to the desired output type Bool")
+    return _apply_inplace(_square, self, (self,))
+
+
+_register("square", square, square_)
+
+_round = REGISTRY["round"]
+
+
+def round(input, *, decimals=0, out=None):
+    if not isinstance(input, _cpu.Tensor):
+        check_tensor("round", input)
+    if decimals and input._dtype.category == 1:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{input._dtype.scalar_name}'")
+    result = _apply(_round, (input,), {"decimals": decimals})
+    return result if out is None else write_out(result, out)
+
+
+def round_(self, *, decimals=0):
+    if decimals and self._dtype.category == 1:
+        raise NotImplementedError(f"\"round_cpu\" not implemented for '{self._dtype.scalar_name}'")
+    return _apply_inplace(_round, self, (self,), {"decimals": decimals})
+
+
+_register("round", round, round_)
+
+
+# ------------------------------------------------------------------ binary functions
+
+
+def _make_binary(public_name, op_name=None, *, scalar_other=True, scalar_input=False,
+                 inplace=True):
+    op = REGISTRY[op_name or public_name]
 
     def function(input, other, *, out=None):
-        if not isinstance(input, _cpu.Tensor):
-            check_tensor(public_name, input)
+        if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+            _check_operands(public_name, input, other, scalar_input, scalar_other)
         result = _apply(op, (input, other))
         return result if out is None else write_out(result, out)
 
-    def inplace(self, other):
+    def method(self, other):
+        if not isinstance(other, _cpu.Tensor):
+            _check_operands(public_name, self, other, False, scalar_other)
         return _apply_inplace(op, self, (self, other))
 
-    _register(public_name, function, inplace)
+    _register(public_name, function, method if inplace else None)
 
 
-for _name in ("remainder", "fmod", "atan2", "maximum", "minimum", "eq", "ne", "lt", "le", "gt",
-              "ge", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
-              "bitwise_xor"):
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "fmod"):
     _make_binary(_name)
 for _alias, _name in (("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"),
-                      ("less_equal", "le"), ("not_equal", "ne"), ("arctan2", "atan2"),
-                      ("floor_divide", "div_floor")):
+                      ("less_equal", "le"), ("not_equal", "ne")):
     _make_binary(_alias, _name)
+for _name in ("remainder", "bitwise_and", "bitwise_or", "bitwise_xor"):
+    _make_binary(_name, scalar_input=True)
+_make_binary("floor_divide", "div_floor", scalar_input=True)
+for _name in ("atan2", "logical_and", "logical_or", "logical_xor"):
+    _make_binary(_name, scalar_other=False)
+_make_binary("arctan2", "atan2", scalar_other=False)
+for _name in ("maximum", "minimum"):
+    _make_binary(_name, scalar_other=False, inplace=False)
 
-_add, _sub, _mul = _op("add"), _op("sub"), _op("mul")
-_div, _div_floor, _div_trunc = _op("div"), _op("div_floor"), _op("div_trunc")
-_pow = _op("pow")
+_add, _sub, _mul = REGISTRY["add"], REGISTRY["sub"], REGISTRY["mul"]
+_div, _div_floor, _div_trunc = REGISTRY["div"], REGISTRY["div_floor"], REGISTRY["div_trunc"]
+_pow = REGISTRY["pow"]
 
 
-def _scaled(other, alpha):
-    return other if alpha == 1 else _apply(_mul, (other, alpha)) if isinstance(other, _cpu.Tensor) else other * alpha
+def _scaled(input, other, alpha):
+    """`alpha * other`, with torch's checks of alpha against the result dtype of input + other."""
+    if alpha.__class__ is int and alpha == 1:
+        return other
+    result = _cpu.operand_dtype((input, other))
+    if isinstance(alpha, (_bool, np.bool_)):
+        if result is not _dt.bool:
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+    elif result.category < 2 and not isinstance(alpha, (int, np.integer)):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if isinstance(other, _cpu.Tensor):
+        # scale in the result dtype: an int tensor times a float alpha must not become float32
+        # when input is float16 (the product joins the sum with other's own priority)
+        if other._dtype is not result and result.category == 2 and other._dtype.category < 2:
+            other = cast(other, result)
+        return _apply(_mul, (other, alpha))
+    if isinstance(other, (_bool, np.bool_)) and isinstance(alpha, (_bool, np.bool_)):
+        return other and alpha
+    return other * alpha
 
 
 def add(input, other, *, alpha=1, out=None):
-    if not isinstance(input, _cpu.Tensor):
-        check_tensor("add", input)
-    result = _apply(_add, (input, _scaled(other, alpha)))
+    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+        _check_operands("add", input, other, True, True)
+    result = _apply(_add, (input, _scaled(input, other, alpha)))
     return result if out is None else write_out(result, out)
 
 
 def add_(self, other, *, alpha=1):
-    return _apply_inplace(_add, self, (self, _scaled(other, alpha)))
+    if not isinstance(other, _cpu.Tensor):
+        _check_operands("add", self, other, False, True)
+    return _apply_inplace(_add, self, (self, _scaled(self, other, alpha)))
 
 
 def sub(input, other, *, alpha=1, out=None):
-    if not isinstance(input, _cpu.Tensor):
-        check_tensor("sub", input)
-    result = _apply(_sub, (input, _scaled(other, alpha)))
+    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+        _check_operands("sub", input, other, True, True)
+        check_subtraction(input, other)
+    elif input._dtype is _dt.bool or other._dtype is _dt.bool:
+        check_subtraction(input, other)
+    result = _apply(_sub, (input, _scaled(input, other, alpha)))
     return result if out is None else write_out(result, out)
 
 
 def sub_(self, other, *, alpha=1):
-    return _apply_inplace(_sub, self, (self, _scaled(other, alpha)))
+    if not isinstance(other, _cpu.Tensor):
+        _check_operands("sub", self, other, False, True)
+    check_subtraction(self, other)
+    return _apply_inplace(_sub, self, (self, _scaled(self, other, alpha)))
 
 
 def mul(input, other, *, out=None):
-    if not isinstance(input, _cpu.Tensor):
-        check_tensor("mul", input)
+    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+        _check_operands("mul", input, other, True, True)
     result = _apply(_mul, (input, other))
     return result if out is None else write_out(result, out)
 
 
 def mul_(self, other):
+    if not isinstance(other, _cpu.Tensor):
+        _check_operands("mul", self, other, False, True)
     return _apply_inplace(_mul, self, (self, other))
 
 
@@ -252,26 +385,52 @@ def _division_op(rounding_mode):
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    if not isinstance(input, _cpu.Tensor):
-        check_tensor("div", input)
+    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+        _check_operands("div", input, other, True, True)
     result = _apply(_division_op(rounding_mode), (input, other))
     return result if out is None else write_out(result, out)
 
 
 def div_(self, other, *, rounding_mode=None):
+    if not isinstance(other, _cpu.Tensor):
+        _check_operands("div", self, other, False, True)
     return _apply_inplace(_division_op(rounding_mode), self, (self, other))
+
+
+def _check_integer_exponent(input, exponent):
+    """torch refuses a negative Python-int exponent when the result is integral (a negative
+    *tensor* exponent is allowed and truncates 1 / x**n)."""
+    if (isinstance(exponent, (int, np.integer)) and not isinstance(exponent, (_bool, np.bool_))
+            and exponent < 0 and input._dtype.category < 2):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+
+
+def _bool_to_bool_power(input, exponent):
+    """torch answers pow(bool tensor, True / False) without a kernel (x ** 1 is x, x ** 0 is 1),
+    though it has no bool pow kernel for tensor exponents."""
+    return input._dtype is _dt.bool and isinstance(exponent, (_bool, np.bool_))
 
 
 def pow(input, exponent, *, out=None):
     if not isinstance(input, _cpu.Tensor):
-        if isinstance(exponent, _cpu.Tensor):  # torch.pow(2, t)
-            return _apply(_pow, (input, exponent))
-        check_tensor("pow", input)
+        _check_operands("pow", input, exponent, True, True)
+    elif not isinstance(exponent, _cpu.Tensor):
+        _check_operands("pow", input, exponent, False, True)
+        _check_integer_exponent(input, exponent)
+        if _bool_to_bool_power(input, exponent):
+            result = _apply(_cast_op, (input,), {"dtype": _dt.bool}) if exponent else \
+                _creation.ones_like(input)
+            return result if out is None else write_out(result, out)
     result = _apply(_pow, (input, exponent))
     return result if out is None else write_out(result, out)
 
 
 def pow_(self, exponent):
+    if not isinstance(exponent, _cpu.Tensor):
+        _check_operands("pow", self, exponent, False, True)
+        _check_integer_exponent(self, exponent)
+        if _bool_to_bool_power(self, exponent):
+            return self if exponent else fill_(self, True)
     return _apply_inplace(_pow, self, (self, exponent))
 
 
@@ -282,82 +441,125 @@ for _alias, _function, _inplace in (("subtract", sub, sub_), ("multiply", mul, m
     _register(_alias, _function, _inplace)
 
 
-def round(input, *, decimals=0, out=None):
-    result = _apply(_op("round"), (input,), {"decimals": decimals})
-    return result if out is None else write_out(result, out)
+# ------------------------------------------------------------------ clamp, lerp, where
+
+_clamp, _clamp_min, _clamp_max = REGISTRY["clamp"], REGISTRY["clamp_min"], REGISTRY["clamp_max"]
+_maximum, _minimum = REGISTRY["maximum"], REGISTRY["minimum"]
 
 
-def round_(self, *, decimals=0):
-    return _apply_inplace(_op("round"), self, (self,), {"decimals": decimals})
-
-
-_register("round", round, round_)
-
-
-def clamp(input, min=None, max=None, *, out=None):
+def _clamp_call(input, min, max):
+    """The op and operands of clamp(input, min, max): both bounds Tensors, or both numbers."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if max is None:
-        op, args = _op("clamp_min"), (input, min)
-    elif min is None:
-        op, args = _op("clamp_max"), (input, max)
-    else:
-        op, args = _op("clamp"), (input, min, max)
+        return (_maximum if isinstance(min, _cpu.Tensor) else _clamp_min), (input, min)
+    if min is None:
+        return (_minimum if isinstance(max, _cpu.Tensor) else _clamp_max), (input, max)
+    if isinstance(min, _cpu.Tensor) != isinstance(max, _cpu.Tensor):
+        raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, "
+                        f"min={_type_name(min)}, max={_type_name(max)}), but expected one of:\n"
+                        f" * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out "
+                        f"= None)\n * (Tensor input, Number min = None, Number max = None, *, "
+                        f"Tensor out = None)")
+    return _clamp, (input, min, max)
+
+
+def clamp(input, min=None, max=None, *, out=None):
+    if not isinstance(input, _cpu.Tensor):
+        check_tensor("clamp", input)
+    op, args = _clamp_call(input, min, max)
     result = _apply(op, args)
     return result if out is None else write_out(result, out)
 
 
 def clamp_(self, min=None, max=None):
-    if min is None and max is None:
-        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
-    if max is None:
-        return _apply_inplace(_op("clamp_min"), self, (self, min))
-    if min is None:
-        return _apply_inplace(_op("clamp_max"), self, (self, max))
-    return _apply_inplace(_op("clamp"), self, (self, min, max))
+    op, args = _clamp_call(self, min, max)
+    return _apply_inplace(op, self, args)
 
 
 _register("clamp", clamp, clamp_)
 _register("clip", clamp, clamp_)
 
 
-def clamp_min(input, min):
-    return _apply(_op("clamp_min"), (input, min))
+def clamp_min(input, min, *, out=None):
+    return clamp(input, min, None, out=out)
 
 
-def clamp_max(input, max):
-    return _apply(_op("clamp_max"), (input, max))
+def clamp_max(input, max, *, out=None):
+    return clamp(input, None, max, out=out)
 
 
-_register("clamp_min", clamp_min, lambda self, min: _apply_inplace(_op("clamp_min"), self, (self, min)))
-_register("clamp_max", clamp_max, lambda self, max: _apply_inplace(_op("clamp_max"), self, (self, max)))
+_register("clamp_min", clamp_min, lambda self, min: clamp_(self, min, None))
+_register("clamp_max", clamp_max, lambda self, max: clamp_(self, None, max))
+
+# the C++ type names torch's lerp messages print
+_CPP_NAMES = {_dt.bool: "bool", _dt.uint8: "unsigned char", _dt.int8: "signed char",
+              _dt.int16: "short int", _dt.int32: "int", _dt.int64: "long int",
+              _dt.float16: "c10::Half", _dt.float32: "float", _dt.float64: "double"}
+_lerp = REGISTRY["lerp"]
+
+
+def _check_lerp(input, end, weight):
+    """torch's lerp barely promotes: end, and a weight tensor with dims, must match input."""
+    check_tensor("lerp", input)
+    check_tensor("lerp", end, "end", 2)
+    checked = (("end", end), ("weight", weight)) if isinstance(weight, _cpu.Tensor) and \
+        weight._data.ndim else (("end", end),)
+    for argument, value in checked:
+        if value._dtype is not input._dtype:
+            raise RuntimeError(f"expected dtype {_CPP_NAMES[input._dtype]} for `{argument}` but "
+                               f"got dtype {_CPP_NAMES[value._dtype]}")
+    if not isinstance(weight, _cpu.Tensor) and not _is_number(weight):
+        check_tensor("lerp", weight, "weight", 3)
+    # a 0-dim weight tensor takes part in type promotion (the float-only rule checks the result);
+    # a Python weight does not, so input itself must be floating
+    if input._dtype.category < 2 and not isinstance(weight, _cpu.Tensor):
+        raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
+                                  f"'{input._dtype.scalar_name}'")
 
 
 def lerp(input, end, weight, *, out=None):
-    result = _apply(_op("lerp"), (input, end, weight))
+    _check_lerp(input, end, weight)
+    result = _apply(_lerp, (input, end, weight))
     return result if out is None else write_out(result, out)
 
 
-_register("lerp", lerp, lambda self, end, weight: _apply_inplace(_op("lerp"), self, (self, end, weight)))
+def lerp_(self, end, weight):
+    _check_lerp(self, end, weight)
+    return _apply_inplace(_lerp, self, (self, end, weight))
 
 
-def where(condition, input=None, other=None):
+_register("lerp", lerp, lerp_)
+
+_where = REGISTRY["where"]
+
+
+def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
     if not isinstance(condition, _cpu.Tensor) or condition._dtype is not _dt.bool:
-        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with "
-                           f"dtype {getattr(getattr(condition, 'dtype', None), 'scalar_name', type(condition).__name__)}")
-    # the condition does not take part in type promotion
-    result_dtype = _cpu.operand_dtype([a for a in (input, other)])
-    values = [a.to(result_dtype) if isinstance(a, _cpu.Tensor) else a for a in (input, other)]
-    if not any(isinstance(v, _cpu.Tensor) for v in values):
-        from .creation import full
-        values[0] = full((), values[0], dtype=result_dtype)
-    return _apply(_op("where"), (condition, values[0], values[1]))
+        got = condition._dtype.scalar_name if isinstance(condition, _cpu.Tensor) else \
+            _type_name(condition)
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {got}")
+    for argument, position, value in (("input", 2, input), ("other", 3, other)):
+        if not isinstance(value, _cpu.Tensor) and not _is_number(value):
+            check_tensor("where", value, argument, position)
+    # the condition takes no part in type promotion: cast x and y to their own result type
+    result_dtype = _cpu.operand_dtype((input, other))
+    values = [cast(v, result_dtype) if isinstance(v, _cpu.Tensor) and v._dtype is not result_dtype
+              else v for v in (input, other)]
+    if not isinstance(values[0], _cpu.Tensor) and not isinstance(values[1], _cpu.Tensor):
+        values[0] = _creation.full((), values[0], dtype=result_dtype)
+    result = _apply(_where, (condition, values[0], values[1]))
+    return result if out is None else write_out(result, out)
 
 
 _register("where", where)
+
+
+# ------------------------------------------------------------------ dtype conversion and filling
 
 
 def cast(input, dtype):
@@ -365,21 +567,48 @@ def cast(input, dtype):
     return _apply(_cast_op, (input,), {"dtype": dtype})
 
 
+def _writable(tensor):
+    """A writable numpy view of `tensor`'s elements; expanded tensors (stride 0) are read-only
+    numpy views, so fill them through their storage (every alias gets the same value)."""
+    data = tensor._data
+    if data.flags.writeable:
+        return data
+    from ...tensor import make_view_of_storage
+    return make_view_of_storage(tensor.storage(), data.shape, tensor.stride(),
+                                tensor.storage_offset())._data
+
+
+def _check_untracked_write(tensor):
+    """zero_/fill_ write without recording: refused, as write_into does (with torch's message
+    for leaves), when autograd tracks the tensor."""
+    if tensor._requires_grad and _cpu.grad_state.enabled:
+        _cpu.write_into(tensor, tensor._data)
+
+
 def zero_(self):
-    self._data[...] = 0
+    _check_untracked_write(self)
+    _writable(self)[...] = 0
     self._bump_version()
     return self
 
 
 def fill_(self, value):
-    if isinstance(value, _cpu.Tensor):
+    if value.__class__ in (float, int):
+        pass
+    elif isinstance(value, _cpu.Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
         value = value.item()
-    if not self._data.flags.writeable:
-        _cpu.write_into(self, np.asarray(value))
-    self._data[...] = value
+    elif not _is_number(value):
+        raise TypeError(f"fill_(): argument 'value' (position 1) must be Number, not "
+                        f"{_type_name(value)}")
+    if self._dtype.category != 2 or value.__class__ not in (float, int):
+        value = _creation.cast_number(value, self._dtype)  # range checks and C wrapping
+    if self._requires_grad:
+        _check_untracked_write(self)
+    data = self._data
+    (data if data.flags.writeable else _writable(self))[...] = value
     self._bump_version()
     return self
 
@@ -387,12 +616,16 @@ def fill_(self, value):
 def copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast to self's shape, any dtype) into self."""
     values = src._data if isinstance(src, _cpu.Tensor) else np.asarray(src)
-    if values.shape != self._data.shape:
+    shape = self._data.shape
+    if values.shape != shape:
         try:
-            values = np.broadcast_to(values, self._data.shape)
+            broadcast = np.broadcast_shapes(values.shape, shape)
         except ValueError:
-            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
-                               f"broadcast shape {list(values.shape)}") from None
+            broadcast = None
+        if broadcast != shape:
+            error = _cpu.broadcast_error([shape, values.shape])
+            raise error or RuntimeError(f"output with shape {list(shape)} doesn't match the "
+                                        f"broadcast shape {list(broadcast)}")
     _cpu.write_into(self, values)
     return self
 

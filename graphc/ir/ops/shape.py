@@ -2,23 +2,30 @@
 storage; the rest (cat, stack, repeat, clone, ...) allocate.
 
 View primitives are declared with a numpy implementation that must return a *view* of its input;
-graphc.runtime.cpu.apply_view gives the result the source's storage and version counter.
+graphc.runtime.cpu.apply_view gives the result the source's storage and version counter. Strides
+of views are numpy's, which follow the same rules as torch's (a view is possible exactly when
+numpy can reshape without copying).
 """
+import warnings
+
 import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
-from ..registry import primitive
+from ..registry import defvjp, primitive
 
 __all__ = ["view", "reshape", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "select", "narrow", "contiguous", "clone",
            "cat", "stack", "split", "chunk", "unbind", "repeat", "resize_", "movedim",
            "view_as", "reshape_as", "as_strided", "flip", "swapaxes", "swapdims", "hstack",
-           "vstack", "tensor_split", "concat", "concatenate", "diagonal", "moveaxis", "narrow"]
-NOT_METHODS = ["cat", "stack", "hstack", "vstack", "concat", "concatenate"]
+           "vstack", "tensor_split", "concat", "concatenate", "diagonal", "moveaxis",
+           "contiguous_format", "preserve_format", "channels_last"]
+NOT_METHODS = ["cat", "stack", "hstack", "vstack", "concat", "concatenate", "contiguous_format",
+               "preserve_format", "channels_last"]
 
 
 def wrap_dim(dim, ndim):
+    """Normalise a possibly negative dim, with torch's IndexError when it is out of range."""
     low, high = (-1, 0) if ndim == 0 else (-ndim, ndim - 1)
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
         raise TypeError(f"dim must be an int, got {type(dim).__name__}")
@@ -26,6 +33,15 @@ def wrap_dim(dim, ndim):
         raise IndexError(f"Dimension out of range (expected to be in range of [{low}, {high}], "
                          f"but got {dim})")
     return int(dim) + max(ndim, 1) if dim < 0 else int(dim)
+
+
+def _wrap_dims(dims, ndim):
+    """Several dims, wrapped, with torch's error for repeats."""
+    wrapped = [wrap_dim(d, ndim) for d in dims]
+    for d in wrapped:
+        if wrapped.count(d) > 1:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return tuple(wrapped)
 
 
 def _sizes(args):
@@ -52,11 +68,17 @@ def infer_size(shape, numel):
                 raise RuntimeError("only one dimension can be inferred")
             inferred = i
         elif s < 0:
-            raise RuntimeError(f"invalid shape dimension {s}")
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {list(shape)}")
         else:
             known *= s
     if inferred is not None:
-        if known == 0 or numel % known:
+        if known == 0:
+            if numel == 0:
+                raise RuntimeError(
+                    f"cannot reshape tensor of 0 elements into shape {list(shape)} because the "
+                    f"unspecified dimension size -1 can be any value and is ambiguous")
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        if numel % known:
             raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
         shape = shape[:inferred] + (numel // known,) + shape[inferred + 1:]
     elif known != numel:
@@ -64,16 +86,77 @@ def infer_size(shape, numel):
     return shape
 
 
+def contiguous_strides(shape, itemsize):
+    """Row-major strides in bytes, counting a size-0 dim as 1 (as torch does)."""
+    strides, running = [], itemsize
+    for s in reversed(shape):
+        strides.append(running)
+        running *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+# ------------------------------------------------------------------ memory layouts
+
+
+class memory_format:
+    """torch.contiguous_format / torch.preserve_format (layouts other than strided rows are not
+    supported; channels_last is accepted and gives row-major results)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+
+
+def is_dense(array):
+    """True when the elements of `array` fill their memory without gaps or overlap, in some
+    order of dims (torch's is_non_overlapping_and_dense)."""
+    shape, strides = array.shape, array.strides
+    expected = array.itemsize
+    for d in sorted(range(len(shape)), key=lambda d: strides[d]):
+        if shape[d] == 1:
+            continue
+        if strides[d] != expected:
+            return False
+        expected *= shape[d]
+    return True
+
+
+def allocate_like(array, dtype, memory_format=None):
+    """An uninitialised array shaped like `array`. With preserve_format (the default) a dense
+    input's strides are kept (a transposed input gives a transposed result) and anything else is
+    row-major, as torch does."""
+    dtype = np.dtype(dtype)
+    if array.flags.c_contiguous and 1 not in array.shape:  # the common case, decided quickly
+        return np.empty(array.shape, dtype=dtype)
+    if (memory_format is None or memory_format is preserve_format) and array.size and \
+            array.strides != contiguous_strides(array.shape, array.itemsize) and is_dense(array):
+        strides = tuple(s // array.itemsize * dtype.itemsize for s in array.strides)
+        buffer = np.empty(array.size, dtype=dtype)
+        return np.ndarray(array.shape, dtype=dtype, buffer=buffer, strides=strides)
+    return np.empty(array.shape, dtype=dtype)
+
+
 # ------------------------------------------------------------------ view primitives
 
 
 def _view_eager(x, shape):
+    if x.size == 0:  # numpy gives empty arrays arbitrary strides; torch's are row-major
+        return np.lib.stride_tricks.as_strided(x, shape, contiguous_strides(shape, x.itemsize),
+                                               writeable=x.flags.writeable)
     try:
         return np.reshape(x, shape, copy=False)
     except ValueError:
         raise RuntimeError(
             "view size is not compatible with input tensor's size and stride (at least one "
-            "dimension spans across two contiguous subspaces). Use .reshape(...) instead.") from None
+            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
 
 
 _view = primitive("view", "view", _view_eager, attrs=("shape",))
@@ -87,6 +170,8 @@ _diagonal = primitive("diagonal", "view",
                       lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2),
                       attrs=("offset", "dim1", "dim2"))
 _alias = primitive("alias", "view", lambda x: x[...])
+_bitcast = primitive("view_dtype", "view", lambda x, dtype: x.view(dtype.np), attrs=("dtype",),
+                     differentiable=False)
 
 
 def _as_strided_eager(x, size, stride, offset):
@@ -98,11 +183,34 @@ _as_strided = primitive("as_strided", "view", _as_strided_eager, attrs=("size", 
 
 def view(input, *shape):
     if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
-        raise RuntimeError("view(dtype) is not supported by graphc")
+        return _view_as_dtype(input, shape[0])
     shape = infer_size(_sizes(shape), input._data.size)
     if shape == input._data.shape:
         return _cpu.apply_view(_alias, input, {})
     return _cpu.apply_view(_view, input, {"shape": shape})
+
+
+def _view_as_dtype(input, dtype):
+    """view(dtype): the same bytes read as another dtype; with another element size the last
+    dim must be contiguous and is rescaled."""
+    source = input._dtype
+    if dtype.itemsize != source.itemsize:
+        if input._data.ndim == 0:
+            raise RuntimeError(f"self.dim() cannot be 0 to view {source.scalar_name} as "
+                               f"{dtype.scalar_name} (different element sizes)")
+        if input.stride(-1) != 1:
+            raise RuntimeError(f"self.stride(-1) must be 1 to view {source.scalar_name} as "
+                               f"{dtype.scalar_name} (different element sizes), but got "
+                               f"{input.stride(-1)}")
+        if dtype.itemsize > source.itemsize and \
+                input._data.shape[-1] % (dtype.itemsize // source.itemsize):
+            raise RuntimeError(f"self.size(-1) must be divisible by "
+                               f"{dtype.itemsize // source.itemsize} to view "
+                               f"{source.scalar_name} as {dtype.scalar_name} (different element "
+                               f"sizes), but got {input._data.shape[-1]}")
+    result = _cpu.apply_view(_bitcast, input, {"dtype": dtype})
+    result._dtype = dtype
+    return result
 
 
 def view_as(input, other):
@@ -110,12 +218,25 @@ def view_as(input, other):
 
 
 def reshape(input, *shape):
+    """A view when the strides allow one, else a copy (which, as in torch, is not a view)."""
     shape = infer_size(_sizes(shape), input._data.size)
+    if shape == input._data.shape:
+        return _cpu.apply_view(_alias, input, {})
+    if input._data.flags.c_contiguous or _views_without_copy(input._data, shape):
+        return _cpu.apply_view(_view, input, {"shape": shape})
+    result = _cpu.apply_view(_view, _cpu.apply(_contiguous, (input,)), {"shape": shape})
+    result._base = None
+    return result
+
+
+def _views_without_copy(data, shape):
+    if data.size == 0:
+        return True
     try:
-        np.reshape(input._data, shape, copy=False)
+        np.reshape(data, shape, copy=False)
     except ValueError:
-        return view(contiguous(input), shape)
-    return view(input, shape)
+        return False
+    return True
 
 
 def reshape_as(input, other):
@@ -193,12 +314,46 @@ def t(input):
     return transpose(input, 0, 1) if ndim == 2 else _cpu.apply_view(_alias, input, {})
 
 
+def _reversed_dims(self):
+    """Tensor.T: t() for matrices; other ranks reverse their dims, with torch's deprecation."""
+    ndim = self._data.ndim
+    if ndim == 2:
+        return transpose(self, 0, 1)
+    if ndim == 0:
+        warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
+                      "these cases.", UserWarning, stacklevel=2)
+    else:
+        warnings.warn("The use of `x.T` on tensors of dimension other than 2 to reverse their "
+                      "shape is deprecated and it will throw an error in a future release. "
+                      "Consider `x.mT` to transpose batches of matrices or `x.permute(*torch."
+                      "arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+                      UserWarning, stacklevel=2)
+    return permute(self, tuple(reversed(range(ndim))))
+
+
+def _matrix_transpose(self):
+    if self._data.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def _as_sequence(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
 def movedim(input, source, destination):
     ndim = input._data.ndim
-    source = (source,) if isinstance(source, int) else tuple(source)
-    destination = (destination,) if isinstance(destination, int) else tuple(destination)
+    source, destination = _as_sequence(source), _as_sequence(destination)
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source "
+                           f"({list(source)} dims) should contain the same number of dims as "
+                           f"destination ({list(destination)} dims)")
     source = [wrap_dim(d, ndim) for d in source]
     destination = [wrap_dim(d, ndim) for d in destination]
+    for name, dims in (("source", source), ("destination", destination)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
     order = [d for d in range(ndim) if d not in source]
     for dst, src in sorted(zip(destination, source)):
         order.insert(dst, src)
@@ -214,8 +369,8 @@ def squeeze(input, dim=None):
     if dim is None:
         dims = tuple(i for i, s in enumerate(shape) if s == 1)
     else:
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = tuple(d for d in (wrap_dim(d, ndim) for d in dims) if ndim and shape[d] == 1)
+        dims = _wrap_dims(_as_sequence(dim), ndim)
+        dims = tuple(d for d in dims if ndim and shape[d] == 1)
     if not dims:
         return _cpu.apply_view(_alias, input, {})
     return _cpu.apply_view(_squeeze, input, {"dims": dims})
@@ -227,6 +382,7 @@ def unsqueeze(input, dim):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """One dim for start_dim..end_dim; the input itself when nothing merges (as torch)."""
     shape = input._data.shape
     ndim = len(shape)
     if ndim == 0:
@@ -235,7 +391,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     if start > end:
         raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     if start == end:
-        return _cpu.apply_view(_alias, input, {})
+        return input
     merged = 1
     for s in shape[start:end + 1]:
         merged *= s
@@ -245,7 +401,15 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     shape = input._data.shape
     dim = wrap_dim(dim, len(shape))
-    sizes = infer_size(tuple(sizes), shape[dim])
+    sizes = _sizes((sizes,))
+    known = 1
+    for s in sizes:
+        known *= s if s != -1 else 1
+    inferred = -1 in sizes
+    if known != shape[dim] if not inferred else (known == 0 or shape[dim] % known):
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size "
+                           f"of dim {dim} ({shape[dim]}) in the input tensor")
+    sizes = infer_size(sizes, shape[dim])
     return view(input, shape[:dim] + sizes + shape[dim + 1:])
 
 
@@ -254,23 +418,31 @@ def select(input, dim, index):
     if not shape:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, len(shape))
+    if isinstance(index, _cpu.Tensor):
+        index = index.item()
     size = shape[dim]
     if not -size <= index < size:
-        raise IndexError(f"index {index} is out of bounds for dimension {dim} with size {size}")
-    key = (slice(None),) * dim + (int(index) % size if size else int(index),)
+        raise IndexError(f"select(): index {index} out of range for tensor of size {list(shape)} "
+                         f"at dimension {dim}")
+    key = (slice(None),) * dim + (int(index) % size,)
     return _cpu.apply_view(_slice, input, {"index": key})
 
 
 def narrow(input, dim, start, length):
     shape = input._data.shape
+    if not shape:
+        raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, len(shape))
     if isinstance(start, _cpu.Tensor):
         start = start.item()
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
     size = shape[dim]
     if not -size <= start <= size:
-        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but "
+                         f"got {start})")
     start = start + size if start < 0 else start
-    if length < 0 or start + length > size:
+    if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     key = (slice(None),) * dim + (slice(start, start + length),)
     return _cpu.apply_view(_slice, input, {"index": key})
@@ -285,14 +457,23 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 
 def as_strided(input, size, stride, storage_offset=None):
+    """A view of input's storage with explicit sizes, strides and offset (in elements)."""
     from ...tensor import make_view_of_storage
     storage = input.storage()
     offset = input.storage_offset() if storage_offset is None else storage_offset
-    result = make_view_of_storage(storage, tuple(size), tuple(stride), offset)
-    return _cpu.make_view(input, result._data)
+    size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
+    result = _cpu.make_view(input, make_view_of_storage(storage, size, stride, offset)._data)
+    if _cpu.record is not None and _cpu.grad_state.enabled and input._requires_grad:
+        # the gradient needs where input's own elements lie in the storage
+        attrs = {"size": size, "stride": stride, "offset": offset,
+                 "input_stride": input.stride(), "input_offset": input.storage_offset()}
+        _cpu.record(_as_strided, (input,), result, attrs)
+    return result
 
 
 def unbind(input, dim=0):
+    if input._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     dim = wrap_dim(dim, input._data.ndim)
     return tuple(select(input, dim, i) for i in range(input._data.shape[dim]))
 
@@ -302,15 +483,19 @@ def split(tensor, split_size_or_sections, dim=0):
     dim = wrap_dim(dim, len(shape))
     size = shape[dim]
     if isinstance(split_size_or_sections, (list, tuple)):
-        sections = list(split_size_or_sections)
-        if sum(sections) != size:
+        sections = [int(s) for s in split_size_or_sections]
+        if sum(sections) != size or any(s < 0 for s in sections):
             raise RuntimeError(
-                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size "
-                f"at dimension {dim}), but got split_sizes={sections}")
+                f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                f"size at dimension {dim}), but got split_sizes={sections}")
     else:
         step = int(split_size_or_sections)
-        if step <= 0 and not (step == 0 and size == 0):
-            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={step}")
+        if step < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={step}")
+        if step == 0 and size:
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                               f"dimension size of {size}")
         sections = [min(step, size - start) for start in range(0, size, step)] if size else [0]
     result, start = [], 0
     for length in sections:
@@ -320,11 +505,14 @@ def split(tensor, split_size_or_sections, dim=0):
 
 
 def chunk(input, chunks, dim=0):
+    """torch's chunk sizes: ceil(size / chunks) each (so possibly fewer chunks), and `chunks`
+    empty pieces of an empty dim."""
     if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
     size = input._data.shape[wrap_dim(dim, input._data.ndim)]
-    step = -(-size // chunks) if size else 1
-    return split(input, step, dim)
+    if size == 0:
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-size // chunks), dim)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
@@ -332,6 +520,8 @@ def tensor_split(input, indices_or_sections, dim=0):
     size = input._data.shape[dim]
     if isinstance(indices_or_sections, int):
         n = indices_or_sections
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
         bounds = [i * (size // n) + min(i, size % n) for i in range(n + 1)]
     else:
         bounds = [0] + [min(max(i, 0), size) for i in indices_or_sections] + [size]
@@ -341,16 +531,23 @@ def tensor_split(input, indices_or_sections, dim=0):
 # ------------------------------------------------------------------ allocating shape ops
 
 
-def _clone_eager(x):
-    return np.copy(x, order="K")
+def _clone_eager(x, memory_format=None):
+    if x.flags.c_contiguous and 1 not in x.shape:  # the common case: row-major stays row-major
+        return x.copy()
+    out = allocate_like(x, x.dtype, memory_format)
+    out[...] = x
+    return out
 
 
-_clone = primitive("clone", "shape", _clone_eager)
+_clone = primitive("clone", "shape", _clone_eager, attrs=("memory_format",))
 _contiguous = primitive("contiguous", "shape", lambda x: np.array(x, order="C", copy=True))
 
 
 def clone(input, *, memory_format=None):
-    return _cpu.apply(_clone, (input,))
+    """A copy; torch's preserve_format keeps a dense layout (a transposed input clones to a
+    transposed result) and makes anything else row-major."""
+    attrs = {"memory_format": memory_format} if memory_format is not None else {}
+    return _cpu.apply(_clone, (input,), attrs)
 
 
 def contiguous(input, memory_format=None):
@@ -366,23 +563,32 @@ def _cat_eager(*arrays, dim, dtype):
 _cat = primitive("cat", "shape", _cat_eager, attrs=("dim", "dtype"))
 
 
+def _is_legacy_empty(t):
+    return t._data.ndim == 1 and t._data.shape[0] == 0
+
+
 def cat(tensors, dim=0, *, out=None):
+    """Concatenate along `dim`, promoting dtypes; 1-D empty tensors are skipped (torch's legacy
+    rule) but still take part in the promotion."""
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
         if not isinstance(t, _cpu.Tensor):
-            raise TypeError(f"expected Tensor as element {i} in argument 0, but got {type(t).__name__}")
-    # legacy behaviour: 1-D empty tensors are skipped
-    kept = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)]
-    if not kept:
-        return clone(tensors[0])
-    reference = kept[0]
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    for i, t in enumerate(tensors):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    dtype = tensors[0]._dtype
+    for t in tensors[1:]:
+        dtype = _dt.promote_types(dtype, t._dtype)
+    kept = [(i, t) for i, t in enumerate(tensors) if not _is_legacy_empty(t)] or \
+        list(enumerate(tensors))
+    first, reference = kept[0]
     ndim = reference._data.ndim
-    if ndim == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
     dim = wrap_dim(dim, ndim)
-    for i, t in enumerate(kept):
+    for i, t in kept:
         if t._data.ndim != ndim:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {ndim} and "
                                f"{t._data.ndim}")
@@ -390,10 +596,9 @@ def cat(tensors, dim=0, *, out=None):
             if d != dim and t._data.shape[d] != reference._data.shape[d]:
                 raise RuntimeError(
                     f"Sizes of tensors must match except in dimension {dim}. Expected size "
-                    f"{reference._data.shape[d]} but got size {t._data.shape[d]} for tensor number "
-                    f"{tensors.index(t)} in the list.")
-    dtype = _cpu.operand_dtype([t for t in kept if t._data.ndim] or kept)
-    result = _cpu.apply(_cat, tuple(kept), {"dim": dim, "dtype": dtype})
+                    f"{reference._data.shape[d]} but got size {t._data.shape[d]} for tensor "
+                    f"number {i} in the list.")
+    result = _cpu.apply(_cat, tuple(t for _, t in kept), {"dim": dim, "dtype": dtype})
     if out is not None:
         from .elementwise import write_out
         return write_out(result, out)
@@ -435,37 +640,46 @@ _repeat = primitive("repeat", "shape", _repeat_eager, attrs=("repeats",))
 
 def repeat(input, *sizes):
     sizes = _sizes(sizes)
-    if len(sizes) < input._data.ndim:
+    shape = input._data.shape
+    if len(sizes) < len(shape):
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                            "dimensions of tensor")
-    if any(s < 0 for s in sizes):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
+    padded = (1,) * (len(sizes) - len(shape)) + shape
+    target = [s * r for s, r in zip(padded, sizes)]
+    for s in target:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
     return _cpu.apply(_repeat, (input,), {"repeats": sizes})
 
 
 def _flip_eager(x, dims):
-    return np.flip(x, dims).copy()
+    return np.flip(x, dims).copy() if dims else x.copy()
 
 
 _flip = primitive("flip", "shape", _flip_eager, attrs=("dims",))
 
 
-def flip(input, dims):
-    dims = (dims,) if isinstance(dims, int) else tuple(dims)
-    dims = tuple(wrap_dim(d, input._data.ndim) for d in dims)
-    return _cpu.apply(_flip, (input,), {"dims": dims})
+def flip(input, *dims):
+    """flip(input, dims) and Tensor.flip(*dims) alike."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    ndim = input._data.ndim
+    dims = _wrap_dims(dims, ndim)
+    return _cpu.apply(_flip, (input,), {"dims": dims if ndim else ()})
 
 
 def resize_(self, *sizes):
-    """Grow: the storage is reallocated (data kept); shrink: the storage keeps its data."""
+    """Grow: the storage is reallocated (data kept); shrink: the storage keeps its data. The
+    tensor becomes row-major at its storage offset."""
     shape = _sizes(sizes)
     if any(s < 0 for s in shape):
-        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: "
+                           f"{list(shape)}")
     numel = 1
     for s in shape:
         numel *= s
     storage = self.storage()
-    offset = self.storage_offset()
+    offset = self.storage_offset() if storage.size() else 0
     if offset + numel > storage.size():
         storage.resize_(offset + numel)
     flat = storage._flat
@@ -478,8 +692,168 @@ def resize_as_(self, other):
     return resize_(self, other.shape)
 
 
+def _resize(self, *sizes):
+    """The deprecated out-of-place Tensor.resize: a row-major view of the same elements."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    shape = _sizes(sizes)
+    numel = 1
+    for s in shape:
+        numel *= s
+    if numel != self._data.size:
+        def sizes_text(dims):
+            return "x".join(str(d) for d in dims)
+        raise RuntimeError(
+            f"requested resize to {sizes_text(shape)} ({numel} elements in total), but the given "
+            f"tensor has a size of {sizes_text(self._data.shape)} ({self._data.size} elements). "
+            f"autograd's resize can only change the shape of a given tensor, while preserving the "
+            f"number of elements. ")
+    return view(contiguous(self), shape)
+
+
 EXTRA_METHODS = {
     "resize_as_": resize_as_,
-    "T": property(t),
-    "mT": property(lambda self: transpose(self, -2, -1)),
+    "resize": _resize,
+    "T": property(_reversed_dims),
+    "mT": property(_matrix_transpose),
 }
+
+
+# ------------------------------------------------------------------ gradients
+# Each rule is written with graphc ops (so gradients of gradients work); the engine sums a
+# gradient back to its operand's shape, which is all expand needs.
+
+
+def _positions(shape, strides, offset):
+    """The storage position of every element of a strided layout, in row-major order."""
+    positions = np.full(shape, offset, dtype=np.int64)
+    for axis, (size, stride) in enumerate(zip(shape, strides)):
+        index_shape = [1] * len(shape)
+        index_shape[axis] = size
+        positions = positions + np.arange(size, dtype=np.int64).reshape(index_shape) * stride
+    return positions.reshape(-1)
+
+
+def _input_slots(attrs):
+    """For each element of an as_strided view: which element of the input it reads (-1 when it
+    reads storage outside the input)."""
+    input_shape = attrs["input_shape"]
+    input_positions = _positions(input_shape, attrs["input_stride"], attrs["input_offset"])
+    output_positions = _positions(attrs["size"], attrs["stride"], attrs["offset"])
+    lookup = {position: slot for slot, position in enumerate(input_positions.tolist())}
+    return np.array([lookup.get(p, -1) for p in output_positions.tolist()], dtype=np.int64)
+
+
+def _slice_backward_eager(grad, shape, index):
+    out = np.zeros(shape, dtype=grad.dtype)
+    out[index] = grad
+    return out
+
+
+def _diagonal_backward_eager(grad, shape, offset, dim1, dim2):
+    """Zeros with `grad` written on the diagonal (which np.diagonal and torch put last)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    planes = np.moveaxis(out, (dim1, dim2), (-2, -1))
+    steps = np.arange(grad.shape[-1])
+    planes[..., steps + max(-offset, 0), steps + max(offset, 0)] = grad
+    return out
+
+
+def _as_strided_backward_eager(grad, input_shape, input_stride, input_offset, size, stride,
+                               offset):
+    slots = _input_slots({"input_shape": input_shape, "input_stride": input_stride,
+                          "input_offset": input_offset, "size": size, "stride": stride,
+                          "offset": offset})
+    inside = slots >= 0
+    total = int(np.prod(input_shape, dtype=np.int64))
+    flat = np.bincount(slots[inside], weights=grad.reshape(-1)[inside], minlength=total)
+    return flat.astype(grad.dtype).reshape(input_shape)
+
+
+def _as_strided_gather_eager(values, input_shape, input_stride, input_offset, size, stride,
+                             offset):
+    slots = _input_slots({"input_shape": input_shape, "input_stride": input_stride,
+                          "input_offset": input_offset, "size": size, "stride": stride,
+                          "offset": offset})
+    flat = values.reshape(-1)
+    return np.where(slots >= 0, flat[np.maximum(slots, 0)], 0).astype(values.dtype).reshape(size)
+
+
+_STRIDED_ATTRS = ("input_shape", "input_stride", "input_offset", "size", "stride", "offset")
+_slice_backward = primitive("slice_backward", "shape", _slice_backward_eager,
+                            attrs=("shape", "index"))
+_diagonal_backward = primitive("diagonal_backward", "shape", _diagonal_backward_eager,
+                               attrs=("shape", "offset", "dim1", "dim2"))
+_as_strided_backward = primitive("as_strided_backward", "shape", _as_strided_backward_eager,
+                                 attrs=_STRIDED_ATTRS)
+_as_strided_gather = primitive("as_strided_gather", "shape", _as_strided_gather_eager,
+                               attrs=_STRIDED_ATTRS)
+
+
+def _input_shape(ctx, index=0):
+    return tuple(ctx.meta[index][0])
+
+
+def _strided_attrs(ctx):
+    attrs = ctx.attrs
+    return {"input_shape": _input_shape(ctx), "input_stride": attrs["input_stride"],
+            "input_offset": attrs["input_offset"], "size": attrs["size"],
+            "stride": attrs["stride"], "offset": attrs["offset"]}
+
+
+def _inverse_permutation(dims):
+    inverse = [0] * len(dims)
+    for position, d in enumerate(dims):
+        inverse[d] = position
+    return tuple(inverse)
+
+
+def _repeat_vjp(ctx, grad):
+    """Sum the copies: view the gradient as (repeat, size) pairs and sum the repeat axes."""
+    shape = _input_shape(ctx)
+    repeats = ctx.attrs["repeats"]
+    padded = (1,) * (len(repeats) - len(shape)) + shape
+    paired = []
+    for r, s in zip(repeats, padded):
+        paired += [r, s]
+    summed = reshape(grad, paired).sum(tuple(range(0, 2 * len(repeats), 2)))
+    return (reshape(summed, shape),)
+
+
+def _cat_vjp(ctx, grad):
+    dim = ctx.attrs["dim"]
+    grads, start = [], 0
+    for (shape, _), needed in zip(ctx.meta, ctx.needs):
+        length = shape[dim]
+        grads.append(narrow(grad, dim, start, length) if needed else None)
+        start += length
+    return tuple(grads)
+
+
+for _name, _rule in {
+    "view": lambda ctx, grad: (reshape(grad, _input_shape(ctx)),),
+    "alias": lambda ctx, grad: (grad,),
+    "expand": lambda ctx, grad: (grad,),
+    "permute": lambda ctx, grad: (permute(grad, _inverse_permutation(ctx.attrs["dims"])),),
+    "squeeze": lambda ctx, grad: (reshape(grad, _input_shape(ctx)),),
+    "unsqueeze": lambda ctx, grad: (squeeze(grad, ctx.attrs["dim"]),),
+    "slice": lambda ctx, grad: (_cpu.apply(_slice_backward, (grad,), {
+        "shape": _input_shape(ctx), "index": ctx.attrs["index"]}),),
+    "slice_backward": lambda ctx, grad: (_cpu.apply_view(_slice, grad, {
+        "index": ctx.attrs["index"]}),),
+    "diagonal": lambda ctx, grad: (_cpu.apply(_diagonal_backward, (grad,), dict(
+        ctx.attrs, shape=_input_shape(ctx))),),
+    "diagonal_backward": lambda ctx, grad: (diagonal(grad, ctx.attrs["offset"],
+                                                     ctx.attrs["dim1"], ctx.attrs["dim2"]),),
+    "as_strided": lambda ctx, grad: (_cpu.apply(_as_strided_backward, (grad,),
+                                                _strided_attrs(ctx)),),
+    "as_strided_backward": lambda ctx, grad: (_cpu.apply(_as_strided_gather, (grad,),
+                                                         ctx.attrs),),
+    "as_strided_gather": lambda ctx, grad: (_cpu.apply(_as_strided_backward, (grad,),
+                                                       ctx.attrs),),
+    "clone": lambda ctx, grad: (grad,),
+    "contiguous": lambda ctx, grad: (grad,),
+    "flip": lambda ctx, grad: (flip(grad, ctx.attrs["dims"]),),
+    "repeat": _repeat_vjp,
+    "cat": _cat_vjp,
+}.items():
+    defvjp(_name, _rule, saves=())
