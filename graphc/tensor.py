@@ -81,17 +81,17 @@ class Tensor:
             storage = args[0]
             result = make_view_of_storage(storage, (storage.size(),), (1,), 0)
         elif len(args) == 1 and isinstance(args[0], Tensor):
+            if dtype is not None and args[0]._dtype is not default:
+                raise TypeError(_options_message(default, args[0]._dtype))
             return args[0]
         elif len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
             from .ir.ops.creation import array_from_data
             result = wrap(array_from_data(args[0], default, legacy=True), default)
         else:
+            from .ir.ops.creation import parse_size, zeros
             sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
-            for s in sizes:
-                if not isinstance(s, (int, np.integer)):
-                    raise TypeError(f"Tensor(): argument 'size' must be tuple of ints, but found "
-                                    f"element of type {type(s).__name__}")
-            result = wrap(np.zeros(tuple(int(s) for s in sizes), dtype=default.np), default)
+            # Tensor() is an empty 1-D tensor, not a 0-dim one
+            result = zeros(parse_size(sizes, "new") if args else (0,), dtype=default)
         if cls is not Tensor:
             result.__class__ = cls
         return result
@@ -178,7 +178,10 @@ class Tensor:
         return self._data.__array_interface__["data"][0]
 
     def storage_offset(self):
-        return (self.data_ptr() - self.storage().data_ptr()) // self._dtype.itemsize
+        storage = self.storage()
+        if not storage.size():
+            return 0  # an empty storage has no memory to be offset into
+        return (self.data_ptr() - storage.data_ptr()) // self._dtype.itemsize
 
     def stride(self, dim=None):
         itemsize = self._dtype.itemsize
@@ -399,7 +402,7 @@ class Tensor:
                     "var_no_grad = var.detach().")
             return self
         if requires_grad and self._dtype.category != 2:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -518,6 +521,17 @@ class Tensor:
         view = make_view_of_storage(source, tuple(size), tuple(stride), storage_offset)
         self._data, self._storage, self._dtype = view._data, source, source.dtype
         return self
+
+
+def _options_message(expected, got):
+    """torch's TypeError when a legacy constructor gets a tensor of another dtype."""
+    from .ir.ops.elementwise import _CPP_NAMES
+
+    def options(d):
+        return (f"TensorOptions(dtype={_CPP_NAMES[d]}, device=cpu, layout=Strided, "
+                f"requires_grad=false (default), pinned_memory=false (default), "
+                f"memory_format=(nullopt))")
+    return f"expected {options(expected)} (got {options(got)})"
 
 
 def _rebuild(array, dtype_name, requires_grad):

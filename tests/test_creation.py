@@ -10,8 +10,6 @@ import graphc
 
 # Behaviour of graphc/tensor.py (the lead's file); the needed diff is in the report of the change
 # that added these tests.
-NEEDS_TENSOR_FIX = pytest.mark.xfail(reason="needs the graphc/tensor.py fix described in the "
-                                            "creation report", strict=False)
 
 ALL_DTYPES = [graphc.bool, graphc.uint8, graphc.int8, graphc.int16, graphc.int32, graphc.int64,
               graphc.float16, graphc.float32, graphc.float64]
@@ -47,13 +45,11 @@ def test_legacy_tensor_from_data():
         graphc.Tensor(2.5)
 
 
-@NEEDS_TENSOR_FIX
 def test_legacy_tensor_without_arguments_is_empty():
     assert graphc.Tensor().shape == (0,)
     assert graphc.tensor([1], dtype=graphc.int16).new().shape == (0,)
 
 
-@NEEDS_TENSOR_FIX
 def test_legacy_tensor_errors():
     with pytest.raises(RuntimeError, match="Trying to create tensor with negative dimension -1"):
         graphc.Tensor(-1)
@@ -529,7 +525,6 @@ def test_set_default_tensor_type(name):
         graphc.set_default_tensor_type("torch.FloatTensor")
 
 
-@NEEDS_TENSOR_FIX
 def test_requires_grad_method_message_on_integers():
     with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require "
                                            "gradients"):

@@ -16,14 +16,10 @@ import pytest
 import graphc
 from graphc.ir.registry import REGISTRY
 
-# Behaviour that needs a change in graphc/runtime/cpu.py (the lead's file); the exact diff is in
-# the report of the change that added these tests. Each affected check is its own xfail test.
 # numpy's floating-point warnings (log(-1), 1 / 0): graphc silences them outside pytest, as torch
 # reports nothing; pytest's own warning capture would show them
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
-NEEDS_CPU_FIX = pytest.mark.xfail(reason="needs the graphc/runtime/cpu.py fix described in "
-                                         "the elementwise report", strict=False)
 
 DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 FLOATS = ["float16", "float32", "float64"]
@@ -424,21 +420,9 @@ def test_op_matches_numpy_reference(name, dtype):
     ref = REFERENCES[name]
     operands = operands_for(ref, dtype)
     check_against_reference(ref, name, operands, f"{name}({dtype})")
-    if dtype in FLOATS and name not in PENDING_SPECIALS:
+    if dtype in FLOATS:
         check_against_reference(ref, name, operands_for(ref, dtype, specials=True),
                                 f"{name}({dtype}, nan/inf)")
-
-
-# sign(nan) is 0 in torch; numpy's sign gives nan (cpu.py's _sign needs the fix)
-PENDING_SPECIALS = {"sign"}
-
-
-@NEEDS_CPU_FIX
-@pytest.mark.parametrize("name,dtype", [(n, d) for n in sorted(PENDING_SPECIALS) for d in FLOATS])
-def test_op_matches_numpy_reference_on_nan_and_inf_pending(name, dtype):
-    ref = REFERENCES[name]
-    check_against_reference(ref, name, operands_for(ref, dtype, specials=True),
-                            f"{name}({dtype}, nan/inf)")
 
 
 @pytest.mark.parametrize("name,dtype", MULTI_OPERAND_PARAMS)
@@ -705,7 +689,6 @@ def test_division_rounding_modes():
         graphc.div(a, b, rounding_mode="round")
 
 
-@NEEDS_CPU_FIX
 def test_float_floor_division_is_pythons():
     """torch's floor division of floats is Python's (np.floor_divide), not floor(a / b)."""
     assert (graphc.tensor([1.0]) // 0.1).tolist() == [9.0]
@@ -754,7 +737,6 @@ def test_pow_integer_rules():
         graphc.tensor([True]) ** graphc.tensor([False])
 
 
-@NEEDS_CPU_FIX
 def test_integer_pow_with_negative_tensor_exponents():
     """A negative *tensor* exponent is allowed on integers: 1 / x**n truncated (1, +-1, else 0)."""
     assert (graphc.tensor([1, -1, -1, 2, 0]) ** graphc.tensor([-1, -1, -2, -1, -1])).tolist() == \
@@ -999,12 +981,10 @@ def test_isnan_isinf_isfinite_on_every_dtype():
     assert graphc.isfinite(f).tolist() == [False, False, False, True]
 
 
-@NEEDS_CPU_FIX
 def test_sign_of_nan_is_zero():
     assert graphc.sign(graphc.tensor([math.nan, -math.nan])).tolist() == [0.0, 0.0]
 
 
-@NEEDS_CPU_FIX
 def test_unsupported_dtypes_raise_not_implemented_error():
     """torch raises NotImplementedError (a RuntimeError) for a kernel missing for a dtype."""
     cases = [lambda: graphc.tensor([1.0]) & graphc.tensor([1.0]),
@@ -1110,7 +1090,6 @@ def _short(result):
 class _Mismatches:
     def __init__(self):
         self.failures = []
-        self.pending = []
 
     def compare(self, function, values, context):
         torch = _torch()
@@ -1120,9 +1099,7 @@ class _Mismatches:
                 self.failures.append(f"{context}: torch raised {theirs[1]!r}, graphc returned "
                                      f"{_short(ours[1])}")
             elif not isinstance(ours[1], type(theirs[1])):
-                record = self.pending if (isinstance(theirs[1], NotImplementedError)
-                                          and isinstance(ours[1], RuntimeError)) else self.failures
-                record.append(f"{context}: torch raised {theirs[1]!r}, graphc {ours[1]!r}")
+                self.failures.append(f"{context}: torch raised {theirs[1]!r}, graphc {ours[1]!r}")
             return
         if ours[0] == "error":
             self.failures.append(f"{context}: graphc raised {ours[1]!r}, torch gave "
@@ -1150,9 +1127,6 @@ class _Mismatches:
     def check(self):
         if self.failures:
             pytest.fail("\n".join(self.failures[:40]), pytrace=False)
-        if self.pending:
-            pytest.xfail("needs graphc/runtime/cpu.py to raise NotImplementedError for dtypes a "
-                         "kernel does not support: " + self.pending[0])
 
 
 def _value_pools(ref, dtype, specials=False):
@@ -1174,7 +1148,7 @@ def test_matches_torch_on_every_dtype(name):
     function = _torch_call(ref, name)
     for dtype in DTYPES:
         mismatches.compare(function, _value_pools(ref, dtype), f"{name}({dtype})")
-        if dtype in FLOATS and name not in PENDING_SPECIALS:
+        if dtype in FLOATS:
             mismatches.compare(function, _value_pools(ref, dtype, specials=True),
                                f"{name}({dtype}, nan/inf)")
     mismatches.check()

@@ -90,6 +90,12 @@ def _index(*values):
     return graphc.tensor(list(values))
 
 
+def _backward_op(name, *operands, **attrs):
+    """Run a gradient-only primitive (what a first backward records) directly."""
+    from graphc.runtime.cpu import apply
+    return apply(REGISTRY[name], operands, attrs)
+
+
 GRADIENT_CASES = {
     # views
     "view": [(lambda x: x.view(12), [leaf(3, 4)]), (lambda x: x.view(2, -1, 3), [leaf(3, 4)])],
@@ -160,7 +166,7 @@ GRADIENT_CASES = {
     "matmul": [(lambda a, b: a @ b, [leaf(3, 4), leaf(4, 2)]),
                (lambda a, b: a @ b, [leaf(2, 3, 4), leaf(4, 5)]),
                (lambda a, b: a @ b, [leaf(4), leaf(2, 4, 3)]),
-               (lambda a, b: a @ b, [leaf(2, 1, 3, 4), leaf(3, 4)]),
+               (lambda a, b: a @ b, [leaf(2, 1, 3, 4), leaf(4, 2)]),
                (lambda a, b: a.mv(b), [leaf(3, 4), leaf(4)]),
                (lambda a, b: a.dot(b), [leaf(4), leaf(4)]),
                (lambda a, b: graphc.bmm(a, b), [leaf(2, 3, 4), leaf(2, 4, 2)]),
@@ -190,6 +196,18 @@ GRADIENT_CASES = {
     "qr_r": [(lambda x: graphc.linalg.qr(x)[1], [leaf(4, 3)])],
     "bernoulli": [(lambda p: graphc.bernoulli(p.detach().clamp(0, 1)) * p, [leaf(3)])],
     "scatter_reduce": [(lambda x, s: x.scatter_reduce(0, _index(0, 2), s, "sum"), [leaf(3), leaf(2)])],
+    # gradient-only primitives of shape ops (their gradients give second derivatives)
+    "slice_backward": [(lambda g: _backward_op("slice_backward", g, shape=(3, 4),
+                                               index=(slice(1, None), slice(None, None, 2))),
+                        [leaf(2, 2)])],
+    "diagonal_backward": [(lambda g: _backward_op("diagonal_backward", g, shape=(3, 4), offset=1,
+                                                  dim1=0, dim2=1), [leaf(3)])],
+    "as_strided_backward": [(lambda g: _backward_op(
+        "as_strided_backward", g, input_shape=(6,), input_stride=(1,), input_offset=0,
+        size=(2, 2), stride=(1, 2), offset=0), [leaf(2, 2)])],
+    "as_strided_gather": [(lambda x: _backward_op(
+        "as_strided_gather", x, input_shape=(6,), input_stride=(1,), input_offset=0,
+        size=(2, 2), stride=(1, 2), offset=0), [leaf(6)])],
 }
 
 

@@ -13,8 +13,6 @@ import graphc
 
 # storage_offset() of a tensor whose storage is empty needs a fix in graphc/tensor.py (the lead's
 # file); the diff is in the report of the change that added these tests
-NEEDS_TENSOR_FIX = pytest.mark.xfail(reason="needs the graphc/tensor.py storage_offset fix "
-                                            "described in the shape report", strict=False)
 
 
 def arange(*shape):
@@ -522,7 +520,6 @@ def test_views_share_the_version_counter():
     assert a._version > version and a.tolist() == [[1, 2, 3], [4, 5, 6]]
 
 
-@NEEDS_TENSOR_FIX
 def test_storage_offset_of_empty_tensors_is_zero():
     assert graphc.zeros(0, 3).storage_offset() == 0
     assert graphc.zeros(0).split(2)[0].storage_offset() == 0

@@ -60,8 +60,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         for output_index, output in enumerate(outputs):
             flat_size = output.numel()
             for element in range(flat_size):
-                from ..ir.ops.creation import zeros_like
-                seed = zeros_like(output)
+                from ..ir.ops.creation import zeros
+                seed = zeros(output.shape, dtype=output.dtype)  # row-major: flat index = element
                 seed._data.reshape(-1)[element] = 1
                 fresh = _differentiable_outputs(func, inputs)[output_index]
                 (analytical,) = autograd_grad(fresh, inputs[index], seed, allow_unused=True)

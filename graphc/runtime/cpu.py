@@ -47,7 +47,10 @@ def _keep_integers(ufunc):
 def _sign(x):
     if x.dtype.kind == "b":
         return x.copy()
-    return np.sign(x)
+    result = np.sign(x)
+    if x.dtype.kind == "f":
+        result[np.isnan(x)] = 0  # torch: (0 < x) - (x < 0), which is 0 for nan
+    return result
 
 
 def _round(x, decimals=0):
@@ -76,7 +79,7 @@ def _floor_divide(x, y):
     if _is_integral(x, y):
         _integer_division_check(y)
         return np.floor_divide(x, y)
-    return np.floor(np.true_divide(x, y))  # torch: floor(a / b), not Python's floor division
+    return np.floor_divide(x, y)  # torch's float floor division is Python's: 1.0 // 0.1 == 9.0
 
 
 def _trunc_divide(x, y):
@@ -105,9 +108,19 @@ def _power(x, y):
     if _is_integral(x, y):
         if isinstance(y, (_int, np.integer)) and y < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(y, _ndarray) and (y < 0).any():
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(y, _ndarray) and y.dtype.kind == "i" and (y < 0).any():
+            return _negative_integer_power(x, y)
     return np.power(x, y)
+
+
+def _negative_integer_power(x, y):
+    """torch allows negative *tensor* exponents on integers: 1 / x**|y| truncated toward zero,
+    so 1 for x == 1, +-1 for x == -1 (by the parity of y), else 0 (0 ** -n included)."""
+    negative = y < 0
+    result = np.power(x, np.where(negative, 0, y).astype(y.dtype))
+    odd = (y % 2).astype(bool)
+    reciprocal = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
+    return np.where(negative, reciprocal, result).astype(result.dtype)
 
 
 def _sigmoid(x):
@@ -232,7 +245,8 @@ def dtype_rule(op):
 
         def rule(promoted):
             if promoted.category in refused:
-                raise RuntimeError(
+                # torch raises NotImplementedError (a RuntimeError) for a missing dtype kernel
+                raise NotImplementedError(
                     f'"{op.torch_name}_cpu" not implemented for \'{promoted.scalar_name}\'')
             return promoted, promoted
         return rule
@@ -249,9 +263,12 @@ def _refuse_bool(op):
         raise RuntimeError(
             "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
             "invert a mask, use the `~` or `logical_not()` operator instead.")
-    raise RuntimeError(
-        "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-        "`logical_xor()` operator instead.")
+    if op.name == "sub":
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+            "or `logical_xor()` operator instead.")
+    # torch has no bool kernel for the op (floor, abs, remainder, pow, clamp, ...)
+    raise NotImplementedError(f'"{op.torch_name}_cpu" not implemented for \'Bool\'')
 
 
 def _scalar_operand(value, compute):

@@ -1472,6 +1472,50 @@ def diagonal_half(x):
     return x * eye(x.shape[-1], dtype=x.dtype) * 0.5
 
 
+def _eigh_vectors_vjp(ctx, grad):
+    """d eigenvectors: V (F o (V^T gV)) V^T with F_ij = 1 / (l_j - l_i) off the diagonal."""
+    from .creation import eye
+    a = ctx.operands[0]
+    values = _apply(_EIGH_VALUES, (a,), ctx.attrs)
+    vectors = _apply(_EIGH_VECTORS, (a,), ctx.attrs)
+    size = values.shape[-1]
+    identity = eye(size, dtype=a.dtype)
+    gap = values.unsqueeze(-2) - values.unsqueeze(-1)
+    f = _where(identity.bool(), 0.0, 1.0 / (gap + identity))
+    inner = f * matmul(_transpose_last(vectors), grad)
+    return (matmul(matmul(vectors, inner), _transpose_last(vectors)),)
+
+
+def _qr_vjp(part):
+    """A = QR (reduced, rows >= columns): gA = (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q,
+    where copyltu mirrors the lower triangle onto the upper one."""
+    def vjp(ctx, grad):
+        a = ctx.operands[0]
+        mode = ctx.attrs["mode"]
+        rows, columns = a.shape[-2], a.shape[-1]
+        if rows < columns or (mode == "complete" and rows != columns):
+            raise RuntimeError("the derivative of linalg.qr is implemented for reduced "
+                               "factorisations with rows >= columns")
+        q = _apply(_QR_Q, (a,), {"mode": "reduced"})
+        r = _apply(_QR_R, (a,), {"mode": "reduced"})
+        grad_q = grad if part == "q" else q * 0
+        grad_r = grad if part == "r" else r * 0
+        m = matmul(r, _transpose_last(grad_r)) - matmul(_transpose_last(grad_q), q)
+        lower = _apply(_TRIL, (m,), {"diagonal": -1})
+        mirrored = lower + _transpose_last(lower) + m * _eye_like(m)
+        left = grad_q + matmul(q, mirrored)
+        return (_transpose_last(_apply(_SOLVE, (r, _transpose_last(left)), {"left": True})),)
+    return vjp
+
+
+def _eye_like(m):
+    from .creation import eye
+    return eye(m.shape[-1], dtype=m.dtype)
+
+
+defvjp("eigh_vectors", _eigh_vectors_vjp)
+defvjp("qr_q", _qr_vjp("q"))
+defvjp("qr_r", _qr_vjp("r"))
 defvjp("matrix_norm", _matrix_norm_vjp, saves=(0, "output"))
 defvjp("slogdet_logabsdet", _logabsdet_vjp)
 defvjp("eigh_values", _eigh_values_vjp)
