@@ -18,6 +18,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"graphc\.")
 
 _ndarray = np.ndarray
 _asarray = np.asarray
+_new = object.__new__
 _bool, _int, _float = bool, int, float
 
 # bound by graphc.tensor at import (the runtime must not import the Tensor class itself)
@@ -322,7 +323,9 @@ def elementwise_executor(op):
         for a in args:
             if isinstance(a, Tensor):
                 data = a._data
-                arrays.append(data if data.dtype == np_compute else data.astype(np_compute))
+                dtype = data.dtype
+                arrays.append(data if dtype is np_compute or dtype == np_compute
+                              else data.astype(np_compute))
             else:
                 arrays.append(_scalar_operand(a, compute))
         try:
@@ -334,8 +337,10 @@ def elementwise_executor(op):
             raise
         if type(out) is not _ndarray:
             out = _asarray(out)
-        if out.dtype != result.np:
-            out = out.astype(result.np)
+        np_result = result.np
+        dtype = out.dtype
+        if dtype is not np_result and dtype != np_result:
+            out = out.astype(np_result)
         elif out.base is not None:
             out = out.copy()  # the formula returned a view of an input (e.g. a no-op rounding)
         return out, result
@@ -350,8 +355,13 @@ def primitive_executor(op):
     by_numpy = _dt._BY_NP
 
     def run(args, attrs):
-        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        out = eager(*arrays, **attrs)
+        if len(args) == 1 and args[0].__class__ is Tensor:
+            out = eager(args[0]._data, **attrs) if attrs else eager(args[0]._data)
+        elif len(args) == 2 and args[0].__class__ is Tensor and args[1].__class__ is Tensor:
+            out = eager(args[0]._data, args[1]._data, **attrs) if attrs \
+                else eager(args[0]._data, args[1]._data)
+        else:
+            out = eager(*[a._data if isinstance(a, Tensor) else a for a in args], **attrs)
         if type(out) is not _ndarray:
             out = _asarray(out)
         return out, by_numpy[out.dtype]
@@ -365,12 +375,15 @@ _no_attrs = {}
 def apply(op, args, attrs=_no_attrs):
     """Run `op` eagerly and wrap its result; autograd records it when an input requires grad."""
     out, result_dtype = op.run(args, attrs or _no_attrs)
-    tensor = wrap(out, result_dtype)
-    if record is not None and grad_state.enabled:
+    tensor = _new(Tensor)
+    tensor._data = out
+    tensor._dtype = result_dtype
+    if grad_state.enabled:
         for a in args:
-            if isinstance(a, Tensor) and a._requires_grad:
-                record(op, args, tensor, attrs)
-                break
+            if a.__class__ is Tensor or isinstance(a, Tensor):
+                if a._requires_grad:
+                    record(op, args, tensor, attrs)
+                    break
     return tensor
 
 

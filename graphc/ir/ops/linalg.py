@@ -485,6 +485,13 @@ def _batched_matmul_error(input, other):
 
 
 def matmul(input, other, *, out=None):
+    # fast path: two matrices of one (non-bool) dtype whose inner sizes agree
+    if input.__class__ is _cpu.Tensor and other.__class__ is _cpu.Tensor:
+        a, b = input._data.shape, other._data.shape
+        if (len(a) == 2 and len(b) == 2 and a[1] == b[0] and input._dtype is other._dtype
+                and input._dtype is not _dt.bool):
+            result = _apply(_MATMUL, (input, other))
+            return result if out is None else write_out(result, out)
     if not isinstance(input, _cpu.Tensor) or not isinstance(other, _cpu.Tensor):
         check_tensor("matmul", input, "input", 1)
         check_tensor("matmul", other, "other", 2)

@@ -17,7 +17,7 @@ _PYTHON_NUMBERS = (float, int, bool)
 
 
 def _is_operand(value):
-    return value.__class__ in _PYTHON_NUMBERS or isinstance(value, _cpu.Tensor) or (
+    return isinstance(value, _cpu.Tensor) or value.__class__ in _PYTHON_NUMBERS or (
         isinstance(value, numbers.Number) and not isinstance(value, complex))
 
 
