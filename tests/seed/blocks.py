@@ -27,6 +27,10 @@ def chapter_blocks(chapter):
 
 def transliterate(code, module="graphc"):
     code = code.replace("b..tolist()", "b.tolist()")  # a typo in the tutorial
+    # IPython's %timeit becomes the timeit module
+    code = re.sub(r"^%timeit -n (\d+) (.*)$",
+                  lambda m: f"import timeit; print(timeit.timeit(lambda: {m.group(2)}, number={m.group(1)}))",
+                  code, flags=re.M)
     code = re.sub(r"^import torch as t$", f"import {module} as t", code, flags=re.M)
     code = re.sub(r"^from torch\.autograd import", f"from {module}.autograd import", code, flags=re.M)
     if "import " not in code.split("\n", 3)[0] and module not in code:
@@ -43,5 +47,16 @@ def run_block(code, namespace=None):
 
 
 def mask(output):
-    """Memory addresses (data_ptr) differ from run to run."""
-    return re.sub(r"^\d{8,}$", "<address>", output, flags=re.M)
+    """Memory addresses (data_ptr, object ids) differ from run to run; class paths name the
+    library (torch.Tensor / graphc.Tensor)."""
+    output = re.sub(r"^\d{8,}$", "<address>", output, flags=re.M)
+    output = re.sub(r" at 0x[0-9a-fA-F]+>", " at <address>>", output)
+    return re.sub(r"\b(torch|graphc)\.(Tensor|autograd\.function)\b", r"<library>.\2", output)
+
+
+def determinise(code, values):
+    """Replace the random draws of a block by fixed tensors, so that its output can be compared
+    with PyTorch's: `values` maps a call such as "t.randn(3, 4)" to a nested list."""
+    for call, value in values.items():
+        code = code.replace(call, f"t.tensor({value!r})")
+    return code
