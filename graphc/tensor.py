@@ -168,7 +168,10 @@ class Tensor:
     def storage(self):
         storage = self._storage
         if storage is None:
-            storage = self._storage = storage_of_array(self._data, self._dtype)
+            # a view asks the tensor it views (which owns the memory); others wrap their array
+            base = self._base
+            storage = base.storage() if base is not None else storage_of_array(self._data, self._dtype)
+            self._storage = storage
         return storage
 
     def untyped_storage(self):
@@ -462,6 +465,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data (and version counter) but no autograd history."""
         result = make_view(self, self._data)
+        result._storage = self.storage()  # no _base to resolve it through later
         result._base = None
         return result
 
@@ -556,7 +560,7 @@ def make_view(source, array):
     t = _new(Tensor)
     t._data = array
     t._dtype = source._dtype
-    t._storage = source._storage if source._storage is not None else source.storage()
+    t._storage = source._storage  # None: resolved through _base on first need
     base = source._base
     t._base = base if base is not None else source
     counter = source._version_counter

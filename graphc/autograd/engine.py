@@ -38,6 +38,8 @@ def _operands_to_save(op, attrs, args, needs):
     """Which operands the gradient rule reads (elementwise: the symbols of the derivatives)."""
     if op.kind == "elementwise":
         from ..ir.symbolic import derivative_expressions, input_symbols, output_symbol
+        if not any(needs):
+            return set()
         derivatives = derivative_expressions(op, **attrs)
         symbols = input_symbols(op)
         used = set()
@@ -51,39 +53,65 @@ def _operands_to_save(op, attrs, args, needs):
     return set(range(len(args))) if saves is None else set(saves)
 
 
-_save_plans = {}
+_save_plans = {}  # (op, attrs, needs) -> (operand indices to save, saves output?, node class)
+
+
+def _save_plan(op, args, attrs, needs):
+    """What to save and which node class to use; cached for elementwise ops (whose plan depends
+    only on the op, its attributes and which operands need a gradient)."""
+    plan = _operands_to_save(op, attrs, args, needs)
+    saves_output = "output" in plan
+    return (frozenset(i for i in plan if isinstance(i, int)), saves_output,
+            node_class(_node_name(op, args, attrs)))
 
 
 def record(op, args, out, attrs):
     """Attach a grad_fn for `op` to `out` (called only when some operand requires grad)."""
-    if not op.differentiable or not out._dtype.is_floating_point:
+    if not op.differentiable or out._dtype.category != 2:
         return
+    needs = []
+    edges = []
+    meta = []
     for a in args:
-        if isinstance(a, Tensor) and a._requires_grad is VOLATILE:
-            out._requires_grad = VOLATILE  # nothing computed from a volatile tensor is tracked
-            return
-    needs = tuple(isinstance(a, Tensor) and a._requires_grad is True for a in args)
-    key = (op, tuple(sorted(attrs.items())) if op.kind == "elementwise" else None, needs)
-    plan = _save_plans.get(key) if op.kind == "elementwise" else None
-    if plan is None:
-        plan = _operands_to_save(op, attrs, args, needs)
-        if op.kind == "elementwise":
-            _save_plans[key] = plan
-    saved = []
-    for index, a in enumerate(args):
-        if index in plan:
-            saved.append(SavedTensor(a) if isinstance(a, Tensor) else a)
+        if isinstance(a, Tensor):
+            flag = a._requires_grad
+            if flag is True:
+                needs.append(True)
+                node = a._grad_fn
+                edges.append((node if node is not None else gradient_edge(a), a._output_nr))
+            elif flag is VOLATILE:
+                out._requires_grad = VOLATILE  # nothing computed from a volatile tensor is tracked
+                return
+            else:
+                needs.append(False)
+                edges.append((None, 0))
+            meta.append((a._data.shape, a._dtype))
         else:
-            saved.append(None)
-    if "output" in plan or (op.kind != "elementwise" and op.vjp_saves is not None
-                            and "output" in op.vjp_saves):
+            needs.append(False)
+            edges.append((None, 0))
+            meta.append(None)
+    needs = tuple(needs)
+    if op.kind == "elementwise":
+        key = (op, tuple(attrs.items()) if attrs else (), needs, _overload(op, args))
+        plan = _save_plans.get(key)
+        if plan is None:
+            plan = _save_plans[key] = _save_plan(op, args, attrs, needs)
+    else:
+        plan = _save_plan(op, args, attrs, needs)
+    indices, saves_output, cls = plan
+    saved = [(SavedTensor(a) if isinstance(a, Tensor) else a) if index in indices else None
+             for index, a in enumerate(args)]
+    if saves_output:
         saved.append(SavedTensor(out))
-    edges = tuple((gradient_edge(a), 0) if need else (None, 0) for a, need in zip(args, needs))
-    meta = tuple((a._data.shape, a._dtype) if isinstance(a, Tensor) else None for a in args)
-    node = node_class(_node_name(op, args, attrs))(op, attrs, edges, tuple(saved), meta)
+    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta))
     node.output_meta = (out._data.shape, out._dtype)
     out._grad_fn = node
     out._requires_grad = True
+
+
+def _overload(op, args):
+    """Which of torch's overloads (and so node names) an elementwise call is."""
+    return tuple(isinstance(a, Tensor) for a in args) if op.name in ("pow", "sub") else None
 
 
 def _node_name(op, args, attrs):
@@ -128,7 +156,7 @@ class GradientContext:
 
 def sum_to_shape(grad, shape):
     """Undo broadcasting: sum `grad` over the dimensions that broadcasting added or stretched."""
-    if grad.shape == shape:
+    if grad._data.shape == shape:
         return grad
     lead = grad.dim() - len(shape)
     dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
@@ -163,7 +191,7 @@ def run_node(node, grads):
     """The gradients of `node`'s operands given the gradients of its outputs (a list)."""
     if node._released:
         raise RuntimeError(FREED_MESSAGE)
-    op = getattr(node, "op", None)
+    op = node.op
     if op is None:
         results, input_meta = _custom_function_grads(node, grads)
     else:
@@ -195,7 +223,7 @@ def run_node(node, grads):
 
 
 def _output_count(node):
-    return max(len(getattr(node, "_output_meta", ())), 1)
+    return len(node._output_meta) or 1
 
 
 # ------------------------------------------------------------------ the reverse pass

@@ -38,6 +38,7 @@ class BackwardFunction(FunctionCtx):
     """Base of the per-Function node classes (MultiplyAddBackward, ...)."""
 
     _function = None
+    op = None  # not a registry op: run_node calls the user's backward
 
     def __init__(self):
         self.next_functions = ()

@@ -44,6 +44,7 @@ class Node:
 
     __slots__ = ("op", "attrs", "next_functions", "_saved", "_released", "input_meta",
                  "output_meta", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+    _output_meta = ()  # one output per built-in node (custom Functions may have several)
 
     def __init__(self, op, attrs, next_functions, saved, input_meta):
         self.op = op
@@ -100,6 +101,8 @@ class AccumulateGrad:
     """The node that adds an incoming gradient into a leaf's `.grad`."""
 
     __slots__ = ("variable", "next_functions", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+    _output_meta = ()
+    op = None
 
     def __init__(self, variable):
         self.variable = variable

@@ -25,11 +25,10 @@ class _VariableMeta(type):
         return isinstance(instance, Tensor)
 
     def __call__(cls, data, requires_grad=False, volatile=False):
-        from ..tensor import Tensor, make_view
+        from ..tensor import Tensor
         if not isinstance(data, Tensor):
             raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
-        result = data.detach() if data._grad_fn is not None else make_view(data, data._data)
-        result._base = None
+        result = data.detach()
         if volatile:
             warnings.warn("volatile is deprecated: prefer `with graphc.no_grad():`. graphc keeps its "
                           "old meaning: nothing computed from this tensor is tracked.",

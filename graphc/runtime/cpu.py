@@ -203,20 +203,23 @@ def operand_dtype(args):
 
 def promoted_dtype(args):
     """torch.result_type of the operands, with a fast path for the common cases: all tensors of
-    one dtype, or one tensor and a Python scalar of the same category."""
+    one dtype, or one tensor and a Python scalar that does not change its dtype."""
     first = args[0]
     if isinstance(first, Tensor):
         promoted = first._dtype
         for a in args[1:]:
-            if isinstance(a, Tensor):
+            kind = a.__class__
+            if kind is Tensor or isinstance(a, Tensor):
                 if a._dtype is promoted:
                     continue
-            elif type(a) is _float:
+            elif kind is _float:
                 if promoted.category == 2:
                     continue
-            elif type(a) is _int:
-                if promoted.category == 1:
+            elif kind is _int:
+                if promoted.category >= 1:
                     continue
+            elif kind is _bool:
+                continue
             return operand_dtype(args)
         return promoted
     return operand_dtype(args)

@@ -160,10 +160,27 @@ def _view_eager(x, shape):
 
 
 _view = primitive("view", "view", _view_eager, attrs=("shape",))
-_expand = primitive("expand", "view", lambda x, shape: np.broadcast_to(x, shape), attrs=("shape",))
+def _expand_eager(x, shape):
+    """A read-only stride-0 view (as np.broadcast_to gives), built directly when x's memory is
+    one block (numpy's broadcast_to costs several µs)."""
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(
+        0 if size == 1 and target != 1 else stride
+        for size, target, stride in zip(x.shape, shape[lead:], x.strides))
+    try:
+        out = np.ndarray(shape, x.dtype, x, 0, strides)
+    except (TypeError, ValueError, BufferError):
+        return np.broadcast_to(x, shape)
+    out.flags.writeable = False
+    return out
+
+
+_expand = primitive("expand", "view", _expand_eager, attrs=("shape",))
 _permute = primitive("permute", "view", lambda x, dims: np.transpose(x, dims), attrs=("dims",))
 _squeeze = primitive("squeeze", "view", lambda x, dims: np.squeeze(x, dims), attrs=("dims",))
-_unsqueeze = primitive("unsqueeze", "view", lambda x, dim: np.expand_dims(x, dim), attrs=("dim",))
+_unsqueeze = primitive("unsqueeze", "view",
+                       lambda x, dim: x.reshape(x.shape[:dim] + (1,) + x.shape[dim:]),
+                       attrs=("dim",))
 _slice = primitive("slice", "view", lambda x, index: x[index], attrs=("index",),
                    doc="basic indexing: a tuple of ints, slices (step > 0), None and Ellipsis")
 _diagonal = primitive("diagonal", "view",
