@@ -62,6 +62,7 @@ class Tensor:
     __slots__ = ("_data", "_dtype", "__weakref__", "__dict__")
     _storage = None           # the Storage, created on first need (see storage())
     _base = None              # the tensor this one is a view of
+    _storage_owner = None     # for detached views: the tensor whose storage this one shares
     _version_counter = None   # shared with views; created on the first in-place write or view
     _requires_grad = False
     _grad = None
@@ -168,9 +169,9 @@ class Tensor:
     def storage(self):
         storage = self._storage
         if storage is None:
-            # a view asks the tensor it views (which owns the memory); others wrap their array
-            base = self._base
-            storage = base.storage() if base is not None else storage_of_array(self._data, self._dtype)
+            # a view asks the tensor owning its memory; others wrap their array
+            owner = self._base if self._base is not None else self._storage_owner
+            storage = owner.storage() if owner is not None else storage_of_array(self._data, self._dtype)
             self._storage = storage
         return storage
 
@@ -465,7 +466,7 @@ class Tensor:
     def detach(self):
         """A tensor sharing this one's data (and version counter) but no autograd history."""
         result = make_view(self, self._data)
-        result._storage = self.storage()  # no _base to resolve it through later
+        result._storage_owner = result._base  # not a view for autograd, but shares the storage
         result._base = None
         return result
 

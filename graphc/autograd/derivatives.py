@@ -147,19 +147,21 @@ def derivative_function(op, attrs, index):
     return _derivative_function(op, tuple(sorted(attrs.items())), index)
 
 
+_TABLES = {}  # (op, attrs) -> derivative functions, one per operand
+
+
 def elementwise_vjp(op, attrs, operands, output, grad, needs):
     """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
     (`output` is the op's saved result where a derivative reads it, else None)."""
+    key = (op, tuple(sorted(attrs.items())) if attrs else ())
+    table = _TABLES.get(key)
+    if table is None:
+        table = _TABLES[key] = tuple(derivative_function(op, attrs, i) for i in range(len(operands)))
     grads = []
-    for index, operand in enumerate(operands):
-        if not needs[index]:
+    for need, derivative in zip(needs, table):
+        if not need or derivative is None:
             grads.append(None)
-            continue
-        derivative = derivative_function(op, attrs, index)
-        if derivative is None:
-            grads.append(None)
-            continue
-        if derivative == 1:
+        elif derivative == 1:
             grads.append(grad)
         elif derivative == -1:
             grads.append(-grad)

@@ -198,14 +198,13 @@ def run_node(node, grads):
         grad = grads[0]
         input_meta = node.input_meta
         context = GradientContext(node)
-        if op.kind == "elementwise" and op.vjp is None:
-            from .derivatives import elementwise_vjp
-            results = elementwise_vjp(op, node.attrs, context.operands, context.output, grad,
-                                      context.needs)
-        elif op.vjp is None:
-            raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
-        else:
+        if op.vjp is not None:
             results = op.vjp(context, grad)
+        elif op.kind == "elementwise":
+            results = _elementwise_vjp(op, node.attrs, context.operands, context.output, grad,
+                                       context.needs)
+        else:
+            raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
     result = []
     for g, meta, (edge, _) in zip(results, input_meta, node.next_functions):
         if g is None or edge is None or meta is None:
@@ -215,11 +214,19 @@ def run_node(node, grads):
         if not isinstance(g, Tensor):
             from ..ir.ops.creation import full
             g = full(shape, g, dtype=dtype)
-        g = sum_to_shape(g, shape)
-        if g._dtype is not dtype and dtype.is_floating_point:
+        if g._data.shape != shape:
+            g = sum_to_shape(g, shape)
+        if g._dtype is not dtype and dtype.category == 2:
             g = g.to(dtype)
         result.append(g)
-    return tuple(result)
+    return result
+
+
+def _elementwise_vjp(*args):
+    global _elementwise_vjp
+    from .derivatives import elementwise_vjp
+    _elementwise_vjp = elementwise_vjp  # imported on first use (it needs sympy)
+    return elementwise_vjp(*args)
 
 
 def _output_count(node):
@@ -236,14 +243,13 @@ def _topological_dependencies(roots):
     stack = list(roots)
     while stack:
         node = stack.pop()
-        if id(node) in seen:
+        if node in seen:
             continue
-        seen.add(id(node))
+        seen.add(node)
         for child, _ in node.next_functions:
-            if child is None:
-                continue
-            dependencies[child] = dependencies.get(child, 0) + 1
-            stack.append(child)
+            if child is not None:
+                dependencies[child] = dependencies.get(child, 0) + 1
+                stack.append(child)
     return dependencies
 
 
@@ -264,13 +270,19 @@ def _accumulate(leaf_node, grad, create_graph):
             grad = replaced
     if leaf._grad is None:
         # a private copy: the incoming tensor may be the user's own or a view of another grad
-        leaf._grad = grad if create_graph else grad.detach().clone()
+        leaf._grad = grad if create_graph else grad.clone()
     elif create_graph:
         leaf._grad = leaf._grad + grad
     else:
-        leaf._grad.add_(grad.detach())  # torch accumulates in place when not building a graph
+        leaf._grad.add_(grad)  # in place when not building a graph (grad mode is off here)
     for hook in leaf_node._hooks or ():
         hook(leaf)
+
+
+def _new_slots(node, output_nr, grad):
+    slots = [None] * _output_count(node)
+    slots[output_nr] = grad
+    return slots
 
 
 def _add_to_buffer(buffers, node, output_nr, grad):
@@ -311,9 +323,15 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                 if child is None:
                     continue
                 if g is not None:
-                    _add_to_buffer(buffers, child, output_nr, g)
-                dependencies[child] -= 1
-                if dependencies[child] == 0:
+                    slots = buffers.get(child)
+                    if slots is None:
+                        buffers[child] = [g] if output_nr == 0 and not child._output_meta \
+                            else _new_slots(child, output_nr, g)
+                    else:
+                        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+                remaining = dependencies[child] - 1
+                dependencies[child] = remaining
+                if remaining == 0:
                     if child in buffers:
                         ready.append(child)
                     else:
