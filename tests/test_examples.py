@@ -1,0 +1,56 @@
+"""The examples run and reach what they are for (short runs, in a temporary directory)."""
+import importlib
+import pathlib
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture
+def example(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+    def load(name):
+        sys.modules.pop(name, None)
+        return importlib.import_module(name)
+    return load
+
+
+def test_linear_regression_examples_fit_the_line(example, capsys):
+    for name, steps in (("linear_regression_manual", 6000), ("linear_regression_autograd", 4000)):
+        w, b = example(name).main(steps)
+        assert abs(w.item() - 2) < 0.25 and abs(b.item() - 3) < 0.4
+    output = capsys.readouterr().out
+    assert output.count("Finally") == 2
+    pytest.importorskip("matplotlib")
+    assert pathlib.Path("linear_regression_manual.png").stat().st_size > 1000
+    assert pathlib.Path("linear_regression_autograd.png").stat().st_size > 1000
+
+
+def test_custom_function_example_passes_gradcheck(example, capsys):
+    example("custom_function").main()
+    lines = capsys.readouterr().out.splitlines()
+    assert "True" in lines
+    assert "float64 gradcheck: True" in lines and "MultiplyAdd gradcheck: True" in lines
+
+
+def test_sigmoid_timing_example_times_three_variants(example, capsys):
+    example("sigmoid_timing").main(number=2, repeat=2)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and all("µs per loop" in line for line in lines)
+
+
+def test_computation_graph_example_writes_dot(example):
+    graph = example("computation_graph").main()
+    dot = pathlib.Path("computation_graph.dot").read_text()
+    assert '"w" -> "y";' in dot and '"y" -> "z";' in dot and '"b" -> "z";' in dot
+    assert graph.outputs == ["z"]
+
+
+def test_tensor_tour_runs(example, capsys):
+    example("tensor_tour")
+    output = capsys.readouterr().out
+    assert "=== linear regression by hand (seed 1.5) ===" in output
