@@ -102,7 +102,7 @@ def record(op, args, out, attrs):
     saved = [(SavedTensor(a) if isinstance(a, Tensor) else a) if index in indices else None
              for index, a in enumerate(args)]
     if saves_output:
-        saved.append(SavedTensor(out))
+        saved.append(SavedTensor(out, is_output=True))
     node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta))
     node.output_meta = (out._data.shape, out._dtype)
     out._grad_fn = node

@@ -127,7 +127,29 @@ class Function(metaclass=_FunctionMeta):
                 marked.append(out)
             ctx._output_meta = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None for o in marked)
             output_tuple = tuple(marked)
+            _save_outputs_without_cycles(ctx, output_tuple)
         return output_tuple[0] if single else output_tuple
+
+
+def _save_outputs_without_cycles(ctx, outputs):
+    """Saved outputs now carry ctx as grad_fn: keep them as node outputs (see SavedTensor)."""
+    saved = getattr(ctx, "_saved", None)
+    if not saved:
+        return
+    by_identity = {id(o): o for o in outputs if isinstance(o, _tensor_class())}
+    replaced = []
+    for entry in saved:
+        if entry is not None and id(entry.tensor) in by_identity and entry.tensor._grad_fn is ctx:
+            fresh = SavedTensor(entry.tensor, is_output=True)
+            fresh.version = entry.version
+            entry = fresh
+        replaced.append(entry)
+    ctx._saved = tuple(replaced)
+
+
+def _tensor_class():
+    from ..tensor import Tensor
+    return Tensor
 
 
 def once_differentiable(backward):

@@ -14,13 +14,19 @@ FREED_MESSAGE = (
 
 
 class SavedTensor:
-    """A tensor saved for backward with the version it had, checked when it is unpacked."""
+    """A tensor saved for backward with the version it had, checked when it is unpacked.
 
-    __slots__ = ("tensor", "version")
+    A node's own output is saved without its history (which points back at the node, a cycle
+    that only the garbage collector could break); unpacking gives it that history again, so
+    double backward through a saved output stays connected.
+    """
 
-    def __init__(self, tensor):
-        self.tensor = tensor
+    __slots__ = ("tensor", "version", "is_output")
+
+    def __init__(self, tensor, is_output=False):
+        self.tensor = _history_free_alias(tensor) if is_output else tensor
         self.version = tensor._version
+        self.is_output = is_output
 
     def unpack(self, node, position):
         tensor = self.tensor
@@ -32,7 +38,23 @@ class SavedTensor:
                 f"{self.version} instead. Hint: the backtrace further above can be used to find "
                 "the operation that failed to compute its gradient. The variable in question was "
                 "changed in there or anywhere later. Good luck!")
+        if self.is_output:
+            tensor = _history_free_alias(tensor)
+            tensor._grad_fn = node
+            tensor._requires_grad = True
         return tensor
+
+
+def _history_free_alias(tensor):
+    """A tensor over the same data and version counter that references nothing else (so that a
+    node saving it creates no reference cycle)."""
+    from ..tensor import _VersionCounter, wrap
+    counter = tensor._version_counter
+    if counter is None:
+        counter = tensor._version_counter = _VersionCounter()
+    alias = wrap(tensor._data, tensor._dtype)
+    alias._version_counter = counter
+    return alias
 
 
 class Node:
