@@ -38,10 +38,34 @@ def _namespace():
         "sign": graphc.sign, "Abs": graphc.abs, "abs": graphc.abs, "floor": graphc.floor,
         "ceiling": graphc.ceil, "sigmoid": graphc.sigmoid, "Heaviside": heaviside,
         "Piecewise": piecewise, "log2": maybe(graphc.log2), "log10": maybe(graphc.log10),
-        "Max": graphc.maximum, "Min": graphc.minimum,
-        "logical_and": graphc.logical_and, "logical_or": graphc.logical_or,
-        "logical_not": graphc.logical_not, "pi": 3.141592653589793, "E": 2.718281828459045,
+        "Max": lambda a, b: _extreme(graphc.maximum, "clamp_min", max, a, b),
+        "Min": lambda a, b: _extreme(graphc.minimum, "clamp_max", min, a, b),
+        "logical_and": lambda a, b: _logical(graphc.logical_and, a, b, lambda p, q: p and q),
+        "logical_or": lambda a, b: _logical(graphc.logical_or, a, b, lambda p, q: p or q),
+        "logical_not": lambda a: graphc.logical_not(a) if isinstance(a, graphc.Tensor) else not a, "pi": 3.141592653589793, "E": 2.718281828459045,
     }
+
+
+def _logical(elementwise, a, b, builtin):
+    """and/or where either side may be a Python bool (a comparison of scalar bounds)."""
+    import graphc
+    if isinstance(a, graphc.Tensor) or isinstance(b, graphc.Tensor):
+        if not isinstance(a, graphc.Tensor):
+            a, b = b, a
+        return elementwise(a, b if isinstance(b, graphc.Tensor) else graphc.full_like(a, b, dtype=graphc.bool))
+    return builtin(a, b)
+
+
+def _extreme(elementwise, clamp, builtin, a, b):
+    """max/min where either side may be a Python number (a scalar bound of clamp)."""
+    import graphc
+    if isinstance(a, graphc.Tensor) and isinstance(b, graphc.Tensor):
+        return elementwise(a, b)
+    if isinstance(a, graphc.Tensor):
+        return getattr(a, clamp)(b)
+    if isinstance(b, graphc.Tensor):
+        return getattr(b, clamp)(a)
+    return builtin(a, b)
 
 
 class _GraphcPrinter:

@@ -97,10 +97,14 @@ elementwise("where", lambda m, c, x, y: m.where(c, x, y), PROMOTE, arity=3)
 elementwise("lerp", lambda m, x, y, w: x + w * (y - x), FLOAT_ONLY)
 # clamp_min/clamp_max take a scalar bound (a tensor bound is maximum/minimum, which torch allows
 # on bool); clamp takes two bounds of the same kind
-elementwise("clamp", lambda m, x, low, high: m.minimum(m.maximum(x, low), high), PROMOTE,
-            no_bool=True)
-elementwise("clamp_min", lambda m, x, low: m.maximum(x, low), PROMOTE, no_bool=True)
-elementwise("clamp_max", lambda m, x, high: m.minimum(x, high), PROMOTE, no_bool=True)
+# Written with where() so that the derived gradient has torch's convention: x passes its
+# gradient when it lies on a bound (inclusive), a bound only when x lies strictly beyond it; NaN
+# propagates, and min > max gives max everywhere.
+elementwise("clamp", lambda m, x, low, high: m.where(m.logical_or(x > high, low > high), high,
+                                                     m.where(x < low, low, x)),
+            PROMOTE, no_bool=True)
+elementwise("clamp_min", lambda m, x, low: m.where(x < low, low, x), PROMOTE, no_bool=True)
+elementwise("clamp_max", lambda m, x, high: m.where(x > high, high, x), PROMOTE, no_bool=True)
 
 
 # ------------------------------------------------------------------ dtype conversion
