@@ -91,13 +91,12 @@ def record(op, args, out, attrs):
             edges.append((None, 0))
             meta.append(None)
     needs = tuple(needs)
-    if op.kind == "elementwise":
-        key = (op, tuple(attrs.items()) if attrs else (), needs, _overload(op, args))
-        plan = _save_plans.get(key)
-        if plan is None:
-            plan = _save_plans[key] = _save_plan(op, args, attrs, needs)
-    else:
-        plan = _save_plan(op, args, attrs, needs)
+    # elementwise plans depend on the attributes (through the derivatives), others do not
+    key = (op, needs, _node_name(op, args, attrs),
+           (tuple(attrs.items()) if attrs else ()) if op.kind == "elementwise" else None)
+    plan = _save_plans.get(key)
+    if plan is None:
+        plan = _save_plans[key] = _save_plan(op, args, attrs, needs)
     indices, saves_output, cls = plan
     saved = [(SavedTensor(a) if isinstance(a, Tensor) else a) if index in indices else None
              for index, a in enumerate(args)]
@@ -107,11 +106,6 @@ def record(op, args, out, attrs):
     node.output_meta = (out._data.shape, out._dtype)
     out._grad_fn = node
     out._requires_grad = True
-
-
-def _overload(op, args):
-    """Which of torch's overloads (and so node names) an elementwise call is."""
-    return tuple(isinstance(a, Tensor) for a in args) if op.name in ("pow", "sub") else None
 
 
 def _node_name(op, args, attrs):
@@ -124,7 +118,7 @@ def _node_name(op, args, attrs):
             return "rpow"
     elif name == "sub" and not isinstance(args[0], Tensor):
         return "rsub"
-    elif name in ("sum", "mean") and attrs.get("dim") is not None:
+    elif (name == "sum" or name == "mean") and attrs.get("dim") is not None:
         return name + "_dim"
     elif name == "matmul":
         return _MATMUL_NAMES.get((args[0].dim(), args[1].dim()), "matmul")

@@ -269,31 +269,37 @@ def expand(input, *sizes):
             f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
             f"tensor ({len(shape)})")
     lead = len(sizes) - len(shape)
-    target = []
-    for i, s in enumerate(sizes):
+    target = list(sizes)
+    # torch checks from the last dimension, so its message names the last mismatch
+    for i in range(len(sizes) - 1, -1, -1):
+        s = sizes[i]
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
                                    f"leading, non-existing dimension {i}")
-            target.append(s)
             continue
         current = shape[i - lead]
         if s == -1:
-            s = current
+            target[i] = current
         elif current != s and current != 1:
             raise RuntimeError(
                 f"The expanded size of the tensor ({s}) must match the existing size ({current}) "
                 f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                 f"{list(shape)}")
-        target.append(s)
-    target = tuple(target)
-    if target == shape:
+    return _expand_checked(input, tuple(target))
+
+
+def _expand_checked(input, target):
+    if target == input._data.shape:
         return _cpu.apply_view(_alias, input, {})
     return _cpu.apply_view(_expand, input, {"shape": target})
 
 
 def expand_as(input, other):
-    return expand(input, other.shape)
+    target, shape = other._data.shape, input._data.shape
+    if len(target) == len(shape) and all(s == t or s == 1 for s, t in zip(shape, target)):
+        return _expand_checked(input, target)  # the common case, already valid
+    return expand(input, target)
 
 
 def permute(input, *dims):
