@@ -144,13 +144,18 @@ class _GraphcPrinter:
         return Printer({"fully_qualified_modules": False, "strict": False})
 
 
-@functools.lru_cache(maxsize=None)
-def _derivative_function(op, attrs, index):
-    """A Python function (x0, x1, ...) -> d op / d x_index, built from the sympy derivative;
-    None for a zero derivative, 1 or -1 for a constant one."""
+@functools.lru_cache(maxsize=4096)
+def _derivative_function(op, attrs, index, scalars=()):
+    """A Python function (x0, x1, ..., y) -> d op / d x_index, built from the sympy derivative;
+    None for a zero derivative, 1 or -1 for a constant one. `scalars` ((position, value) pairs)
+    are Python-number operands substituted before printing, so x ** 2 differentiates to 2 x."""
     import sympy
     from ..ir.symbolic import derivative_expressions, input_symbols, output_symbol
     expression = derivative_expressions(op, **dict(attrs))[index]
+    if scalars:
+        symbols = input_symbols(op)
+        expression = expression.subs({symbols[position]: sympy.sympify(value)
+                                      for position, value in scalars})
     if expression == 0:
         return None
     if expression == 1 or expression == -1:
@@ -167,20 +172,25 @@ def _derivative_function(op, attrs, index):
     return function
 
 
-def derivative_function(op, attrs, index):
-    return _derivative_function(op, tuple(sorted(attrs.items())), index)
+def derivative_function(op, attrs, index, scalars=()):
+    return _derivative_function(op, tuple(sorted(attrs.items())), index, scalars)
 
 
-_TABLES = {}  # (op, attrs) -> derivative functions, one per operand
+_TABLES = {}  # (op, attrs, scalar operands) -> derivative functions, one per operand
+_NUMBERS = (int, float, bool)
 
 
 def elementwise_vjp(op, attrs, operands, output, grad, needs):
     """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
     (`output` is the op's saved result where a derivative reads it, else None)."""
-    key = (op, tuple(sorted(attrs.items())) if attrs else ())
+    scalars = tuple((i, v) for i, v in enumerate(operands) if v.__class__ in _NUMBERS)
+    key = (op, tuple(sorted(attrs.items())) if attrs else (), scalars)
     table = _TABLES.get(key)
     if table is None:
-        table = _TABLES[key] = tuple(derivative_function(op, attrs, i) for i in range(len(operands)))
+        if len(_TABLES) > 4096:
+            _TABLES.clear()
+        table = _TABLES[key] = tuple(derivative_function(op, attrs, i, scalars)
+                                     for i in range(len(operands)))
     grads = []
     for need, derivative in zip(needs, table):
         if not need or derivative is None:

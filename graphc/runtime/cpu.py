@@ -202,27 +202,29 @@ def operand_dtype(args):
 
 
 def promoted_dtype(args):
-    """torch.result_type of the operands, with a fast path for the common cases: all tensors of
-    one dtype, or one tensor and a Python scalar that does not change its dtype."""
-    first = args[0]
-    if isinstance(first, Tensor):
-        promoted = first._dtype
-        for a in args[1:]:
-            kind = a.__class__
-            if kind is Tensor or isinstance(a, Tensor):
-                if a._dtype is promoted:
-                    continue
-            elif kind is _float:
-                if promoted.category == 2:
-                    continue
-            elif kind is _int:
-                if promoted.category >= 1:
-                    continue
-            elif kind is _bool:
-                continue
+    """torch.result_type of the operands, with a fast path for the common cases: tensors of one
+    dtype, mixed with Python scalars that do not change it."""
+    promoted = None
+    for a in args:
+        if a.__class__ is Tensor or isinstance(a, Tensor):
+            if promoted is None:
+                promoted = a._dtype
+            elif a._dtype is not promoted:
+                return operand_dtype(args)
+    if promoted is None:
+        return operand_dtype(args)
+    category = promoted.category
+    for a in args:
+        kind = a.__class__
+        if kind is _float:
+            if category != 2:
+                return operand_dtype(args)
+        elif kind is _int:
+            if category == 0:
+                return operand_dtype(args)
+        elif kind is not _bool and not isinstance(a, Tensor):
             return operand_dtype(args)
-        return promoted
-    return operand_dtype(args)
+    return promoted
 
 
 def dtype_rule(op):

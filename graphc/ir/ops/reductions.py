@@ -811,6 +811,8 @@ def _restore_reduced_dims(grad, shape, dims, keepdim):
 
 def _sum_vjp(ctx, grad):
     shape = ctx.meta[0][0]
+    if ctx.attrs["dim"] is None and not ctx.attrs["keepdim"]:
+        return (grad.expand(shape),)  # a 0-d gradient expands to any shape directly
     return (_restore_reduced_dims(grad, shape, ctx.attrs["dim"], ctx.attrs["keepdim"]).expand(shape),)
 
 
