@@ -102,7 +102,7 @@ def record(op, args, out, attrs):
              for index, a in enumerate(args)]
     if saves_output:
         saved.append(SavedTensor(out, is_output=True))
-    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta))
+    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta), needs)
     node.output_meta = (out._data.shape, out._dtype)
     out._grad_fn = node
     out._requires_grad = True
@@ -145,7 +145,7 @@ class GradientContext:
         self.output = values[count] if len(values) > count else None
         self.attrs = node.attrs
         self.meta = node.input_meta
-        self.needs = tuple(edge is not None for edge, _ in node.next_functions)
+        self.needs = node.needs
 
 
 def sum_to_shape(grad, shape):

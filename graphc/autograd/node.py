@@ -65,10 +65,11 @@ class Node:
     """
 
     __slots__ = ("op", "attrs", "next_functions", "_saved", "_released", "input_meta",
-                 "output_meta", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+                 "output_meta", "needs", "_pre_hooks", "_hooks", "metadata", "__weakref__")
     _output_meta = ()  # one output per built-in node (custom Functions may have several)
 
-    def __init__(self, op, attrs, next_functions, saved, input_meta):
+    def __init__(self, op, attrs, next_functions, saved, input_meta, needs=None):
+        self.needs = needs if needs is not None else tuple(e is not None for e, _ in next_functions)
         self.op = op
         self.attrs = attrs
         self.next_functions = next_functions
@@ -90,10 +91,8 @@ class Node:
         """The operands and output saved for backward (None where not saved), version-checked."""
         if self._released:
             raise RuntimeError(FREED_MESSAGE)
-        values = []
-        for position, saved in enumerate(self._saved):
-            values.append(saved.unpack(self, position) if isinstance(saved, SavedTensor) else saved)
-        return values
+        return [saved.unpack(self, position) if saved.__class__ is SavedTensor else saved
+                for position, saved in enumerate(self._saved)]
 
     def release(self):
         self._saved = ()

@@ -125,6 +125,11 @@ def _negative_integer_power(x, y):
 
 
 def _sigmoid(x):
+    if isinstance(x, _ndarray) and x.dtype.kind == "f":
+        out = np.negative(x)  # one buffer, updated in place: 1 / (1 + exp(-x))
+        np.exp(out, out=out)
+        out += 1
+        return np.reciprocal(out, out=out)
     return 1 / (1 + np.exp(-x))
 
 
