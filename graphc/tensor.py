@@ -395,6 +395,8 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if value and self._grad_fn is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
         self.requires_grad_(value)
 
     def requires_grad_(self, requires_grad=True):
@@ -455,7 +457,9 @@ class Tensor:
 
     @property
     def data(self):
-        return self.detach()
+        result = self.detach()
+        result._version_counter = None  # torch: writes through .data are hidden from autograd
+        return result
 
     @data.setter
     def data(self, value):
@@ -484,7 +488,7 @@ class Tensor:
         if self._requires_grad is not True:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
-            return self._grad_fn.register_prehook(hook)
+            return self._grad_fn._register_tensor_hook(hook, self._output_nr)
         if self._hooks is None:
             self._hooks = []
         from .autograd.node import _RemovableHandle
@@ -505,7 +509,7 @@ class Tensor:
             if tensor is not None:
                 detached = grad.detach()
                 tensor._grad = detached.clone() if tensor._grad is None else tensor._grad + detached
-        self._grad_fn.register_prehook(keep)
+        self._grad_fn._register_tensor_hook(keep, self._output_nr, retains=True)
 
     # -------------------------------------------------------------- in-place data replacement
     def set_(self, source=None, storage_offset=0, size=None, stride=None):

@@ -7,7 +7,7 @@ meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.gr
 """
 from .. import dtypes as _dt
 from . import grad_mode
-from .node import AccumulateGrad, FREED_MESSAGE, SavedTensor, node_class
+from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
 
 __all__ = ["record", "backward", "grad", "run_node"]
@@ -174,17 +174,15 @@ def _custom_function_grads(node, grads):
     result = node._function.backward(node, *filled)
     if not isinstance(result, tuple):
         result = (result,)
-    expected = len(node.next_functions)
-    if len(result) < expected:
+    expected = node._argument_count
+    if len(result) < expected or any(g is not None for g in result[expected:]):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {expected}, got {len(result)})")
-    return result[:expected], node._input_meta
+    return [result[i] for i in node._tensor_positions], node._input_meta
 
 
 def run_node(node, grads):
     """The gradients of `node`'s operands given the gradients of its outputs (a list)."""
-    if node._released:
-        raise RuntimeError(FREED_MESSAGE)
     op = node.op
     if op is None:
         results, input_meta = _custom_function_grads(node, grads)
@@ -200,7 +198,7 @@ def run_node(node, grads):
         else:
             raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
     result = []
-    for g, meta, (edge, _) in zip(results, input_meta, node.next_functions):
+    for g, meta, (edge, _) in zip(results, input_meta, node._edges):
         if g is None or edge is None or meta is None:
             result.append(None)
             continue
@@ -240,19 +238,24 @@ def _topological_dependencies(roots):
         if node in seen:
             continue
         seen.add(node)
-        for child, _ in node.next_functions:
+        for child, _ in node._edges:
             if child is not None:
                 dependencies[child] = dependencies.get(child, 0) + 1
                 stack.append(child)
     return dependencies
 
 
-def _call_pre_hooks(node, grad):
-    for hook in node._pre_hooks or ():
-        replaced = hook(grad)
-        if replaced is not None:
-            grad = replaced
-    return grad
+def _call_pre_hooks(node, grads):
+    """Tensor hooks, each on its output's gradient; retain_grad's run last (they keep the
+    gradient every other hook has produced, whatever the order of registration)."""
+    grads = list(grads)
+    for retaining in (False, True):
+        for output_nr, hook, retains in node._pre_hooks:
+            if retains is retaining and grads[output_nr] is not None:
+                replaced = hook(grads[output_nr])
+                if replaced is not None:
+                    grads[output_nr] = replaced
+    return grads
 
 
 def _accumulate(leaf_node, grad, create_graph):
@@ -310,10 +313,10 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
                     _accumulate(node, grads[0], create_graph)
                 continue
             if node._pre_hooks:
-                grads = [_call_pre_hooks(node, grads[0])] + grads[1:]
+                grads = _call_pre_hooks(node, grads)
             results = run_node(node, grads)
             visited.append(node)
-            for (child, output_nr), g in zip(node.next_functions, results):
+            for (child, output_nr), g in zip(node._edges, results):
                 if child is None:
                     continue
                 if g is not None:
@@ -339,7 +342,7 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
 
 def _skip_subgraph(node, dependencies, buffers, ready):
     """A node that received no gradient at all: release its children's dependency on it."""
-    for child, _ in node.next_functions:
+    for child, _ in node._edges:
         if child is None:
             continue
         dependencies[child] -= 1

@@ -53,6 +53,10 @@ class BackwardFunction(FunctionCtx):
     def name(self):
         return type(self).__name__
 
+    @property
+    def _edges(self):
+        return self.next_functions
+
     def apply(self, *grads):
         """Call the user's backward (what torch's node.apply does for a custom Function)."""
         return self._function.backward(self, *grads)
@@ -68,8 +72,11 @@ class BackwardFunction(FunctionCtx):
         return Node.register_hook(self, hook)
 
     def register_prehook(self, hook):
+        return self._register_tensor_hook(hook, 0)
+
+    def _register_tensor_hook(self, hook, output_nr, retains=False):
         from .node import Node
-        return Node.register_prehook(self, hook)
+        return Node._register_tensor_hook(self, hook, output_nr, retains)
 
 
 class _FunctionMeta(type):
@@ -108,10 +115,20 @@ class Function(metaclass=_FunctionMeta):
         records = grad_mode.state.enabled and any(needs)
         single = not isinstance(outputs, tuple)
         output_tuple = (outputs,) if single else outputs
+        dirty = getattr(ctx, "_dirty", set())
+        for a in tensor_args:
+            if id(a) in dirty:
+                if records and a._grad_fn is None and a._requires_grad is True:
+                    raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                       "in-place operation.")
+                a._bump_version()  # torch counts mark_dirty as a write
         if records:
-            ctx.next_functions = tuple((gradient_edge(a), 0) if need else (None, 0)
-                                       for a, need in zip(args, needs))
-            ctx._input_meta = tuple((a.shape, a.dtype) if isinstance(a, Tensor) else None for a in args)
+            # as in torch: one edge per tensor argument (backward still returns one per argument)
+            ctx.next_functions = tuple((gradient_edge(a), a._output_nr) if need else (None, 0)
+                                       for a, need in zip(args, needs) if isinstance(a, Tensor))
+            ctx._input_meta = tuple((a.shape, a.dtype) for a in tensor_args)
+            ctx._tensor_positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+            ctx._argument_count = len(args)
             non_differentiable = getattr(ctx, "_non_differentiable", set())
             marked = []
             for index, out in enumerate(output_tuple):

@@ -13,6 +13,10 @@ FREED_MESSAGE = (
     "backward.")
 
 
+_WRAPS_SCALARS = frozenset(("add", "sub", "mul", "div"))
+_FREED = object()  # what a released node keeps in place of each saved tensor
+
+
 class SavedTensor:
     """A tensor saved for backward with the version it had, checked when it is unpacked.
 
@@ -60,19 +64,20 @@ def _history_free_alias(tensor):
 class Node:
     """The grad_fn of a tensor made by a recorded op.
 
-    `next_functions` has one (node, 0) pair per operand: the operand's grad_fn, its
-    AccumulateGrad when it is a leaf that requires grad, or None.
+    `_edges` has one (node, output_nr) pair per operand: the operand's grad_fn, its
+    AccumulateGrad when it is a leaf that requires grad, or None. `next_functions` keeps the
+    ones torch's node has as inputs.
     """
 
-    __slots__ = ("op", "attrs", "next_functions", "_saved", "_released", "input_meta",
+    __slots__ = ("op", "attrs", "_edges", "_saved", "_released", "input_meta",
                  "output_meta", "needs", "_pre_hooks", "_hooks", "metadata", "__weakref__")
     _output_meta = ()  # one output per built-in node (custom Functions may have several)
 
-    def __init__(self, op, attrs, next_functions, saved, input_meta, needs=None):
-        self.needs = needs if needs is not None else tuple(e is not None for e, _ in next_functions)
+    def __init__(self, op, attrs, edges, saved, input_meta, needs=None):
+        self.needs = needs if needs is not None else tuple(e is not None for e, _ in edges)
         self.op = op
         self.attrs = attrs
-        self.next_functions = next_functions
+        self._edges = edges
         self._saved = saved
         self._released = False
         self.input_meta = input_meta  # per operand: (shape, dtype) or None for non-tensors
@@ -87,15 +92,26 @@ class Node:
     def __repr__(self):
         return f"<{type(self).__name__} object at {id(self):#x}>"
 
+    @property
+    def next_functions(self):
+        """torch's inputs of this node: not the Python numbers of a Scalar overload (add, sub,
+        mul and div wrap theirs into a tensor), not index tensors, masks or where's condition."""
+        op = self.op
+        return tuple(edge for index, (edge, meta) in enumerate(zip(self._edges, self.input_meta))
+                     if (meta is None and index == 1 and op.name in _WRAPS_SCALARS) or (
+                         meta is not None and (meta[1].category == 2 or (
+                             op.kind == "elementwise" and op.name != "where"))))
+
     def saved_values(self):
-        """The operands and output saved for backward (None where not saved), version-checked."""
-        if self._released:
+        """The operands and output saved for backward (None where not saved), version-checked.
+        Only a rule that needs a freed tensor fails: torch runs add or sum backward twice."""
+        if self._released and any(s is _FREED for s in self._saved):
             raise RuntimeError(FREED_MESSAGE)
         return [saved.unpack(self, position) if saved.__class__ is SavedTensor else saved
                 for position, saved in enumerate(self._saved)]
 
     def release(self):
-        self._saved = ()
+        self._saved = tuple(_FREED if isinstance(s, SavedTensor) else s for s in self._saved)
         self._released = True
 
     def register_hook(self, hook):
@@ -105,10 +121,15 @@ class Node:
         return _RemovableHandle(self._hooks, hook)
 
     def register_prehook(self, hook):
+        return self._register_tensor_hook(hook, 0)
+
+    def _register_tensor_hook(self, hook, output_nr, retains=False):
+        """`hook(grad)` on the gradient of output `output_nr`; retain_grad's hooks run last."""
         if self._pre_hooks is None:
             self._pre_hooks = []
-        self._pre_hooks.append(hook)
-        return _RemovableHandle(self._pre_hooks, hook)
+        entry = (output_nr, hook, retains)
+        self._pre_hooks.append(entry)
+        return _RemovableHandle(self._pre_hooks, entry)
 
     def __call__(self, *grads):
         return self.apply(*grads)
@@ -121,13 +142,13 @@ class Node:
 class AccumulateGrad:
     """The node that adds an incoming gradient into a leaf's `.grad`."""
 
-    __slots__ = ("variable", "next_functions", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+    __slots__ = ("variable", "_pre_hooks", "_hooks", "metadata", "__weakref__")
     _output_meta = ()
+    _edges = next_functions = ()
     op = None
 
     def __init__(self, variable):
         self.variable = variable
-        self.next_functions = ()
         self._pre_hooks = None
         self._hooks = None
         self.metadata = {}
@@ -145,6 +166,7 @@ class AccumulateGrad:
         return _RemovableHandle(self._hooks, hook)
 
     register_prehook = Node.register_prehook
+    _register_tensor_hook = Node._register_tensor_hook
 
 
 class _RemovableHandle:
@@ -186,3 +208,19 @@ def node_class(op_name):
             name = "".join(part.capitalize() for part in op_name.split("_")) + "Backward0"
         cls = _CLASSES[op_name] = type(name, (Node,), {"__slots__": ()})
     return cls
+
+
+_NAMED = {}
+
+
+def rename_node(tensor, torch_name):
+    """Give `tensor`'s grad_fn the name torch gives the public function that made it, where
+    several functions share one primitive (t() and transpose() are permutes, torch names them
+    TBackward0 and TransposeBackward0). Returns `tensor`."""
+    node = tensor._grad_fn
+    if node is not None and isinstance(node, Node):
+        cls = _NAMED.get(torch_name)
+        if cls is None:
+            cls = _NAMED[torch_name] = type(torch_name, (Node,), {"__slots__": ()})
+        node.__class__ = cls
+    return tensor

@@ -104,7 +104,7 @@ class Graph:
         inputs = []
         saved = list(getattr(node, "_saved", ()) or ())
         metas = getattr(node, "input_meta", None) or getattr(node, "_input_meta", ())
-        for position, (edge, _) in enumerate(node.next_functions):
+        for position, (edge, _) in enumerate(node._edges):
             if edge is not None:
                 if hasattr(edge, "variable"):  # AccumulateGrad: a leaf that requires grad
                     inputs.append(self._add_leaf(edge.variable, labels, "input"))

@@ -444,14 +444,37 @@ def recorded_inplace(op, target, args, attrs):
     snapshot._grad_fn = target._grad_fn
     snapshot._requires_grad = target._requires_grad
     snapshot._output_nr = target._output_nr
-    result = apply(op, tuple(snapshot if a is target else a for a in args), attrs)
+    result = apply(op, _with_old_self(args, target, snapshot), attrs)
     _check_cast(result._dtype, target)
     _write(target, result._data)
-    if result._grad_fn is not None:
-        target._grad_fn = result._grad_fn
+    node = result._grad_fn
+    if node is not None:
+        target._grad_fn = node
         target._requires_grad = True
         target._output_nr = 0
+        _save_target_as_output(node, target)
     return target
+
+
+def _with_old_self(args, target, snapshot):
+    """The operands with `self` (the first operand that is the target) replaced by its old value,
+    which torch keeps for the rule; a later operand that is the target stays the target itself,
+    so that `y.mul_(y)` fails at backward as in torch (the saved `other` was overwritten)."""
+    operands = list(args)
+    for index, a in enumerate(operands):
+        if a is target:
+            operands[index] = snapshot
+            break
+    return tuple(operands)
+
+
+def _save_target_as_output(node, target):
+    """torch saves an in-place op's output as the target itself (exp_, sigmoid_ ...): a later
+    write to the target must make backward raise rather than read the new values."""
+    from ..autograd.node import SavedTensor
+    saved = node._saved
+    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output:
+        node._saved = saved[:-1] + (SavedTensor(target, is_output=True),)
 
 
 def write_into(target, values):

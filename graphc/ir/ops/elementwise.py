@@ -12,6 +12,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ...autograd.node import rename_node as _rename_node
 from . import creation as _creation
 from ..registry import (COMPARE, FLOAT_ONLY, INT_TO_FLOAT, INTEGRAL, LOGICAL, PROMOTE, REGISTRY,
                         Op, declare, elementwise)
@@ -451,14 +452,20 @@ _clamp, _clamp_min, _clamp_max = REGISTRY["clamp"], REGISTRY["clamp_min"], REGIS
 _maximum, _minimum = REGISTRY["maximum"], REGISTRY["minimum"]
 
 
+def _bool_operands(input, bound):
+    """clamp with one bool tensor bound is maximum/minimum (which torch allows on bool); other
+    single bounds use clamp_min/clamp_max, whose gradient passes at the bound as torch's does."""
+    return isinstance(bound, _cpu.Tensor) and (input._dtype is _dt.bool or bound._dtype is _dt.bool)
+
+
 def _clamp_call(input, min, max):
     """The op and operands of clamp(input, min, max): both bounds Tensors, or both numbers."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     if max is None:
-        return (_maximum if isinstance(min, _cpu.Tensor) else _clamp_min), (input, min)
+        return (_maximum if _bool_operands(input, min) else _clamp_min), (input, min)
     if min is None:
-        return (_minimum if isinstance(max, _cpu.Tensor) else _clamp_max), (input, max)
+        return (_minimum if _bool_operands(input, max) else _clamp_max), (input, max)
     if isinstance(min, _cpu.Tensor) != isinstance(max, _cpu.Tensor):
         raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, "
                         f"min={_type_name(min)}, max={_type_name(max)}), but expected one of:\n"
@@ -472,13 +479,19 @@ def clamp(input, min=None, max=None, *, out=None):
     if not isinstance(input, _cpu.Tensor):
         check_tensor("clamp", input)
     op, args = _clamp_call(input, min, max)
-    result = _apply(op, args)
+    result = _rename_node(_apply(op, args), _clamp_node_name(min, max))
     return result if out is None else write_out(result, out)
+
+
+def _clamp_node_name(min, max):
+    """torch's clamp overloads: ClampBackward1 with numbers, ClampBackward0 with tensors."""
+    bound = min if min is not None else max
+    return "ClampBackward0" if isinstance(bound, _cpu.Tensor) else "ClampBackward1"
 
 
 def clamp_(self, min=None, max=None):
     op, args = _clamp_call(self, min, max)
-    return _apply_inplace(op, self, args)
+    return _rename_node(_apply_inplace(op, self, args), _clamp_node_name(min, max))
 
 
 _register("clamp", clamp, clamp_)
@@ -582,15 +595,17 @@ def _writable(tensor):
                                 tensor.storage_offset())._data
 
 
-def _check_untracked_write(tensor):
-    """zero_/fill_ write without recording: refused, as write_into does (with torch's message
-    for leaves), when autograd tracks the tensor."""
-    if tensor._requires_grad and _cpu.grad_state.enabled:
-        _cpu.write_into(tensor, tensor._data)
+def _tracked(tensor, value=None):
+    """Whether autograd must see a write of `value` into `tensor`: then zero_/fill_/copy_ go
+    through `tensor[...] = value`, which records it (and refuses leaves, as torch does)."""
+    return _cpu.grad_state.enabled and (tensor._requires_grad is True or (
+        isinstance(value, _cpu.Tensor) and value._requires_grad is True))
 
 
 def zero_(self):
-    _check_untracked_write(self)
+    if _tracked(self):
+        self[...] = 0
+        return self
     _writable(self)[...] = 0
     self._bump_version()
     return self
@@ -609,8 +624,9 @@ def fill_(self, value):
                         f"{_type_name(value)}")
     if self._dtype.category != 2 or value.__class__ not in (float, int):
         value = _creation.cast_number(value, self._dtype)  # range checks and C wrapping
-    if self._requires_grad:
-        _check_untracked_write(self)
+    if _tracked(self):
+        self[...] = value
+        return self
     data = self._data
     (data if data.flags.writeable else _writable(self))[...] = value
     self._bump_version()
@@ -619,6 +635,9 @@ def fill_(self, value):
 
 def copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast to self's shape, any dtype) into self."""
+    if _tracked(self, src):
+        self[...] = src
+        return self
     values = src._data if isinstance(src, _cpu.Tensor) else np.asarray(src)
     shape = self._data.shape
     if values.shape != shape:

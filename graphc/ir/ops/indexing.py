@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from ... import dtypes as _dt
+from ...autograd.node import rename_node as _rename_node
 from ...runtime import cpu as _cpu
 from ..registry import defvjp, primitive
 from . import shape as _shape
@@ -796,7 +797,8 @@ def _select_first(tensor, index):
     size = shape[0]
     if not -size <= index < size:
         raise IndexError(f"index {index} is out of bounds for dimension 0 with size {size}")
-    return _apply_view(_slice_view, tensor, {"index": (index, Ellipsis)})
+    return _rename_node(_apply_view(_slice_view, tensor, {"index": (index, Ellipsis)}),
+                        "SelectBackward0")
 
 
 def _slice_first(tensor, key):
@@ -927,20 +929,40 @@ def _copy_to(destination, value):
     destination._bump_version()
 
 
+def _copy_basic(target, key, view, value):
+    """`target[key] = value` for a basic key (`view` is target[key]). When autograd must see the
+    write, it is recorded as put_ at the flat positions the view covers (torch: CopySlices)."""
+    if not (_cpu.grad_state.enabled and (target._requires_grad is True or (
+            isinstance(value, _cpu.Tensor) and value._requires_grad is True))):
+        return _copy_to(view, value)
+    flat_positions = np.arange(target._data.size).reshape(target._data.shape)
+    positions = getitem(_cpu.wrap(flat_positions, _dt.int64), key)
+    source = _as_tensor(value, target._dtype)
+    if source._dtype is not target._dtype:
+        source = source.to(target._dtype)
+    shape = positions._data.shape
+    if source._data.shape != shape:
+        stripped = _strip_leading_ones(source._data.shape)
+        if stripped != source._data.shape:
+            source = _shape.view(source, stripped)
+        source = _shape.expand(source, shape)  # torch's error when it does not broadcast
+    put_(target, positions, source)
+
+
 def setitem(self, key, value):
     """`tensor[key] = value`: a copy into the basic view, or index_put_ for index tensors."""
     value = _assigned_value(self, value)
     kind = type(key)
     if kind is int:
-        _copy_to(_select_first(self, key), value)
+        _copy_basic(self, key, _select_first(self, key), value)
         return
     if kind is slice:
-        _copy_to(_slice_first(self, key), value)
+        _copy_basic(self, key, _slice_first(self, key), value)
         return
     if kind is tuple:
         view = _basic_tuple_view(self, key)
         if view is not None:
-            _copy_to(view, value)
+            _copy_basic(self, key, view, value)
             return
     elif key is False:
         return
@@ -952,7 +974,7 @@ def setitem(self, key, value):
         return
     view, advanced = _read_key(self, key)
     if not advanced:
-        _copy_to(view, value)
+        _copy_basic(self, key, view, value)
         return
     _index_put_in_place(view, advanced, _put_value(value, self._dtype), False)
 

@@ -104,6 +104,20 @@ def _comparison(op_name):
     return compare
 
 
+def _reflected_division():
+    """number / tensor: torch computes reciprocal(tensor) * number, which rounds differently
+    from a division (a last-bit difference on a quarter of float32 values) and records
+    MulBackward0 over ReciprocalBackward0."""
+    mul, reciprocal = REGISTRY["mul"], REGISTRY["reciprocal"]
+
+    def reflected(self, other):
+        if not _is_operand(other):
+            return NotImplemented
+        return _apply(mul, (_apply(reciprocal, (self,)), other))
+
+    return reflected
+
+
 def _invert(self):
     if self._dtype.category == 2:
         raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
@@ -127,6 +141,7 @@ def install(tensor_class):
         setattr(tensor_class, f"__{dunder}__", forward)
         setattr(tensor_class, f"__r{dunder}__", reflected)
         setattr(tensor_class, f"__i{dunder}__", inplace)
+    tensor_class.__rtruediv__ = _reflected_division()
     for dunder, op_name in {"eq": "eq", "ne": "ne", "lt": "lt", "le": "le", "gt": "gt",
                             "ge": "ge"}.items():
         setattr(tensor_class, f"__{dunder}__", _comparison(op_name))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ...autograd.node import rename_node as _rename_node
 from ..registry import REGISTRY, defvjp, primitive
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
@@ -409,7 +410,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
 def _full_extreme(input, name, op):
     if input._data.size == 0:
         _check_nonempty(name, input, None)
-    return _apply(op, (input,), {"dim": None, "keepdim": False})
+    result = _apply(op, (input,), {"dim": None, "keepdim": False})
+    return _rename_node(result, name.capitalize() + "Backward1")  # torch: MaxBackward1
 
 
 def _extreme_along(input, dim, keepdim, name, index_op):
@@ -423,7 +425,8 @@ def _extreme_along(input, dim, keepdim, name, index_op):
         _check_nonempty(name, input, (dim,))
     attrs = {"dim": dim, "keepdim": keepdim}
     indices = _apply(index_op, (input,), attrs)
-    values = _apply(value_select, (input, indices), attrs)
+    values = _rename_node(_apply(value_select, (input, indices), attrs),
+                          name.capitalize() + "Backward0")  # torch: MaxBackward0
     return named_result(name, values, indices)
 
 

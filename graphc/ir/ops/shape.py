@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ...autograd.node import rename_node as _rename_node
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
 from ..registry import defvjp, primitive
@@ -324,7 +325,8 @@ def transpose(input, dim0, dim1):
     dim0, dim1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
     dims = list(range(ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return _cpu.apply_view(_permute, input, {"dims": tuple(dims)})
+    return _rename_node(_cpu.apply_view(_permute, input, {"dims": tuple(dims)}),
+                        "TransposeBackward0")
 
 
 swapaxes = swapdims = transpose
@@ -334,14 +336,16 @@ def t(input):
     ndim = input._data.ndim
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
-    return transpose(input, 0, 1) if ndim == 2 else _cpu.apply_view(_alias, input, {})
+    if ndim < 2:
+        return _cpu.apply_view(_alias, input, {})
+    return _rename_node(_cpu.apply_view(_permute, input, {"dims": (1, 0)}), "TBackward0")
 
 
 def _reversed_dims(self):
     """Tensor.T: t() for matrices; other ranks reverse their dims, with torch's deprecation."""
     ndim = self._data.ndim
     if ndim == 2:
-        return transpose(self, 0, 1)
+        return permute(self, (1, 0))  # torch: PermuteBackward0, not TBackward0
     if ndim == 0:
         warnings.warn("Tensor.T is deprecated on 0-D tensors. This function is the identity in "
                       "these cases.", UserWarning, stacklevel=2)
@@ -395,8 +399,12 @@ def squeeze(input, dim=None):
         dims = _wrap_dims(_as_sequence(dim), ndim)
         dims = tuple(d for d in dims if ndim and shape[d] == 1)
     if not dims:
-        return _cpu.apply_view(_alias, input, {})
-    return _cpu.apply_view(_squeeze, input, {"dims": dims})
+        result = _cpu.apply_view(_alias, input, {})
+    else:
+        result = _cpu.apply_view(_squeeze, input, {"dims": dims})
+    # torch's overloads: squeeze() SqueezeBackward0, squeeze(dim) 1, squeeze(dims) 2
+    overload = 0 if dim is None else 2 if isinstance(dim, (tuple, list)) else 1
+    return _rename_node(result, f"SqueezeBackward{overload}")
 
 
 def unsqueeze(input, dim):
@@ -448,7 +456,7 @@ def select(input, dim, index):
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(shape)} "
                          f"at dimension {dim}")
     key = (slice(None),) * dim + (int(index) % size,)
-    return _cpu.apply_view(_slice, input, {"index": key})
+    return _rename_node(_cpu.apply_view(_slice, input, {"index": key}), "SelectBackward0")
 
 
 def narrow(input, dim, start, length):
@@ -520,9 +528,11 @@ def split(tensor, split_size_or_sections, dim=0):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
         sections = [min(step, size - start) for start in range(0, size, step)] if size else [0]
+    name = "SplitWithSizesBackward0" if isinstance(split_size_or_sections, (list, tuple)) \
+        else "SplitBackward0"
     result, start = [], 0
     for length in sections:
-        result.append(narrow(tensor, dim, start, length))
+        result.append(_rename_node(narrow(tensor, dim, start, length), name))
         start += length
     return tuple(result)
 
@@ -641,7 +651,8 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shape)} "
                                f"at entry 0 and {list(t._data.shape)} at entry {i}")
     dim = wrap_dim(dim, len(shape) + 1)
-    return cat([unsqueeze(t, dim) for t in tensors], dim, out=out)
+    result = cat([unsqueeze(t, dim) for t in tensors], dim, out=out)
+    return result if out is not None else _rename_node(result, "StackBackward0")
 
 
 def hstack(tensors):

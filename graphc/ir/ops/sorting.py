@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ...autograd.node import rename_node as _rename_node
 from ..registry import primitive
 from .elementwise import write_out as _write_out
 from .reductions import (check_keepdim, named_result, single_dim, value_select,
@@ -153,7 +154,8 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     their order (torch only promises that with stable=True)."""
     dim = _sort_dim(input, dim, "sort")
     indices = _apply(_sort_indices, (input,), {"dim": dim, "descending": bool(descending)})
-    values = _apply(value_select, (input, indices), {"dim": dim, "keepdim": True})
+    values = _rename_node(_apply(value_select, (input, indices), {"dim": dim, "keepdim": True}),
+                          "SortBackward0")
     if out is not None:
         _write_out(values, out[0])
         _write_out(indices, out[1])
@@ -182,7 +184,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if not 0 <= k <= size:
         raise RuntimeError("selected index k out of range")
     indices = _apply(_topk_indices, (input,), {"k": int(k), "dim": dim, "largest": bool(largest)})
-    values = _apply(value_select, (input, indices), {"dim": dim, "keepdim": True})
+    values = _rename_node(_apply(value_select, (input, indices), {"dim": dim, "keepdim": True}),
+                          "TopkBackward0")
     if out is not None:
         _write_out(values, out[0])
         _write_out(indices, out[1])
