@@ -156,10 +156,12 @@ def _derivative_function(op, attrs, index, scalars=()):
         symbols = input_symbols(op)
         expression = expression.subs({symbols[position]: sympy.sympify(value)
                                       for position, value in scalars})
-    if expression == 0:
-        return None
-    if expression == 1 or expression == -1:
-        return int(expression)  # the gradient passes through (negated): no multiplication
+    if expression.is_number and expression.is_real:
+        value = float(expression)  # (sympy's Float(1.0) != 1: compare as Python numbers)
+        if value == 0:
+            return None
+        if value == 1 or value == -1:
+            return int(value)  # the gradient passes through (negated): no multiplication
     # constants such as log(10) become numbers: the printed function calls graphc ops on tensors
     expression = expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
                                       if f.is_number})
@@ -183,7 +185,10 @@ _NUMBERS = (int, float, bool)
 def elementwise_vjp(op, attrs, operands, output, grad, needs):
     """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
     (`output` is the op's saved result where a derivative reads it, else None)."""
-    scalars = tuple((i, v) for i, v in enumerate(operands) if v.__class__ in _NUMBERS)
+    scalars = ()
+    for index, value in enumerate(operands):
+        if value.__class__ in _NUMBERS:
+            scalars += ((index, value),)
     key = (op, tuple(sorted(attrs.items())) if attrs else (), scalars)
     table = _TABLES.get(key)
     if table is None:
