@@ -240,6 +240,8 @@ REFERENCES = {
     "abs": _unary(np.abs, accepts=NOT_BOOL),
     "sign": _unary(_sign),
     "square": _unary(lambda x: x * x, result=lambda d: "int64" if d == "bool" else d),
+    "relu": _unary(lambda x: np.where(np.isnan(x) if x.dtype.kind == "f" else False, x,
+                                      np.maximum(x, 0)).astype(x.dtype), accepts=NOT_BOOL),
     "floor": _unary(np.floor, accepts=NOT_BOOL),
     "ceil": _unary(np.ceil, accepts=NOT_BOOL),
     "trunc": _unary(np.trunc, accepts=NOT_BOOL),
@@ -1036,7 +1038,7 @@ def test_inplace_method_set_matches_torch_names():
     for name in ("exp", "add", "sub", "mul", "div", "pow", "clamp", "abs", "neg", "sign",
                  "floor", "round", "lerp", "eq", "lt", "logical_and", "logical_not",
                  "bitwise_and", "bitwise_not", "remainder", "fmod", "atan2", "sigmoid",
-                 "reciprocal", "square", "frac", "trunc", "clamp_min", "clamp_max", "floor_divide",
+                 "reciprocal", "square", "relu", "frac", "trunc", "clamp_min", "clamp_max", "floor_divide",
                  "true_divide", "multiply", "subtract", "arcsin", "fix", "clip", "zero", "fill",
                  "copy"):
         assert hasattr(graphc.Tensor, name + "_"), name

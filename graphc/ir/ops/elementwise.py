@@ -53,6 +53,9 @@ elementwise("neg", lambda m, x: -x, PROMOTE, no_bool=True)
 elementwise("abs", lambda m, x: m.abs(x), PROMOTE, no_bool=True)
 elementwise("sign", lambda m, x: m.sign(x), PROMOTE)
 elementwise("square", lambda m, x: x * x, PROMOTE)
+# NaN stays NaN (the x != x branch, which sympy folds away); the gradient is 0 at x = 0, as torch's
+elementwise("relu", lambda m, x: m.where(x > 0, x, m.where(m.ne(x, x), x, 0)), PROMOTE,
+            no_bool=True)
 elementwise("floor", lambda m, x: m.floor(x), PROMOTE, no_bool=True, torch_name="floor_vml")
 elementwise("ceil", lambda m, x: m.ceil(x), PROMOTE, no_bool=True, torch_name="ceil_vml")
 elementwise("trunc", lambda m, x: m.trunc(x), PROMOTE, no_bool=True, torch_name="trunc_vml")
@@ -222,7 +225,7 @@ def _make_unary(public_name, op_name=None, inplace=True):
 
 for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "sin", "cos",
               "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
-              "neg", "abs", "sign", "floor", "ceil", "trunc", "frac", "logical_not",
+              "relu", "neg", "abs", "sign", "floor", "ceil", "trunc", "frac", "logical_not",
               "bitwise_not"):
     _make_unary(_name)
 for _alias, _name in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"),
