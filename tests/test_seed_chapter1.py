@@ -4,14 +4,14 @@ live when torch is importable); the random ones are checked for what they must s
 import math
 import pathlib
 import sys
-import types
 
 import pytest
 
 import graphc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from seed.blocks import chapter_blocks, mask, run_block, transliterate  # noqa: E402
+from seed.blocks import (chapter_blocks, headless_matplotlib, mask, run_block,  # noqa: E402
+                         transliterate)
 from seed.regenerate import DETERMINISTIC, reference_code  # noqa: E402
 
 BLOCKS = chapter_blocks(1)
@@ -74,19 +74,7 @@ def test_block2_indexing_on_random_data():
 
 
 def test_block9_linear_regression_fits_the_line(monkeypatch):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
-    except ImportError:
-        stub = types.ModuleType("matplotlib.pyplot")
-        for name in ("figure", "plot", "scatter", "xlim", "ylim", "show"):
-            setattr(stub, name, lambda *args, **kwargs: None)
-        package = types.ModuleType("matplotlib")
-        package.pyplot = stub
-        monkeypatch.setitem(sys.modules, "matplotlib", package)
-        monkeypatch.setitem(sys.modules, "matplotlib.pyplot", stub)
+    headless_matplotlib(monkeypatch)
     namespace = {}
     output = run_block(transliterate(BLOCKS[9]), namespace)
     lines = output.strip().splitlines()

@@ -5,7 +5,6 @@ the linear regression ends near w = 2, b = 3."""
 import math
 import pathlib
 import sys
-import types
 import warnings
 
 import numpy as np
@@ -14,7 +13,8 @@ import pytest
 import graphc
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from seed.blocks import chapter_blocks, determinise, mask, run_block, transliterate  # noqa: E402
+from seed.blocks import (chapter_blocks, determinise, headless_matplotlib,  # noqa: E402
+                         mask, run_block, transliterate)
 
 BLOCKS = chapter_blocks(2)
 RNG = np.random.default_rng(7)
@@ -82,19 +82,7 @@ def test_block2_gradcheck_prints_true_and_times_three_variants():
 
 
 def test_block3_linear_regression_fits_the_line(monkeypatch):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
-    except ImportError:
-        stub = types.ModuleType("matplotlib.pyplot")
-        for name in ("figure", "plot", "scatter", "xlim", "ylim", "show"):
-            setattr(stub, name, lambda *args, **kwargs: None)
-        package = types.ModuleType("matplotlib")
-        package.pyplot = stub
-        monkeypatch.setitem(sys.modules, "matplotlib", package)
-        monkeypatch.setitem(sys.modules, "matplotlib.pyplot", stub)
+    headless_matplotlib(monkeypatch)
     namespace = {}
     output = run_block(_block(3, "graphc"), namespace)
     lines = output.strip().splitlines()

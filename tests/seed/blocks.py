@@ -8,6 +8,8 @@ import contextlib
 import io
 import pathlib
 import re
+import sys
+import types
 
 SEED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_743f6e2f1765dcd5.txt"
 CHAPTER_TITLES = {1: "## 1.Tensor", 2: "## 2.autograd"}
@@ -60,3 +62,21 @@ def determinise(code, values):
     for call, value in values.items():
         code = code.replace(call, f"t.tensor({value!r})")
     return code
+
+
+def headless_matplotlib(monkeypatch):
+    """The regression blocks plot: draw with the Agg backend and close instead of showing, or,
+    without matplotlib, accept the calls and draw nothing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        monkeypatch.setattr(plt, "show", lambda: plt.close("all"))
+    except ImportError:
+        stub = types.ModuleType("matplotlib.pyplot")
+        for name in ("figure", "plot", "scatter", "xlim", "ylim", "show"):
+            setattr(stub, name, lambda *args, **kwargs: None)
+        package = types.ModuleType("matplotlib")
+        package.pyplot = stub
+        monkeypatch.setitem(sys.modules, "matplotlib", package)
+        monkeypatch.setitem(sys.modules, "matplotlib.pyplot", stub)
