@@ -26,24 +26,21 @@ def median_us(function, number, repeat):
     return statistics.median(times) / number * 1e6
 
 
-def cases(size):
-    """(name, shape of x, shape of y, index length, function per library)."""
+def shapes(size):
+    """(vector shape, matrix shape, index length) of the small or large case."""
     if size == "small":
-        vector, matrix, index_length = (100,), (10, 10), 10
-    else:
-        vector, matrix, index_length = (1_000_000,), (1000, 1000), 100_000
-    rows = (10, 10) if size == "small" else (1000, 1000)
-    return vector, matrix, rows, index_length
+        return (100,), (10, 10), 10
+    return (1_000_000,), (1000, 1000), 100_000
 
 
 def build(size):
-    vector, matrix, rows, index_length = cases(size)
+    vector, matrix, index_length = shapes(size)
     rng = np.random.default_rng(0)
     x = rng.standard_normal(vector, dtype=np.float32)
     y = rng.standard_normal(vector, dtype=np.float32)
     a = rng.standard_normal(matrix, dtype=np.float32)
     b = rng.standard_normal(matrix, dtype=np.float32)
-    r = rng.standard_normal(rows, dtype=np.float32)
+    r = rng.standard_normal(matrix, dtype=np.float32)
     index = rng.integers(0, vector[0], index_length)
 
     libraries = {"numpy": (np, x, y, a, b, r, index)}
