@@ -144,13 +144,10 @@ class _GraphcPrinter:
         return Printer({"fully_qualified_modules": False, "strict": False})
 
 
-@functools.lru_cache(maxsize=4096)
-def _derivative_function(op, attrs, index, scalars=()):
-    """A Python function (x0, x1, ..., y) -> d op / d x_index, built from the sympy derivative;
-    None for a zero derivative, 1 or -1 for a constant one. `scalars` ((position, value) pairs)
-    are Python-number operands substituted before printing, so x ** 2 differentiates to 2 x."""
+def _specialised_derivative(op, attrs, index, scalars):
+    """The sympy derivative with scalar operands substituted, or a number for a constant one."""
     import sympy
-    from ..ir.symbolic import derivative_expressions, input_symbols, output_symbol
+    from ..ir.symbolic import derivative_expressions, input_symbols
     expression = derivative_expressions(op, **dict(attrs))[index]
     if scalars:
         symbols = input_symbols(op)
@@ -162,9 +159,20 @@ def _derivative_function(op, attrs, index, scalars=()):
             return None
         if value == 1 or value == -1:
             return int(value)  # the gradient passes through (negated): no multiplication
-    # constants such as log(10) become numbers: the printed function calls graphc ops on tensors
-    expression = expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
-                                      if f.is_number})
+    # constants such as log(10) become numbers: the printed functions get tensors, not symbols
+    return expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
+                                if f.is_number})
+
+
+@functools.lru_cache(maxsize=4096)
+def _derivative_function(op, attrs, index, scalars=()):
+    """A Python function (x0, x1, ..., y) -> d op / d x_index over graphc ops (differentiable in
+    turn); None for a zero derivative, 1 or -1 for a constant one. `scalars` ((position, value)
+    pairs) are Python-number operands substituted first, so x ** 2 differentiates to 2 x."""
+    from ..ir.symbolic import input_symbols, output_symbol
+    expression = _specialised_derivative(op, attrs, index, scalars)
+    if expression is None or isinstance(expression, int):
+        return expression
     names = [str(s) for s in input_symbols(op)] + [str(output_symbol())]
     source = f"def derivative({', '.join(names)}):\n    return {_GraphcPrinter.printer().doprint(expression)}\n"
     namespace = _namespace()
@@ -174,28 +182,54 @@ def _derivative_function(op, attrs, index, scalars=()):
     return function
 
 
+@functools.lru_cache(maxsize=4096)
+def _array_vjp_function(op, attrs, index, scalars=()):
+    """grad * d op / d x_index on numpy arrays: the same derivative, for backward passes that
+    record nothing (create_graph=False), where graphc's per-op bookkeeping would be wasted."""
+    import sympy
+    from ..ir.symbolic import input_symbols, output_symbol
+    expression = _specialised_derivative(op, attrs, index, scalars)
+    if expression is None or isinstance(expression, int):
+        return expression
+    grad = sympy.Symbol("grad")
+    function = sympy.lambdify([grad, *input_symbols(op), output_symbol()], grad * expression,
+                              modules="numpy")
+    # numpy's floating-point warnings are silenced for graphc's modules (runtime/cpu.py)
+    function.__globals__["__name__"] = "graphc.autograd.derived"
+    return function
+
+
 def derivative_function(op, attrs, index, scalars=()):
     return _derivative_function(op, tuple(sorted(attrs.items())), index, scalars)
 
 
-_TABLES = {}  # (op, attrs, scalar operands) -> derivative functions, one per operand
+_TABLES = {}  # (op, attrs, scalar operands, on arrays?) -> per operand: function, 1, -1 or None
 _NUMBERS = (int, float, bool)
 
 
 def elementwise_vjp(op, attrs, operands, output, grad, needs):
     """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
-    (`output` is the op's saved result where a derivative reads it, else None)."""
+    (`output` is the op's saved result where a derivative reads it, else None).
+
+    When grad mode is off (a backward that records nothing) the products are computed on numpy
+    arrays directly; with create_graph=True they are graphc ops, so they are recorded in turn."""
+    from .grad_mode import state
+    on_arrays = not state.enabled
     scalars = ()
     for index, value in enumerate(operands):
         if value.__class__ in _NUMBERS:
             scalars += ((index, value),)
-    key = (op, tuple(sorted(attrs.items())) if attrs else (), scalars)
+    attrs_key = tuple(sorted(attrs.items())) if attrs else ()
+    key = (op, attrs_key, scalars, on_arrays)
     table = _TABLES.get(key)
     if table is None:
         if len(_TABLES) > 4096:
             _TABLES.clear()
-        table = _TABLES[key] = tuple(derivative_function(op, attrs, i, scalars)
+        build = _array_vjp_function if on_arrays else _derivative_function
+        table = _TABLES[key] = tuple(build(op, attrs_key, i, scalars)
                                      for i in range(len(operands)))
+    if on_arrays:
+        return _array_vjp(table, operands, output, grad, needs)
     grads = []
     for need, derivative in zip(needs, table):
         if not need or derivative is None:
@@ -206,4 +240,28 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
             grads.append(-grad)
         else:
             grads.append(grad * derivative(*operands, output))
+    return grads
+
+
+def _array_vjp(table, operands, output, grad, needs):
+    from ..tensor import Tensor, wrap
+    from ..dtypes import _BY_NP
+    import numpy as np
+    arrays = None
+    grads = []
+    for need, function in zip(needs, table):
+        if not need or function is None:
+            grads.append(None)
+        elif function == 1:
+            grads.append(grad)
+        elif function == -1:
+            grads.append(-grad)
+        else:
+            if arrays is None:
+                arrays = [o._data if isinstance(o, Tensor) else o for o in operands]
+                arrays.append(output._data if output is not None else None)
+            result = function(grad._data, *arrays)
+            if type(result) is not np.ndarray or result.base is not None:
+                result = np.array(result)
+            grads.append(wrap(result, _BY_NP[result.dtype]))
     return grads
