@@ -187,13 +187,13 @@ def _array_vjp_function(op, attrs, index, scalars=()):
     """grad * d op / d x_index on numpy arrays: the same derivative, for backward passes that
     record nothing (create_graph=False), where graphc's per-op bookkeeping would be wasted."""
     import sympy
-    from ..ir.symbolic import input_symbols, output_symbol
+    from ..ir.symbolic import elementary, input_symbols, output_symbol
     expression = _specialised_derivative(op, attrs, index, scalars)
     if expression is None or isinstance(expression, int):
         return expression
     grad = sympy.Symbol("grad")
-    function = sympy.lambdify([grad, *input_symbols(op), output_symbol()], grad * expression,
-                              modules="numpy")
+    function = sympy.lambdify([grad, *input_symbols(op), output_symbol()],
+                              grad * elementary(expression), modules="numpy")
     # numpy's floating-point warnings are silenced for graphc's modules (runtime/cpu.py)
     function.__globals__["__name__"] = "graphc.autograd.derived"
     return function

@@ -7,7 +7,8 @@ it as C. Gradients are derived from these expressions by graphc.autograd.
 import functools
 import types
 
-__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math"]
+__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math", "elementary",
+           "derivative_expressions", "output_symbol"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -87,7 +88,15 @@ def c_expression(op, **attrs):
         "bitwise_not": "~", "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite",
         "round": "graphc_round", "bitwise_and": "graphc_bitwise_and",
         "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
-    return printer.doprint(formula_expression(op, **attrs))
+    return printer.doprint(elementary(formula_expression(op, **attrs)))
+
+
+def elementary(expression):
+    """The expression with graphc's named functions (sigmoid) spelled out in elementary ones,
+    for printers that do not know them (C, numpy)."""
+    import sympy
+    sigmoid = _sigmoid_function()
+    return expression.replace(sigmoid, lambda x: 1 / (1 + sympy.exp(-x)))
 
 
 @functools.lru_cache(maxsize=None)
