@@ -101,7 +101,7 @@ def main():
         runs = [linear_regression(lib, steps) for _ in range(1 if quick else 3)]
         times[name] = statistics.median(r[0] for r in runs)
         fits[name] = runs[0][1]
-    _row(f"linear regression step", times)
+    _row("linear regression step", times)
     for name, (w, b) in fits.items():
         print(f"  {name}: fitted y = {w:.3f} x + {b:.3f} after {steps} steps")
 

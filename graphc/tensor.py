@@ -246,23 +246,23 @@ class Tensor:
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
 
     def __float__(self):
-        return float(self._scalar_for("float"))
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self._scalar_for("int"))
+        return int(self._scalar())
 
     def __index__(self):
         if self._dtype.category != 1 or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self._data.reshape(()).item())
 
-    def _scalar_for(self, kind):
+    def _scalar(self):
         if self._data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars")
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
 
     def __len__(self):

@@ -10,8 +10,6 @@ import warnings
 import numpy as np
 import pytest
 
-import graphc
-
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from seed.blocks import (chapter_blocks, determinise, headless_matplotlib,  # noqa: E402
                          mask, run_block, transliterate)

@@ -5,7 +5,6 @@ the node (torch's grad_fn) with its edges and saved tensors. `run_backward` sort
 reachable from the roots topologically and runs each gradient rule once, summing gradients that
 meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.grad).
 """
-from .. import dtypes as _dt
 from . import grad_mode
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
@@ -415,7 +414,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """torch.autograd.grad: the gradients of `outputs` with respect to `inputs`, as a tuple."""
     outputs = _as_tuple(outputs)
-    single_input = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     if retain_graph is None:
         retain_graph = create_graph

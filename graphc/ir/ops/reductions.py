@@ -892,7 +892,7 @@ def _cumprod_vjp(ctx, grad):
 
 def _value_select_vjp(ctx, grad):
     """Scatter the gradient of the selected values back to where they came from."""
-    x, index = ctx.operands[0], ctx.operands[1]
+    index = ctx.operands[1]
     shape = ctx.meta[0][0]
     if len(shape) == 0:
         return (grad, None)
