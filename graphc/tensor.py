@@ -327,8 +327,7 @@ class Tensor:
             check_device(device)
         if dtype is None or dtype is self._dtype:
             return self.clone() if copy else self
-        from .ir.ops.elementwise import cast
-        return cast(self, _dt.to_dtype(dtype))
+        return _ops.elementwise.cast(self, _dt.to_dtype(dtype))
 
     def cpu(self):
         return self
@@ -480,8 +479,7 @@ class Tensor:
         return self
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """`hook(grad)` runs when this tensor's gradient is computed; it may return a new one."""

@@ -7,7 +7,15 @@ graphc.sigmoid), so eager backward runs graphc ops, which autograd can record in
 """
 import functools
 
+import numpy as np
+
+from ..dtypes import _BY_NP
+from ..tensor import Tensor, wrap
+from .grad_mode import state as _grad_state
+
 __all__ = ["elementwise_vjp"]
+
+_ndarray = np.ndarray
 
 
 def _namespace():
@@ -213,8 +221,7 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
 
     When grad mode is off (a backward that records nothing) the products are computed on numpy
     arrays directly; with create_graph=True they are graphc ops, so they are recorded in turn."""
-    from .grad_mode import state
-    on_arrays = not state.enabled
+    on_arrays = not _grad_state.enabled
     scalars = ()
     for index, value in enumerate(operands):
         if value.__class__ in _NUMBERS:
@@ -244,9 +251,6 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
 
 
 def _array_vjp(table, operands, output, grad, needs):
-    from ..tensor import Tensor, wrap
-    from ..dtypes import _BY_NP
-    import numpy as np
     arrays = None
     grads = []
     for need, function in zip(needs, table):
@@ -261,7 +265,7 @@ def _array_vjp(table, operands, output, grad, needs):
                 arrays = [o._data if isinstance(o, Tensor) else o for o in operands]
                 arrays.append(output._data if output is not None else None)
             result = function(grad._data, *arrays)
-            if type(result) is not np.ndarray or result.base is not None:
+            if type(result) is not _ndarray or result.base is not None:
                 result = np.array(result)
             grads.append(wrap(result, _BY_NP[result.dtype]))
     return grads

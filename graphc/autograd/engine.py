@@ -19,6 +19,12 @@ def bind(tensor_class):
     Tensor = tensor_class
 
 
+def _creation():
+    """graphc.ir.ops.creation (imported after this module, which the Tensor class needs)."""
+    from ..ir.ops import creation
+    return creation
+
+
 # ------------------------------------------------------------------ recording
 
 
@@ -270,7 +276,14 @@ def _accumulate(leaf_node, grad, create_graph):
     elif create_graph:
         leaf._grad = leaf._grad + grad
     else:
-        leaf._grad.add_(grad)  # in place when not building a graph (grad mode is off here)
+        existing = leaf._grad
+        data = existing._data
+        if (data.shape == grad._data.shape and existing._dtype is grad._dtype
+                and data.flags.writeable):
+            data += grad._data  # in place, as torch accumulates when not building a graph
+            existing._bump_version()
+        else:
+            existing.add_(grad)
     for hook in leaf_node._hooks or ():
         hook(leaf)
 
@@ -375,8 +388,7 @@ def _root_gradients(tensors, grad_tensors, create_graph):
             if not tensor._dtype.is_floating_point:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {tensor.dtype}")
-            from ..ir.ops.creation import ones_like
-            grad = ones_like(tensor)
+            grad = _creation().ones_like(tensor)
         elif not isinstance(grad, Tensor):
             from ..ir.ops.creation import full_like
             grad = full_like(tensor, grad)
