@@ -70,6 +70,7 @@ class Tensor:
     _hooks = None
     _retains_grad = False
     _output_nr = 0
+    _inference = False        # created under inference_mode
 
     __module__ = "graphc"
 
@@ -441,6 +442,9 @@ class Tensor:
     def grad_fn(self):
         return self._grad_fn
 
+    def is_inference(self):
+        return self._inference
+
     @property
     def is_leaf(self):
         return self._grad_fn is None
@@ -555,6 +559,8 @@ def wrap(array, dtype):
     t = _new(Tensor)
     t._data = array
     t._dtype = dtype
+    if _grad_mode.state.inference:
+        t._inference = True
     return t
 
 

@@ -1325,3 +1325,23 @@ def test_float32_gradients_stay_float32(lib):
     (x.double() * x.double()).sum().backward()
     assert x.grad.dtype == lib.float32
     assert_close(x.grad, [2.0, 4.0])
+
+
+def test_inference_mode_marks_new_tensors_and_records_nothing():
+    x = graphc.ones(2, requires_grad=True)
+    with graphc.inference_mode():
+        made, computed = graphc.ones(2), x * 2
+    assert made.is_inference() and computed.is_inference() and not computed.requires_grad
+    assert not x.is_inference() and not (x * 2).is_inference()
+
+    @graphc.inference_mode()
+    def decorated():
+        return graphc.zeros(1)
+    assert decorated().is_inference() and graphc.is_grad_enabled()
+
+
+def test_backward_with_create_graph_warns_like_torch():
+    x = graphc.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning, match="create_graph=True will create a reference cycle"):
+        (x * x).sum().backward(create_graph=True)
+    assert x.grad.requires_grad

@@ -5,6 +5,8 @@ the node (torch's grad_fn) with its edges and saved tensors. `run_backward` sort
 reachable from the roots topologically and runs each gradient rule once, summing gradients that
 meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.grad).
 """
+import warnings
+
 from . import grad_mode
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
@@ -404,6 +406,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """torch.autograd.backward: accumulate d(tensors)/d(leaves) into the leaves' .grad."""
     if grad_variables is not None and grad_tensors is None:
         grad_tensors = grad_variables
+    if create_graph:
+        warnings.warn(
+            "Using backward() with create_graph=True will create a reference cycle between the "
+            "parameter and its gradient which can cause a memory leak. We recommend using "
+            "autograd.grad when creating the graph to avoid this. If you have to use this "
+            "function, make sure to reset the .grad fields of your parameters to None after use "
+            "to break the cycle and avoid the leak.", UserWarning, stacklevel=3)
     tensors = _as_tuple(tensors)
     if retain_graph is None:
         retain_graph = create_graph
@@ -440,8 +449,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for index, (tensor, node) in enumerate(zip(inputs, targets)):
         g = capture[node]
         if g is None and not (allow_unused or materialize_grads):
-            raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
-                               "the graph. Set allow_unused=True if this is the desired behavior.")
+            raise RuntimeError(f"The differentiated Tensor at index {index} appears to not have been "
+                               "used in the graph. Set allow_unused=True if this is the desired "
+                               "behavior.")
         if g is None and materialize_grads:
             from ..ir.ops.creation import zeros_like
             g = zeros_like(tensor)

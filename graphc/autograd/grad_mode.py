@@ -6,10 +6,11 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_g
 
 
 class _GradState:
-    __slots__ = ("enabled",)
+    __slots__ = ("enabled", "inference")
 
     def __init__(self):
         self.enabled = True
+        self.inference = False  # inside inference_mode: new tensors are inference tensors
 
 
 state = _GradState()
@@ -58,8 +59,29 @@ class enable_grad(_BareDecoratorContext):
 
 
 class inference_mode(_GradModeContext):
+    """no_grad, and tensors created inside report is_inference() == True."""
+
     def __init__(self, mode=True):
         self.mode = not mode
+        self.inference = bool(mode)
+
+    def __enter__(self):
+        super().__enter__()
+        self._previous_inference = state.inference
+        state.inference = self.inference
+
+    def __exit__(self, *exc):
+        state.inference = self._previous_inference
+        return super().__exit__(*exc)
+
+    def __call__(self, function):
+        inference = self.inference
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            with inference_mode(inference):
+                return function(*args, **kwargs)
+        return wrapper
 
 
 class set_grad_enabled(_GradModeContext):

@@ -394,6 +394,8 @@ def apply(op, args, attrs=_no_attrs):
                 if a._requires_grad:
                     record(op, args, tensor, attrs)
                     break
+    elif grad_state.inference:
+        tensor._inference = True
     return tensor
 
 
