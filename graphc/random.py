@@ -208,9 +208,12 @@ def blocks_for(word_count):
 # ------------------------------------------------------------------ words -> values
 
 
+_SIGNIFICAND_BITS = {"float16": 11, "float32": 24, "float64": 53}
+
+
 def uniform_bits(dtype):
     """Random bits in one uniform of a float dtype: its significand width."""
-    return {"float16": 11, "float32": 24, "float64": 53}[dtype.name]
+    return _SIGNIFICAND_BITS[dtype.name]
 
 
 def transform_bits(dtype):
