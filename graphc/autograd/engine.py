@@ -60,12 +60,13 @@ def _operands_to_save(op, attrs, args, needs):
     return set(range(len(args))) if saves is None else set(saves)
 
 
-_save_plans = {}  # (op, attrs, needs) -> (operand indices to save, saves output?, node class)
+# (op, needs, node name, elementwise attrs) -> (operand indices to save, saves output?, class)
+_save_plans = {}
 
 
 def _save_plan(op, args, attrs, needs):
-    """What to save and which node class to use; cached for elementwise ops (whose plan depends
-    only on the op, its attributes and which operands need a gradient)."""
+    """What to save and which node class to use (cached by `record`: a plan depends only on the
+    op, which operands need a gradient, the overload and, for elementwise ops, the attributes)."""
     plan = _operands_to_save(op, attrs, args, needs)
     saves_output = "output" in plan
     return (frozenset(i for i in plan if isinstance(i, int)), saves_output,
@@ -160,7 +161,8 @@ def sum_to_shape(grad, shape):
     if grad._data.shape == shape:
         return grad
     lead = grad.dim() - len(shape)
-    dims = list(range(lead)) + [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
+    stretched = [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
+    dims = list(range(lead)) + stretched
     if dims:
         grad = grad.sum(dims, keepdim=True)
     if lead:
