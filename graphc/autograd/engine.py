@@ -110,8 +110,8 @@ def record(op, args, out, attrs):
              for index, a in enumerate(args)]
     if saves_output:
         saved.append(SavedTensor(out, is_output=True))
-    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta), needs)
-    node.output_meta = (out._data.shape, out._dtype)
+    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta), needs,
+               (out._data.shape, out._dtype))
     out._grad_fn = node
     out._requires_grad = True
 

@@ -69,22 +69,31 @@ class Node:
     ones torch's node has as inputs.
     """
 
-    __slots__ = ("op", "attrs", "_edges", "_saved", "_released", "input_meta",
-                 "output_meta", "needs", "_pre_hooks", "_hooks", "metadata", "__weakref__")
+    # the rarely set fields are class-level defaults (set per node only when used), so that
+    # recording an op stays cheap
+    __slots__ = ("op", "attrs", "_edges", "_saved", "input_meta", "output_meta", "needs",
+                 "__dict__", "__weakref__")
     _output_meta = ()  # one output per built-in node (custom Functions may have several)
+    _released = False
+    _pre_hooks = None
+    _hooks = None
 
-    def __init__(self, op, attrs, edges, saved, input_meta, needs=None):
-        self.needs = needs if needs is not None else tuple(e is not None for e, _ in edges)
+    def __init__(self, op, attrs, edges, saved, input_meta, needs, output_meta=None):
         self.op = op
         self.attrs = attrs
         self._edges = edges
         self._saved = saved
-        self._released = False
         self.input_meta = input_meta  # per operand: (shape, dtype) or None for non-tensors
-        self.output_meta = None       # (shape, dtype) of the result, for the IR listing
-        self._pre_hooks = None
-        self._hooks = None
-        self.metadata = {}
+        self.needs = needs            # per operand: does it need a gradient
+        self.output_meta = output_meta  # (shape, dtype) of the result, for the IR listing
+
+    @property
+    def metadata(self):
+        """A dict for the user's annotations (torch's node.metadata), made on first use."""
+        metadata = self.__dict__.get("_metadata")
+        if metadata is None:
+            metadata = self._metadata = {}
+        return metadata
 
     def name(self):
         return type(self).__name__
