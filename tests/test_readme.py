@@ -1,0 +1,22 @@
+"""The README's Python examples run as written."""
+import pathlib
+import re
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    assert blocks
+    for code in blocks:
+        exec(compile(code, "<README>", "exec"), {})
+    output = capsys.readouterr().out
+    assert "# gradient" in output and "%y = mul(pow, exp)" in output
+    assert (tmp_path / "y.dot").read_text().startswith("digraph graphc {")
+
+
+def test_readme_starts_with_the_two_commands():
+    first_block = README.read_text().split("```")[1]
+    lines = [line for line in first_block.splitlines()[1:] if line.strip()]
+    assert lines == ['pip install ".[test]" && python examples/tensor_tour.py', "python -m pytest"]
