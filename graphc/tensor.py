@@ -226,14 +226,20 @@ class Tensor:
 
     # -------------------------------------------------------------- conversion
     def tolist(self):
+        if _cpu.tracer is not None:
+            _value_read("tolist()")
         return self._data.tolist()
 
     def item(self):
+        if _cpu.tracer is not None:
+            _value_read("item()")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.reshape(()).item()
 
     def numpy(self, *, force=False):
+        if _cpu.tracer is not None:
+            _value_read("numpy()")
         if self._requires_grad is True and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -246,6 +252,8 @@ class Tensor:
         return data.copy() if copy else data
 
     def __bool__(self):
+        if _cpu.tracer is not None:
+            _value_read("bool(tensor)")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
@@ -262,6 +270,8 @@ class Tensor:
         return int(self._data.reshape(()).item())
 
     def _scalar(self):
+        if _cpu.tracer is not None:
+            _value_read("float(tensor)/int(tensor)")
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
@@ -543,6 +553,12 @@ def _options_message(expected, got):
                 f"requires_grad=false (default), pinned_memory=false (default), "
                 f"memory_format=(nullopt))")
     return f"expected {options(expected)} (got {options(got)})"
+
+
+def _value_read(what):
+    """A tensor's value handed to Python while graphc.compile traces: a graph break."""
+    from .ir.tracing import check_not_tracing
+    check_not_tracing(what)
 
 
 def _rebuild(array, dtype_name, requires_grad):

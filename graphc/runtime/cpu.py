@@ -25,6 +25,7 @@ _bool, _int, _float = bool, int, float
 Tensor = None
 wrap = None
 grad_state = None
+tracer = None  # set by graphc.ir.tracing while graphc.compile traces a function
 record = None  # set by graphc.autograd: record(op, inputs, output, attrs) attaches a grad_fn
 
 
@@ -396,6 +397,8 @@ def apply(op, args, attrs=_no_attrs):
                     break
     elif grad_state.inference:
         tensor._inference = True
+    if tracer is not None:
+        tracer.on_op(op, args, attrs, tensor)
     return tensor
 
 
@@ -408,6 +411,8 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
     When autograd records, the op runs out of place on a snapshot of the target's old value (so
     saved values stay valid), and the target takes over the result's grad_fn.
     """
+    if tracer is not None:
+        tracer.graph_break(f"in-place {op.name}_ (in-place ops are not compiled yet)")
     if record is not None and grad_state.enabled and _any_requires_grad(args):
         return recorded_inplace(op, target, args, attrs)
     out, result_dtype = op.run(args, attrs or _no_attrs)
@@ -515,6 +520,8 @@ def apply_view(op, source, attrs):
     tensor = make_view(source, array)
     if record is not None and grad_state.enabled and source._requires_grad:
         record(op, (source,), tensor, attrs)
+    if tracer is not None:
+        tracer.on_op(op, (source,), attrs, tensor)
     return tensor
 
 

@@ -1,0 +1,159 @@
+"""Building generated C into a shared library, content-addressed on disk.
+
+The key hashes the source, the compiler command, its version and flags, the machine, and
+graphc's own code generator and templates (a changed template never serves stale code). A
+build looks the key up, takes a per-key lock, looks again (another process may have built it
+meanwhile), compiles in a temporary directory and renames the result into place, so processes
+sharing the cache never see a half-written library. A library that fails to load is treated as
+corrupted and rebuilt. Loaded libraries are also kept in memory for the process.
+"""
+import fcntl
+import functools
+import hashlib
+import logging
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import tempfile
+
+__all__ = ["CompilerMissing", "BuildFailed", "cache_dir", "load", "clear", "info"]
+
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
+log = logging.getLogger("graphc")
+_loaded = {}  # key -> (ffi, lib), for this process
+
+
+class CompilerMissing(RuntimeError):
+    """No C compiler: set CC, or install gcc/clang."""
+
+
+class BuildFailed(RuntimeError):
+    """The C compiler rejected generated code (its output is in the message and the dump)."""
+
+
+def cache_dir():
+    """$GRAPHC_CACHE_DIR, else the user's cache directory; created private (0700)."""
+    root = os.environ.get("GRAPHC_CACHE_DIR")
+    if not root:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        root = os.path.join(base, "graphc")
+    path = pathlib.Path(root)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def compiler():
+    command = os.environ.get("CC", "cc")
+    found = shutil.which(command)
+    if found is None:
+        raise CompilerMissing(
+            f"graphc.compile needs a C compiler and found none ('{command}' is not on PATH): "
+            "install gcc or clang, or point CC at one.")
+    return found
+
+
+@functools.lru_cache(maxsize=None)
+def _compiler_version(path):
+    result = subprocess.run([path, "--version"], capture_output=True, text=True)
+    return result.stdout.splitlines()[0] if result.stdout else path
+
+
+@functools.lru_cache(maxsize=None)
+def _codegen_fingerprint():
+    """A hash of graphc's code generator and templates: part of every key."""
+    from .c_backend import template_root
+    digest = hashlib.sha256()
+    roots = [pathlib.Path(__file__).parent, template_root()]
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".j2") and path.is_file():
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def key_of(source, cdef):
+    path = compiler()
+    digest = hashlib.sha256()
+    for part in (source, cdef, path, _compiler_version(path), " ".join(FLAGS), platform.machine(),
+                 platform.platform(), _codegen_fingerprint()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _dump(name, source, compiler_output=None):
+    """GRAPHC_DUMP=dir: every generated source (and, on failure, the compiler's output)."""
+    folder = os.environ.get("GRAPHC_DUMP")
+    if not folder:
+        return
+    os.makedirs(folder, exist_ok=True)
+    pathlib.Path(folder, f"{name}.c").write_text(source)
+    if compiler_output is not None:
+        pathlib.Path(folder, f"{name}.compiler.txt").write_text(compiler_output)
+
+
+def _build(source, target):
+    """Compile `source` into the shared library `target` (atomically)."""
+    with tempfile.TemporaryDirectory(dir=target.parent) as folder:
+        c_file = pathlib.Path(folder, "kernel.c")
+        c_file.write_text(source)
+        library = pathlib.Path(folder, "kernel.so")
+        command = [compiler(), *FLAGS, str(c_file), "-o", str(library), "-lm"]
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            output = " ".join(command) + "\n" + result.stdout + result.stderr
+            _dump(target.stem, source, output)
+            raise BuildFailed(f"the C compiler failed on generated code:\n{output}")
+        os.replace(library, target)
+        target.with_suffix(".c").write_text(source)
+
+
+def load(source, cdef, name):
+    """(ffi, lib) for `source` with the C declarations `cdef`, building it when not cached."""
+    import cffi
+    key = key_of(source, cdef)
+    if key in _loaded:
+        return _loaded[key], key, "memory"
+    _dump(name, source)
+    folder = cache_dir() / key[:2]
+    folder.mkdir(exist_ok=True, mode=0o700)
+    target = folder / f"{key}.so"
+    how = "disk"
+    with open(folder / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in range(2):
+            if not target.exists():
+                _build(source, target)
+                how = "built"
+            ffi = cffi.FFI()
+            ffi.cdef(cdef)
+            try:
+                lib = ffi.dlopen(str(target))
+                break
+            except OSError:
+                if attempt:
+                    raise
+                log.warning("cache entry %s is corrupted; rebuilding it", target.name)
+                target.unlink()
+    _loaded[key] = (ffi, lib)
+    return (ffi, lib), key, how
+
+
+def info():
+    folder = cache_dir()
+    libraries = list(folder.rglob("*.so"))
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return {"directory": str(folder), "libraries": len(libraries), "bytes": size}
+
+
+def clear():
+    folder = cache_dir()
+    for child in folder.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    _loaded.clear()

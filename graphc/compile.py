@@ -1,0 +1,291 @@
+"""graphc.compile: a function traced once per signature, then run as one native call.
+
+A call computes the signature of its arguments (tensor shapes, strides, dtypes and
+requires_grad; the values of other arguments; grad mode; and the numbers the function reads
+from its closure and globals, which would otherwise be frozen into the code), looks up the
+specialisation, and calls its entry point. A new signature traces the function on the real
+arguments (graphc.ir.tracing), lowers the graph to C (graphc.codegen.c_backend) and builds it
+through the on-disk cache (graphc.codegen.cache). What cannot be compiled yet (a graph break)
+raises CompileError with fullgraph=True, and otherwise runs eagerly after one warning.
+
+This first version compiles graphs of elementwise ops (with broadcasting and strided inputs)
+in float32 or float64; reductions, matmul, random ops, backward and in-place updates are graph
+breaks for now.
+"""
+import functools
+import logging
+import os
+import time
+import warnings
+
+import numpy as np
+
+from .autograd import grad_mode as _grad_mode
+from .codegen import c_backend, cache
+from .ir import tracing
+from .tensor import Tensor, wrap
+
+__all__ = ["compile", "CompileError"]
+
+log = logging.getLogger("graphc")
+if os.environ.get("GRAPHC_LOG") and not log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("[graphc] %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
+
+
+class CompileError(RuntimeError):
+    """graphc.compile(fullgraph=True) met something it cannot compile (the message says where)."""
+
+
+MAX_SPECIALISATIONS = 8
+
+
+def compile(function=None, *, fullgraph=False, backend="c", dynamic=False, mode=None):
+    """`graphc.compile(fn)`, `@graphc.compile` or `@graphc.compile(fullgraph=True)`."""
+    if backend != "c":
+        raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
+    if function is None:
+        return functools.partial(compile, fullgraph=fullgraph, backend=backend)
+    return CompiledFunction(function, fullgraph)
+
+
+def _closure_numbers(function):
+    """(name, getter) for the numbers a function reads from its closure and globals."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ()
+    readers = []
+    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
+        readers.append((name, lambda cell=cell: cell.cell_contents))
+    module_globals = function.__globals__
+    for name in code.co_names:
+        if name in module_globals:
+            readers.append((name, lambda name=name: module_globals.get(name)))
+    return tuple(readers)
+
+
+def _number_snapshot(readers):
+    values = []
+    for name, read in readers:
+        try:
+            value = read()
+        except ValueError:  # an empty closure cell
+            continue
+        if isinstance(value, (bool, int, float, complex)):
+            values.append((name, value))
+    return tuple(values)
+
+
+def _argument_signature(value):
+    if isinstance(value, Tensor):
+        data = value._data
+        return ("tensor", data.shape, data.strides, value._dtype, value._requires_grad is True)
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return ("value", type(value), value)
+    if isinstance(value, (tuple, list)):
+        return (type(value), tuple(_argument_signature(v) for v in value))
+    return ("object", id(value))
+
+
+class CompiledFunction:
+    """What graphc.compile returns: call it like the function it wraps."""
+
+    def __init__(self, function, fullgraph):
+        functools.update_wrapper(self, function)
+        self._function = function
+        self._fullgraph = fullgraph
+        self._specialisations = {}
+        self._closure_readers = _closure_numbers(function)
+        self._latest = None
+        self._warned = False
+
+    # -------------------------------------------------------------- calling
+    def __call__(self, *args, **kwargs):
+        key = (tuple(_argument_signature(a) for a in args),
+               tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items())),
+               _grad_mode.state.enabled, _number_snapshot(self._closure_readers))
+        specialisation = self._specialisations.get(key)
+        if specialisation is None:
+            specialisation = self._specialise(key, args, kwargs)
+        return specialisation(args, kwargs)
+
+    def _specialise(self, key, args, kwargs):
+        if self._specialisations:
+            log.info("recompiling %s: %s", self.__name__, self._reason(key))
+        if len(self._specialisations) >= MAX_SPECIALISATIONS:
+            warnings.warn(f"graphc.compile: {self.__name__} was specialised for "
+                          f"{MAX_SPECIALISATIONS} signatures; further ones run eagerly",
+                          RuntimeWarning, stacklevel=3)
+            return self._eager
+        started = time.perf_counter()
+        try:
+            specialisation = _Specialisation.build(self._function, args, kwargs, key)
+        except (tracing.GraphBreak, c_backend.Unsupported) as reason:
+            if self._fullgraph:
+                raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
+                                   f"{reason}") from None
+            if not self._warned:
+                warnings.warn(f"graphc.compile: {self.__name__} runs eagerly for this "
+                              f"signature: {reason}", RuntimeWarning, stacklevel=3)
+                self._warned = True
+            specialisation = self._eager
+        except cache.CompilerMissing as missing:
+            if self._fullgraph:
+                raise CompileError(str(missing)) from None
+            warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,
+                          stacklevel=3)
+            specialisation = self._eager
+        else:
+            self._latest = specialisation
+            log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
+                     (time.perf_counter() - started) * 1e3, specialisation.origin)
+        self._specialisations[key] = specialisation
+        return specialisation
+
+    def _eager(self, args, kwargs):
+        return self._function(*args, **kwargs)
+
+    def _reason(self, key):
+        previous = next(reversed(self._specialisations))
+        labels = ("arguments", "keyword arguments", "grad mode", "numbers read from closure "
+                  "or globals")
+        changed = [label for label, old, new in zip(labels, previous, key) if old != new]
+        return "changed " + ", ".join(changed)
+
+    # -------------------------------------------------------------- inspection
+    def graph(self):
+        """The IR Graph of the latest compiled specialisation."""
+        return self._require_latest().graph
+
+    def source(self):
+        """The C source of the latest compiled specialisation."""
+        return self._require_latest().source
+
+    def _require_latest(self):
+        if self._latest is None:
+            raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: call it first")
+        return self._latest
+
+
+class _Specialisation:
+    """One signature's native code and how to map arguments to it and results back."""
+
+    @classmethod
+    def build(cls, function, args, kwargs, key):
+        tracer, result = tracing.trace(function, args, kwargs)
+        self = cls()
+        self.graph = tracer.graph
+        self.graph.locations = tracer.locations
+        self.captured = [tensor for _, tensor in tracer.captured]
+        self.argument_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        outputs = _flatten(result, tracer)
+        self.structure = _structure(result, tracer)
+        inputs = []
+        for position in self.argument_positions:
+            tensor = args[position]
+            inputs.append((tracer.names[id(tensor)], tensor.shape, _element_strides(tensor),
+                           tensor.dtype))
+        for name, tensor in tracer.captured:
+            inputs.append((name, tensor.shape, _element_strides(tensor), tensor.dtype))
+        self.input_names = [spec[0] for spec in inputs]
+        self.outputs = [name for name in outputs if name not in self.input_names]
+        location = getattr(function, "__code__", None)
+        location = f"{location.co_filename}:{location.co_firstlineno}" if location else "?"
+        self.source, dtype, ctype = c_backend.render(
+            self.graph, inputs, self.outputs, getattr(function, "__qualname__", "function"),
+            location, _short_signature(key))
+        self.graph.outputs = list(outputs)
+        self.dtype = dtype
+        cdef = (f"int graphc_entry("
+                + ", ".join([f"const {ctype} *"] * len(inputs) + [f"{ctype} *"] * len(self.outputs))
+                + ");")
+        (self.ffi, self.lib), self.key, self.origin = cache.load(
+            self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}")
+        self.pointer_type = f"{ctype} *"
+        self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
+        self.entry = self.lib.graphc_entry
+        return self
+
+    @staticmethod
+    def _short(key):
+        return format(abs(hash(key)) % (1 << 32), "08x")
+
+    def __call__(self, args, kwargs):
+        cast, pointer = self.ffi.cast, self.pointer_type
+        tensors = [args[i] for i in self.argument_positions] + self.captured
+        pointers = [cast(pointer, t._data.__array_interface__["data"][0]) for t in tensors]
+        np_dtype = self.dtype.np
+        results = [np.empty(shape, dtype=np_dtype) for shape in self.output_shapes]
+        pointers += [cast(pointer, r.__array_interface__["data"][0]) for r in results]
+        self.entry(*pointers)
+        values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
+        for name, tensor in zip(self.input_names, tensors):
+            values[name] = tensor
+        return _rebuild(self.structure, values)
+
+
+def _element_strides(tensor):
+    itemsize = tensor._data.itemsize
+    return tuple(s // itemsize for s in tensor._data.strides)
+
+
+def _short_signature(key):
+    tensors = [f"{list(a[1])}:{a[3].name}" for a in key[0] if a and a[0] == "tensor"]
+    return ", ".join(tensors) or "(no tensors)"
+
+
+def _flatten(result, tracer):
+    """The value names of the tensors in a (nested) result, in order."""
+    names = []
+
+    def visit(value):
+        if isinstance(value, Tensor):
+            name = tracer.names.get(id(value))
+            if name is None:
+                raise tracing.GraphBreak("the function returns a tensor it did not compute")
+            names.append(name)
+        elif isinstance(value, (tuple, list)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+    visit(result)
+    return names
+
+
+def _structure(result, tracer):
+    """The result with each tensor replaced by its value name (a marker)."""
+    if isinstance(result, Tensor):
+        return _Slot(tracer.names[id(result)])
+    if isinstance(result, tuple):
+        return tuple(_structure(v, tracer) for v in result)
+    if isinstance(result, list):
+        return [_structure(v, tracer) for v in result]
+    if isinstance(result, dict):
+        return {k: _structure(v, tracer) for k, v in result.items()}
+    if isinstance(result, (bool, int, float, str, type(None))):
+        return result
+    raise tracing.GraphBreak(f"the function returns a {type(result).__name__}")
+
+
+class _Slot:
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+
+def _rebuild(structure, values):
+    if isinstance(structure, _Slot):
+        return values[structure.name]
+    if isinstance(structure, tuple):
+        return tuple(_rebuild(v, values) for v in structure)
+    if isinstance(structure, list):
+        return [_rebuild(v, values) for v in structure]
+    if isinstance(structure, dict):
+        return {k: _rebuild(v, values) for k, v in structure.items()}
+    return structure
+
