@@ -160,7 +160,8 @@ def render(graph, inputs, outputs, function_name, location, signature):
     dtype = next(iter(dtypes))
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
-        if node.op != "input" and node.dtype is not dtype:
+        # truth values (comparisons feeding where) stay inside the fused expressions
+        if node.op != "input" and node.dtype is not dtype and node.dtype is not _dt.bool:
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
     input_names = [spec[0] for spec in inputs]
     by_name = {spec[0]: spec for spec in inputs}

@@ -1,0 +1,209 @@
+"""graphc.compile (first slice): compiled equals eager, specialisation and guards, graph breaks,
+the on-disk cache shared by processes, and inspection."""
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import graphc
+
+pytestmark = pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None,
+                                reason="no C compiler")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path / "cache"))
+    yield tmp_path / "cache"
+
+
+def rand(*shape, dtype=graphc.float32, seed=0):
+    return graphc.tensor(np.random.default_rng(seed).standard_normal(shape), dtype=dtype)
+
+
+def check_same(compiled, eager, *args):
+    ours, reference = compiled(*args), eager(*args)
+    assert compiled._latest is not None, "the function ran eagerly instead of compiled"
+    assert ours.dtype is reference.dtype and ours.shape == reference.shape
+    tolerance = 1e-5 if ours.dtype is graphc.float32 else 1e-12
+    np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=tolerance, atol=tolerance)
+
+
+CHAINS = {
+    "seed formula": lambda x, y: x ** 2 * graphc.exp(x),
+    "broadcast": lambda x, y: (x * y + 1).sigmoid() - y.tanh(),
+    "scalars both sides": lambda x, y: 2.5 - x / 3 + 1 / (1 + y.abs()),
+    "many ops": lambda x, y: graphc.maximum(x, y).clamp(-0.5, 0.5) + (x * x + 1).log() * y.cos(),
+    "relu and where": lambda x, y: graphc.where(x > y, x.relu(), y.square()),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAINS))
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+def test_compiled_equals_eager(name, dtype):
+    function = CHAINS[name]
+    x, y = rand(4, 5, dtype=dtype), rand(5, dtype=dtype, seed=1)
+    check_same(graphc.compile(function), function, x, y)
+
+
+def test_strided_and_expanded_inputs_are_read_in_place():
+    function = CHAINS["broadcast"]
+    base = rand(5, 4)
+    x = base.t()                     # a transposed view: strides (1, 4)
+    y = rand(1).expand(5)            # stride 0
+    compiled = graphc.compile(function)
+    check_same(compiled, function, x, y)
+    assert "in0_data[idx0 + idx1 * 4]" in compiled.source()  # the transpose's strides
+    assert "in1_data[0]" in compiled.source()                # the expanded scalar
+
+
+def test_several_outputs_in_structures():
+    def function(x, y):
+        s = x + y
+        return {"sum": s, "pair": (s * 2, x.exp()), "n": 3}
+    compiled = graphc.compile(function)
+    x, y = rand(3, 2), rand(3, 2, seed=2)
+    result, expected = compiled(x, y), function(x, y)
+    assert result["n"] == 3
+    np.testing.assert_allclose(result["pair"][0].numpy(), expected["pair"][0].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(result["pair"][1].numpy(), expected["pair"][1].numpy(), rtol=1e-6)
+    np.testing.assert_allclose(result["sum"].numpy(), expected["sum"].numpy(), rtol=1e-6)
+
+
+def test_a_new_shape_adds_a_specialisation():
+    compiled = graphc.compile(lambda x: x * 2 + 1)
+    compiled(rand(3))
+    compiled(rand(4, 2))
+    compiled(rand(3, seed=5))
+    assert len(compiled._specialisations) == 2
+
+
+def test_numbers_from_the_closure_are_guarded_not_frozen():
+    scale = 2.0
+
+    def function(x):
+        return x * scale
+    compiled = graphc.compile(function)
+    x = rand(3)
+    first = compiled(x).numpy()
+    scale = 5.0  # noqa: F841 (read by function through its closure)
+    np.testing.assert_allclose(compiled(x).numpy(), x.numpy() * 5.0, rtol=1e-6)
+    np.testing.assert_allclose(first, x.numpy() * 2.0, rtol=1e-6)
+
+
+CAPTURED = graphc.ones(3)
+
+
+def test_captured_tensors_are_read_on_every_call():
+    compiled = graphc.compile(lambda x: x + CAPTURED)
+    x = rand(3)
+    compiled(x)
+    CAPTURED.fill_(10.0)
+    np.testing.assert_allclose(compiled(x).numpy(), x.numpy() + 10.0, rtol=1e-6)
+    CAPTURED.fill_(1.0)
+
+
+def test_data_dependent_python_is_a_graph_break():
+    def function(x):
+        if x.sum().item() > 0:
+            return x * 2
+        return x
+    with pytest.raises(graphc.CompileError, match=r"item\(\) reads a tensor's value.*test_compile.py:\d+"):
+        graphc.compile(function, fullgraph=True)(rand(3))
+    relaxed = graphc.compile(function)
+    x = rand(3)
+    with pytest.warns(RuntimeWarning, match="runs eagerly"):
+        result = relaxed(x)
+    np.testing.assert_allclose(result.numpy(), function(x).numpy())
+
+
+def test_ops_without_a_lowering_fall_back_to_eager():
+    function = lambda x: x.sum(0)  # noqa: E731
+    with pytest.raises(graphc.CompileError, match="sum has no C lowering yet"):
+        graphc.compile(function, fullgraph=True)(rand(3, 2))
+    with pytest.warns(RuntimeWarning):
+        result = graphc.compile(function)(rand(3, 2))
+    np.testing.assert_allclose(result.numpy(), rand(3, 2).sum(0).numpy(), rtol=1e-6)
+
+
+def test_missing_compiler_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("CC", "no-such-compiler-graphc")
+    with pytest.raises(graphc.CompileError, match="needs a C compiler"):
+        graphc.compile(lambda x: x + 1, fullgraph=True)(rand(2))
+    with pytest.warns(RuntimeWarning, match="needs a C compiler"):
+        result = graphc.compile(lambda x: x + 1)(rand(2))
+    np.testing.assert_allclose(result.numpy(), rand(2).numpy() + 1, rtol=1e-6)
+
+
+def test_inspection_names_kernels_and_ir_nodes(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRAPHC_DUMP", str(tmp_path / "dump"))
+    compiled = graphc.compile(CHAINS["seed formula"])
+    compiled(rand(3), rand(3))
+    source = compiled.source()
+    assert "static void kernel0_" in source and "IR nodes: %v" in source
+    assert "test_compile.py" in source  # the user's line the kernel comes from
+    assert "%v" in compiled.graph().listing()
+    dumped = list((tmp_path / "dump").glob("*.c"))
+    assert dumped and dumped[0].read_text() == source
+
+
+SCRIPT = textwrap.dedent("""
+    import graphc, numpy as np
+    f = graphc.compile(lambda x: (x * 3).sigmoid() + x)
+    x = graphc.arange(6.0)
+    out = f(x)
+    assert np.allclose(out.numpy(), (1 / (1 + np.exp(-3 * np.arange(6.0))) + np.arange(6.0)))
+    print(f._latest.origin)
+""")
+
+
+def _run_script(cache_dir, extra_env=None):
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
+    env.update(extra_env or {})
+    return subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_a_second_process_reuses_the_disk_cache(private_cache):
+    first = _run_script(private_cache)
+    second = _run_script(private_cache)
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert first.stdout.strip() == "built" and second.stdout.strip() == "disk"
+
+
+def test_processes_compiling_at_once_share_one_build(private_cache):
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
+    processes = [subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
+    outcomes = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
+    assert all(code == 0 for _, _, code in outcomes), outcomes
+    assert sorted(out.strip() for out, _, _ in outcomes).count("built") == 1
+    assert len(list(private_cache.rglob("*.so"))) == 1
+
+
+def test_a_corrupted_cache_entry_is_rebuilt(private_cache):
+    assert _run_script(private_cache).returncode == 0
+    (library,) = private_cache.rglob("*.so")
+    library.write_bytes(b"not a shared library")
+    result = _run_script(private_cache)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "built"
+
+
+def test_cache_command_line(private_cache):
+    assert _run_script(private_cache).returncode == 0
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
+    info = subprocess.run([sys.executable, "-m", "graphc", "cache", "info"], capture_output=True,
+                          text=True, env=env, check=True)
+    assert "libraries: 1" in info.stdout
+    subprocess.run([sys.executable, "-m", "graphc", "cache", "clear"], env=env, check=True,
+                   capture_output=True)
+    assert not list(private_cache.rglob("*.so"))
+    assert oct(private_cache.stat().st_mode & 0o777) == oct(0o700)
