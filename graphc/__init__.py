@@ -3,6 +3,7 @@
 `import graphc as torch` should run code written for torch. This module is only the namespace.
 """
 import builtins as _builtins
+import os as _os
 
 from . import dtypes as _dtypes
 from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, half,
@@ -49,11 +50,12 @@ def result_type(tensor1, tensor2):
     return operand_dtype([tensor1, tensor2])
 
 
-_num_threads = [1]
+_num_threads = [len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity")
+                else (_os.cpu_count() or 1)]
 
 
 def set_num_threads(n):
-    """Threads for intra-op work (generated code's OpenMP loops); eager numpy is single-threaded."""
+    """Threads for intra-op work: compiled code's parallel loops (eager numpy is unaffected)."""
     if not isinstance(n, _builtins.int) or n < 1:
         raise RuntimeError("set_num_threads expects a positive integer")
     _num_threads[0] = n

@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from . import dtypes as _dtypes
 from .autograd import grad_mode as _grad_mode
 from .codegen import c_backend, cache
 from .ir import tracing
@@ -193,16 +194,25 @@ class _Specialisation:
         self.outputs = [name for name in outputs if name not in self.input_names]
         location = getattr(function, "__code__", None)
         location = f"{location.co_filename}:{location.co_firstlineno}" if location else "?"
-        self.source, dtype, ctype = c_backend.render(
-            self.graph, inputs, self.outputs, getattr(function, "__qualname__", "function"),
-            location, _short_signature(key))
+        name = getattr(function, "__qualname__", "function")
+        description = repr((name, location, self.graph.listing(), inputs, self.outputs,
+                            sorted(tracer.locations.items())))
+        graph_key = cache.graph_key_of(description)
+        generated = cache.generated_for(graph_key)
+        if generated is None:
+            source, dtype, ctype = c_backend.render(self.graph, inputs, self.outputs, name,
+                                                    location, _short_signature(key))
+            cdef = (f"int graphc_entry("
+                    + ", ".join([f"const {ctype} *"] * len(inputs)
+                                + [f"{ctype} *"] * len(self.outputs) + ["int"])
+                    + ");")
+            generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype}
+        self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
+        self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
-        self.dtype = dtype
-        cdef = (f"int graphc_entry("
-                + ", ".join([f"const {ctype} *"] * len(inputs) + [f"{ctype} *"] * len(self.outputs))
-                + ");")
         (self.ffi, self.lib), self.key, self.origin = cache.load(
             self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}")
+        cache.remember(graph_key, generated)
         self.pointer_type = f"{ctype} *"
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
         self.entry = self.lib.graphc_entry
@@ -219,11 +229,16 @@ class _Specialisation:
         np_dtype = self.dtype.np
         results = [np.empty(shape, dtype=np_dtype) for shape in self.output_shapes]
         pointers += [cast(pointer, r.__array_interface__["data"][0]) for r in results]
-        self.entry(*pointers)
+        self.entry(*pointers, _threads())
         values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
         for name, tensor in zip(self.input_names, tensors):
             values[name] = tensor
         return _rebuild(self.structure, values)
+
+
+def _threads():
+    from . import get_num_threads
+    return get_num_threads()
 
 
 def _element_strides(tensor):

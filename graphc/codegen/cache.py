@@ -21,6 +21,7 @@ import tempfile
 __all__ = ["CompilerMissing", "BuildFailed", "cache_dir", "load", "clear", "info"]
 
 FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
+OPENMP = ("-fopenmp",)
 log = logging.getLogger("graphc")
 _loaded = {}  # key -> (ffi, lib), for this process
 
@@ -101,8 +102,12 @@ def _build(source, target):
         c_file = pathlib.Path(folder, "kernel.c")
         c_file.write_text(source)
         library = pathlib.Path(folder, "kernel.so")
-        command = [compiler(), *FLAGS, str(c_file), "-o", str(library), "-lm"]
+        command = [compiler(), *FLAGS, *OPENMP, str(c_file), "-o", str(library), "-lm"]
         result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0 and "openmp" in (result.stderr + result.stdout).lower():
+            # a compiler without OpenMP: the pragmas are ignored and the loops run on one thread
+            command = [compiler(), *FLAGS, str(c_file), "-o", str(library), "-lm"]
+            result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             output = " ".join(command) + "\n" + result.stdout + result.stderr
             _dump(target.stem, source, output)
@@ -140,6 +145,41 @@ def load(source, cdef, name):
                 target.unlink()
     _loaded[key] = (ffi, lib)
     return (ffi, lib), key, how
+
+
+def _graph_index(graph_key):
+    return cache_dir() / graph_key[:2] / f"{graph_key}.json"
+
+
+def generated_for(graph_key):
+    """What an earlier process generated for this graph (its source and declarations), so that
+    a warm start loads the library without rendering the code again (sympy stays unloaded)."""
+    import json
+    path = _graph_index(graph_key)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def remember(graph_key, generated):
+    import json
+    path = _graph_index(graph_key)
+    path.parent.mkdir(exist_ok=True, mode=0o700)
+    temporary = path.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(generated))
+    os.replace(temporary, path)
+
+
+def graph_key_of(description):
+    """The key of a traced graph: its description, the code generator and the compiler."""
+    path = compiler()
+    digest = hashlib.sha256()
+    for part in (description, path, _compiler_version(path), " ".join(FLAGS),
+                 platform.machine(), _codegen_fingerprint()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def info():
