@@ -7,6 +7,7 @@ README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
 
 def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(tmp_path / "cache"))
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert blocks
     for code in blocks:
@@ -14,6 +15,7 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     output = capsys.readouterr().out
     assert "# gradient" in output and "%y = mul(pow, exp)" in output
     assert (tmp_path / "y.dot").read_text().startswith("digraph graphc {")
+    assert "static void kernel0_" in output  # the compile example printed its C
 
 
 def test_readme_starts_with_the_two_commands():
