@@ -200,14 +200,16 @@ class _Specialisation:
         graph_key = cache.graph_key_of(description)
         generated = cache.generated_for(graph_key)
         if generated is None:
-            source, dtype, ctype = c_backend.render(self.graph, inputs, self.outputs, name,
-                                                    location, _short_signature(key))
+            source, dtype, ctype, buffers = c_backend.render(
+                self.graph, inputs, self.outputs, name, location, _short_signature(key))
             cdef = (f"int graphc_entry("
                     + ", ".join([f"const {ctype} *"] * len(inputs)
-                                + [f"{ctype} *"] * len(self.outputs) + ["int"])
+                                + [f"{ctype} *"] * (len(self.outputs) + len(buffers)) + ["int"])
                     + ");")
-            generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype}
+            generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
+                         "buffers": buffers}
         self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
+        self.buffers = generated["buffers"]
         self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
         (self.ffi, self.lib), self.key, self.origin = cache.load(
@@ -215,6 +217,13 @@ class _Specialisation:
         cache.remember(graph_key, generated)
         self.pointer_type = f"{ctype} *"
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
+        # the memory plan: a reduction's buffer is allocated once per specialisation and reused
+        # on every call, unless the reduction is returned (then it is the fresh output array)
+        self.scratch = {name: np.empty(tuple(self.graph.node(name).shape), dtype=self.dtype.np)
+                        for name in self.buffers if name not in self.outputs}
+        self.scratch_pointers = {name: self.ffi.cast(self.pointer_type,
+                                                     array.__array_interface__["data"][0])
+                                 for name, array in self.scratch.items()}
         self.entry = self.lib.graphc_entry
         return self
 
@@ -228,7 +237,11 @@ class _Specialisation:
         pointers = [cast(pointer, t._data.__array_interface__["data"][0]) for t in tensors]
         np_dtype = self.dtype.np
         results = [np.empty(shape, dtype=np_dtype) for shape in self.output_shapes]
-        pointers += [cast(pointer, r.__array_interface__["data"][0]) for r in results]
+        output_pointers = [cast(pointer, r.__array_interface__["data"][0]) for r in results]
+        pointers += output_pointers
+        by_output = dict(zip(self.outputs, output_pointers))
+        pointers += [by_output[name] if name in by_output else self.scratch_pointers[name]
+                     for name in self.buffers]
         self.entry(*pointers, _threads())
         values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
         for name, tensor in zip(self.input_names, tensors):

@@ -64,30 +64,33 @@ def _constant(text):
 
 
 class _Expressions:
-    """sympy expressions of the graph's values, in terms of input element symbols."""
+    """sympy expressions of the graph's values, in terms of symbols for the values that are in
+    memory: inputs (`in0`, ...) and materialised reductions (`buf0`, ...)."""
 
-    def __init__(self, graph, input_names):
+    def __init__(self, graph, input_names, buffer_names):
         import sympy
         from ..ir.symbolic import elementary, sympy_math
         self.math = sympy_math()
         self.elementary = elementary
         self.nodes = {node.name: node for node in graph.nodes}
         self.symbols = {name: sympy.Symbol(f"in{i}", real=True) for i, name in enumerate(input_names)}
+        self.symbols.update({name: sympy.Symbol(f"buf{i}", real=True)
+                             for i, name in enumerate(buffer_names)})
         self.cache = {}
 
     def of(self, name, used):
+        """The expression of value `name`; the in-memory values it reads are added to `used`."""
         if name in self.symbols:
             used.add(name)
             return self.symbols[name]
         if name not in self.nodes:
             return _constant(name)
         if name in self.cache:
-            expression, inputs, nodes = self.cache[name]
+            expression, inputs = self.cache[name]
             used |= inputs
             return expression
         node = self.nodes[name]
         inputs = set()
-        nodes_before = []
         if node.op in _PASS_THROUGH_VIEWS:
             expression = self.of(node.inputs[0], inputs)
         else:
@@ -96,27 +99,28 @@ class _Expressions:
                 raise Unsupported(f"{node.op} has no C lowering yet")
             operands = [self.of(operand, inputs) for operand in node.inputs]
             expression = self.elementary(op.formula(self.math, *operands, **node.attrs))
-        nodes_before.append(name)
-        self.cache[name] = (expression, inputs, nodes_before)
+        self.cache[name] = (expression, inputs)
         used |= inputs
         return expression
 
-    def nodes_of(self, name, seen=None):
-        """Names of the IR nodes an output is computed from, in graph order."""
+    def nodes_of(self, name, seen=None, stop=()):
+        """Names of the IR nodes a value is computed from, in graph order (not looking past
+        the values in `stop`, which are in memory)."""
         seen = set() if seen is None else seen
         node = self.nodes.get(name)
-        if node is None or node.op == "input" or name in seen:
+        if node is None or node.op == "input" or name in seen or name in stop:
             return []
         seen.add(name)
         result = []
         for operand in node.inputs:
-            result += self.nodes_of(operand, seen)
+            result += self.nodes_of(operand, seen, stop)
         return result + [name]
 
 
-def _offset(output_shape, input_shape, input_strides):
-    """The element offset of the input at the output's multi-index (idx0, idx1, ...)."""
-    if input_shape == output_shape and _dense(input_shape, input_strides):
+def _offset(output_shape, input_shape, input_strides, flat=True):
+    """The element offset of the input at the loop's multi-index (idx0, idx1, ...); `i` when
+    the loop is flat and the input dense in the loop's shape."""
+    if flat and input_shape == output_shape and _dense(input_shape, input_strides):
         return "i"
     lead = len(output_shape) - len(input_shape)
     terms = [f"idx{lead + d} * {stride}" if stride != 1 else f"idx{lead + d}"
@@ -141,19 +145,46 @@ def _index_lines(shape):
     lines = ["int64_t rest = i;"]
     for d in range(len(shape) - 1, -1, -1):
         if d == 0:
-            lines.append(f"const int64_t idx0 = rest;")
+            lines.append("const int64_t idx0 = rest;")
         else:
             lines.append(f"const int64_t idx{d} = rest % {shape[d]}; rest /= {shape[d]};")
+    return lines
+
+
+_REDUCTIONS = ("sum", "mean")
+
+
+def _reduced_dims(node, ndim):
+    dims = node.attrs.get("dim")
+    return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
+
+
+def _decode(variable, sizes_and_dims):
+    """C lines setting idx{d} for each (size, d), row-major, from the flat index `variable`."""
+    if not sizes_and_dims:
+        return []
+    lines = [f"int64_t rest_{variable} = {variable};"]
+    for position in range(len(sizes_and_dims) - 1, -1, -1):
+        size, d = sizes_and_dims[position]
+        if position == 0:
+            lines.append(f"const int64_t idx{d} = rest_{variable};")
+        else:
+            lines.append(f"const int64_t idx{d} = rest_{variable} % {size}; rest_{variable} /= {size};")
     return lines
 
 
 def render(graph, inputs, outputs, function_name, location, signature):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
-    Returns (source, output dtypes); raises Unsupported for graphs outside the backend."""
+    Reductions (sum, mean) are materialised in buffers of their own (their elementwise
+    prologue fused into their loop); every other value is fused into the kernel of the
+    output or reduction that reads it. Returns (source, dtype, C type, the names of the
+    reductions, whose buffers follow the outputs in the entry point); raises Unsupported for
+    graphs outside the backend."""
     import sympy
+    input_set = {spec[0] for spec in inputs}
     dtypes = {spec[3] for spec in inputs} | {graph.node(name).dtype for name in outputs
-                                             if name not in {spec[0] for spec in inputs}}
+                                             if name not in input_set}
     if len(dtypes) != 1 or next(iter(dtypes)) not in _C_TYPES:
         raise Unsupported("only graphs computed entirely in float32 or entirely in float64 are "
                           f"compiled yet (got {sorted(d.name for d in dtypes)})")
@@ -164,52 +195,92 @@ def render(graph, inputs, outputs, function_name, location, signature):
         if node.op != "input" and node.dtype is not dtype and node.dtype is not _dt.bool:
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
     input_names = [spec[0] for spec in inputs]
-    by_name = {spec[0]: spec for spec in inputs}
-    expressions = _Expressions(graph, input_names)
+    layouts = {spec[0]: (tuple(spec[1]), tuple(spec[2])) for spec in inputs}
+    reductions = [node.name for node in graph.nodes if node.op in _REDUCTIONS]
+    for name in reductions:
+        shape = tuple(graph.node(name).shape)
+        layouts[name] = (shape, _row_major(shape))
+    expressions = _Expressions(graph, input_names, reductions)
     printer = _printer(dtype)
+    pointer_of = {name: f"in{i}_data" for i, name in enumerate(input_names)}
+    pointer_of.update({name: f"buf{i}_data" for i, name in enumerate(reductions)})
+    # reductions first (in graph order: a later one may read an earlier one), then outputs
+    targets = [(name, "buffer", f"buf{i}_data") for i, name in enumerate(reductions)]
+    targets += [(name, "output", f"out{i}_data") for i, name in enumerate(outputs)
+                if name not in reductions]
     kernels = []
-    for position, output in enumerate(outputs):
+    for position, (target, role, target_pointer) in enumerate(targets):
+        node = graph.node(target)
+        reduction = node.op in _REDUCTIONS and role == "buffer" and target in reductions
         used = set()
-        expression = expressions.of(output, used)
-        shape = tuple(graph.node(output).shape)
+        if reduction:
+            operand = node.inputs[0]
+            expression = expressions.of(operand, used)
+            loop_shape = tuple(graph.node(operand).shape) if operand in expressions.nodes \
+                else layouts[operand][0]
+        else:
+            expression = expressions.of(target, used) if target not in reductions \
+                else expressions.symbols[target]
+            loop_shape = tuple(node.shape)
+        used.discard(target)
         numel = 1
-        for size in shape:
+        for size in node.shape:
             numel *= size
-        temporaries, (result,) = sympy.cse([_optimise(expression)],
-                                           symbols=sympy.numbered_symbols("t"))
-        loads = [{"symbol": f"in{input_names.index(name)}",
-                  "pointer": f"in{input_names.index(name)}_data",
-                  "offset": _offset(shape, tuple(by_name[name][1]), tuple(by_name[name][2]))}
-                 for name in sorted(used, key=input_names.index)]
-        node_names = expressions.nodes_of(output)
-        kernels.append({
+        temporaries, (result,) = sympy.cse([expression], symbols=sympy.numbered_symbols("t"))
+        temporaries = [(name, _optimise(value)) for name, value in temporaries]
+        result = _optimise(result)
+        readers = sorted(used, key=lambda n: (n not in input_names, list(pointer_of).index(n)))
+        loads = [{"symbol": str(expressions.symbols[name]), "pointer": pointer_of[name],
+                  "offset": _offset(loop_shape, *layouts[name], flat=not reduction)}
+                 for name in readers]
+        stop = set(reductions) - {target}
+        node_names = expressions.nodes_of(target, stop=stop)
+        kernel = {
             "name": f"kernel{position}_{'_'.join(graph.node(n).op for n in node_names[-3:]) or 'copy'}",
-            "output": output,
+            "output": target,
             "summary": printer.doprint(expression) if len(str(expression)) < 120 else "(fused, see below)",
             "nodes": [f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
-            "locations": sorted({expressions_location(graph, n) for n in node_names} - {None})
-                         or ["(inputs only)"],
-            "parameters": ", ".join([f"const {ctype} *restrict in{input_names.index(n)}_data"
-                                     for n in sorted(used, key=input_names.index)]
-                                    + [f"{ctype} *restrict out_data"]),
-            "arguments": ", ".join([f"in{input_names.index(n)}_data"
-                                    for n in sorted(used, key=input_names.index)]
-                                   + [f"out{position}_data"]),
+            "locations": sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
+                                - {None}) or ["(inputs only)"],
+            "parameters": ", ".join([f"const {ctype} *restrict {pointer_of[n]}" for n in readers]
+                                    + [f"{ctype} *restrict {target_pointer}"]),
+            "arguments": ", ".join([pointer_of[n] for n in readers] + [target_pointer]),
             "numel": numel,
             "index_lines": [] if all(load["offset"] in ("i", "0") for load in loads)
-            else _index_lines(shape),
+            else _index_lines(loop_shape),
             "loads": loads,
             "temporaries": [(str(name), printer.doprint(value)) for name, value in temporaries],
             "result": printer.doprint(result),
-            "output_pointer": "out_data",
-        })
+            "output_pointer": target_pointer,
+            "reduction": None,
+        }
+        if reduction:
+            dims = _reduced_dims(node, len(loop_shape))
+            kept = [(size, d) for d, size in enumerate(loop_shape) if d not in dims]
+            reduced = [(size, d) for d, size in enumerate(loop_shape) if d in dims]
+            count = 1
+            for size, _ in reduced:
+                count *= size
+            kernel["reduction"] = {
+                "count": count, "total": count * numel,
+                "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
+                "finish": f" / {count}.0" if node.op == "mean" else "",
+            }
+            kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
+        kernels.append(kernel)
     entry = ", ".join([f"const {ctype} *restrict in{i}_data" for i in range(len(input_names))]
-                      + [f"{ctype} *restrict out{i}_data" for i in range(len(outputs))])
+                      + [f"{ctype} *restrict out{i}_data" for i in range(len(outputs))]
+                      + [f"{ctype} *restrict buf{i}_data" for i in range(len(reductions))])
+    # an output that is itself a reduction is copied out of its buffer by the runner
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         entry_parameters=entry, ctype=ctype)
-    return source, dtype, ctype
+    return source, dtype, ctype, reductions
 
 
-def expressions_location(graph, name):
-    return getattr(graph, "locations", {}).get(name)
+def _row_major(shape):
+    strides, running = [], 1
+    for size in reversed(shape):
+        strides.append(running)
+        running *= max(size, 1)
+    return tuple(reversed(strides))
