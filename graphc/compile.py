@@ -8,9 +8,9 @@ arguments (graphc.ir.tracing), lowers the graph to C (graphc.codegen.c_backend) 
 through the on-disk cache (graphc.codegen.cache). What cannot be compiled yet (a graph break)
 raises CompileError with fullgraph=True, and otherwise runs eagerly after one warning.
 
-This first version compiles graphs of elementwise ops (with broadcasting and strided inputs)
-in float32 or float64; reductions, matmul, random ops, backward and in-place updates are graph
-breaks for now.
+This first version compiles graphs of elementwise ops, sum/mean reductions and views (with
+broadcasting and strided inputs) in float32 or float64; matmul, indexing, random ops, backward
+and in-place updates are graph breaks for now.
 """
 import functools
 import logging

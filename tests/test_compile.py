@@ -69,6 +69,22 @@ def test_reductions_with_fused_prologue_and_epilogue(name, dtype):
     check_same(graphc.compile(function, fullgraph=True), function, x, y)
 
 
+VIEWS = {
+    "transpose of an input": lambda x, y: x.t() + y.unsqueeze(1),
+    "transpose of a computed value": lambda x, y: (x * 2).t() * y.sum(),
+    "reshape then reduce": lambda x, y: (x + 1).view(2, 10).t().sum(0),
+    "slices and selects": lambda x, y: x[1:, ::2].exp() + x[0, :3],
+    "view returned": lambda x, y: (x * y).view(20),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEWS))
+def test_views_are_address_arithmetic_never_copies(name):
+    function = VIEWS[name]
+    x, y = rand(4, 5), rand(5, seed=1)
+    check_same(graphc.compile(function, fullgraph=True), function, x, y)
+
+
 def test_reduction_buffers_are_planned_once():
     compiled = graphc.compile(lambda x: x - x.mean(1, keepdim=True), fullgraph=True)
     x = rand(3, 4)

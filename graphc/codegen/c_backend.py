@@ -67,7 +67,7 @@ class _Expressions:
     """sympy expressions of the graph's values, in terms of symbols for the values that are in
     memory: inputs (`in0`, ...) and materialised reductions (`buf0`, ...)."""
 
-    def __init__(self, graph, input_names, buffer_names):
+    def __init__(self, graph, input_names, buffer_names, view_names):
         import sympy
         from ..ir.symbolic import elementary, sympy_math
         self.math = sympy_math()
@@ -76,6 +76,8 @@ class _Expressions:
         self.symbols = {name: sympy.Symbol(f"in{i}", real=True) for i, name in enumerate(input_names)}
         self.symbols.update({name: sympy.Symbol(f"buf{i}", real=True)
                              for i, name in enumerate(buffer_names)})
+        self.symbols.update({name: sympy.Symbol(f"view{i}", real=True)
+                             for i, name in enumerate(view_names)})
         self.cache = {}
 
     def of(self, name, used):
@@ -103,6 +105,14 @@ class _Expressions:
         used |= inputs
         return expression
 
+    def definition(self, name, used):
+        """The expression computing an in-memory value from what it reads (not its symbol)."""
+        symbol = self.symbols.pop(name)
+        try:
+            return self.of(name, used)
+        finally:
+            self.symbols[name] = symbol
+
     def nodes_of(self, name, seen=None, stop=()):
         """Names of the IR nodes a value is computed from, in graph order (not looking past
         the values in `stop`, which are in memory)."""
@@ -117,16 +127,62 @@ class _Expressions:
         return result + [name]
 
 
-def _offset(output_shape, input_shape, input_strides, flat=True):
+def _offset(output_shape, input_shape, input_strides, base=0, flat=True):
     """The element offset of the input at the loop's multi-index (idx0, idx1, ...); `i` when
     the loop is flat and the input dense in the loop's shape."""
-    if flat and input_shape == output_shape and _dense(input_shape, input_strides):
+    if flat and not base and input_shape == output_shape and _dense(input_shape, input_strides):
         return "i"
     lead = len(output_shape) - len(input_shape)
     terms = [f"idx{lead + d} * {stride}" if stride != 1 else f"idx{lead + d}"
              for d, (size, stride) in enumerate(zip(input_shape, input_strides))
              if size != 1 and stride != 0]
+    if base:
+        terms.append(str(base))
     return " + ".join(terms) or "0"
+
+
+def _view_chain(graph, name, views):
+    """The value a chain of views starts from, and the view nodes from it to `name`."""
+    chain = []
+    while name in views:
+        node = graph.node(name)
+        chain.append(node)
+        name = node.inputs[0]
+    return name, list(reversed(chain))
+
+
+def _memory_map(root_shape, root_strides, chain):
+    """(shape, strides, offset) of the last view of `chain` in the root's memory: the views'
+    own numpy implementations applied to the array of the root's element offsets. None when
+    the view is not an affine function of its index (a reshape across strides)."""
+    import numpy as np
+    offsets = np.zeros(root_shape, dtype=np.int64)
+    for d, (size, stride) in enumerate(zip(root_shape, root_strides)):
+        shape = [1] * len(root_shape)
+        shape[d] = size
+        offsets = offsets + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    for node in chain:
+        offsets = REGISTRY[node.op].eager(offsets, **node.attrs)
+    offsets = np.asarray(offsets)
+    if offsets.size == 0:
+        return offsets.shape, (0,) * offsets.ndim, 0
+    base = int(offsets.flat[0])
+    strides = []
+    for d, size in enumerate(offsets.shape):
+        index = [0] * offsets.ndim
+        if size > 1:
+            index[d] = 1
+            strides.append(int(offsets[tuple(index)]) - base)
+        else:
+            strides.append(0)
+    expected = np.full(offsets.shape, base, dtype=np.int64)
+    for d, (size, stride) in enumerate(zip(offsets.shape, strides)):
+        shape = [1] * offsets.ndim
+        shape[d] = size
+        expected = expected + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    if not np.array_equal(offsets, expected):
+        return None
+    return offsets.shape, tuple(strides), base
 
 
 def _dense(shape, strides):
@@ -152,6 +208,11 @@ def _index_lines(shape):
 
 
 _REDUCTIONS = ("sum", "mean")
+
+
+def _PASS_THROUGH_VIEWS_OF(graph):
+    """Names of the alias/expand nodes (they join view chains like the other views)."""
+    return {node.name for node in graph.nodes if node.op in _PASS_THROUGH_VIEWS}
 
 
 def _reduced_dims(node, ndim):
@@ -195,15 +256,33 @@ def render(graph, inputs, outputs, function_name, location, signature):
         if node.op != "input" and node.dtype is not dtype and node.dtype is not _dt.bool:
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
     input_names = [spec[0] for spec in inputs]
-    layouts = {spec[0]: (tuple(spec[1]), tuple(spec[2])) for spec in inputs}
-    reductions = [node.name for node in graph.nodes if node.op in _REDUCTIONS]
-    for name in reductions:
+    layouts = {spec[0]: (tuple(spec[1]), tuple(spec[2]), 0) for spec in inputs}
+    # views read their root's memory through an affine map; a computed root is materialised
+    views = {node.name for node in graph.nodes
+             if node.op not in _PASS_THROUGH_VIEWS and REGISTRY.get(node.op) is not None
+             and REGISTRY[node.op].kind == "view"}
+    roots = {}
+    for name in [n.name for n in graph.nodes if n.name in views]:
+        roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
+    materialised = {root for root, _ in roots.values() if root not in input_names}
+    buffer_names = [node.name for node in graph.nodes
+                    if node.op in _REDUCTIONS or node.name in materialised]
+    reductions = buffer_names
+    for name in buffer_names:
         shape = tuple(graph.node(name).shape)
-        layouts[name] = (shape, _row_major(shape))
-    expressions = _Expressions(graph, input_names, reductions)
+        layouts[name] = (shape, _row_major(shape), 0)
     printer = _printer(dtype)
     pointer_of = {name: f"in{i}_data" for i, name in enumerate(input_names)}
-    pointer_of.update({name: f"buf{i}_data" for i, name in enumerate(reductions)})
+    pointer_of.update({name: f"buf{i}_data" for i, name in enumerate(buffer_names)})
+    view_names = []
+    for name, (root, chain) in roots.items():
+        mapped = _memory_map(layouts[root][0], layouts[root][1], chain)
+        if mapped is None:
+            raise Unsupported(f"{graph.node(name).op} reads its input across strides")
+        layouts[name] = mapped
+        pointer_of[name] = pointer_of[root]
+        view_names.append(name)
+    expressions = _Expressions(graph, input_names, buffer_names, view_names)
     # reductions first (in graph order: a later one may read an earlier one), then outputs
     targets = [(name, "buffer", f"buf{i}_data") for i, name in enumerate(reductions)]
     targets += [(name, "output", f"out{i}_data") for i, name in enumerate(outputs)
@@ -211,28 +290,32 @@ def render(graph, inputs, outputs, function_name, location, signature):
     kernels = []
     for position, (target, role, target_pointer) in enumerate(targets):
         node = graph.node(target)
-        reduction = node.op in _REDUCTIONS and role == "buffer" and target in reductions
+        reduction = node.op in _REDUCTIONS and role == "buffer"
         used = set()
         if reduction:
             operand = node.inputs[0]
             expression = expressions.of(operand, used)
             loop_shape = tuple(graph.node(operand).shape) if operand in expressions.nodes \
                 else layouts[operand][0]
-        else:
-            expression = expressions.of(target, used) if target not in reductions \
-                else expressions.symbols[target]
+        elif role == "buffer":
+            expression = expressions.definition(target, used)  # a materialised view root
             loop_shape = tuple(node.shape)
-        used.discard(target)
+        else:
+            expression = expressions.of(target, used)
+            loop_shape = tuple(node.shape)
+        if role == "buffer":
+            used.discard(target)
         numel = 1
         for size in node.shape:
             numel *= size
         temporaries, (result,) = sympy.cse([expression], symbols=sympy.numbered_symbols("t"))
         temporaries = [(name, _optimise(value)) for name, value in temporaries]
         result = _optimise(result)
-        readers = sorted(used, key=lambda n: (n not in input_names, list(pointer_of).index(n)))
+        readers = sorted(used, key=list(pointer_of).index)
         loads = [{"symbol": str(expressions.symbols[name]), "pointer": pointer_of[name],
                   "offset": _offset(loop_shape, *layouts[name], flat=not reduction)}
                  for name in readers]
+        pointers = sorted({pointer_of[name] for name in readers}, key=list(pointer_of.values()).index)
         stop = set(reductions) - {target}
         node_names = expressions.nodes_of(target, stop=stop)
         kernel = {
@@ -242,9 +325,9 @@ def render(graph, inputs, outputs, function_name, location, signature):
             "nodes": [f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
             "locations": sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
                                 - {None}) or ["(inputs only)"],
-            "parameters": ", ".join([f"const {ctype} *restrict {pointer_of[n]}" for n in readers]
+            "parameters": ", ".join([f"const {ctype} *restrict {p}" for p in pointers]
                                     + [f"{ctype} *restrict {target_pointer}"]),
-            "arguments": ", ".join([pointer_of[n] for n in readers] + [target_pointer]),
+            "arguments": ", ".join(pointers + [target_pointer]),
             "numel": numel,
             "index_lines": [] if all(load["offset"] in ("i", "0") for load in loads)
             else _index_lines(loop_shape),
