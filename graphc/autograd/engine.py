@@ -8,6 +8,7 @@ meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.gr
 import warnings
 
 from . import grad_mode
+from ..runtime import cpu as _cpu
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
 
@@ -269,6 +270,9 @@ def _call_pre_hooks(node, grads):
 
 def _accumulate(leaf_node, grad, create_graph):
     """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
+    if _cpu.tracer is not None:
+        _cpu.tracer.graph_break("accumulating into .grad (backward() inside a compiled function; "
+                                "graphc.autograd.grad is compiled)")
     leaf = leaf_node.variable
     for hook in leaf._hooks or ():
         replaced = hook(grad)

@@ -17,6 +17,8 @@ __all__ = ["Unsupported", "render", "template_root"]
 
 # views that only change how a value is broadcast, not which elements it has
 _PASS_THROUGH_VIEWS = {"alias", "expand"}
+# copies: the same values (in a fused kernel, nothing to do)
+_IDENTITIES = {"clone", "contiguous"}
 _C_TYPES = {_dt.float32: "float", _dt.float64: "double"}
 
 
@@ -93,7 +95,7 @@ class _Expressions:
             return expression
         node = self.nodes[name]
         inputs = set()
-        if node.op in _PASS_THROUGH_VIEWS:
+        if node.op in _PASS_THROUGH_VIEWS or node.op in _IDENTITIES:
             expression = self.of(node.inputs[0], inputs)
         else:
             op = REGISTRY.get(node.op)

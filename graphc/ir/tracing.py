@@ -37,6 +37,7 @@ class Tracer:
     def __init__(self):
         self.graph = Graph()
         self.names = {}        # id(tensor) -> value name
+        self.by_memory = {}    # (address, shape, strides, dtype) -> value name (aliases)
         self.keep_alive = []   # tensors whose ids are in `names` (ids must not be reused)
         self.captured = []     # (name, tensor) read from outside the arguments
         self.locations = {}    # value name -> user source location
@@ -49,12 +50,16 @@ class Tracer:
 
     def _bind(self, tensor, name):
         self.names[id(tensor)] = name
+        self.by_memory[_memory_key(tensor)] = name
         self.keep_alive.append(tensor)
 
     def name_of(self, value):
         """The value name of an operand: a known tensor, a captured tensor, or a number."""
         if isinstance(value, _cpu.Tensor):
             name = self.names.get(id(value))
+            if name is None:
+                # another tensor object over the same elements (.data, detach(), a saved output)
+                name = self.by_memory.get(_memory_key(value))
             if name is None:
                 name = f"captured{len(self.captured)}"
                 self.captured.append((name, value))
@@ -67,8 +72,6 @@ class Tracer:
         if op.kind == "random":
             self.graph_break(f"{op.name} (random ops are not compiled yet)")
         inputs = [self.name_of(a) for a in args]
-        if any(isinstance(a, _cpu.Tensor) and a._requires_grad is True for a in args):
-            self.graph_break("autograd inside a compiled function (not compiled yet)")
         name = f"v{len(self.graph.nodes)}"
         self._bind(result, name)
         self.locations[name] = user_location()
@@ -77,6 +80,11 @@ class Tracer:
 
     def graph_break(self, reason):
         raise GraphBreak(f"{reason} at {user_location()}")
+
+
+def _memory_key(tensor):
+    data = tensor._data
+    return (data.__array_interface__["data"][0], data.shape, data.strides, tensor._dtype.name)
 
 
 def trace(function, args, kwargs):
