@@ -48,7 +48,11 @@ def _environment():
 def _printer(dtype):
     from sympy.codegen.ast import float32, float64, real
     from sympy.printing.c import C99CodePrinter
-    return C99CodePrinter({"type_aliases": {real: float32 if dtype is _dt.float32 else float64}})
+    if dtype is _dt.float32:
+        # the template's branch-free expf: loops that call it vectorise
+        return C99CodePrinter({"type_aliases": {real: float32},
+                               "user_functions": {"exp": "graphc_expf"}})
+    return C99CodePrinter({"type_aliases": {real: float64}})
 
 
 def _optimise(expression):
