@@ -79,6 +79,13 @@ def _number_snapshot(readers):
     return tuple(values)
 
 
+def _grad_states(args, captured):
+    """Which tensors have a .grad (and which object it is): a traced backward creates or
+    accumulates into them, so a change means another specialisation."""
+    return tuple(None if t._grad is None else id(t._grad)
+                 for t in list(args) + captured if isinstance(t, Tensor))
+
+
 def _argument_signature(value):
     if isinstance(value, Tensor):
         data = value._data
@@ -101,49 +108,69 @@ class CompiledFunction:
         self._closure_readers = _closure_numbers(function)
         self._latest = None
         self._warned = False
+        self._captured_seen = []  # tensors earlier traces read from globals/closures
 
     # -------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
         key = (tuple(_argument_signature(a) for a in args),
                tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items())),
-               _grad_mode.state.enabled, _number_snapshot(self._closure_readers))
+               _grad_mode.state.enabled, _number_snapshot(self._closure_readers),
+               _grad_states(args, self._captured_seen))
         specialisation = self._specialisations.get(key)
         if specialisation is None:
-            specialisation = self._specialise(key, args, kwargs)
+            # tracing runs the function once (eagerly): that is this call's result
+            specialisation, result = self._specialise(key, args, kwargs)
+            return result
         return specialisation(args, kwargs)
 
     def _specialise(self, key, args, kwargs):
+        """Trace (running the function once) and build; returns (specialisation, result)."""
         if self._specialisations:
             log.info("recompiling %s: %s", self.__name__, self._reason(key))
         if len(self._specialisations) >= MAX_SPECIALISATIONS:
             warnings.warn(f"graphc.compile: {self.__name__} was specialised for "
                           f"{MAX_SPECIALISATIONS} signatures; further ones run eagerly",
                           RuntimeWarning, stacklevel=3)
-            return self._eager
+            return self._eager, self._function(*args, **kwargs)
         started = time.perf_counter()
         try:
-            specialisation = _Specialisation.build(self._function, args, kwargs, key)
-        except (tracing.GraphBreak, c_backend.Unsupported) as reason:
-            if self._fullgraph:
-                raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
-                                   f"{reason}") from None
-            if not self._warned:
-                warnings.warn(f"graphc.compile: {self.__name__} runs eagerly for this "
-                              f"signature: {reason}", RuntimeWarning, stacklevel=3)
-                self._warned = True
-            specialisation = self._eager
-        except cache.CompilerMissing as missing:
-            if self._fullgraph:
-                raise CompileError(str(missing)) from None
-            warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,
-                          stacklevel=3)
-            specialisation = self._eager
+            tracer, result = tracing.trace(self._function, args, kwargs,
+                                           stop_at_break=self._fullgraph)
+        except tracing.GraphBreak as reason:
+            raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
+                               f"{reason}") from None
+        specialisation = self._eager
+        if tracer.broken:
+            self._fall_back(tracer.broken)
         else:
-            self._latest = specialisation
-            log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
-                     (time.perf_counter() - started) * 1e3, specialisation.origin)
+            try:
+                specialisation = _Specialisation.build(self._function, args, tracer, result, key)
+            except (tracing.GraphBreak, c_backend.Unsupported) as reason:
+                if self._fullgraph:
+                    raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
+                                       f"{reason}") from None
+                self._fall_back(reason)
+            except cache.CompilerMissing as missing:
+                if self._fullgraph:
+                    raise CompileError(str(missing)) from None
+                warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,
+                              stacklevel=4)
+            else:
+                self._latest = specialisation
+                known = {id(t) for t in self._captured_seen}
+                # parameters read from globals/closures: their .grad state is part of the key
+                self._captured_seen += [t for t in specialisation.captured
+                                        if id(t) not in known and t.requires_grad]
+                log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
+                         (time.perf_counter() - started) * 1e3, specialisation.origin)
         self._specialisations[key] = specialisation
-        return specialisation
+        return specialisation, result
+
+    def _fall_back(self, reason):
+        if not self._warned:
+            warnings.warn(f"graphc.compile: {self.__name__} runs eagerly for this signature: "
+                          f"{reason}", RuntimeWarning, stacklevel=5)
+            self._warned = True
 
     def _eager(self, args, kwargs):
         return self._function(*args, **kwargs)
@@ -151,7 +178,7 @@ class CompiledFunction:
     def _reason(self, key):
         previous = next(reversed(self._specialisations))
         labels = ("arguments", "keyword arguments", "grad mode", "numbers read from closure "
-                  "or globals")
+                  "or globals", "which .grad tensors exist")
         changed = [label for label, old, new in zip(labels, previous, key) if old != new]
         return "changed " + ", ".join(changed)
 
@@ -174,8 +201,7 @@ class _Specialisation:
     """One signature's native code and how to map arguments to it and results back."""
 
     @classmethod
-    def build(cls, function, args, kwargs, key):
-        tracer, result = tracing.trace(function, args, kwargs)
+    def build(cls, function, args, tracer, result, key):
         self = cls()
         self.graph = tracer.graph
         self.graph.locations = tracer.locations
@@ -191,7 +217,13 @@ class _Specialisation:
         for name, tensor in tracer.captured:
             inputs.append((name, tensor.shape, _element_strides(tensor), tensor.dtype))
         self.input_names = [spec[0] for spec in inputs]
-        self.outputs = [name for name in outputs if name not in self.input_names]
+        self.writes = dict(tracer.writes)          # input name -> value written into it
+        self.grad_sets = list(tracer.grad_sets)    # (leaf input name, value): a new .grad
+        wanted = list(outputs) + list(self.writes.values()) + [v for _, v in self.grad_sets]
+        self.outputs = []
+        for name in wanted:
+            if name not in self.input_names and name not in self.outputs:
+                self.outputs.append(name)
         location = getattr(function, "__code__", None)
         location = f"{location.co_filename}:{location.co_firstlineno}" if location else "?"
         name = getattr(function, "__qualname__", "function")
@@ -244,8 +276,15 @@ class _Specialisation:
                      for name in self.buffers]
         self.entry(*pointers, _threads())
         values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
-        for name, tensor in zip(self.input_names, tensors):
-            values[name] = tensor
+        inputs = dict(zip(self.input_names, tensors))
+        for name, value in self.writes.items():  # in-place updates of inputs (parameters, .grad)
+            target = inputs[name]
+            source = values[value] if value in values else inputs[value]
+            np.copyto(target._data, source._data)
+            target._bump_version()
+        for leaf_name, value in self.grad_sets:
+            inputs[leaf_name]._grad = values[value]
+        values.update(inputs)
         return _rebuild(self.structure, values)
 
 

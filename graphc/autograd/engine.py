@@ -271,8 +271,7 @@ def _call_pre_hooks(node, grads):
 def _accumulate(leaf_node, grad, create_graph):
     """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
     if _cpu.tracer is not None:
-        _cpu.tracer.graph_break("accumulating into .grad (backward() inside a compiled function; "
-                                "graphc.autograd.grad is compiled)")
+        return _traced_accumulate(leaf_node.variable, grad, create_graph)
     leaf = leaf_node.variable
     for hook in leaf._hooks or ():
         replaced = hook(grad)
@@ -294,6 +293,18 @@ def _accumulate(leaf_node, grad, create_graph):
             existing.add_(grad)
     for hook in leaf_node._hooks or ():
         hook(leaf)
+
+
+def _traced_accumulate(leaf, grad, create_graph):
+    """While graphc.compile traces: the same accumulation, through traced ops."""
+    tracer = _cpu.tracer
+    if create_graph or leaf._hooks:
+        tracer.graph_break("backward(create_graph=True) or tensor hooks (not compiled yet)")
+    if leaf._grad is None:
+        leaf._grad = grad.clone()
+        tracer.on_grad_created(leaf, leaf._grad)
+    else:
+        leaf._grad.add_(grad)
 
 
 def _new_slots(node, output_nr, grad):

@@ -99,7 +99,9 @@ class _Expressions:
             return expression
         node = self.nodes[name]
         inputs = set()
-        if node.op in _PASS_THROUGH_VIEWS or node.op in _IDENTITIES:
+        if node.op == "fill":  # fill_/zero_ traced as a constant
+            expression = _constant(repr(node.attrs["value"]))
+        elif node.op in _PASS_THROUGH_VIEWS or node.op in _IDENTITIES or node.op == "copy":
             expression = self.of(node.inputs[0], inputs)
         else:
             op = REGISTRY.get(node.op)

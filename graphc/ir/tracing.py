@@ -41,10 +41,17 @@ class Tracer:
         self.keep_alive = []   # tensors whose ids are in `names` (ids must not be reused)
         self.captured = []     # (name, tensor) read from outside the arguments
         self.locations = {}    # value name -> user source location
+        self.input_of_memory = {}  # memory key of an input -> its input name
+        self.writes = {}       # input name -> the value written into it by the end of the call
+        self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
+        self.stale = set()     # memory keys of views made out of date by an in-place write
+        self.broken = None     # why the function cannot become one graph (None: it can)
+        self.stop_at_break = False
 
     # -------------------------------------------------------------- values
     def add_input(self, name, tensor):
         self._bind(tensor, name)
+        self.input_of_memory[_memory_key(tensor)] = name
         self.graph.nodes.append(GraphNode(name, "input", [], {}, tensor.shape, tensor.dtype,
                                           "forward"))
 
@@ -56,10 +63,14 @@ class Tracer:
     def name_of(self, value):
         """The value name of an operand: a known tensor, a captured tensor, or a number."""
         if isinstance(value, _cpu.Tensor):
-            name = self.names.get(id(value))
+            if self.stale and _memory_key(value) in self.stale:
+                self.graph_break("a view read after an in-place write to the tensor it views "
+                                 "(not compiled yet)")
+            # by memory first: another tensor object over the same elements (.data, detach(),
+            # a saved output) is the same value, and an in-place write rebinds the memory
+            name = self.by_memory.get(_memory_key(value))
             if name is None:
-                # another tensor object over the same elements (.data, detach(), a saved output)
-                name = self.by_memory.get(_memory_key(value))
+                name = self.names.get(id(value))
             if name is None:
                 name = f"captured{len(self.captured)}"
                 self.captured.append((name, value))
@@ -78,8 +89,57 @@ class Tracer:
         self.graph.nodes.append(GraphNode(name, op.name, inputs, dict(attrs), result.shape,
                                           result.dtype, "forward"))
 
+    # -------------------------------------------------------------- in-place writes
+    def after_write(self, target, result):
+        """`target`'s elements now hold the traced value `result` (an in-place op ran)."""
+        self.rebind(target, self.names[id(result)])
+
+    def rebind(self, target, name):
+        key = _memory_key(target)
+        for other in self.keep_alive:
+            other_key = _memory_key(other)
+            if other_key != key and other_key not in self.stale and _overlaps(other, target):
+                # views of the written memory through another layout now hold old values:
+                # reading one later is a graph break (see name_of)
+                self.stale.add(other_key)
+        self.name_of(target)  # an untraced target becomes a (captured) input first
+        self.names[id(target)] = name
+        self.by_memory[key] = name
+        written = self.input_of_memory.get(key)
+        if written is not None:
+            self.writes[written] = name
+
+    def on_fill(self, target, value):
+        """`target.fill_(value)` / `zero_()`: a constant node, then the write."""
+        name = f"v{len(self.graph.nodes)}"
+        self.graph.nodes.append(GraphNode(name, "fill", [], {"value": value}, target.shape,
+                                          target.dtype, "forward"))
+        self.locations[name] = user_location()
+        self.rebind(target, name)
+
+    def on_copy(self, target, source):
+        """`target.copy_(source)`: the source broadcast (and cast) to the target, then the write."""
+        name = f"v{len(self.graph.nodes)}"
+        self.graph.nodes.append(GraphNode(name, "copy", [self.name_of(source)], {},
+                                          target.shape, target.dtype, "forward"))
+        self.locations[name] = user_location()
+        self.rebind(target, name)
+
+    def on_grad_created(self, leaf, grad):
+        """The traced backward gave `leaf` its first .grad (`grad`, a traced value)."""
+        self.grad_sets.append((self.name_of(leaf), self.names[id(grad)]))
+
     def graph_break(self, reason):
-        raise GraphBreak(f"{reason} at {user_location()}")
+        message = f"{reason} at {user_location()}"
+        if self.stop_at_break:
+            raise GraphBreak(message)
+        self.broken = message
+        _cpu.tracer = None  # the rest of the call runs eagerly, untraced
+
+
+def _overlaps(a, b):
+    import numpy as np
+    return np.shares_memory(a._data, b._data)
 
 
 def _memory_key(tensor):
@@ -87,11 +147,16 @@ def _memory_key(tensor):
     return (data.__array_interface__["data"][0], data.shape, data.strides, tensor._dtype.name)
 
 
-def trace(function, args, kwargs):
-    """Run `function(*args, **kwargs)` under a tracer: (tracer, result)."""
+def trace(function, args, kwargs, stop_at_break=False):
+    """Run `function(*args, **kwargs)` under a tracer: (tracer, result).
+
+    The function runs exactly once, eagerly (its result and side effects are those of an eager
+    call). At a graph break the tracer either raises GraphBreak (`stop_at_break`) or records
+    the reason in `tracer.broken` and lets the function finish untraced."""
     if _cpu.tracer is not None:
         raise GraphBreak("graphc.compile functions cannot be traced inside one another yet")
     tracer = Tracer()
+    tracer.stop_at_break = stop_at_break
     for index, value in enumerate(args):
         if isinstance(value, _cpu.Tensor):
             tracer.add_input(f"arg{index}", value)

@@ -412,7 +412,13 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
     saved values stay valid), and the target takes over the result's grad_fn.
     """
     if tracer is not None:
-        tracer.graph_break(f"in-place {op.name}_ (in-place ops are not compiled yet)")
+        if grad_state.enabled and _any_requires_grad(args):
+            tracer.graph_break(f"in-place {op.name}_ recorded by autograd (not compiled yet)")
+        result = apply(op, args, attrs)  # traced out of place, then written back
+        _check_cast(result._dtype, target)
+        _write(target, result._data)
+        tracer.after_write(target, result)
+        return target
     if record is not None and grad_state.enabled and _any_requires_grad(args):
         return recorded_inplace(op, target, args, attrs)
     out, result_dtype = op.run(args, attrs or _no_attrs)

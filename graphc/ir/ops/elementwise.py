@@ -606,6 +606,8 @@ def _tracked(tensor, value=None):
 
 
 def zero_(self):
+    if _cpu.tracer is not None and not _tracked(self):
+        _cpu.tracer.on_fill(self, 0)
     if _tracked(self):
         self[...] = 0
         return self
@@ -627,6 +629,8 @@ def fill_(self, value):
                         f"{_type_name(value)}")
     if self._dtype.category != 2 or value.__class__ not in (float, int):
         value = _creation.cast_number(value, self._dtype)  # range checks and C wrapping
+    if _cpu.tracer is not None and not _tracked(self):
+        _cpu.tracer.on_fill(self, value)
     if _tracked(self):
         self[...] = value
         return self
@@ -638,6 +642,8 @@ def fill_(self, value):
 
 def copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast to self's shape, any dtype) into self."""
+    if _cpu.tracer is not None and not _tracked(self, src):
+        _cpu.tracer.on_copy(self, src)
     if _tracked(self, src):
         self[...] = src
         return self
