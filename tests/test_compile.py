@@ -97,11 +97,27 @@ def test_views_are_address_arithmetic_never_copies(name):
     check_same(graphc.compile(function, fullgraph=True), function, x, y)
 
 
+MATMULS = {
+    "matrix product": lambda x, y: x @ y.t(),
+    "fused operands": lambda x, y: (x * 2) @ y.exp().t() + 1,
+    "batched": lambda x, y: x.unsqueeze(0).expand(2, 4, 5) @ y.t(),
+    "into a reduction": lambda x, y: (x @ y.t()).sum(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATMULS))
+def test_matrix_products(name):
+    function = MATMULS[name]
+    x, y = rand(4, 5), rand(3, 5, seed=1)
+    check_same(graphc.compile(function, fullgraph=True), function, x, y)
+
+
 GRADIENTS = {
     "seed formula": lambda x: (x ** 2 * graphc.exp(x)).sum(),
     "sigmoid chain": lambda x: (x.sigmoid() * x.tanh()).mean(),
     "broadcast and views": lambda x: (x.t() * x.sum(0)).exp().sum(),
     "loss": lambda x: (0.5 * (x * 2 - 1) ** 2).sum(),
+    "through a matrix product": lambda x: ((x @ x.t()).tanh() * 0.5).sum(),
 }
 
 

@@ -273,8 +273,14 @@ def render(graph, inputs, outputs, function_name, location, signature):
     for name in [n.name for n in graph.nodes if n.name in views]:
         roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
     materialised = {root for root, _ in roots.values() if root not in input_names}
+    # matrix products read operands that are in memory (materialised when computed)
+    for node in graph.nodes:
+        if node.op == "matmul":
+            if any(len(graph.node(o).shape) < 2 for o in node.inputs):
+                raise Unsupported("matmul with a vector operand (not compiled yet)")
+            materialised |= {o for o in node.inputs if o not in input_names and o not in views}
     buffer_names = [node.name for node in graph.nodes
-                    if node.op in _REDUCTIONS or node.name in materialised]
+                    if node.op in _REDUCTIONS or node.op == "matmul" or node.name in materialised]
     reductions = buffer_names
     for name in buffer_names:
         shape = tuple(graph.node(name).shape)
@@ -298,6 +304,10 @@ def render(graph, inputs, outputs, function_name, location, signature):
     kernels = []
     for position, (target, role, target_pointer) in enumerate(targets):
         node = graph.node(target)
+        if node.op == "matmul" and role == "buffer":
+            kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
+                                          pointer_of, ctype))
+            continue
         reduction = node.op in _REDUCTIONS and role == "buffer"
         used = set()
         if reduction:
@@ -367,6 +377,45 @@ def render(graph, inputs, outputs, function_name, location, signature):
         function=function_name, location=location, signature=signature, kernels=kernels,
         entry_parameters=entry, ctype=ctype)
     return source, dtype, ctype, reductions
+
+
+def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a reduction over k of the loop
+    (batch..., i, k, j), both operands read in place through their strides."""
+    import numpy as np
+    a, b = node.inputs
+    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = layouts[a], layouts[b]
+    batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
+    m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
+    loop_shape = batch + (m, k, n)
+    a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
+    numel = 1
+    for size in node.shape:
+        numel *= size
+    kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
+    pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
+    return {
+        "name": f"kernel{position}_matmul",
+        "output": node.name,
+        "summary": f"matmul of %{a} [{', '.join(map(str, a_shape))}] and %{b} "
+                   f"[{', '.join(map(str, b_shape))}]",
+        "nodes": [f"%{node.name} = matmul"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        "parameters": ", ".join([f"const {ctype} *restrict {p}" for p in pointers]
+                                + [f"{ctype} *restrict {target_pointer}"]),
+        "arguments": ", ".join(pointers + [target_pointer]),
+        "numel": numel,
+        "index_lines": [],
+        "loads": [{"symbol": "left", "pointer": pointer_of[a],
+                   "offset": _offset(loop_shape, *a_layout, flat=False)},
+                  {"symbol": "right", "pointer": pointer_of[b],
+                   "offset": _offset(loop_shape, b_shape, b_strides, b_base, flat=False)}],
+        "temporaries": [],
+        "result": "left * right",
+        "output_pointer": target_pointer,
+        "reduction": {"count": k, "total": k * numel, "outer_lines": _decode("o", kept),
+                      "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": ""},
+    }
 
 
 def _row_major(shape):
