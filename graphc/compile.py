@@ -232,16 +232,19 @@ class _Specialisation:
         graph_key = cache.graph_key_of(description)
         generated = cache.generated_for(graph_key)
         if generated is None:
-            source, dtype, ctype, buffers = c_backend.render(
+            source, dtype, ctype, buffers, randoms = c_backend.render(
                 self.graph, inputs, self.outputs, name, location, _short_signature(key))
             cdef = (f"int graphc_entry("
                     + ", ".join([f"const {ctype} *"] * len(inputs)
-                                + [f"{ctype} *"] * (len(self.outputs) + len(buffers)) + ["int"])
+                                + [f"{ctype} *"] * (len(self.outputs) + len(buffers))
+                                + ["uint64_t", "uint64_t"] * len(randoms) + ["int"])
                     + ");")
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
-                         "buffers": buffers}
+                         "buffers": buffers, "randoms": randoms}
         self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
         self.buffers = generated["buffers"]
+        # each draw claims its words from its generator on every call, as eager code does
+        self.draws = [tracer.draws[name] for name in generated["randoms"]]
         self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
         (self.ffi, self.lib), self.key, self.origin = cache.load(
@@ -274,6 +277,8 @@ class _Specialisation:
         by_output = dict(zip(self.outputs, output_pointers))
         pointers += [by_output[name] if name in by_output else self.scratch_pointers[name]
                      for name in self.buffers]
+        for generator, words in self.draws:
+            pointers += generator.claim(words)
         self.entry(*pointers, _threads())
         values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
         inputs = dict(zip(self.input_names, tensors))

@@ -216,6 +216,8 @@ def _index_lines(shape):
 
 
 _REDUCTIONS = ("sum", "mean")
+_RANDOM = ("uniform", "normal")
+_MATERIALISED_OPS = ("matmul",) + _RANDOM
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -280,7 +282,9 @@ def render(graph, inputs, outputs, function_name, location, signature):
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
     buffer_names = [node.name for node in graph.nodes
-                    if node.op in _REDUCTIONS or node.op == "matmul" or node.name in materialised]
+                    if node.op in _REDUCTIONS or node.op in _MATERIALISED_OPS
+                    or node.name in materialised]
+    randoms = [node.name for node in graph.nodes if node.op in _RANDOM]
     reductions = buffer_names
     for name in buffer_names:
         shape = tuple(graph.node(name).shape)
@@ -307,6 +311,10 @@ def render(graph, inputs, outputs, function_name, location, signature):
         if node.op == "matmul" and role == "buffer":
             kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
                                           pointer_of, ctype))
+            continue
+        if node.op in _RANDOM and role == "buffer":
+            kernels.append(_random_kernel(position, graph, node, target_pointer, ctype, dtype,
+                                          randoms.index(target)))
             continue
         reduction = node.op in _REDUCTIONS and role == "buffer"
         used = set()
@@ -354,6 +362,7 @@ def render(graph, inputs, outputs, function_name, location, signature):
             "result": printer.doprint(result),
             "output_pointer": target_pointer,
             "reduction": None,
+            "random": None,
         }
         if reduction:
             dims = _reduced_dims(node, len(loop_shape))
@@ -371,12 +380,13 @@ def render(graph, inputs, outputs, function_name, location, signature):
         kernels.append(kernel)
     entry = ", ".join([f"const {ctype} *restrict in{i}_data" for i in range(len(input_names))]
                       + [f"{ctype} *restrict out{i}_data" for i in range(len(outputs))]
-                      + [f"{ctype} *restrict buf{i}_data" for i in range(len(reductions))])
+                      + [f"{ctype} *restrict buf{i}_data" for i in range(len(reductions))]
+                      + [f"uint64_t seed{r}, uint64_t offset{r}" for r in range(len(randoms))])
     # an output that is itself a reduction is copied out of its buffer by the runner
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
-        entry_parameters=entry, ctype=ctype)
-    return source, dtype, ctype, reductions
+        entry_parameters=entry, ctype=ctype, random=bool(randoms))
+    return source, dtype, ctype, reductions, randoms
 
 
 def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
@@ -415,6 +425,38 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
         "output_pointer": target_pointer,
         "reduction": {"count": k, "total": k * numel, "outer_lines": _decode("o", kept),
                       "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": ""},
+        "random": None,
+    }
+
+
+def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
+    """A draw of uniform or normal numbers, element i from the stream word graphc.random's
+    recipe assigns to it (the runner claims seed and offset from the generator per call)."""
+    numel = 1
+    for size in node.shape:
+        numel *= size
+    attrs = node.attrs
+    if node.op == "uniform":
+        bits = 24 if dtype is _dt.float32 else 53
+        value = f"graphc_uniform(seed, offset, i, {bits})"
+        if (attrs["low"], attrs["high"]) != (0.0, 1.0):
+            value = f"({float(attrs['high']) - float(attrs['low'])!r} * {value} + {float(attrs['low'])!r})"
+    else:
+        bits = 24 if dtype is _dt.float32 else 53
+        value = f"graphc_normal(seed, offset, i, {bits})"
+        if (attrs["mean"], attrs["std"]) != (0.0, 1.0):
+            value = f"({value} * {float(attrs['std'])!r} + {float(attrs['mean'])!r})"
+    return {
+        "name": f"kernel{position}_{node.op}",
+        "output": node.name,
+        "summary": f"{node.op} draw {index} ({numel} values)",
+        "nodes": [f"%{node.name} = {node.op}"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        "parameters": f"uint64_t seed, uint64_t offset, {ctype} *restrict {target_pointer}",
+        "arguments": f"seed{index}, offset{index}, {target_pointer}",
+        "numel": numel, "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None,
+        "random": f"({ctype}){value}",
     }
 
 

@@ -46,6 +46,8 @@ class Tracer:
         self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
         self.stale = set()     # memory keys of views made out of date by an in-place write
         self.broken = None     # why the function cannot become one graph (None: it can)
+        self.draws = {}        # random value name -> (generator, words it draws)
+        self.pending_draw = None
         self.stop_at_break = False
 
     # -------------------------------------------------------------- values
@@ -80,10 +82,18 @@ class Tracer:
 
     # -------------------------------------------------------------- hooks from the executor
     def on_op(self, op, args, attrs, result):
+        draw = None
         if op.kind == "random":
-            self.graph_break(f"{op.name} (random ops are not compiled yet)")
+            if op.name not in ("uniform", "normal") or self.pending_draw is None:
+                self.graph_break(f"{op.name} (this random op is not compiled yet)")
+                return
+            # the generator state is read at every call, never frozen: drop the trace's own
+            draw, self.pending_draw = self.pending_draw, None
+            attrs = {k: v for k, v in attrs.items() if k not in ("seed", "offset")}
         inputs = [self.name_of(a) for a in args]
         name = f"v{len(self.graph.nodes)}"
+        if draw is not None:
+            self.draws[name] = draw
         self._bind(result, name)
         self.locations[name] = user_location()
         self.graph.nodes.append(GraphNode(name, op.name, inputs, dict(attrs), result.shape,
