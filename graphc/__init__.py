@@ -2,9 +2,6 @@
 
 `import graphc as torch` should run code written for torch. This module is only the namespace.
 """
-import builtins as _builtins
-import os as _os
-
 from . import dtypes as _dtypes
 from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, half,
                      float, double, short, int, long, dtype, get_default_dtype, set_default_dtype,
@@ -50,16 +47,4 @@ def result_type(tensor1, tensor2):
     return operand_dtype([tensor1, tensor2])
 
 
-_num_threads = [len(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity")
-                else (_os.cpu_count() or 1)]
-
-
-def set_num_threads(n):
-    """Threads for intra-op work: compiled code's parallel loops (eager numpy is unaffected)."""
-    if not isinstance(n, _builtins.int) or n < 1:
-        raise RuntimeError("set_num_threads expects a positive integer")
-    _num_threads[0] = n
-
-
-def get_num_threads():
-    return _num_threads[0]
+from .runtime.threads import set_num_threads, get_num_threads  # noqa: E402

@@ -24,6 +24,7 @@ from . import dtypes as _dtypes
 from .autograd import grad_mode as _grad_mode
 from .codegen import c_backend, cache
 from .ir import tracing
+from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
 __all__ = ["compile", "CompileError"]
@@ -260,42 +261,66 @@ class _Specialisation:
                                                      array.__array_interface__["data"][0])
                                  for name, array in self.scratch.items()}
         self.entry = self.lib.graphc_entry
+        self._plan_call(_slot_names(self.structure))
         return self
 
     @staticmethod
     def _short(key):
         return format(abs(hash(key)) % (1 << 32), "08x")
 
+    def _plan_call(self, structure_names):
+        """Per-call bookkeeping decided once: which outputs must be fresh arrays (returned to
+        the user or becoming a .grad) and which can live in planned memory (values only copied
+        into parameters), and a cache of input pointers."""
+        fresh = set(structure_names) | {value for _, value in self.grad_sets}
+        self.fresh = [name in fresh for name in self.outputs]
+        self.planned = {name: np.empty(shape, dtype=self.dtype.np)
+                        for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh)
+                        if not keep}
+        cast, pointer = self.ffi.cast, self.pointer_type
+        self.planned_pointers = {name: cast(pointer, array.__array_interface__["data"][0])
+                                 for name, array in self.planned.items()}
+        self.pointer_cache = [[None, None] for _ in range(len(self.argument_positions)
+                                                         + len(self.captured))]
+        self.buffer_pointers = None
+
     def __call__(self, args, kwargs):
         cast, pointer = self.ffi.cast, self.pointer_type
         tensors = [args[i] for i in self.argument_positions] + self.captured
-        pointers = [cast(pointer, t._data.__array_interface__["data"][0]) for t in tensors]
+        pointers = []
+        for tensor, cached in zip(tensors, self.pointer_cache):
+            data = tensor._data
+            if cached[0] is not data:  # a tensor's array changes only by set_/resize_/.data=
+                cached[0], cached[1] = data, cast(pointer, data.__array_interface__["data"][0])
+            pointers.append(cached[1])
         np_dtype = self.dtype.np
-        results = [np.empty(shape, dtype=np_dtype) for shape in self.output_shapes]
-        output_pointers = [cast(pointer, r.__array_interface__["data"][0]) for r in results]
+        arrays = {}
+        output_pointers = []
+        for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh):
+            if keep:
+                array = arrays[name] = np.empty(shape, dtype=np_dtype)
+                output_pointers.append(cast(pointer, array.__array_interface__["data"][0]))
+            else:
+                arrays[name] = self.planned[name]
+                output_pointers.append(self.planned_pointers[name])
         pointers += output_pointers
         by_output = dict(zip(self.outputs, output_pointers))
         pointers += [by_output[name] if name in by_output else self.scratch_pointers[name]
                      for name in self.buffers]
         for generator, words in self.draws:
             pointers += generator.claim(words)
-        self.entry(*pointers, _threads())
-        values = {name: wrap(array, self.dtype) for name, array in zip(self.outputs, results)}
+        self.entry(*pointers, _num_threads[0])
         inputs = dict(zip(self.input_names, tensors))
         for name, value in self.writes.items():  # in-place updates of inputs (parameters, .grad)
             target = inputs[name]
-            source = values[value] if value in values else inputs[value]
-            np.copyto(target._data, source._data)
+            np.copyto(target._data, arrays[value] if value in arrays else inputs[value]._data)
             target._bump_version()
+        values = {name: wrap(arrays[name], self.dtype)
+                  for name, keep in zip(self.outputs, self.fresh) if keep}
         for leaf_name, value in self.grad_sets:
             inputs[leaf_name]._grad = values[value]
         values.update(inputs)
         return _rebuild(self.structure, values)
-
-
-def _threads():
-    from . import get_num_threads
-    return get_num_threads()
 
 
 def _element_strides(tensor):
@@ -341,6 +366,16 @@ def _structure(result, tracer):
     if isinstance(result, (bool, int, float, str, type(None))):
         return result
     raise tracing.GraphBreak(f"the function returns a {type(result).__name__}")
+
+
+def _slot_names(structure):
+    if isinstance(structure, _Slot):
+        return [structure.name]
+    if isinstance(structure, (tuple, list)):
+        return [n for item in structure for n in _slot_names(item)]
+    if isinstance(structure, dict):
+        return [n for item in structure.values() for n in _slot_names(item)]
+    return []
 
 
 class _Slot:
