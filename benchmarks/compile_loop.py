@@ -1,12 +1,13 @@
 """graphc.compile against eager graphc, numpy and PyTorch (when importable), in one process.
 
-So far (the compiler's first slice compiles elementwise graphs, reductions and views, and the
-gradients autograd.grad computes inside them): the fused elementwise forward `y = x**2 * exp(x)`
-on 4M float32 elements, and its forward + backward (y and dy/dx), each beside the
-memory-bandwidth floor of a STREAM-style copy of the same bytes; and the cold (trace + C build)
-and warm (cached library) compile time.
-The linear-regression and MLP training steps of the compiler issue need reductions, matmul,
-random ops and backward in compiled code, which are not lowered yet.
+1. The seed's linear-regression step (batch 8, data drawn inside the step, autograd, SGD):
+   eager graphc, compiled graphc, hand-written numpy, PyTorch eager; µs per step.
+2. The fused elementwise forward `y = x**2 * exp(x)` on 4M float32 elements, and its forward +
+   backward (y and dy/dx), each beside the memory-bandwidth floor of a STREAM-style copy of the
+   same bytes.
+3. The cold (trace + C build) and warm (cached library) first call in a fresh process.
+(The MLP step of the compiler issue needs BLAS-backed products and softmax cross-entropy; not
+measured yet.)
 
 Run: python benchmarks/compile_loop.py [--quick]
 """
@@ -30,6 +31,66 @@ except ImportError:
 def median_ms(function, number, repeat):
     function()
     return statistics.median(timeit.repeat(function, number=number, repeat=repeat)) / number * 1e3
+
+
+def regression_step(library):
+    """The seed's step for graphc or torch: (step function, parameters)."""
+    library.manual_seed(1000)
+    w = library.rand(1, 1).requires_grad_()
+    b = library.zeros(1, 1).requires_grad_()
+    lr = 0.001
+
+    def step():
+        x = library.rand(8, 1) * 20
+        y = x * 2 + (1 + library.randn(8, 1)) * 3
+        y_pred = x.mm(w) + b.expand_as(y)
+        loss = (0.5 * (y_pred - y) ** 2).sum()
+        loss.backward()
+        w.data.sub_(lr * w.grad.data)
+        b.data.sub_(lr * b.grad.data)
+        w.grad.data.zero_()
+        b.grad.data.zero_()
+        return loss
+    return step
+
+
+def numpy_regression_step():
+    rng = np.random.default_rng(1000)
+    state = {"w": rng.random((1, 1), dtype=np.float32), "b": np.zeros((1, 1), np.float32)}
+    lr = np.float32(0.001)
+
+    def step():
+        x = rng.random((8, 1), dtype=np.float32) * 20
+        y = x * 2 + (1 + rng.standard_normal((8, 1), dtype=np.float32)) * 3
+        w, b = state["w"], state["b"]
+        y_pred = x @ w + b
+        difference = y_pred - y
+        loss = 0.5 * (difference ** 2).sum()
+        w -= lr * (x.T @ difference)
+        b -= lr * difference.sum()
+        return loss
+    return step
+
+
+def regression(quick):
+    steps = 2000 if quick else 8000
+    rows = {"graphc eager": regression_step(graphc),
+            "graphc compiled": graphc.compile(regression_step(graphc), fullgraph=True),
+            "numpy (by hand)": numpy_regression_step()}
+    if torch is not None:
+        rows["torch eager"] = regression_step(torch)
+    print(f"linear-regression step (seed 2.4: batch 8, data drawn in the step), µs per step, "
+          f"{steps} steps")
+    times = {}
+    for name, step in rows.items():
+        for _ in range(20):
+            step()
+        start = timeit.default_timer()
+        for _ in range(steps):
+            step()
+        times[name] = (timeit.default_timer() - start) / steps * 1e6
+    for name, value in times.items():
+        print(f"  {name:40} {value:8.1f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
 
 
 def fused_forward_backward(quick):
@@ -123,6 +184,7 @@ def compile_times():
 def main():
     quick = "--quick" in sys.argv
     print(f"torch {'not importable' if torch is None else torch.__version__}")
+    regression(quick)
     fused_elementwise(quick)
     fused_forward_backward(quick)
     compile_times()
