@@ -53,8 +53,12 @@ def compile(function=None, *, fullgraph=False, backend="c", dynamic=False, mode=
     return CompiledFunction(function, fullgraph)
 
 
+_NUMBERS = (bool, int, float, complex)
+
+
 def _closure_numbers(function):
-    """(name, getter) for the numbers a function reads from its closure and globals."""
+    """(name, getter) for the names of a function's closure and globals that hold numbers
+    (only numbers can be baked into generated code; tensors are inputs read on every call)."""
     code = getattr(function, "__code__", None)
     if code is None:
         return ()
@@ -65,18 +69,25 @@ def _closure_numbers(function):
     for name in code.co_names:
         if name in module_globals:
             readers.append((name, lambda name=name: module_globals.get(name)))
-    return tuple(readers)
+    numbers = []
+    for name, read in readers:
+        try:
+            if isinstance(read(), _NUMBERS):
+                numbers.append((name, read))
+        except ValueError:  # an empty closure cell
+            continue
+    return tuple(numbers)
 
 
 def _number_snapshot(readers):
+    """The current values of those names (a changed value, or a number that became something
+    else, is a new signature)."""
     values = []
     for name, read in readers:
         try:
-            value = read()
-        except ValueError:  # an empty closure cell
-            continue
-        if isinstance(value, (bool, int, float, complex)):
-            values.append((name, value))
+            values.append(read())
+        except ValueError:  # the closure cell was emptied
+            values.append(None)
     return tuple(values)
 
 
@@ -106,13 +117,15 @@ class CompiledFunction:
         self._function = function
         self._fullgraph = fullgraph
         self._specialisations = {}
-        self._closure_readers = _closure_numbers(function)
+        self._closure_readers = None  # found at the first call (cells may be filled late)
         self._latest = None
         self._warned = False
         self._captured_seen = []  # tensors earlier traces read from globals/closures
 
     # -------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
+        if self._closure_readers is None:
+            self._closure_readers = _closure_numbers(self._function)
         key = (tuple(_argument_signature(a) for a in args),
                tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items())),
                _grad_mode.state.enabled, _number_snapshot(self._closure_readers),
