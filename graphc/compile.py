@@ -247,12 +247,9 @@ class _Specialisation:
         generated = cache.generated_for(graph_key)
         if generated is None:
             source, dtype, ctype, buffers, randoms = c_backend.render(
-                self.graph, inputs, self.outputs, name, location, _short_signature(key))
-            cdef = (f"int graphc_entry("
-                    + ", ".join([f"const {ctype} *"] * len(inputs)
-                                + [f"{ctype} *"] * (len(self.outputs) + len(buffers))
-                                + ["uint64_t", "uint64_t"] * len(randoms) + ["int"])
-                    + ");")
+                self.graph, inputs, self.outputs, name, location, _short_signature(key),
+                writes=list(self.writes.items()))
+            cdef = "int graphc_entry(void *const *slots, const uint64_t *draws, int threads);"
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
                          "buffers": buffers, "randoms": randoms}
         self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
@@ -270,9 +267,6 @@ class _Specialisation:
         # on every call, unless the reduction is returned (then it is the fresh output array)
         self.scratch = {name: np.empty(tuple(self.graph.node(name).shape), dtype=self.dtype.np)
                         for name in self.buffers if name not in self.outputs}
-        self.scratch_pointers = {name: self.ffi.cast(self.pointer_type,
-                                                     array.__array_interface__["data"][0])
-                                 for name, array in self.scratch.items()}
         self.entry = self.lib.graphc_entry
         self._plan_call(_slot_names(self.structure))
         return self
@@ -282,58 +276,70 @@ class _Specialisation:
         return format(abs(hash(key)) % (1 << 32), "08x")
 
     def _plan_call(self, structure_names):
-        """Per-call bookkeeping decided once: which outputs must be fresh arrays (returned to
-        the user or becoming a .grad) and which can live in planned memory (values only copied
-        into parameters), and a cache of input pointers."""
+        """Per-call bookkeeping decided once. Outputs returned to the user or becoming a .grad
+        are fresh arrays on every call; values only written back into parameters, and the
+        buffers, live in memory planned here. The entry point takes one array of data
+        pointers (`slots`): the planned ones are set now, the others when they change."""
+        ffi, np_dtype = self.ffi, self.dtype.np
         fresh = set(structure_names) | {value for _, value in self.grad_sets}
         self.fresh = [name in fresh for name in self.outputs]
-        self.planned = {name: np.empty(shape, dtype=self.dtype.np)
+        self.planned = {name: np.empty(shape, dtype=np_dtype)
                         for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh)
                         if not keep}
-        cast, pointer = self.ffi.cast, self.pointer_type
-        self.planned_pointers = {name: cast(pointer, array.__array_interface__["data"][0])
-                                 for name, array in self.planned.items()}
-        self.pointer_cache = [[None, None] for _ in range(len(self.argument_positions)
-                                                         + len(self.captured))]
-        self.buffer_pointers = None
+        count = len(self.input_names) + len(self.outputs) + len(self.buffers)
+        self.slots = ffi.new("void *[]", max(count, 1))
+        self.draw_words = ffi.new("uint64_t[]", max(2 * len(self.draws), 1))
+        self.input_arrays = [None] * len(self.input_names)
+        base = len(self.input_names)
+        self.fresh_slots = []
+        for position, (name, keep) in enumerate(zip(self.outputs, self.fresh)):
+            if keep:
+                self.fresh_slots.append((name, base + position,
+                                         tuple(self.graph.node(name).shape)))
+            else:
+                self.slots[base + position] = _address(ffi, self.planned[name])
+        base += len(self.outputs)
+        by_output = {name: base - len(self.outputs) + i for i, name in enumerate(self.outputs)}
+        for position, name in enumerate(self.buffers):
+            if name in by_output:  # a returned reduction: its buffer is the output array
+                self.buffer_aliases = getattr(self, "buffer_aliases", []) + [(base + position,
+                                                                             by_output[name])]
+            else:
+                self.slots[base + position] = _address(ffi, self.scratch[name])
+        self.buffer_aliases = getattr(self, "buffer_aliases", [])
+        self.written = [self.input_names.index(name) for name in self.writes]
 
     def __call__(self, args, kwargs):
-        cast, pointer = self.ffi.cast, self.pointer_type
+        ffi, slots = self.ffi, self.slots
         tensors = [args[i] for i in self.argument_positions] + self.captured
-        pointers = []
-        for tensor, cached in zip(tensors, self.pointer_cache):
+        for index, tensor in enumerate(tensors):
             data = tensor._data
-            if cached[0] is not data:  # a tensor's array changes only by set_/resize_/.data=
-                cached[0], cached[1] = data, cast(pointer, data.__array_interface__["data"][0])
-            pointers.append(cached[1])
+            if self.input_arrays[index] is not data:  # changes only by set_/resize_/.data=
+                self.input_arrays[index] = data
+                slots[index] = _address(ffi, data)
         np_dtype = self.dtype.np
-        arrays = {}
-        output_pointers = []
-        for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh):
-            if keep:
-                array = arrays[name] = np.empty(shape, dtype=np_dtype)
-                output_pointers.append(cast(pointer, array.__array_interface__["data"][0]))
-            else:
-                arrays[name] = self.planned[name]
-                output_pointers.append(self.planned_pointers[name])
-        pointers += output_pointers
-        by_output = dict(zip(self.outputs, output_pointers))
-        pointers += [by_output[name] if name in by_output else self.scratch_pointers[name]
-                     for name in self.buffers]
-        for generator, words in self.draws:
-            pointers += generator.claim(words)
-        self.entry(*pointers, _num_threads[0])
+        values = {}
+        for name, slot, shape in self.fresh_slots:
+            array = np.empty(shape, dtype=np_dtype)
+            slots[slot] = _address(ffi, array)
+            values[name] = wrap(array, self.dtype)
+        for buffer_slot, output_slot in self.buffer_aliases:
+            slots[buffer_slot] = slots[output_slot]
+        words = self.draw_words
+        for position, (generator, count) in enumerate(self.draws):
+            words[2 * position], words[2 * position + 1] = generator.claim(count)
+        self.entry(slots, words, _num_threads[0])
+        for index in self.written:  # the native code wrote these tensors in place
+            tensors[index]._bump_version()
         inputs = dict(zip(self.input_names, tensors))
-        for name, value in self.writes.items():  # in-place updates of inputs (parameters, .grad)
-            target = inputs[name]
-            np.copyto(target._data, arrays[value] if value in arrays else inputs[value]._data)
-            target._bump_version()
-        values = {name: wrap(arrays[name], self.dtype)
-                  for name, keep in zip(self.outputs, self.fresh) if keep}
         for leaf_name, value in self.grad_sets:
             inputs[leaf_name]._grad = values[value]
         values.update(inputs)
         return _rebuild(self.structure, values)
+
+
+def _address(ffi, array):
+    return ffi.cast("void *", array.__array_interface__["data"][0])
 
 
 def _element_strides(tensor):

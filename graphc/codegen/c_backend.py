@@ -216,6 +216,7 @@ def _index_lines(shape):
 
 
 _REDUCTIONS = ("sum", "mean")
+PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
 _MATERIALISED_OPS = ("matmul",) + _RANDOM
 
@@ -244,7 +245,7 @@ def _decode(variable, sizes_and_dims):
     return lines
 
 
-def render(graph, inputs, outputs, function_name, location, signature):
+def render(graph, inputs, outputs, function_name, location, signature, writes=()):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
     Reductions (sum, mean) are materialised in buffers of their own (their elementwise
@@ -378,14 +379,43 @@ def render(graph, inputs, outputs, function_name, location, signature):
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
-    entry = ", ".join([f"const {ctype} *restrict in{i}_data" for i in range(len(input_names))]
-                      + [f"{ctype} *restrict out{i}_data" for i in range(len(outputs))]
-                      + [f"{ctype} *restrict buf{i}_data" for i in range(len(reductions))]
-                      + [f"uint64_t seed{r}, uint64_t offset{r}" for r in range(len(randoms))])
-    # an output that is itself a reduction is copied out of its buffer by the runner
+    slot = 0
+    unpack = []
+    for i in range(len(input_names)):
+        unpack.append(f"const {ctype} *restrict in{i}_data = (const {ctype} *)slots[{slot}];")
+        slot += 1
+    for i in range(len(outputs)):
+        unpack.append(f"{ctype} *restrict out{i}_data = ({ctype} *)slots[{slot}];")
+        slot += 1
+    for i in range(len(reductions)):
+        unpack.append(f"{ctype} *restrict buf{i}_data = ({ctype} *)slots[{slot}];")
+        slot += 1
+    for r in range(len(randoms)):
+        unpack.append(f"const uint64_t seed{r} = draws[{2 * r}], offset{r} = draws[{2 * r + 1}];")
+    write_backs = []
+    for target, value in writes:
+        shape, strides, _ = layouts[target]
+        numel = 1
+        for size in shape:
+            numel *= size
+        if value in input_names:
+            source_pointer = f"in{input_names.index(value)}_data"
+            source_offset = _offset(shape, *layouts[value], flat=False)
+        else:
+            source_pointer = f"out{outputs.index(value)}_data"
+            source_offset = "i"
+        target_offset = _offset(shape, shape, strides, flat=True)
+        write_backs.append({
+            "target": target, "numel": numel, "slot": input_names.index(target),
+            "source": source_pointer, "source_offset": source_offset,
+            "target_offset": target_offset,
+            "index_lines": [] if target_offset == "i" and source_offset == "i"
+            else _index_lines(shape),
+        })
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
-        entry_parameters=entry, ctype=ctype, random=bool(randoms))
+        unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
+        parallel_threshold=PARALLEL_THRESHOLD)
     return source, dtype, ctype, reductions, randoms
 
 
