@@ -112,6 +112,16 @@ def test_matrix_products(name):
     check_same(graphc.compile(function, fullgraph=True), function, x, y)
 
 
+def test_large_products_call_blas_with_operands_in_place():
+    pytest.importorskip("scipy_openblas32")
+    x, w = rand(64, 96), rand(96, 80, seed=2)
+    for function in (lambda a, b: a @ b, lambda a, b: (a.t().t() @ b).relu(),
+                     lambda a, b: b.t() @ a.t(), lambda a, b: a.unsqueeze(0).expand(2, 64, 96) @ b):
+        compiled = graphc.compile(function, fullgraph=True)
+        check_same(compiled, function, x, w)
+        assert "scipy_cblas_sgemm(" in compiled.source()
+
+
 GRADIENTS = {
     "seed formula": lambda x: (x ** 2 * graphc.exp(x)).sum(),
     "sigmoid chain": lambda x: (x.sigmoid() * x.tanh()).mean(),

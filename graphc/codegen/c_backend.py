@@ -364,6 +364,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             "output_pointer": target_pointer,
             "reduction": None,
             "random": None,
+            "gemm": None,
         }
         if reduction:
             dims = _reduced_dims(node, len(loop_shape))
@@ -415,18 +416,70 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
-        parallel_threshold=PARALLEL_THRESHOLD)
+        parallel_threshold=PARALLEL_THRESHOLD,
+        blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None)
     return source, dtype, ctype, reductions, randoms
 
 
+BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
+
+
+def _blas_declaration(ctype):
+    from . import blas
+    return {"function": blas.GEMM[ctype], "library": blas.library_dir(),
+            "signature": (f"int order, int transpose_a, int transpose_b, int m, int n, int k, "
+                          f"{ctype} alpha, const {ctype} *a, int lda, const {ctype} *b, int ldb, "
+                          f"{ctype} beta, {ctype} *c, int ldc")}
+
+
+def _blas_operand(rows, columns, row_stride, column_stride):
+    """(transposed?, leading dimension) for a row-major BLAS call, or None."""
+    if column_stride == 1 and row_stride >= max(columns, 1):
+        return False, row_stride
+    if row_stride == 1 and column_stride >= max(rows, 1):
+        return True, column_stride
+    return None
+
+
+def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctype):
+    """C lines calling BLAS once per batch entry, or None when the layouts do not allow it."""
+    from . import blas
+    if blas.library_dir() is None or m * n * k < BLAS_MINIMUM:
+        return None
+    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = a_layout, b_layout
+    left = _blas_operand(m, k, a_strides[-2], a_strides[-1])
+    right = _blas_operand(k, n, b_strides[-2], b_strides[-1])
+    if left is None or right is None:
+        return None
+    lines = []
+    batch_count = 1
+    for size in batch:
+        batch_count *= size
+    a_offset = _offset(batch, tuple(a_shape[:-2]), tuple(a_strides[:-2]), a_base, flat=False)
+    b_offset = _offset(batch, tuple(b_shape[:-2]), tuple(b_strides[:-2]), b_base, flat=False)
+    lines.append(f"for (int64_t batch = 0; batch < {batch_count}; batch++) {{")
+    lines += ["    " + line for line in _decode("batch", [(s, d) for d, s in enumerate(batch)])]
+    one = "1.0f" if ctype == "float" else "1.0"
+    zero = "0.0f" if ctype == "float" else "0.0"
+    lines.append(f"    {blas.GEMM[ctype]}(101, {112 if left[0] else 111}, {112 if right[0] else 111}, "
+                 f"{m}, {n}, {k}, {one}, {pointers[a]} + ({a_offset}), {left[1]}, "
+                 f"{pointers[b]} + ({b_offset}), {right[1]}, {zero}, {target} + batch * {m * n}, {n});")
+    lines.append("}")
+    return lines
+
+
 def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: a reduction over k of the loop
-    (batch..., i, k, j), both operands read in place through their strides."""
+    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: BLAS for products big enough to pay
+    for the call (operands passed in place, transposed when that is their layout), else a
+    reduction over k of the loop (batch..., i, k, j) reading both operands through their
+    strides."""
     import numpy as np
     a, b = node.inputs
     (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = layouts[a], layouts[b]
     batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
+    gemm = _gemm_lines(a, b, layouts[a], layouts[b], batch, m, k, n, pointer_of,
+                       target_pointer, ctype)
     loop_shape = batch + (m, k, n)
     a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
     numel = 1
@@ -453,9 +506,11 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
         "temporaries": [],
         "result": "left * right",
         "output_pointer": target_pointer,
-        "reduction": {"count": k, "total": k * numel, "outer_lines": _decode("o", kept),
-                      "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": ""},
+        "reduction": None if gemm else {
+            "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
+            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": ""},
         "random": None,
+        "gemm": gemm,
     }
 
 
@@ -487,6 +542,7 @@ def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
         "numel": numel, "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None,
         "random": f"({ctype}){value}",
+        "gemm": None,
     }
 
 

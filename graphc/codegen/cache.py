@@ -102,11 +102,13 @@ def _build(source, target):
         c_file = pathlib.Path(folder, "kernel.c")
         c_file.write_text(source)
         library = pathlib.Path(folder, "kernel.so")
-        command = [compiler(), *FLAGS, *OPENMP, str(c_file), "-o", str(library), "-lm"]
+        from .blas import link_flags
+        libraries = [*link_flags(source), "-lm"]
+        command = [compiler(), *FLAGS, *OPENMP, str(c_file), "-o", str(library), *libraries]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 and "openmp" in (result.stderr + result.stdout).lower():
             # a compiler without OpenMP: the pragmas are ignored and the loops run on one thread
-            command = [compiler(), *FLAGS, str(c_file), "-o", str(library), "-lm"]
+            command = [compiler(), *FLAGS, str(c_file), "-o", str(library), *libraries]
             result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             output = " ".join(command) + "\n" + result.stdout + result.stderr

@@ -1,0 +1,28 @@
+"""A real BLAS for compiled matrix products: OpenBLAS from the scipy-openblas32 wheel.
+
+Generated code calls its row-major sgemm/dgemm (symbols prefixed `scipy_`) and is linked
+against the wheel's shared library; without the wheel, products stay graphc's loop nests.
+"""
+import functools
+
+__all__ = ["library_dir", "link_flags", "GEMM"]
+
+GEMM = {"float": "scipy_cblas_sgemm", "double": "scipy_cblas_dgemm"}
+
+
+@functools.lru_cache(maxsize=None)
+def library_dir():
+    """The folder holding libscipy_openblas, or None when the wheel is not installed."""
+    try:
+        import scipy_openblas32
+    except ImportError:
+        return None
+    return scipy_openblas32.get_lib_dir()
+
+
+def link_flags(source):
+    """The linker flags a generated source needs (BLAS only when it calls it)."""
+    folder = library_dir()
+    if folder is None or "scipy_cblas_" not in source:
+        return []
+    return [f"-L{folder}", "-lscipy_openblas", f"-Wl,-rpath,{folder}"]
