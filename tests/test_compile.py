@@ -64,6 +64,20 @@ def test_compiled_equals_eager(name, dtype):
     check_same(graphc.compile(function), function, x, y)
 
 
+REDUCTIONS_EXTRA = {
+    "amax and amin": lambda x, y: x.amax(1) - x.amin(0).sum(),
+    "logsumexp": lambda x, y: x.logsumexp(1) + y.amax(),
+    "softmax cross-entropy": lambda x, y: -(x - x.logsumexp(1, keepdim=True))[:, 1].mean(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS_EXTRA))
+def test_extreme_reductions_and_log_softmax(name):
+    function = REDUCTIONS_EXTRA[name]
+    x, y = rand(4, 5), rand(5, seed=1)
+    check_same(graphc.compile(function, fullgraph=True), function, x, y)
+
+
 REDUCTIONS = {
     "loss": lambda x, y: (0.5 * (x - y) ** 2).sum(),
     "mean over a dim": lambda x, y: (x * y).mean(1),

@@ -48,11 +48,12 @@ def _environment():
 def _printer(dtype):
     from sympy.codegen.ast import float32, float64, real
     from sympy.printing.c import C99CodePrinter
+    from ..ir.symbolic import C_PREDICATES
     if dtype is _dt.float32:
         # the template's branch-free expf: loops that call it vectorise
         return C99CodePrinter({"type_aliases": {real: float32},
-                               "user_functions": {"exp": "graphc_expf"}})
-    return C99CodePrinter({"type_aliases": {real: float64}})
+                               "user_functions": {"exp": "graphc_expf", **C_PREDICATES}})
+    return C99CodePrinter({"type_aliases": {real: float64}, "user_functions": dict(C_PREDICATES)})
 
 
 def _optimise(expression):
@@ -215,7 +216,12 @@ def _index_lines(shape):
     return lines
 
 
-_REDUCTIONS = ("sum", "mean")
+_REDUCTIONS = ("sum", "mean", "amax", "amin")
+# how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
+_FOLDS = {
+    "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
+    "amin": ("INFINITY", "(value < accumulator || value != value) ? value : accumulator"),
+}
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
 _MATERIALISED_OPS = ("matmul",) + _RANDOM
@@ -373,10 +379,12 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             count = 1
             for size, _ in reduced:
                 count *= size
+            start, combine = _FOLDS.get(node.op, ("0.0", None))
             kernel["reduction"] = {
                 "count": count, "total": count * numel,
                 "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
                 "finish": f" / {count}.0" if node.op == "mean" else "",
+                "start": start, "combine": combine,
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
@@ -508,7 +516,8 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
         "output_pointer": target_pointer,
         "reduction": None if gemm else {
             "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
-            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": ""},
+            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "",
+            "start": "0.0", "combine": None},
         "random": None,
         "gemm": gemm,
     }

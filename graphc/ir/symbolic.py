@@ -20,6 +20,16 @@ def sympy_math():
         # functions with no sympy counterpart stay opaque calls the C printer maps by name
         return sympy.Function(name)
 
+    def predicate(name):
+        # a truth-valued opaque function (isnan, ...), usable as a Piecewise condition; C and
+        # numpy spell it as math.h / numpy do
+        c_name = C_PREDICATES[name]
+        return type(name, (sympy.logic.boolalg.BooleanFunction,), {
+            "nargs": 1,
+            "_ccode": lambda self, printer: f"{c_name}({printer._print(self.args[0])})",
+            "_numpycode": lambda self, printer: f"numpy.{c_name}({printer._print(self.args[0])})",
+        })
+
     def where(condition, x, y):
         return sympy.Piecewise((x, condition), (y, True))
 
@@ -57,9 +67,9 @@ def sympy_math():
         bitwise_and=undefined("bitwise_and"),
         bitwise_or=undefined("bitwise_or"),
         bitwise_xor=undefined("bitwise_xor"),
-        isnan=undefined("isnan"),
-        isinf=undefined("isinf"),
-        isfinite=undefined("isfinite"),
+        isnan=predicate("IsNan"),
+        isinf=predicate("IsInf"),
+        isfinite=predicate("IsFinite"),
         cast=lambda x, dtype: x,
         sigmoid=_sigmoid_function(),
     )
@@ -81,11 +91,15 @@ def formula_expression(op, **attrs):
     return _expression(op, tuple(sorted(attrs.items())))
 
 
+# the C functions that graphc's truth-valued opaque functions print as
+C_PREDICATES = {"IsNan": "isnan", "IsInf": "isinf", "IsFinite": "isfinite"}
+
+
 def c_expression(op, **attrs):
     """The formula printed as a C99 expression (the C backend wraps it in a loop)."""
     from sympy.printing.c import C99CodePrinter
     printer = C99CodePrinter({"user_functions": {
-        "bitwise_not": "~", "isnan": "isnan", "isinf": "isinf", "isfinite": "isfinite",
+        "bitwise_not": "~", **C_PREDICATES,
         "round": "graphc_round", "bitwise_and": "graphc_bitwise_and",
         "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
     return printer.doprint(elementary(formula_expression(op, **attrs)))
