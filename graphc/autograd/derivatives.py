@@ -28,11 +28,14 @@ def _namespace():
             if isinstance(x, graphc.Tensor) else float(x > 0) + at_zero * (x == 0)
 
     def piecewise(*pairs):
-        """(value, condition) pairs, the last condition True: nested where()."""
-        result = pairs[-1][0]
+        """(value, condition) pairs, the last condition True: nested where(). Integer pieces
+        (the 0/1 of a derivative's mask) become floats, so the mask is a float tensor."""
+        def number(value):
+            return float(value) if type(value) is int else value
+        result = number(pairs[-1][0])
         for value, condition in reversed(pairs[:-1]):
-            result = graphc.where(condition, value, result) if isinstance(condition, graphc.Tensor) \
-                else (value if condition else result)
+            result = graphc.where(condition, number(value), result) \
+                if isinstance(condition, graphc.Tensor) else (number(value) if condition else result)
         return result
 
     def maybe(function):

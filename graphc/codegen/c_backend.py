@@ -104,15 +104,29 @@ class _Expressions:
             expression = _constant(repr(node.attrs["value"]))
         elif node.op in _PASS_THROUGH_VIEWS or node.op in _IDENTITIES or node.op == "copy":
             expression = self.of(node.inputs[0], inputs)
+        elif node.op == "cast":
+            expression = self._cast(node, inputs)
         else:
             op = REGISTRY.get(node.op)
-            if op is None or op.kind != "elementwise" or node.op in ("cast",):
+            if op is None or op.kind != "elementwise":
                 raise Unsupported(f"{node.op} has no C lowering yet")
             operands = [self.of(operand, inputs) for operand in node.inputs]
             expression = self.elementary(op.formula(self.math, *operands, **node.attrs))
         self.cache[name] = (expression, inputs)
         used |= inputs
         return expression
+
+    def _cast(self, node, inputs):
+        """A truth value to 0/1 (masks in gradient rules), or a float to its own dtype."""
+        import sympy
+        operand = node.inputs[0]
+        expression = self.of(operand, inputs)
+        source = self.nodes[operand].dtype if operand in self.nodes else None
+        if source is _dt.bool:
+            return sympy.Piecewise((sympy.S.One, expression), (sympy.S.Zero, True))
+        if source is node.attrs["dtype"]:
+            return expression
+        raise Unsupported(f"cast from {source} to {node.attrs['dtype']} (not compiled yet)")
 
     def definition(self, name, used):
         """The expression computing an in-memory value from what it reads (not its symbol)."""
