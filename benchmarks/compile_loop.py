@@ -5,9 +5,9 @@
 2. The fused elementwise forward `y = x**2 * exp(x)` on 4M float32 elements, and its forward +
    backward (y and dy/dx), each beside the memory-bandwidth floor of a STREAM-style copy of the
    same bytes.
-3. The cold (trace + C build) and warm (cached library) first call in a fresh process.
-(The MLP step of the compiler issue needs BLAS-backed products and softmax cross-entropy; not
-measured yet.)
+3. An MLP training step (784-256-10, ReLU, softmax cross-entropy, batch 64, SGD), eager and
+   compiled graphc, hand-written numpy, PyTorch eager; ms per step.
+4. The cold (trace + C build) and warm (cached library) first call in a fresh process.
 
 Run: python benchmarks/compile_loop.py [--quick]
 """
@@ -91,6 +91,76 @@ def regression(quick):
         times[name] = (timeit.default_timer() - start) / steps * 1e6
     for name, value in times.items():
         print(f"  {name:40} {value:8.1f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
+
+
+def mlp_step(library, x, onehot):
+    """One SGD step of a 784-256-10 ReLU MLP with softmax cross-entropy, for graphc or torch."""
+    library.manual_seed(0)
+    w1 = (library.randn(784, 256) * 0.05).requires_grad_()
+    b1 = library.zeros(256, requires_grad=True)
+    w2 = (library.randn(256, 10) * 0.05).requires_grad_()
+    b2 = library.zeros(10, requires_grad=True)
+    parameters = [w1, b1, w2, b2]
+
+    def step(x, onehot):
+        hidden = (x @ w1 + b1).clamp(min=0)
+        logits = hidden @ w2 + b2
+        top = logits.amax(dim=1, keepdim=True)
+        log_sum_exp = (logits - top).exp().sum(dim=1, keepdim=True).log() + top
+        loss = ((log_sum_exp - logits) * onehot).sum() / x.shape[0]
+        loss.backward()
+        with library.no_grad():
+            for parameter in parameters:
+                parameter.sub_(0.1 * parameter.grad)
+                parameter.grad.zero_()
+        return loss
+    return step
+
+
+def numpy_mlp_step(x, onehot):
+    rng = np.random.default_rng(0)
+    w1 = (rng.standard_normal((784, 256), dtype=np.float32) * 0.05)
+    b1 = np.zeros(256, np.float32)
+    w2 = (rng.standard_normal((256, 10), dtype=np.float32) * 0.05)
+    b2 = np.zeros(10, np.float32)
+
+    def step():
+        pre = x @ w1 + b1
+        hidden = np.maximum(pre, 0)
+        logits = hidden @ w2 + b2
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        total = exp.sum(axis=1, keepdims=True)
+        loss = ((np.log(total) - shifted) * onehot).sum() / x.shape[0]
+        d_logits = (exp / total - onehot) / x.shape[0]
+        d_hidden = (d_logits @ w2.T) * (pre > 0)
+        w2[...] -= 0.1 * (hidden.T @ d_logits)
+        b2[...] -= 0.1 * d_logits.sum(axis=0)
+        w1[...] -= 0.1 * (x.T @ d_hidden)
+        b1[...] -= 0.1 * d_hidden.sum(axis=0)
+        return loss
+    return step
+
+
+def mlp(quick):
+    rng = np.random.default_rng(1)
+    x_np = rng.standard_normal((64, 784), dtype=np.float32)
+    onehot_np = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+    x, onehot = graphc.from_numpy(x_np), graphc.from_numpy(onehot_np)
+    eager, compiled = mlp_step(graphc, x, onehot), graphc.compile(mlp_step(graphc, x, onehot),
+                                                                   fullgraph=True)
+    rows = {"graphc eager": lambda: eager(x, onehot),
+            "graphc compiled": lambda: compiled(x, onehot),
+            "numpy (by hand)": numpy_mlp_step(x_np, onehot_np)}
+    if torch is not None:
+        x_t, onehot_t = torch.from_numpy(x_np), torch.from_numpy(onehot_np)
+        torch_step = mlp_step(torch, x_t, onehot_t)
+        rows["torch eager"] = lambda: torch_step(x_t, onehot_t)
+    number, repeat = (10, 5) if quick else (20, 15)
+    times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
+    print("MLP step (784-256-10, ReLU, softmax cross-entropy, batch 64, SGD), ms per step (median)")
+    for name, value in times.items():
+        print(f"  {name:40} {value:8.3f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
 
 
 def fused_forward_backward(quick):
@@ -187,6 +257,7 @@ def main():
     regression(quick)
     fused_elementwise(quick)
     fused_forward_backward(quick)
+    mlp(quick)
     compile_times()
 
 

@@ -49,11 +49,20 @@ def _printer(dtype):
     from sympy.codegen.ast import float32, float64, real
     from sympy.printing.c import C99CodePrinter
     from ..ir.symbolic import C_PREDICATES
+
+    class Printer(C99CodePrinter):
+        def _print_Piecewise(self, expr):
+            """One line, `(c0 ? e0 : (c1 ? e1 : e2))`: sympy's own breaks a ternary over six."""
+            text = self._print(expr.args[-1].expr)
+            for piece in reversed(expr.args[:-1]):
+                text = f"({self._print(piece.cond)} ? {self._print(piece.expr)} : {text})"
+            return text
+
     if dtype is _dt.float32:
         # the template's branch-free expf: loops that call it vectorise
-        return C99CodePrinter({"type_aliases": {real: float32},
-                               "user_functions": {"exp": "graphc_expf", **C_PREDICATES}})
-    return C99CodePrinter({"type_aliases": {real: float64}, "user_functions": dict(C_PREDICATES)})
+        return Printer({"type_aliases": {real: float32},
+                        "user_functions": {"exp": "graphc_expf", **C_PREDICATES}})
+    return Printer({"type_aliases": {real: float64}, "user_functions": dict(C_PREDICATES)})
 
 
 def _optimise(expression):

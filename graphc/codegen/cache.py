@@ -25,6 +25,12 @@ OPENMP = ("-fopenmp",)
 log = logging.getLogger("graphc")
 _loaded = {}  # key -> (ffi, lib), for this process
 
+# OpenMP workers that spin after a parallel loop starve OpenBLAS's threads in the gemm that
+# follows (a 784-256-10 MLP step ran 10x slower on 2 cores); passive waiting costs a parallel
+# loop a few microseconds instead. libgomp reads this once, when the first library loads; a
+# user's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 class CompilerMissing(RuntimeError):
     """No C compiler: set CC, or install gcc/clang."""
