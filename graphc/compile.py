@@ -241,14 +241,16 @@ class _Specialisation:
         location = getattr(function, "__code__", None)
         location = f"{location.co_filename}:{location.co_firstlineno}" if location else "?"
         name = getattr(function, "__qualname__", "function")
-        description = repr((name, location, self.graph.listing(), inputs, self.outputs,
+        # outputs read after the call; the other written values may be stored in place
+        kept = sorted(set(_slot_names(self.structure)) | {v for _, v in self.grad_sets})
+        description = repr((name, location, self.graph.listing(), inputs, self.outputs, kept,
                             sorted(tracer.locations.items())))
         graph_key = cache.graph_key_of(description)
         generated = cache.generated_for(graph_key)
         if generated is None:
             source, dtype, ctype, buffers, randoms = c_backend.render(
                 self.graph, inputs, self.outputs, name, location, _short_signature(key),
-                writes=list(self.writes.items()))
+                writes=list(self.writes.items()), kept=kept)
             cdef = "int graphc_entry(void *const *slots, const uint64_t *draws, int threads);"
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
                          "buffers": buffers, "randoms": randoms}

@@ -270,6 +270,45 @@ def test_mlp_training_steps_compiled_equal_eager():
         np.testing.assert_allclose(mine.numpy(), theirs.detach().numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["each_reads_the_other", "swap", "transpose_into_itself",
+                                  "zero_after_use", "broadcast_read"])
+def test_in_place_updates_stored_straight_into_parameters_keep_eager_order(name):
+    """Updates are stored into the parameter itself when that is safe; reading another
+    update's tensor, reading itself transposed or swapping must still give eager's values."""
+    def run(step, compile_it):
+        a, b = rand(4, 4, seed=1), rand(4, 4, seed=2)
+        function = graphc.compile(lambda: step(a, b), fullgraph=True) if compile_it \
+            else (lambda: step(a, b))
+        for _ in range(3):
+            function()
+        return a.numpy().copy(), b.numpy().copy()
+
+    def each_reads_the_other(a, b):
+        a.add_(b)
+        b.add_(a)
+
+    def swap(a, b):
+        old = a.clone()
+        a.copy_(b)
+        b.copy_(old)
+
+    def transpose_into_itself(a, b):
+        a.copy_(a.t() * 2)
+
+    def zero_after_use(a, b):
+        b.sub_(0.5 * a)
+        a.zero_()
+        a.add_(b.exp())
+
+    def broadcast_read(a, b):
+        a.sub_(a[0] * 0.5)
+        b.mul_(a.sum(0, keepdim=True))
+
+    step = locals()[name]
+    for mine, theirs in zip(run(step, True), run(step, False)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
 def test_a_graph_break_runs_the_function_once():
     calls = []
 

@@ -274,14 +274,16 @@ def _decode(variable, sizes_and_dims):
     return lines
 
 
-def render(graph, inputs, outputs, function_name, location, signature, writes=()):
+def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
     Reductions (sum, mean) are materialised in buffers of their own (their elementwise
     prologue fused into their loop); every other value is fused into the kernel of the
     output or reduction that reads it. Returns (source, dtype, C type, the names of the
     reductions, whose buffers follow the outputs in the entry point); raises Unsupported for
-    graphs outside the backend."""
+    graphs outside the backend. `writes` are (input, value) in-place updates; `kept` names the
+    outputs the caller reads after the call (the others may be stored straight into the input
+    they update)."""
     import sympy
     input_set = {spec[0] for spec in inputs}
     dtypes = {spec[3] for spec in inputs} | {graph.node(name).dtype for name in outputs
@@ -384,6 +386,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             "parameters": ", ".join([f"const {ctype} *restrict {p}" for p in pointers]
                                     + [f"{ctype} *restrict {target_pointer}"]),
             "arguments": ", ".join(pointers + [target_pointer]),
+            "pointers": pointers,
             "numel": numel,
             "index_lines": [] if all(load["offset"] in ("i", "0") for load in loads)
             else _index_lines(loop_shape),
@@ -411,21 +414,27 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
+    kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
+    # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
     for i in range(len(input_names)):
-        unpack.append(f"const {ctype} *restrict in{i}_data = (const {ctype} *)slots[{slot}];")
+        unpack.append(f"const {ctype} *in{i}_data = (const {ctype} *)slots[{slot}];")
         slot += 1
-    for i in range(len(outputs)):
-        unpack.append(f"{ctype} *restrict out{i}_data = ({ctype} *)slots[{slot}];")
+    for i, name in enumerate(outputs):
+        source = input_names.index(direct[name]) if name in direct else slot
+        unpack.append(f"{ctype} *out{i}_data = ({ctype} *)slots[{source}];"
+                      + (f"  /* stored in place into %{direct[name]} */" if name in direct else ""))
         slot += 1
     for i in range(len(reductions)):
-        unpack.append(f"{ctype} *restrict buf{i}_data = ({ctype} *)slots[{slot}];")
+        unpack.append(f"{ctype} *buf{i}_data = ({ctype} *)slots[{slot}];")
         slot += 1
     for r in range(len(randoms)):
         unpack.append(f"const uint64_t seed{r} = draws[{2 * r}], offset{r} = draws[{2 * r + 1}];")
     write_backs = []
     for target, value in writes:
+        if value in direct:
+            continue
         shape, strides, _ = layouts[target]
         numel = 1
         for size in shape:
@@ -450,6 +459,63 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         parallel_threshold=PARALLEL_THRESHOLD,
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None)
     return source, dtype, ctype, reductions, randoms
+
+
+def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype):
+    """Let the kernel of an in-place update (`p.sub_(lr * p.grad)`, `p.grad.zero_()`) store into
+    the updated tensor itself, saving a write-back pass over it after the call. Safe when the
+    tensor is dense, the kernel reads it only at the element it writes, and every other kernel
+    that reads it runs before: output kernels read only inputs and buffers, so they may be
+    reordered, the in-place ones last, each after the kernels reading what it overwrites.
+    Returns (kernels in their new order, {value stored in place: the input it updates})."""
+    import re
+    write_count = {}
+    for _, value in writes:
+        write_count[value] = write_count.get(value, 0) + 1
+    copied_from = {value for _, value in writes if value in input_names}
+    kernel_of = {k["output"]: k for k in kernels if k["output_pointer"].startswith("out")}
+    candidates = {}
+    for target, value in writes:
+        kernel = kernel_of.get(value)
+        shape, strides, _ = layouts[target]
+        pointer = f"in{input_names.index(target)}_data"
+        if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
+                or kernel["reduction"] or kernel["gemm"] or kernel["random"]
+                or _offset(shape, shape, strides, flat=True) != "i"
+                or any(load["pointer"] == pointer and load["offset"] != "i"
+                       for load in kernel["loads"])):
+            continue
+        candidates[value] = (target, pointer)
+    # schedule: a kernel storing into a tensor runs after every other kernel reading it
+    moved = [k for k in kernels if k["output"] in candidates]
+    order = [k for k in kernels if k["output"] not in candidates]
+    while moved:
+        ready = next((k for k in moved if not any(
+            candidates[k["output"]][1] in other["pointers"] for other in moved if other is not k)),
+            None)
+        if ready is None:  # a cycle (two updates each reading the other's tensor): copy those
+            for k in moved:
+                del candidates[k["output"]]
+            order += moved
+            break
+        moved.remove(ready)
+        order.append(ready)
+    for kernel in order:
+        if kernel["output"] not in candidates:
+            continue
+        target, pointer = candidates[kernel["output"]]
+        out = kernel["output_pointer"]
+        for load in kernel["loads"]:  # read the element through the pointer that writes it
+            if load["pointer"] == pointer:
+                load["pointer"] = out
+        kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
+        kernel["parameters"] = ", ".join([f"const {ctype} *restrict {p}" for p in kernel["pointers"]]
+                                         + [f"{ctype} *restrict {out}"])
+        kernel["arguments"] = ", ".join(kernel["pointers"] + [out])
+        kernel["summary"] += f" (stored in place into %{target})"
+    for position, kernel in enumerate(order):
+        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
+    return order, {value: target for value, (target, _) in candidates.items()}
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
