@@ -136,6 +136,26 @@ def test_large_products_call_blas_with_operands_in_place():
         assert "scipy_cblas_sgemm(" in compiled.source()
 
 
+def test_a_cache_shared_with_an_environment_without_blas_serves_each_its_own(private_cache,
+                                                                           monkeypatch):
+    """Two environments (one without scipy-openblas32) sharing a cache directory: the one with
+    BLAS must not load the loop-nest library the other built for the same graph."""
+    pytest.importorskip("scipy_openblas32")
+    from graphc.codegen import blas
+
+    def product(a, b):
+        return a @ b
+    x, w = rand(64, 96), rand(96, 80, seed=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(blas, "library_dir", lambda: None)
+        without = graphc.compile(product, fullgraph=True)
+        check_same(without, product, x, w)
+        assert "scipy_cblas_sgemm(" not in without.source()
+    with_blas = graphc.compile(product, fullgraph=True)
+    check_same(with_blas, product, x, w)
+    assert "scipy_cblas_sgemm(" in with_blas.source()
+
+
 GRADIENTS = {
     "seed formula": lambda x: (x ** 2 * graphc.exp(x)).sum(),
     "sigmoid chain": lambda x: (x.sigmoid() * x.tanh()).mean(),

@@ -81,11 +81,18 @@ def _codegen_fingerprint():
     return digest.hexdigest()
 
 
+def _blas_library():
+    """Which BLAS the code links (none, or this environment's): environments without one
+    generate loop nests, and a library is linked to the path of the BLAS it was built with."""
+    from . import blas
+    return str(blas.library_dir())
+
+
 def key_of(source, cdef):
     path = compiler()
     digest = hashlib.sha256()
     for part in (source, cdef, path, _compiler_version(path), " ".join(FLAGS), platform.machine(),
-                 platform.platform(), _codegen_fingerprint()):
+                 platform.platform(), _codegen_fingerprint(), _blas_library()):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
@@ -180,11 +187,12 @@ def remember(graph_key, generated):
 
 
 def graph_key_of(description):
-    """The key of a traced graph: its description, the code generator and the compiler."""
+    """The key of a traced graph: its description, the code generator, the compiler and the
+    BLAS (two environments sharing a cache must not serve each other's code)."""
     path = compiler()
     digest = hashlib.sha256()
     for part in (description, path, _compiler_version(path), " ".join(FLAGS),
-                 platform.machine(), _codegen_fingerprint()):
+                 platform.machine(), _codegen_fingerprint(), _blas_library()):
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
