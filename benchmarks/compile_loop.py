@@ -9,7 +9,10 @@
    compiled graphc, hand-written numpy, PyTorch eager; ms per step.
 4. The cold (trace + C build) and warm (cached library) first call in a fresh process.
 
-Run: python benchmarks/compile_loop.py [--quick]
+Each section also times torch.compile when torch is importable (building takes ~30 s a section
+on 2 cores; --no-torch-compile skips it).
+
+Run: python benchmarks/compile_loop.py [--quick] [--no-torch-compile]
 """
 import os
 import statistics
@@ -31,6 +34,21 @@ except ImportError:
 def median_ms(function, number, repeat):
     function()
     return statistics.median(timeit.repeat(function, number=number, repeat=repeat)) / number * 1e3
+
+
+def add_torch_compile(rows, function, *args):
+    """A "torch.compile" row calling torch.compile(function)(*args) (it takes tens of seconds to
+    build on 2 cores; --no-torch-compile skips it); left out, saying why, if it fails."""
+    if "--no-torch-compile" in sys.argv:
+        return
+    compiled = torch.compile(function)
+    try:
+        compiled(*args)
+        compiled(*args)
+    except Exception as error:  # an inductor toolchain problem is not graphc's measurement
+        print(f"  (torch.compile left out: {type(error).__name__}: {str(error)[:80]})")
+        return
+    rows["torch.compile"] = lambda: compiled(*args)
 
 
 def regression_step(library):
@@ -79,6 +97,7 @@ def regression(quick):
             "numpy (by hand)": numpy_regression_step()}
     if torch is not None:
         rows["torch eager"] = regression_step(torch)
+        add_torch_compile(rows, regression_step(torch))
     print(f"linear-regression step (seed 2.4: batch 8, data drawn in the step), µs per step, "
           f"{steps} steps")
     times = {}
@@ -152,15 +171,30 @@ def mlp(quick):
     rows = {"graphc eager": lambda: eager(x, onehot),
             "graphc compiled": lambda: compiled(x, onehot),
             "numpy (by hand)": numpy_mlp_step(x_np, onehot_np)}
+    hidden = np.maximum(x_np @ rng.standard_normal((784, 256), dtype=np.float32), 0)
+    w2 = rng.standard_normal((256, 10), dtype=np.float32)
+    d_logits = rng.standard_normal((64, 10), dtype=np.float32)
+    w1 = np.empty((784, 256), np.float32)
+
+    def products():  # the step's five products alone, at numpy's BLAS rate: the step's floor
+        np.matmul(x_np, w1, out=hidden)
+        hidden @ w2
+        d_logits @ w2.T
+        hidden.T @ d_logits
+        x_np.T @ hidden
+    rows["matrix products alone (BLAS rate)"] = products
     if torch is not None:
         x_t, onehot_t = torch.from_numpy(x_np), torch.from_numpy(onehot_np)
         torch_step = mlp_step(torch, x_t, onehot_t)
         rows["torch eager"] = lambda: torch_step(x_t, onehot_t)
+        add_torch_compile(rows, mlp_step(torch, x_t, onehot_t), x_t, onehot_t)
     number, repeat = (10, 5) if quick else (20, 15)
     times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
     print("MLP step (784-256-10, ReLU, softmax cross-entropy, batch 64, SGD), ms per step (median)")
+    floor = times["matrix products alone (BLAS rate)"]
     for name, value in times.items():
-        print(f"  {name:40} {value:8.3f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
+        print(f"  {name:40} {value:8.3f}   numpy/this {times['numpy (by hand)'] / value:5.2f}"
+              f"   {value / floor:5.2f}x products")
 
 
 def fused_forward_backward(quick):
@@ -194,6 +228,7 @@ def fused_forward_backward(quick):
             y = x_t ** 2 * torch.exp(x_t)
             return y, torch.autograd.grad(y, x_t, ones_t)[0]
         rows["torch eager"] = torch_step
+        add_torch_compile(rows, torch_step)
     number, repeat = (2, 5) if quick else (5, 9)
     times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
     floor_time = times["memory floor (copy of the same bytes)"]
@@ -217,6 +252,7 @@ def fused_elementwise(quick):
     if torch is not None:
         x_t = torch.from_numpy(x_np)
         rows["torch eager"] = lambda: x_t ** 2 * torch.exp(x_t)
+        add_torch_compile(rows, lambda t: t ** 2 * torch.exp(t), x_t)
     number, repeat = (3, 5) if quick else (10, 9)
     times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
     floor = times["memory floor (copy of the same bytes)"]

@@ -329,6 +329,19 @@ def test_in_place_updates_stored_straight_into_parameters_keep_eager_order(name)
         np.testing.assert_allclose(mine, theirs, rtol=1e-6)
 
 
+def test_outputs_over_the_same_loop_share_one_kernel():
+    """y and dy/dx of one x (and a broadcast operand) come from one loop reading x once."""
+    def function(x, row):
+        y = x ** 2 * graphc.exp(x)
+        return y, (2 * x + x ** 2) * graphc.exp(x) + row, x.sum(0)
+    compiled = graphc.compile(function, fullgraph=True)
+    check_same(compiled, function, rand(5, 4), rand(1, 4, seed=3))
+    source = compiled.source()
+    elementwise = [line for line in source.splitlines()
+                   if line.startswith("static void kernel") and "_sum(" not in line]
+    assert len(elementwise) == 1 and "out1_data" in elementwise[0], elementwise
+
+
 def test_a_graph_break_runs_the_function_once():
     calls = []
 

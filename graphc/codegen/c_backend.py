@@ -387,6 +387,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
                                     + [f"{ctype} *restrict {target_pointer}"]),
             "arguments": ", ".join(pointers + [target_pointer]),
             "pointers": pointers,
+            "loop_shape": loop_shape,
+            "more_results": [],
             "numel": numel,
             "index_lines": [] if all(load["offset"] in ("i", "0") for load in loads)
             else _index_lines(loop_shape),
@@ -415,6 +417,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
     kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
+    kernels = _merge_output_loops(kernels, direct, ctype)
     # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
@@ -516,6 +519,46 @@ def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
     for position, kernel in enumerate(order):
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     return order, {value: target for value, (target, _) in candidates.items()}
+
+
+def _merge_output_loops(kernels, direct, ctype):
+    """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
+    Output kernels read only inputs and buffers, so any of them may join another; those that
+    store in place keep their own loops, whose order _store_in_place chose."""
+    import re
+    merged, first_of_shape = [], {}
+    for kernel in kernels:
+        mergeable = (kernel["output_pointer"].startswith("out") and kernel["output"] not in direct
+                     and not (kernel["reduction"] or kernel["gemm"] or kernel["random"]))
+        host = first_of_shape.get(kernel["loop_shape"]) if mergeable else None
+        if host is not None and all(
+                load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
+                for load in kernel["loads"] for other in host["loads"]
+                if load["symbol"] == other["symbol"]):
+            part = len(host["more_results"]) + 1  # its temporaries renamed apart: t0 -> t0_1
+            rename = functools.partial(re.sub, r"\bt(\d+)\b", rf"t\1_{part}")
+            known = {load["symbol"] for load in host["loads"]}
+            host["loads"] += [load for load in kernel["loads"] if load["symbol"] not in known]
+            host["temporaries"] += [(rename(name), rename(value))
+                                    for name, value in kernel["temporaries"]]
+            host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
+            host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
+            outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
+            host["parameters"] = ", ".join([f"const {ctype} *restrict {p}" for p in host["pointers"]]
+                                           + [f"{ctype} *restrict {p}" for p in outs])
+            host["arguments"] = ", ".join(host["pointers"] + outs)
+            host["index_lines"] = host["index_lines"] or kernel["index_lines"]
+            host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
+            host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
+            host["locations"] = sorted(set(host["locations"]) | set(kernel["locations"]))
+            host["name"] = re.sub(r"(_and_\d+_more)?$", f"_and_{part}_more", host["name"], count=1)
+            continue
+        if mergeable:
+            first_of_shape[kernel["loop_shape"]] = kernel
+        merged.append(kernel)
+    for position, kernel in enumerate(merged):
+        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
+    return merged
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
