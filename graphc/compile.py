@@ -94,8 +94,9 @@ def _number_snapshot(readers):
 def _grad_states(args, captured):
     """Which tensors have a .grad (and which object it is): a traced backward creates or
     accumulates into them, so a change means another specialisation."""
-    return tuple(None if t._grad is None else id(t._grad)
-                 for t in list(args) + captured if isinstance(t, Tensor))
+    states = [None if t._grad is None else id(t._grad) for t in args if isinstance(t, Tensor)]
+    states += [None if t._grad is None else id(t._grad) for t in captured]
+    return tuple(states)
 
 
 def _argument_signature(value):
@@ -323,7 +324,7 @@ class _Specialisation:
         values = {}
         for name, slot, shape in self.fresh_slots:
             array = np.empty(shape, dtype=np_dtype)
-            slots[slot] = _address(ffi, array)
+            slots[slot] = ffi.from_buffer(array)  # fresh, so contiguous; 6x cheaper than _address
             values[name] = wrap(array, self.dtype)
         for buffer_slot, output_slot in self.buffer_aliases:
             slots[buffer_slot] = slots[output_slot]
