@@ -21,7 +21,9 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dtypes
+from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
+from .autograd.function import Function
 from .codegen import c_backend, cache
 from .ir import tracing
 from .runtime.threads import count as _num_threads
@@ -172,6 +174,17 @@ class CompiledFunction:
                               stacklevel=4)
             else:
                 self._latest = specialisation
+                if _grad_mode.state.enabled and not tracer.ran_backward \
+                        and any(t.requires_grad for t in _tensors_in(result)):
+                    try:
+                        specialisation = _Differentiable(self, specialisation, args, kwargs,
+                                                         result)
+                    except c_backend.Unsupported as reason:
+                        if self._fullgraph:
+                            raise CompileError(f"graphc.compile(fullgraph=True) of "
+                                               f"{self.__name__}: {reason}") from None
+                        self._fall_back(reason)
+                        specialisation = self._eager
                 known = {id(t) for t in self._captured_seen}
                 # parameters read from globals/closures: their .grad state is part of the key
                 self._captured_seen += [t for t in specialisation.captured
@@ -210,6 +223,88 @@ class CompiledFunction:
         if self._latest is None:
             raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: call it first")
         return self._latest
+
+
+def _tensors_in(value):
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (tuple, list)):
+        return [t for item in value for t in _tensors_in(item)]
+    if isinstance(value, dict):
+        return [t for item in value.values() for t in _tensors_in(item)]
+    return []
+
+
+class CompiledCall(Function):
+    """The autograd node of a differentiable compiled call (`CompiledCallBackward`)."""
+
+    @staticmethod
+    def forward(ctx, call, *tensors):
+        ctx.call = call
+        # saved, so that an in-place change before backward raises as in eager mode
+        ctx.save_for_backward(*[a for a in call.args if isinstance(a, Tensor)], *tensors)
+        result = call.differentiable.forward(call.args, {})
+        return result if isinstance(result, Tensor) else tuple(result)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if _grad_mode.state.enabled:
+            raise RuntimeError("graphc.compile: backward(create_graph=True) through a compiled "
+                               "function is not supported yet; call the function uncompiled to "
+                               "differentiate it twice")
+        ctx.saved_tensors  # noqa: B018  (raises if an input changed in place since the call)
+        call = ctx.call
+        grads = [g if g is not None else _zeros(shape, dtype=dtype)
+                 for g, (shape, dtype) in zip(grads, ctx._output_meta)]
+        with _grad_mode.enable_grad():
+            gradients = call.differentiable.backward(*call.args, *grads)
+        return (None, *gradients)
+
+
+def _zeros(shape, dtype):
+    from . import zeros
+    return zeros(shape, dtype=dtype)
+
+
+class _Call:
+    def __init__(self, differentiable, args):
+        self.differentiable, self.args = differentiable, args
+
+
+class _Differentiable:
+    """A specialisation whose outputs require grad (the function did not run backward itself).
+    The forward runs natively; the outputs' grad_fn runs a second compiled function, the
+    forward again followed by autograd.grad, so backward is native too. It recomputes the
+    forward rather than keeping its intermediates alive between the calls."""
+
+    def __init__(self, owner, forward, args, kwargs, result):
+        if kwargs:
+            raise c_backend.Unsupported("keyword arguments to a compiled call whose outputs "
+                                        "require grad (not compiled yet)")
+        if not (isinstance(result, Tensor) or (isinstance(result, (tuple, list)) and result
+                                               and all(isinstance(r, Tensor) for r in result))):
+            raise c_backend.Unsupported("a compiled call whose outputs require grad must return "
+                                        "a tensor or a tuple of tensors (not compiled yet)")
+        self.forward, self.origin, self.captured = forward, forward.origin, forward.captured
+        self.kind = type(result)
+        self.positions = [i for i, a in enumerate(args)
+                          if isinstance(a, Tensor) and a.requires_grad]
+        self.differentiable_captured = [t for t in forward.captured if t.requires_grad]
+        function, positions = owner._function, self.positions
+        captured, count = self.differentiable_captured, len(args)
+
+        def gradients(*values):
+            call_args, grads = values[:count], values[count:]
+            outputs = _tensors_in(function(*call_args))
+            inputs = [call_args[i] for i in positions] + captured
+            return _autograd.grad(outputs, inputs, list(grads), allow_unused=True)
+        gradients.__name__ = gradients.__qualname__ = f"{owner.__name__}_backward"
+        self.backward = CompiledFunction(gradients, owner._fullgraph)
+
+    def __call__(self, args, kwargs):
+        tensors = [args[i] for i in self.positions] + self.differentiable_captured
+        outputs = CompiledCall.apply(_Call(self, args), *tensors)
+        return outputs if self.kind is not list else list(outputs)
 
 
 class _Specialisation:

@@ -342,6 +342,55 @@ def test_outputs_over_the_same_loop_share_one_kernel():
     assert len(elementwise) == 1 and "out1_data" in elementwise[0], elementwise
 
 
+def test_a_compiled_function_is_differentiable_with_a_native_backward():
+    """Outputs of a compiled call carry a grad_fn; backward reaches the arguments and the
+    captured parameters with eager's gradients, through a second compiled function."""
+    x = rand(3, 4, dtype=graphc.float64).requires_grad_()
+    w = rand(4, 2, dtype=graphc.float64, seed=5).requires_grad_()
+
+    def function(x):
+        return (x @ w).tanh() * 2, (x * x.exp()).sum()
+    compiled = graphc.compile(function, fullgraph=True)
+    for call in range(4):
+        results = {}
+        for name, f in (("compiled", compiled), ("eager", function)):
+            x.grad = w.grad = None
+            a, b = f(x)
+            (a * rand(3, 2, dtype=graphc.float64, seed=call)).sum().add(b).backward()
+            results[name] = (a.detach().numpy(), x.grad.numpy(), w.grad.numpy())
+        for mine, theirs in zip(results["compiled"], results["eager"]):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    assert type(a.grad_fn).__name__ == "MulBackward0"  # the eager one, last
+    x.grad = w.grad = None  # the signature the compiled calls above ran with
+    a, b = compiled(x)
+    assert type(a.grad_fn).__name__ == "CompiledCallBackward" and a.grad_fn is b.grad_fn
+    backwards = [s.backward for s in compiled._specialisations.values() if hasattr(s, "backward")]
+    assert any(b._latest is not None for b in backwards)  # the gradients ran as native code
+
+
+def test_gradcheck_through_a_compiled_function():
+    compiled = graphc.compile(lambda x, y: (x.sin() * y + x @ y.t()).sum(1), fullgraph=True)
+    x = rand(3, 3, dtype=graphc.float64).requires_grad_()
+    y = rand(3, 3, dtype=graphc.float64, seed=1).requires_grad_()
+    assert graphc.autograd.gradcheck(compiled, (x, y))
+
+
+def test_a_compiled_function_refuses_what_it_cannot_differentiate():
+    x = rand(3, dtype=graphc.float64).requires_grad_()
+    compiled = graphc.compile(lambda x: (x.exp() * x).sum(), fullgraph=True)
+    compiled(x)
+    y = compiled(x)
+    with pytest.raises(RuntimeError, match=r"create_graph=True\) through a compiled function"):
+        graphc.autograd.grad(y, x, create_graph=True)
+    y = compiled(x)
+    with graphc.no_grad():
+        x.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    with pytest.raises(graphc.CompileError, match="tuple of tensors"):
+        graphc.compile(lambda x: {"y": x * 2}, fullgraph=True)(x)
+
+
 def test_a_graph_break_runs_the_function_once():
     calls = []
 

@@ -326,6 +326,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     With `capture` (a dict node -> None), the gradients reaching those nodes are stored there;
     `accumulate=False` leaves the leaves' .grad alone (autograd.grad).
     """
+    if _cpu.tracer is not None:  # graphc.compile: this call's gradients are part of its graph
+        _cpu.tracer.ran_backward = True
     buffers = {}
     for (node, output_nr), grad in roots:
         _add_to_buffer(buffers, node, output_nr, grad)

@@ -44,6 +44,7 @@ class Tracer:
         self.input_of_memory = {}  # memory key of an input -> its input name
         self.writes = {}       # input name -> the value written into it by the end of the call
         self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
+        self.ran_backward = False  # the function ran backward/autograd.grad itself
         self.stale = set()     # memory keys of views made out of date by an in-place write
         self.broken = None     # why the function cannot become one graph (None: it can)
         self.draws = {}        # random value name -> (generator, words it draws)
