@@ -347,7 +347,8 @@ class _Specialisation:
             source, dtype, ctype, buffers, randoms = c_backend.render(
                 self.graph, inputs, self.outputs, name, location, _short_signature(key),
                 writes=list(self.writes.items()), kept=kept)
-            cdef = "int graphc_entry(void *const *slots, const uint64_t *draws, int threads);"
+            cdef = ("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);\n"
+                    "int64_t graphc_error_detail(int which);")
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
                          "buffers": buffers, "randoms": randoms}
         self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
@@ -426,7 +427,10 @@ class _Specialisation:
         words = self.draw_words
         for position, (generator, count) in enumerate(self.draws):
             words[2 * position], words[2 * position + 1] = generator.claim(count)
-        self.entry(slots, words, _num_threads[0])
+        if self.entry(slots, words, _num_threads[0]):
+            detail = self.lib.graphc_error_detail
+            raise IndexError(f"index {detail(0)} is out of bounds for dimension 0 with size "
+                             f"{detail(1)}")
         for index in self.written:  # the native code wrote these tensors in place
             tensors[index]._bump_version()
         inputs = dict(zip(self.input_names, tensors))

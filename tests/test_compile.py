@@ -391,6 +391,86 @@ def test_a_compiled_function_refuses_what_it_cannot_differentiate():
         graphc.compile(lambda x: {"y": x * 2}, fullgraph=True)(x)
 
 
+INDEXING = {
+    "rows": (lambda x, i: x[i] * 2, (5, 3), [0, 4, 4, -1]),
+    "columns": (lambda x, i: x[:, i].exp(), (4, 6), [5, 0, -2]),
+    "a 2-d index": (lambda x, i: x[i].sum(1), (5, 3), [[0, 1], [4, 4]]),
+    "a transposed operand": (lambda x, i: x.t()[i] + 1, (3, 5), [1, 1, 0]),
+    "a middle dimension": (lambda x, i: x[:, i, :].tanh(), (2, 4, 3), [3, 0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEXING))
+def test_advanced_indexing_and_its_gradient_compile(name):
+    """x[index] as a bounds-checked gather; its gradient, an accumulating scatter (repeated
+    indices add up), compiled too."""
+    function, shape, index = INDEXING[name]
+    index = graphc.tensor(index)
+
+    def step(x, i):
+        y = function(x, i)
+        (y * y).sum().backward()
+        return y
+    compiled = graphc.compile(step, fullgraph=True)
+    for seed in range(3):
+        results = []
+        for f in (compiled, step):
+            x = rand(*shape, dtype=graphc.float64, seed=seed).requires_grad_()
+            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
+        for mine, theirs in zip(*results):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    source = compiled.source()
+    assert "kernel0_index(" in source and "_index_put(" in source
+
+
+def test_assignment_through_an_index_tensor_updates_the_captured_tensor():
+    start = rand(6, 2)
+    buffers = [start.clone(), start.clone()]
+    values, index = rand(3, 2, seed=1), graphc.tensor([0, 5, 0])
+
+    def make(buffer):
+        def put(v, i):
+            buffer[i] += v
+            return buffer.sum()
+        return put
+    compiled = graphc.compile(make(buffers[0]), fullgraph=True)
+    eager = make(buffers[1])
+    for _ in range(3):
+        np.testing.assert_allclose(compiled(values, index).item(), eager(values, index).item(),
+                                   rtol=1e-6)
+    np.testing.assert_allclose(buffers[0].numpy(), buffers[1].numpy(), rtol=1e-6)
+
+
+def test_an_index_out_of_range_in_compiled_code_raises_and_writes_nothing():
+    weights = rand(5, 3)
+    before = weights.clone()
+
+    def step(i):
+        picked = weights[i]
+        weights.mul_(2)
+        return picked
+    compiled = graphc.compile(step, fullgraph=True)
+    compiled(graphc.tensor([0, 1]))
+    compiled(graphc.tensor([0, 1]))
+    assert "if (kernel0_index(" in compiled.source()
+    weights.copy_(before)
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 5"):
+        compiled(graphc.tensor([7, -9]))
+    np.testing.assert_array_equal(weights.numpy(), before.numpy())
+    with pytest.raises(IndexError, match="index -6 is out of bounds for dimension 0 with size 5"):
+        compiled(graphc.tensor([-6, 0]))
+
+
+def test_indexing_the_backend_does_not_cover_is_a_graph_break():
+    x, rows, columns = rand(4, 4), graphc.tensor([0, 1]), graphc.tensor([2, 3])
+    function = lambda x, r, c: x[r, c] * 2  # noqa: E731  (two index tensors together)
+    with pytest.raises(graphc.CompileError, match="several index tensors"):
+        graphc.compile(function, fullgraph=True)(x, rows, columns)
+    with pytest.warns(RuntimeWarning):
+        result = graphc.compile(function)(x, rows, columns)
+    np.testing.assert_allclose(result.numpy(), function(x, rows, columns).numpy())
+
+
 def test_a_graph_break_runs_the_function_once():
     calls = []
 

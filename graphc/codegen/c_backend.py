@@ -247,7 +247,8 @@ _FOLDS = {
 }
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
-_MATERIALISED_OPS = ("matmul",) + _RANDOM
+_INDEXING = ("index", "index_put")
+_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -286,8 +287,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     they update)."""
     import sympy
     input_set = {spec[0] for spec in inputs}
-    dtypes = {spec[3] for spec in inputs} | {graph.node(name).dtype for name in outputs
-                                             if name not in input_set}
+    index_inputs = _index_only_inputs(graph, inputs)
+    dtypes = {spec[3] for spec in inputs if spec[0] not in index_inputs} | {
+        graph.node(name).dtype for name in outputs if name not in input_set}
     if len(dtypes) != 1 or next(iter(dtypes)) not in _C_TYPES:
         raise Unsupported("only graphs computed entirely in float32 or entirely in float64 are "
                           f"compiled yet (got {sorted(d.name for d in dtypes)})")
@@ -313,6 +315,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             if any(len(graph.node(o).shape) < 2 for o in node.inputs):
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
+        if node.op in _INDEXING:  # gathers and scatters read their operands from memory
+            _check_indexing(graph, node, index_inputs)
+            operands = node.inputs[:2] if node.op == "index_put" else node.inputs[:1]
+            materialised |= {o for o in operands if o not in input_names and o not in views}
     buffer_names = [node.name for node in graph.nodes
                     if node.op in _REDUCTIONS or node.op in _MATERIALISED_OPS
                     or node.name in materialised]
@@ -343,6 +349,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if node.op == "matmul" and role == "buffer":
             kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
                                           pointer_of, ctype))
+            continue
+        if node.op in _INDEXING and role == "buffer":
+            kernels.append(_indexing_kernel(position, graph, node, target_pointer, layouts,
+                                            pointer_of, ctype))
             continue
         if node.op in _RANDOM and role == "buffer":
             kernels.append(_random_kernel(position, graph, node, target_pointer, ctype, dtype,
@@ -421,8 +431,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
-    for i in range(len(input_names)):
-        unpack.append(f"const {ctype} *in{i}_data = (const {ctype} *)slots[{slot}];")
+    for i, name in enumerate(input_names):
+        element = "int64_t" if name in index_inputs else ctype
+        unpack.append(f"const {element} *in{i}_data = (const {element} *)slots[{slot}];")
         slot += 1
     for i, name in enumerate(outputs):
         source = input_names.index(direct[name]) if name in direct else slot
@@ -559,6 +570,114 @@ def _merge_output_loops(kernels, direct, ctype):
     for position, kernel in enumerate(merged):
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     return merged
+
+
+def _index_only_inputs(graph, inputs):
+    """The int64 inputs read only as the index tensors of gathers and scatters."""
+    uses = {}
+    for node in graph.nodes:
+        first_index = {"index": 1, "index_put": 2}.get(node.op)
+        for position, operand in enumerate(node.inputs):
+            uses.setdefault(operand, set()).add(first_index is not None
+                                                and position >= first_index)
+    return {name for name, _, _, dtype in inputs
+            if dtype is _dt.int64 and uses.get(name) == {True}}
+
+
+def _check_indexing(graph, node, index_inputs):
+    """What the C lowering covers: one int64 index tensor (any shape) at one dimension."""
+    indices = node.inputs[1:] if node.op == "index" else node.inputs[2:]
+    if len(indices) != 1 or indices[0] not in index_inputs or len(node.attrs["dims"]) != 1:
+        raise Unsupported(f"{node.op} with several index tensors, or with an index computed "
+                          "inside the function (not compiled yet)")
+    if node.op == "index_put" and graph.node(node.inputs[1]).shape != \
+            _gathered_shape(graph.node(node.inputs[0]).shape, graph.node(indices[0]).shape,
+                            node.attrs["dims"][0]):
+        raise Unsupported("index_put with broadcast values (not compiled yet)")
+
+
+def _gathered_shape(shape, index_shape, dim):
+    return tuple(shape[:dim]) + tuple(index_shape) + tuple(shape[dim + 1:])
+
+
+def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
+    """Advanced indexing at one dimension: `index` gathers x[..., index[j...], ...] into its
+    buffer; `index_put` copies its base into the buffer, then stores (or adds, one element at a
+    time so that repeated indices accumulate) its values at the indexed positions. Every index
+    is checked against the dimension's size; the first one outside [-size, size), in the order
+    torch's kernel reads them, stops the call with IndexError."""
+    dim = node.attrs["dims"][0]
+    if node.op == "index":
+        source, index = node.inputs
+        loop_shape = tuple(node.shape)
+    else:
+        source, values, index = node.inputs
+        loop_shape = tuple(graph.node(values).shape)
+    index_shape, index_strides, index_base = layouts[index]
+    lead = (1,) * dim
+    tail = (1,) * (len(loop_shape) - dim - len(index_shape))
+    index_offset = _offset(loop_shape, lead + tuple(index_shape) + tail,
+                           (0,) * dim + tuple(index_strides) + (0,) * len(tail), index_base,
+                           flat=False)
+    size = graph.node(source).shape[dim]
+    # the indexed array, addressed at the loop's multi-index with the gathered dims replaced
+    if node.op == "index":
+        shape, strides, base = layouts[source]
+    else:
+        shape, strides, base = tuple(node.shape), _row_major(tuple(node.shape)), 0
+    outer = tuple(shape[:dim]) + (1,) * len(index_shape) + tuple(shape[dim + 1:])
+    outer_strides = tuple(strides[:dim]) + (0,) * len(index_shape) + tuple(strides[dim + 1:])
+    addressed = _offset(loop_shape, outer, outer_strides, base, flat=False)
+    addressed = f"{addressed} + position * {strides[dim]}" if addressed != "0" \
+        else f"position * {strides[dim]}"
+    lines = []
+    pointers = [pointer_of[source], pointer_of[index]]
+    if node.op == "index_put":
+        pointers.insert(1, pointer_of[values])
+        base_offset = _offset(tuple(node.shape), *layouts[source], flat=True)
+        lines += [f"for (int64_t i = 0; i < {_numel(node.shape)}; i++) {{  /* the base first */"]
+        lines += ["    " + line for line in (_index_lines(tuple(node.shape))
+                                              if base_offset != "i" else [])]
+        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
+    lines.append(f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{")
+    lines += ["    " + line for line in _index_lines(loop_shape)]
+    lines += [f"    int64_t position = {pointer_of[index]}[{index_offset}];",
+              f"    if (position < -{size} || position >= {size}) {{",
+              f"        graphc_error[0] = position;",
+              f"        graphc_error[1] = {size};",
+              "        return 1;",
+              "    }",
+              f"    position += position < 0 ? {size} : 0;"]
+    if node.op == "index":
+        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];")
+    else:
+        value = f"{pointer_of[values]}[{_offset(loop_shape, *layouts[values], flat=False)}]"
+        operator = "+=" if node.attrs["accumulate"] else "="
+        lines.append(f"    {target_pointer}[{addressed}] {operator} {value};")
+    lines.append("}")
+    parameters = [f"const {'int64_t' if p == pointer_of[index] else ctype} *restrict {p}"
+                  for p in pointers]
+    return {
+        "name": f"kernel{position}_{node.op}",
+        "output": node.name,
+        "summary": f"{node.op} at dim {dim} by %{index} [{', '.join(map(str, index_shape))}]"
+                   + (" (accumulating)" if node.op == "index_put" and node.attrs["accumulate"]
+                      else ""),
+        "nodes": [f"%{node.name} = {node.op}"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        "parameters": ", ".join(parameters + [f"{ctype} *restrict {target_pointer}"]),
+        "arguments": ", ".join(pointers + [target_pointer]),
+        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines,
+    }
+
+
+def _numel(shape):
+    count = 1
+    for size in shape:
+        count *= size
+    return count
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call

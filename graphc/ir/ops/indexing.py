@@ -352,6 +352,10 @@ def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
     When autograd must see the write (grad mode, and the target or a tensor operand requires
     grad), the op runs out of place through its primitive and the target takes over its history.
     """
+    if _cpu.tracer is not None:  # graphc.compile: the write must be part of the traced graph
+        _writable(target, allow_overlap)
+        return _cpu.apply_inplace(_WRITER_PRIMITIVES[writer], target, (target,) + tuple(operands),
+                                  attrs)
     if _cpu.grad_state.enabled and (target._requires_grad is True or any(
             isinstance(o, _cpu.Tensor) and o._requires_grad is True for o in operands)):
         primitive_op = _WRITER_PRIMITIVES[writer]
