@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
@@ -469,6 +470,29 @@ def test_indexing_the_backend_does_not_cover_is_a_graph_break():
     with pytest.warns(RuntimeWarning):
         result = graphc.compile(function)(x, rows, columns)
     np.testing.assert_allclose(result.numpy(), function(x, rows, columns).numpy())
+
+
+def test_in_place_index_writes_are_never_silently_dropped():
+    """masked_fill_/scatter_/index_add_ write through numpy in eager mode: traced, they must
+    either compile or break the graph, never vanish from the replay."""
+    for write in (lambda t, x: t.masked_fill_(x > 0, 1.0),
+                  lambda t, x: t.index_add_(0, graphc.tensor([1, 1]), x[:2]),
+                  lambda t, x: t.scatter_(0, graphc.tensor([[2, 0, 1]]), x[:1])):
+        targets = [graphc.zeros(3, 3), graphc.zeros(3, 3)]
+
+        def make(target):
+            def step(x):
+                write(target, x)
+                return target.sum()
+            return step
+        compiled = graphc.compile(make(targets[0]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for seed in range(3):
+                x = rand(3, 3, seed=seed)
+                compiled(x)
+                make(targets[1])(x)
+        np.testing.assert_allclose(targets[0].numpy(), targets[1].numpy(), rtol=1e-6)
 
 
 def test_a_graph_break_runs_the_function_once():
