@@ -85,6 +85,10 @@ REDUCTIONS = {
     "keepdim then broadcast": lambda x, y: x - x.sum(1, keepdim=True) / 5 + y,
     "reduction of a reduction": lambda x, y: x.exp().sum(0).mean() * 2,
     "softmax": lambda x, y: x.exp() / x.exp().sum(1, keepdim=True),
+    "prod": lambda x, y: (x * 0.5 + 1).prod(1) + y.prod(),
+    "2-norm, 1-norm and 3-norm": lambda x, y: x.norm() + (x - y).norm(p=1, dim=0)
+    + x.norm(p=3, dim=1, keepdim=True),
+    "variance and std": lambda x, y: x.var(1) + y.std(),
 }
 
 

@@ -239,12 +239,25 @@ def _index_lines(shape):
     return lines
 
 
-_REDUCTIONS = ("sum", "mean", "amax", "amin")
+_REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm")
 # how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
 _FOLDS = {
     "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
     "amin": ("INFINITY", "(value < accumulator || value != value) ? value : accumulator"),
+    "prod": ("1.0", "accumulator * value"),
 }
+def _finish(node, count):
+    """(function around, text after) the accumulator: the mean's division, a norm's root."""
+    if node.op == "mean":
+        return "", f" / {count}.0"
+    if node.op == "vector_norm":
+        order = float(node.attrs["ord"])
+        if order == 2:
+            return "sqrt", ""
+        return ("", "") if order == 1 else ("pow", f", {1.0 / order!r}")
+    return "", ""
+
+
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
 _INDEXING = ("index", "index_put")
@@ -257,7 +270,7 @@ def _PASS_THROUGH_VIEWS_OF(graph):
 
 
 def _reduced_dims(node, ndim):
-    dims = node.attrs.get("dim")
+    dims = node.attrs["dims"] if "dims" in node.attrs else node.attrs.get("dim")
     return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
@@ -363,6 +376,11 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if reduction:
             operand = node.inputs[0]
             expression = expressions.of(operand, used)
+            if node.op == "vector_norm":  # (sum |x|^p)^(1/p): |x|^p is the fused prologue
+                order = float(node.attrs["ord"])
+                if order in (0.0, float("inf"), float("-inf")) or order != order:
+                    raise Unsupported(f"vector_norm of order {order} (not compiled yet)")
+                expression = expression ** 2 if order == 2 else sympy.Abs(expression) ** order
             loop_shape = tuple(graph.node(operand).shape) if operand in expressions.nodes \
                 else layouts[operand][0]
         elif role == "buffer":
@@ -421,7 +439,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             kernel["reduction"] = {
                 "count": count, "total": count * numel,
                 "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
-                "finish": f" / {count}.0" if node.op == "mean" else "",
+                "around": _finish(node, count)[0], "finish": _finish(node, count)[1],
                 "start": start, "combine": combine,
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
@@ -767,7 +785,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
         "output_pointer": target_pointer,
         "reduction": None if gemm else {
             "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
-            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "",
+            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "", "around": "",
             "start": "0.0", "combine": None},
         "random": None,
         "gemm": gemm,
