@@ -679,6 +679,23 @@ def _run_script(cache_dir, extra_env=None):
                           env=env, timeout=120)
 
 
+def test_a_process_with_busy_openmp_workers_exits_cleanly(private_cache):
+    """Unloading compiled libraries at exit used to unmap libgomp under its spinning workers."""
+    script = textwrap.dedent("""
+        import graphc
+        graphc.set_num_threads(2)
+        x = graphc.randn(300_000)
+        compiled = graphc.compile(lambda t: t * graphc.exp(t), fullgraph=True)
+        for _ in range(5):
+            compiled(x)
+        print("done")
+    """)
+    environment = dict(os.environ, OMP_WAIT_POLICY="ACTIVE")
+    finished = subprocess.run([sys.executable, "-c", script], env=environment,
+                              capture_output=True, text=True, timeout=120)
+    assert (finished.returncode, finished.stdout.strip()) == (0, "done"), finished.stderr
+
+
 def test_a_second_process_reuses_the_disk_cache(private_cache):
     first = _run_script(private_cache)
     second = _run_script(private_cache)

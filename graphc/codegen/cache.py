@@ -131,6 +131,12 @@ def _build(source, target):
         target.with_suffix(".c").write_text(source)
 
 
+def _dlopen_flags(ffi):
+    """Never unload a library: at interpreter exit, unloading the last user of libgomp unmapped
+    it under OpenMP workers still spinning in it (a segfault after the program's last line)."""
+    return ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
+
+
 def load(source, cdef, name):
     """(ffi, lib) for `source` with the C declarations `cdef`, building it when not cached."""
     import cffi
@@ -151,7 +157,7 @@ def load(source, cdef, name):
             ffi = cffi.FFI()
             ffi.cdef(cdef)
             try:
-                lib = ffi.dlopen(str(target))
+                lib = ffi.dlopen(str(target), _dlopen_flags(ffi))
                 break
             except OSError:
                 if attempt:
