@@ -129,9 +129,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if self._closure_readers is None:
             self._closure_readers = _closure_numbers(self._function)
-        key = (tuple(_argument_signature(a) for a in args),
-               tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items())),
-               _grad_mode.state.enabled, _number_snapshot(self._closure_readers),
+        key = (tuple(map(_argument_signature, args)) if args else (),
+               tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items()))
+               if kwargs else (),
+               _grad_mode.state.enabled,
+               _number_snapshot(self._closure_readers) if self._closure_readers else (),
                _grad_states(args, self._captured_seen))
         specialisation = self._specialisations.get(key)
         if specialisation is None:
@@ -407,6 +409,7 @@ class _Specialisation:
                 self.slots[base + position] = _address(ffi, self.scratch[name])
         self.buffer_aliases = getattr(self, "buffer_aliases", [])
         self.written = [self.input_names.index(name) for name in self.writes]
+        self.returns_inputs = bool(set(structure_names) & set(self.input_names))
 
     def __call__(self, args, kwargs):
         ffi, slots = self.ffi, self.slots
@@ -433,10 +436,13 @@ class _Specialisation:
                              f"{detail(1)}")
         for index in self.written:  # the native code wrote these tensors in place
             tensors[index]._bump_version()
-        inputs = dict(zip(self.input_names, tensors))
-        for leaf_name, value in self.grad_sets:
-            inputs[leaf_name]._grad = values[value]
-        values.update(inputs)
+        if self.grad_sets or self.returns_inputs:
+            inputs = dict(zip(self.input_names, tensors))
+            for leaf_name, value in self.grad_sets:
+                inputs[leaf_name]._grad = values[value]
+            values.update(inputs)
+        if type(self.structure) is _Slot:
+            return values[self.structure.name]
         return _rebuild(self.structure, values)
 
 
