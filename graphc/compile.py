@@ -431,6 +431,7 @@ class _Specialisation:
         for position, (generator, count) in enumerate(self.draws):
             words[2 * position], words[2 * position + 1] = generator.claim(count)
         if self.entry(slots, words, _num_threads[0]):
+            # torch counts the dimension among the index tensors: compiled code takes just one
             detail = self.lib.graphc_error_detail
             raise IndexError(f"index {detail(0)} is out of bounds for dimension 0 with size "
                              f"{detail(1)}")
@@ -441,8 +442,6 @@ class _Specialisation:
             for leaf_name, value in self.grad_sets:
                 inputs[leaf_name]._grad = values[value]
             values.update(inputs)
-        if type(self.structure) is _Slot:
-            return values[self.structure.name]
         return _rebuild(self.structure, values)
 
 

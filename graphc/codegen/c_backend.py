@@ -6,9 +6,12 @@ leading to it are substituted into each other (fusion), common subexpressions ar
 own strides (a broadcast or a view is never copied), so the loop indexes each input by the
 output's multi-index. Ops the backend cannot lower raise `Unsupported`.
 """
+import collections
 import functools
 import importlib.resources
+import math
 import pathlib
+import re
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
@@ -391,9 +394,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             loop_shape = tuple(node.shape)
         if role == "buffer":
             used.discard(target)
-        numel = 1
-        for size in node.shape:
-            numel *= size
+        numel = _numel(node.shape)
         temporaries, (result,) = sympy.cse([expression], symbols=sympy.numbered_symbols("t"))
         temporaries = [(name, _optimise(value)) for name, value in temporaries]
         result = _optimise(result)
@@ -411,9 +412,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             "nodes": [f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
             "locations": sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
                                 - {None}) or ["(inputs only)"],
-            "parameters": ", ".join([f"const {ctype} *restrict {p}" for p in pointers]
-                                    + [f"{ctype} *restrict {target_pointer}"]),
-            "arguments": ", ".join(pointers + [target_pointer]),
+            **_signature(pointers, [target_pointer], ctype),
             "pointers": pointers,
             "loop_shape": loop_shape,
             "more_results": [],
@@ -432,20 +431,20 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             dims = _reduced_dims(node, len(loop_shape))
             kept = [(size, d) for d, size in enumerate(loop_shape) if d not in dims]
             reduced = [(size, d) for d, size in enumerate(loop_shape) if d in dims]
-            count = 1
-            for size, _ in reduced:
-                count *= size
+            count = _numel(size for size, _ in reduced)
             start, combine = _FOLDS.get(node.op, ("0.0", None))
             kernel["reduction"] = {
                 "count": count, "total": count * numel,
                 "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
-                "around": _finish(node, count)[0], "finish": _finish(node, count)[1],
+                **dict(zip(("around", "finish"), _finish(node, count))),
                 "start": start, "combine": combine,
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
     kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
     kernels = _merge_output_loops(kernels, direct, ctype)
+    for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
+        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
@@ -468,9 +467,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if value in direct:
             continue
         shape, strides, _ = layouts[target]
-        numel = 1
-        for size in shape:
-            numel *= size
+        numel = _numel(shape)
         if value in input_names:
             source_pointer = f"in{input_names.index(value)}_data"
             source_offset = _offset(shape, *layouts[value], flat=False)
@@ -493,6 +490,12 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     return source, dtype, ctype, reductions, randoms
 
 
+def _is_output_loop(kernel):
+    """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
+    return kernel["output_pointer"].startswith("out") and not (
+        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("checked"))
+
+
 def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype):
     """Let the kernel of an in-place update (`p.sub_(lr * p.grad)`, `p.grad.zero_()`) store into
     the updated tensor itself, saving a write-back pass over it after the call. Safe when the
@@ -500,19 +503,15 @@ def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
     that reads it runs before: output kernels read only inputs and buffers, so they may be
     reordered, the in-place ones last, each after the kernels reading what it overwrites.
     Returns (kernels in their new order, {value stored in place: the input it updates})."""
-    import re
-    write_count = {}
-    for _, value in writes:
-        write_count[value] = write_count.get(value, 0) + 1
+    write_count = collections.Counter(value for _, value in writes)
     copied_from = {value for _, value in writes if value in input_names}
-    kernel_of = {k["output"]: k for k in kernels if k["output_pointer"].startswith("out")}
+    kernel_of = {k["output"]: k for k in kernels if _is_output_loop(k)}
     candidates = {}
     for target, value in writes:
         kernel = kernel_of.get(value)
         shape, strides, _ = layouts[target]
         pointer = f"in{input_names.index(target)}_data"
         if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
-                or kernel["reduction"] or kernel["gemm"] or kernel["random"]
                 or _offset(shape, shape, strides, flat=True) != "i"
                 or any(load["pointer"] == pointer and load["offset"] != "i"
                        for load in kernel["loads"])):
@@ -541,12 +540,8 @@ def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
             if load["pointer"] == pointer:
                 load["pointer"] = out
         kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
-        kernel["parameters"] = ", ".join([f"const {ctype} *restrict {p}" for p in kernel["pointers"]]
-                                         + [f"{ctype} *restrict {out}"])
-        kernel["arguments"] = ", ".join(kernel["pointers"] + [out])
+        kernel.update(_signature(kernel["pointers"], [out], ctype))
         kernel["summary"] += f" (stored in place into %{target})"
-    for position, kernel in enumerate(order):
-        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     return order, {value: target for value, (target, _) in candidates.items()}
 
 
@@ -554,11 +549,9 @@ def _merge_output_loops(kernels, direct, ctype):
     """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
     Output kernels read only inputs and buffers, so any of them may join another; those that
     store in place keep their own loops, whose order _store_in_place chose."""
-    import re
     merged, first_of_shape = [], {}
     for kernel in kernels:
-        mergeable = (kernel["output_pointer"].startswith("out") and kernel["output"] not in direct
-                     and not (kernel["reduction"] or kernel["gemm"] or kernel["random"]))
+        mergeable = _is_output_loop(kernel) and kernel["output"] not in direct
         host = first_of_shape.get(kernel["loop_shape"]) if mergeable else None
         if host is not None and all(
                 load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
@@ -573,9 +566,7 @@ def _merge_output_loops(kernels, direct, ctype):
             host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
             host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
             outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-            host["parameters"] = ", ".join([f"const {ctype} *restrict {p}" for p in host["pointers"]]
-                                           + [f"{ctype} *restrict {p}" for p in outs])
-            host["arguments"] = ", ".join(host["pointers"] + outs)
+            host.update(_signature(host["pointers"], outs, ctype))
             host["index_lines"] = host["index_lines"] or kernel["index_lines"]
             host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
             host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
@@ -585,8 +576,6 @@ def _merge_output_loops(kernels, direct, ctype):
         if mergeable:
             first_of_shape[kernel["loop_shape"]] = kernel
         merged.append(kernel)
-    for position, kernel in enumerate(merged):
-        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     return merged
 
 
@@ -673,8 +662,6 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
         operator = "+=" if node.attrs["accumulate"] else "="
         lines.append(f"    {target_pointer}[{addressed}] {operator} {value};")
     lines.append("}")
-    parameters = [f"const {'int64_t' if p == pointer_of[index] else ctype} *restrict {p}"
-                  for p in pointers]
     return {
         "name": f"kernel{position}_{node.op}",
         "output": node.name,
@@ -683,19 +670,23 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
                       else ""),
         "nodes": [f"%{node.name} = {node.op}"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": ", ".join(parameters + [f"{ctype} *restrict {target_pointer}"]),
-        "arguments": ", ".join(pointers + [target_pointer]),
+        **_signature(pointers, [target_pointer], ctype, index_pointers=[pointer_of[index]]),
         "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
         "gemm": None, "checked": lines,
     }
 
 
+def _signature(reads, writes, ctype, index_pointers=()):
+    """A kernel's C parameters (what it reads is const; index tensors are int64) and the
+    entry point's matching arguments."""
+    parameters = [f"const {'int64_t' if p in index_pointers else ctype} *restrict {p}"
+                  for p in reads] + [f"{ctype} *restrict {p}" for p in writes]
+    return {"parameters": ", ".join(parameters), "arguments": ", ".join(reads + writes)}
+
+
 def _numel(shape):
-    count = 1
-    for size in shape:
-        count *= size
-    return count
+    return math.prod(shape)
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
@@ -729,9 +720,7 @@ def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctyp
     if left is None or right is None:
         return None
     lines = []
-    batch_count = 1
-    for size in batch:
-        batch_count *= size
+    batch_count = _numel(batch)
     a_offset = _offset(batch, tuple(a_shape[:-2]), tuple(a_strides[:-2]), a_base, flat=False)
     b_offset = _offset(batch, tuple(b_shape[:-2]), tuple(b_strides[:-2]), b_base, flat=False)
     lines.append(f"for (int64_t batch = 0; batch < {batch_count}; batch++) {{")
@@ -759,9 +748,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
                        target_pointer, ctype)
     loop_shape = batch + (m, k, n)
     a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
-    numel = 1
-    for size in node.shape:
-        numel *= size
+    numel = _numel(node.shape)
     kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
     pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
     return {
@@ -771,9 +758,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
                    f"[{', '.join(map(str, b_shape))}]",
         "nodes": [f"%{node.name} = matmul"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": ", ".join([f"const {ctype} *restrict {p}" for p in pointers]
-                                + [f"{ctype} *restrict {target_pointer}"]),
-        "arguments": ", ".join(pointers + [target_pointer]),
+        **_signature(pointers, [target_pointer], ctype),
         "numel": numel,
         "index_lines": [],
         "loads": [{"symbol": "left", "pointer": pointer_of[a],
@@ -795,9 +780,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
 def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
     """A draw of uniform or normal numbers, element i from the stream word graphc.random's
     recipe assigns to it (the runner claims seed and offset from the generator per call)."""
-    numel = 1
-    for size in node.shape:
-        numel *= size
+    numel = _numel(node.shape)
     attrs = node.attrs
     if node.op == "uniform":
         bits = 24 if dtype is _dt.float32 else 53
