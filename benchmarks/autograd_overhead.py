@@ -18,6 +18,7 @@ except ImportError:
     torch = None
 
 import graphc
+from seed_steps import regression_step
 
 
 def sigmoid_variants(lib):
@@ -50,22 +51,7 @@ def sigmoid_variants(lib):
 
 def linear_regression(lib, steps):
     """The seed's training loop; returns µs per step."""
-    lib.manual_seed(1000)
-    w = lib.rand(1, 1).requires_grad_()
-    b = lib.zeros(1, 1).requires_grad_()
-    lr = 0.001
-
-    def step():
-        x = lib.rand(8, 1) * 20
-        y = x * 2 + (1 + lib.randn(8, 1)) * 3
-        y_pred = x.mm(w) + b.expand_as(y)
-        loss = (0.5 * (y_pred - y) ** 2).sum()
-        loss.backward()
-        w.data.sub_(lr * w.grad.data)
-        b.data.sub_(lr * b.grad.data)
-        w.grad.data.zero_()
-        b.grad.data.zero_()
-
+    step, (w, b) = regression_step(lib)
     for _ in range(50):
         step()
     start = timeit.default_timer()

@@ -24,6 +24,7 @@ import timeit
 import numpy as np
 
 import graphc
+from seed_steps import regression_step
 
 try:
     import torch
@@ -51,27 +52,6 @@ def add_torch_compile(rows, function, *args):
     rows["torch.compile"] = lambda: compiled(*args)
 
 
-def regression_step(library):
-    """The seed's step for graphc or torch: (step function, parameters)."""
-    library.manual_seed(1000)
-    w = library.rand(1, 1).requires_grad_()
-    b = library.zeros(1, 1).requires_grad_()
-    lr = 0.001
-
-    def step():
-        x = library.rand(8, 1) * 20
-        y = x * 2 + (1 + library.randn(8, 1)) * 3
-        y_pred = x.mm(w) + b.expand_as(y)
-        loss = (0.5 * (y_pred - y) ** 2).sum()
-        loss.backward()
-        w.data.sub_(lr * w.grad.data)
-        b.data.sub_(lr * b.grad.data)
-        w.grad.data.zero_()
-        b.grad.data.zero_()
-        return loss
-    return step
-
-
 def numpy_regression_step():
     rng = np.random.default_rng(1000)
     state = {"w": rng.random((1, 1), dtype=np.float32), "b": np.zeros((1, 1), np.float32)}
@@ -92,12 +72,12 @@ def numpy_regression_step():
 
 def regression(quick):
     steps = 2000 if quick else 8000
-    rows = {"graphc eager": regression_step(graphc),
-            "graphc compiled": graphc.compile(regression_step(graphc), fullgraph=True),
+    rows = {"graphc eager": regression_step(graphc)[0],
+            "graphc compiled": graphc.compile(regression_step(graphc)[0], fullgraph=True),
             "numpy (by hand)": numpy_regression_step()}
     if torch is not None:
-        rows["torch eager"] = regression_step(torch)
-        add_torch_compile(rows, regression_step(torch))
+        rows["torch eager"] = regression_step(torch)[0]
+        add_torch_compile(rows, regression_step(torch)[0])
     print(f"linear-regression step (seed 2.4: batch 8, data drawn in the step), µs per step, "
           f"{steps} steps")
     times = {}
