@@ -597,26 +597,23 @@ def _refuse_bool(input, kernel):
 def median(input, dim=None, keepdim=False):
     """Lower median: of all elements (a 0-d tensor), or along `dim`
     (torch.return_types.median(values, indices)). NaN propagates."""
-    if dim is None:
-        if keepdim:
-            raise TypeError('median() missing 1 required positional arguments: "dim"')
-        _refuse_bool(input, "median_cpu")
-        return _apply(_median_all, (input,), {"ignore_nan": False})
-    _refuse_bool(input, "median_out")
-    return _along_dim_by_index("median", input, dim, keepdim, _median_indices,
-                               {"ignore_nan": False})
+    return _median("median", input, dim, keepdim, ignore_nan=False)
 
 
 def nanmedian(input, dim=None, keepdim=False):
     """median that ignores NaNs (NaN only when everything is NaN)."""
+    return _median("nanmedian", input, dim, keepdim, ignore_nan=True)
+
+
+def _median(name, input, dim, keepdim, ignore_nan):
     if dim is None:
         if keepdim:
-            raise TypeError('nanmedian() missing 1 required positional arguments: "dim"')
+            raise TypeError(f'{name}() missing 1 required positional arguments: "dim"')
         _refuse_bool(input, "median_cpu")
-        return _apply(_median_all, (input,), {"ignore_nan": True})
-    _refuse_bool(input, "nanmedian_out")
-    return _along_dim_by_index("nanmedian", input, dim, keepdim, _median_indices,
-                               {"ignore_nan": True})
+        return _apply(_median_all, (input,), {"ignore_nan": ignore_nan})
+    _refuse_bool(input, f"{name}_out")
+    return _along_dim_by_index(name, input, dim, keepdim, _median_indices,
+                               {"ignore_nan": ignore_nan})
 
 
 def mode(input, dim=-1, keepdim=False):
