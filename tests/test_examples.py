@@ -54,3 +54,18 @@ def test_tensor_tour_runs(example, capsys):
     example("tensor_tour")
     output = capsys.readouterr().out
     assert "=== linear regression by hand (seed 1.5) ===" in output
+
+
+def test_main_example_trains_eager_and_compiled_alike(example, capsys):
+    w, b, eager_w, eager_b = example("linear_regression").main(3000)
+    # the compiled step draws the same batches: the same line, to float32 rounding
+    assert abs(w.item() - eager_w.item()) < 1e-4 and abs(b.item() - eager_b.item()) < 1e-4
+    assert abs(w.item() - 2) < 0.25 and abs(b.item() - 3) < 1.0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("eager ") and lines[1].startswith("compiled ")
+    assert all("µs per step" in line for line in lines[:2])
+    assert "x faster" in lines[2]
+    assert lines[4].startswith("generated C: ") and "kernel0_uniform" in lines[4]
+    pytest.importorskip("matplotlib")
+    assert lines[3] == f"plot: {pathlib.Path('linear_regression.png').resolve()}"
+    assert pathlib.Path("linear_regression.png").stat().st_size > 1000

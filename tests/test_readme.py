@@ -24,4 +24,4 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
 def test_readme_starts_with_the_two_commands():
     first_block = README.read_text().split("```")[1]
     lines = [line for line in first_block.splitlines()[1:] if line.strip()]
-    assert lines == ['pip install ".[test]" && python examples/tensor_tour.py', "python -m pytest"]
+    assert lines == ['pip install ".[test]" && python examples/linear_regression.py', "python -m pytest"]
