@@ -21,10 +21,11 @@ import warnings
 import numpy as np
 
 from . import dtypes as _dtypes
+from . import random as _random
 from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
-from .codegen import c_backend, cache
+from .codegen import c_backend, cache, call_path
 from .ir import tracing
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
@@ -93,23 +94,102 @@ def _number_snapshot(readers):
     return tuple(values)
 
 
-def _grad_states(args, captured):
-    """Which tensors have a .grad (and which object it is): a traced backward creates or
-    accumulates into them, so a change means another specialisation."""
-    states = [None if t._grad is None else id(t._grad) for t in args if isinstance(t, Tensor)]
-    states += [None if t._grad is None else id(t._grad) for t in captured]
-    return tuple(states)
-
-
-def _argument_signature(value):
+def _signature_of(value):
+    """What a specialisation depends on of one argument or captured value."""
     if isinstance(value, Tensor):
         data = value._data
         return ("tensor", data.shape, data.strides, value._dtype, value._requires_grad is True)
     if isinstance(value, (bool, int, float, str, type(None))):
         return ("value", type(value), value)
     if isinstance(value, (tuple, list)):
-        return (type(value), tuple(_argument_signature(v) for v in value))
+        return (type(value), tuple(_signature_of(v) for v in value))
     return ("object", id(value))
+
+
+class _Source:
+    """Where a captured tensor is found again on every call: a closure cell, a global the
+    function names or a default argument, maybe followed by one attribute or item
+    (`model.weight`, `params[0]`) and by `.grad`. Rebinding it (`w = new_tensor`) is seen by
+    the next call, as in eager mode."""
+
+    def __init__(self, root, expression, label):
+        self.root, self.expression, self.label = root, expression, label  # expression over ROOT
+        self.read = eval(f"lambda: {expression}", {"ROOT": root})  # noqa: S307 (built here)
+
+    def value(self):
+        try:
+            return self.read()
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            return None
+
+
+_MAX_ITEMS = 256  # containers are searched this far for captured tensors
+
+
+def _roots(function):
+    """(root object, expression over ROOT, label) for each place a function reads afresh."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return
+    for index, (name, cell) in enumerate(zip(code.co_freevars, function.__closure__ or ())):
+        yield cell, "ROOT.cell_contents", name
+    for name in code.co_names:
+        if name in function.__globals__:
+            yield function.__globals__, f"ROOT[{name!r}]", name
+    for index, _ in enumerate(function.__defaults__ or ()):
+        yield function, f"ROOT.__defaults__[{index}]", f"default {index}"
+    for name in function.__kwdefaults__ or {}:
+        yield function, f"ROOT.__kwdefaults__[{name!r}]", name
+
+
+def _candidates(function):
+    """(root, expression, label, tensor) for the tensors a function can reach from its roots."""
+    import types
+
+    def with_grad(root, expression, label, tensor):
+        yield root, expression, label, tensor
+        if isinstance(tensor._grad, Tensor):
+            yield root, f"{expression}._grad", f"{label}.grad", tensor._grad
+
+    for root, expression, label in _roots(function):
+        try:
+            value = eval(expression, {"ROOT": root})  # noqa: S307 (built by _roots)
+        except (ValueError, KeyError, IndexError):
+            continue
+        if isinstance(value, Tensor):
+            yield from with_grad(root, expression, label, value)
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value[:_MAX_ITEMS]):
+                if isinstance(item, Tensor):
+                    yield from with_grad(root, f"{expression}[{index}]", f"{label}[{index}]",
+                                         item)
+        elif isinstance(value, dict):
+            for key, item in list(value.items())[:_MAX_ITEMS]:
+                if isinstance(key, (str, int)) and isinstance(item, Tensor):
+                    yield from with_grad(root, f"{expression}[{key!r}]", f"{label}[{key!r}]",
+                                         item)
+        elif hasattr(value, "__dict__") and not isinstance(
+                value, (types.ModuleType, type, types.FunctionType)):
+            for attribute, item in list(vars(value).items())[:_MAX_ITEMS]:
+                if isinstance(item, Tensor) and attribute.isidentifier():
+                    yield from with_grad(root, f"{expression}.{attribute}",
+                                         f"{label}.{attribute}", item)
+
+
+def _find_sources(function, captured):
+    """For each captured tensor, a (root, expression, label) it is read from on every call, or
+    None when the function reaches it some other way (it is then held by identity). A tensor
+    found only by its memory (the function read `w.data`, which is a new object each time) is
+    read through the tensor that owns that memory."""
+    candidates = list(_candidates(function))
+    found = []
+    for tensor in captured:
+        match = next((c for c in candidates if c[3] is tensor), None)
+        if match is None:
+            key = tracing._memory_key(tensor)
+            match = next((c for c in candidates if tracing._memory_key(c[3]) == key), None)
+        found.append(None if match is None else (match[:3], match[3] is tensor))
+    return found
 
 
 class CompiledFunction:
@@ -123,24 +203,83 @@ class CompiledFunction:
         self._closure_readers = None  # found at the first call (cells may be filled late)
         self._latest = None
         self._warned = False
-        self._captured_seen = []  # tensors earlier traces read from globals/closures
+        self._sources = []      # _Source: where captured tensors are read on every call
+        self._fixed = []        # captured tensors found no other way: held by identity
+        self._fast_calls = {}   # key -> the call path rendered for it (call_path.py)
+        self._fast = None       # the latest one: tried first
 
     # -------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None:
+            result = fast(args, kwargs)
+            if result is not call_path.MISS:
+                return result
         if self._closure_readers is None:
             self._closure_readers = _closure_numbers(self._function)
-        key = (tuple(map(_argument_signature, args)) if args else (),
-               tuple(sorted((k, _argument_signature(v)) for k, v in kwargs.items()))
-               if kwargs else (),
-               _grad_mode.state.enabled,
-               _number_snapshot(self._closure_readers) if self._closure_readers else (),
-               _grad_states(args, self._captured_seen))
+        sourced = [source.value() for source in self._sources]
+        key = self._key(args, kwargs, sourced)
         specialisation = self._specialisations.get(key)
         if specialisation is None:
             # tracing runs the function once (eagerly): that is this call's result
             specialisation, result = self._specialise(key, args, kwargs)
             return result
-        return specialisation(args, kwargs)
+        self._fast = self._fast_calls.get(key) or self._render_call(key, args, kwargs, sourced,
+                                                                  specialisation)
+        return specialisation(args, kwargs, sourced)
+
+    def _key(self, args, kwargs, sourced, created=frozenset()):
+        """The signature of a call: what a specialisation was built for. `created`: ids of the
+        tensors whose .grad the traced call itself created (it had none before)."""
+        def grad_state(tensor):
+            grad = tensor._grad
+            return None if grad is None or id(tensor) in created else id(grad)
+
+        def state(value):
+            signature = _signature_of(value)
+            return (signature, grad_state(value)) if signature[0] == "tensor" else (signature,)
+        return (tuple(map(_signature_of, args)) if args else (),
+                tuple(sorted((k, _signature_of(v)) for k, v in kwargs.items()))
+                if kwargs else (),
+                _grad_mode.state.enabled,
+                _number_snapshot(self._closure_readers) if self._closure_readers else (),
+                tuple(map(state, sourced)),
+                tuple(map(state, self._fixed)),
+                tuple(grad_state(a) for a in args if isinstance(a, Tensor)))
+
+    def _render_call(self, key, args, kwargs, sourced, specialisation):
+        """The call path of this key's specialisation as straight-line Python (or None)."""
+        if kwargs or not all(isinstance(v, Tensor) for v in sourced):
+            return None
+        source, namespace = call_path.render(
+            self.__name__, key, args, list(zip(self._closure_readers, key[3])), self._sources,
+            sourced, self._fixed, _grad_mode.state, specialisation, _signature_of)
+        fast = call_path.build(source, namespace)
+        fast.source = source
+        self._fast_calls[key] = fast
+        return fast
+
+    def _capture_plan(self, tracer):
+        """Where each captured tensor of a trace comes from on later calls: (index into
+        self._sources or None for a fixed tensor, the tensor, whether writes bump its version)."""
+        plan = []
+        captured = [tensor for _, tensor in tracer.captured]
+        for tensor, found in zip(captured, _find_sources(self._function, captured)):
+            if found is None:
+                if not any(t is tensor for t in self._fixed):
+                    self._fixed.append(tensor)
+                plan.append((None, tensor, True))
+                continue
+            (root, expression, label), identical = found
+            index = next((i for i, s in enumerate(self._sources)
+                          if s.root is root and s.expression == expression), None)
+            if index is None:
+                index = len(self._sources)
+                self._sources.append(_Source(root, expression, label))
+            # read through another tensor over the same memory (`w.data`): eager bumped a
+            # version counter nobody else holds, so compiled code bumps none
+            plan.append((index, None, identical))
+        return plan
 
     def _specialise(self, key, args, kwargs):
         """Trace (running the function once) and build; returns (specialisation, result)."""
@@ -162,8 +301,10 @@ class CompiledFunction:
         if tracer.broken:
             self._fall_back(tracer.broken)
         else:
+            plan = self._capture_plan(tracer)
             try:
-                specialisation = _Specialisation.build(self._function, args, tracer, result, key)
+                specialisation = _Specialisation.build(self._function, args, tracer, result, key,
+                                                       plan)
             except (tracing.GraphBreak, c_backend.Unsupported) as reason:
                 if self._fullgraph:
                     raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
@@ -187,12 +328,16 @@ class CompiledFunction:
                                                f"{self.__name__}: {reason}") from None
                         self._fall_back(reason)
                         specialisation = self._eager
-                known = {id(t) for t in self._captured_seen}
-                # parameters read from globals/closures: their .grad state is part of the key
-                self._captured_seen += [t for t in specialisation.captured
-                                        if id(t) not in known and t.requires_grad]
                 log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
                          (time.perf_counter() - started) * 1e3, specialisation.origin)
+            # the trace may have found new places captured tensors live: the key grows with
+            # them. It is the call's signature as it was before the trace ran, so a .grad the
+            # traced backward created counts as absent.
+            created = {id(tensor) for tensor in tracer.grad_created}
+            key = self._key(args, kwargs, [source.value() for source in self._sources],
+                            created)
+            self._fast_calls.clear()
+            self._fast = None
         self._specialisations[key] = specialisation
         return specialisation, result
 
@@ -202,13 +347,14 @@ class CompiledFunction:
                           f"{reason}", RuntimeWarning, stacklevel=5)
             self._warned = True
 
-    def _eager(self, args, kwargs):
+    def _eager(self, args, kwargs, sourced=None):
         return self._function(*args, **kwargs)
 
     def _reason(self, key):
         previous = next(reversed(self._specialisations))
         labels = ("arguments", "keyword arguments", "grad mode", "numbers read from closure "
-                  "or globals", "which .grad tensors exist")
+                  "or globals", "tensors read from closures or globals (or their .grad)",
+                  "other captured tensors (or their .grad)", "which arguments have a .grad")
         changed = [label for label, old, new in zip(labels, previous, key) if old != new]
         return "changed " + ", ".join(changed)
 
@@ -220,6 +366,11 @@ class CompiledFunction:
     def source(self):
         """The C source of the latest compiled specialisation."""
         return self._require_latest().source
+
+    def call_source(self):
+        """The Python call path last rendered (guard, then the native call): see
+        graphc/codegen/call_path.py. None before a compiled signature was called twice."""
+        return None if self._fast is None else self._fast.source
 
     def _require_latest(self):
         if self._latest is None:
@@ -245,7 +396,7 @@ class CompiledCall(Function):
         ctx.call = call
         # saved, so that an in-place change before backward raises as in eager mode
         ctx.save_for_backward(*[a for a in call.args if isinstance(a, Tensor)], *tensors)
-        result = call.differentiable.forward(call.args, {})
+        result = call.differentiable.forward(call.args, {}, call.sourced)
         return result if isinstance(result, Tensor) else tuple(result)
 
     @staticmethod
@@ -259,7 +410,7 @@ class CompiledCall(Function):
         grads = [g if g is not None else _zeros(shape, dtype=dtype)
                  for g, (shape, dtype) in zip(grads, ctx._output_meta)]
         with _grad_mode.enable_grad():
-            gradients = call.differentiable.backward(*call.args, *grads)
+            gradients = call.differentiable.backward(*call.args, *call.captured, *grads)
         return (None, *gradients)
 
 
@@ -269,8 +420,9 @@ def _zeros(shape, dtype):
 
 
 class _Call:
-    def __init__(self, differentiable, args):
+    def __init__(self, differentiable, args, sourced, captured):
         self.differentiable, self.args = differentiable, args
+        self.sourced, self.captured = sourced, captured
 
 
 class _Differentiable:
@@ -287,25 +439,32 @@ class _Differentiable:
                                                and all(isinstance(r, Tensor) for r in result))):
             raise c_backend.Unsupported("a compiled call whose outputs require grad must return "
                                         "a tensor or a tuple of tensors (not compiled yet)")
-        self.forward, self.origin, self.captured = forward, forward.origin, forward.captured
+        self.forward, self.origin = forward, forward.origin
         self.kind = type(result)
         self.positions = [i for i, a in enumerate(args)
                           if isinstance(a, Tensor) and a.requires_grad]
-        self.differentiable_captured = [t for t in forward.captured if t.requires_grad]
-        function, positions = owner._function, self.positions
-        captured, count = self.differentiable_captured, len(args)
+        function, positions, count = owner._function, self.positions, len(args)
+        captured_count = len(self._differentiable_captured(forward.captured_tensors(
+            [source.value() for source in owner._sources])))
 
         def gradients(*values):
-            call_args, grads = values[:count], values[count:]
+            call_args = values[:count]
+            captured, grads = values[count:count + captured_count], values[count + captured_count:]
             outputs = _tensors_in(function(*call_args))
-            inputs = [call_args[i] for i in positions] + captured
+            inputs = [call_args[i] for i in positions] + list(captured)
             return _autograd.grad(outputs, inputs, list(grads), allow_unused=True)
         gradients.__name__ = gradients.__qualname__ = f"{owner.__name__}_backward"
         self.backward = CompiledFunction(gradients, owner._fullgraph)
 
-    def __call__(self, args, kwargs):
-        tensors = [args[i] for i in self.positions] + self.differentiable_captured
-        outputs = CompiledCall.apply(_Call(self, args), *tensors)
+    @staticmethod
+    def _differentiable_captured(captured):
+        return [t for t in captured if t.requires_grad]
+
+    def __call__(self, args, kwargs, sourced):
+        # the captured parameters of this call (a rebound global is the new tensor)
+        captured = self._differentiable_captured(self.forward.captured_tensors(sourced))
+        tensors = [args[i] for i in self.positions] + captured
+        outputs = CompiledCall.apply(_Call(self, args, sourced, captured), *tensors)
         return outputs if self.kind is not list else list(outputs)
 
 
@@ -313,11 +472,14 @@ class _Specialisation:
     """One signature's native code and how to map arguments to it and results back."""
 
     @classmethod
-    def build(cls, function, args, tracer, result, key):
+    def build(cls, function, args, tracer, result, key, plan):
+        """`plan`: for each captured tensor, (index of its source in the call's `sourced` list
+        or None, the tensor itself when it has no source, whether in-place writes bump its
+        version counter)."""
         self = cls()
         self.graph = tracer.graph
         self.graph.locations = tracer.locations
-        self.captured = [tensor for _, tensor in tracer.captured]
+        self.plan = plan
         self.argument_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         outputs = _flatten(result, tracer)
         self.structure = _structure(result, tracer)
@@ -408,12 +570,21 @@ class _Specialisation:
             else:
                 self.slots[base + position] = _address(ffi, self.scratch[name])
         self.buffer_aliases = getattr(self, "buffer_aliases", [])
-        self.written = [self.input_names.index(name) for name in self.writes]
+        # tensors the native code writes in place get a new version (not those read through
+        # another tensor over their memory, such as `w.data`: see CompiledFunction._capture_plan)
+        arguments = len(self.argument_positions)
+        self.bumped = [i for i in (self.input_names.index(name) for name in self.writes)
+                       if i < arguments or self.plan[i - arguments][2]]
         self.returns_inputs = bool(set(structure_names) & set(self.input_names))
 
-    def __call__(self, args, kwargs):
+    def captured_tensors(self, sourced):
+        """This call's captured tensors, in input order."""
+        return [tensor if index is None else sourced[index] for index, tensor, _ in self.plan]
+
+    def __call__(self, args, kwargs, sourced):
+        """The generic call path (call_path.py renders the same steps for one signature)."""
         ffi, slots = self.ffi, self.slots
-        tensors = [args[i] for i in self.argument_positions] + self.captured
+        tensors = [args[i] for i in self.argument_positions] + self.captured_tensors(sourced)
         for index, tensor in enumerate(tensors):
             data = tensor._data
             if self.input_arrays[index] is not data:  # changes only by set_/resize_/.data=
@@ -431,11 +602,8 @@ class _Specialisation:
         for position, (generator, count) in enumerate(self.draws):
             words[2 * position], words[2 * position + 1] = generator.claim(count)
         if self.entry(slots, words, _num_threads[0]):
-            # torch counts the dimension among the index tensors: compiled code takes just one
-            detail = self.lib.graphc_error_detail
-            raise IndexError(f"index {detail(0)} is out of bounds for dimension 0 with size "
-                             f"{detail(1)}")
-        for index in self.written:  # the native code wrote these tensors in place
+            self.raise_error()
+        for index in self.bumped:  # the native code wrote these tensors in place
             tensors[index]._bump_version()
         if self.grad_sets or self.returns_inputs:
             inputs = dict(zip(self.input_names, tensors))
@@ -443,6 +611,101 @@ class _Specialisation:
                 inputs[leaf_name]._grad = values[value]
             values.update(inputs)
         return _rebuild(self.structure, values)
+
+    def raise_error(self):
+        """The entry point returned non-zero: an index was out of range (nothing was written)."""
+        # torch counts the dimension among the index tensors: compiled code takes just one
+        detail = self.lib.graphc_error_detail
+        raise IndexError(f"index {detail(0)} is out of bounds for dimension 0 with size "
+                         f"{detail(1)}")
+
+    def input_slots(self, out):
+        """For call_path's guard: which native input an argument (by position), a source (by
+        index) or a fixed tensor is, as (input index, ARRAYS, SLOTS, ADDRESS, FFI) names."""
+        names = (out.constant("ARRAYS", self.input_arrays), out.constant("SLOTS", self.slots),
+                 out.constant("ADDRESS", _address), out.constant("FFI", self.ffi))
+        arguments = len(self.argument_positions)
+
+        def slot_of(kind, which):
+            if kind == "argument":
+                index = self.argument_positions.index(which)
+            else:
+                index = next(arguments + i for i, (source, tensor, _) in enumerate(self.plan)
+                             if (source == which if kind == "source" else tensor is which))
+            return (index, *names)
+        return slot_of
+
+    def render_call(self, out, arguments, sourced, fixed):
+        """Write __call__'s steps for this specialisation into a call_path writer, after its
+        guard: `arguments` and `sourced` name this call's argument and captured tensors."""
+        tensors = [arguments[i] for i in self.argument_positions]
+        tensors += [out.constant("FIXED", tensor) if index is None else sourced[index]
+                    for index, tensor, _ in self.plan]
+        slots = out.constant("SLOTS", self.slots)
+        empty, dtype = out.constant("EMPTY", np.empty), out.constant("NP_DTYPE", self.dtype.np)
+        from_buffer, wrapped = out.constant("FROM_BUFFER", self.ffi.from_buffer), {}
+        if self.fresh_slots:
+            out.add("# outputs returned or becoming a .grad: fresh arrays")
+        for name, slot, shape in self.fresh_slots:
+            out.add(f"{name} = {empty}({shape!r}, {dtype})")
+            out.add(f"{slots}[{slot}] = {from_buffer}({name})")
+            wrapped[name] = f"{out.constant('WRAP', wrap)}({name}, "\
+                            f"{out.constant('DTYPE', self.dtype)})"
+        for buffer_slot, output_slot in self.buffer_aliases:
+            out.add(f"{slots}[{buffer_slot}] = {slots}[{output_slot}]")
+        words = out.constant("WORDS", self.draw_words)
+        position = 0
+        for generator, counts in _runs_by_generator(self.draws):
+            # one claim for consecutive draws from one generator: the same offsets
+            blocks = [_random.blocks_for(count) for count in counts]
+            out.add(f"seed, offset = {out.constant('GENERATOR', generator)}"
+                    f".claim({4 * sum(blocks)})")
+            for index in range(len(counts)):
+                skip = sum(blocks[:index])
+                out.add(f"{words}[{2 * position}], {words}[{2 * position + 1}] = seed, "
+                        + (f"(offset + {skip}) & {_random.MASK64:#x}" if skip else "offset"))
+                position += 1
+        out.add(f"if {out.constant('ENTRY', self.entry)}({slots}, {words}, "
+                f"{out.constant('THREADS', _num_threads)}[0]):")
+        out.add(f"{out.constant('RAISE', self.raise_error)}()", 2)
+        for index in self.bumped:
+            out.add(f"counter = {tensors[index]}._version_counter")
+            out.add("if counter is None:")
+            out.add(f"{tensors[index]}._bump_version()", 2)
+            out.add("else:")
+            out.add("counter.value += 1", 2)
+        values = dict(zip(self.input_names, tensors))
+        for name, expression in wrapped.items():
+            out.add(f"{name} = {expression}")
+            values[name] = name
+        for leaf_name, value in self.grad_sets:
+            out.add(f"{values[leaf_name]}._grad = {value}")
+        out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+
+def _runs_by_generator(draws):
+    """[(generator, [word counts])] for runs of consecutive draws from one generator."""
+    runs = []
+    for generator, count in draws:
+        if runs and runs[-1][0] is generator:
+            runs[-1][1].append(count)
+        else:
+            runs.append((generator, [count]))
+    return runs
+
+
+def _rebuild_expression(structure, values, out):
+    """`_rebuild` as a Python expression over the names in `values`."""
+    if isinstance(structure, _Slot):
+        return values[structure.name]
+    if isinstance(structure, tuple):
+        return "(" + "".join(_rebuild_expression(v, values, out) + ", " for v in structure) + ")"
+    if isinstance(structure, list):
+        return "[" + ", ".join(_rebuild_expression(v, values, out) for v in structure) + "]"
+    if isinstance(structure, dict):
+        return "{" + ", ".join(f"{out.constant('KEY', k)}: {_rebuild_expression(v, values, out)}"
+                               for k, v in structure.items()) + "}"
+    return out.constant("CONSTANT", structure)
 
 
 def _address(ffi, array):

@@ -618,6 +618,93 @@ def test_captured_tensors_are_read_on_every_call():
     CAPTURED.fill_(1.0)
 
 
+REBOUND = graphc.ones(3)
+
+
+def test_a_rebound_global_or_closure_tensor_is_read_afresh():
+    global REBOUND
+    compiled = graphc.compile(lambda x: x * REBOUND)
+    x = rand(3)
+    for value in (2.0, 3.0, 4.0):  # the third call takes the rendered call path
+        REBOUND = graphc.full((3,), value)
+        np.testing.assert_allclose(compiled(x).numpy(), x.numpy() * value, rtol=1e-6)
+    assert len(compiled._specialisations) == 1  # same signature: no recompile
+
+    weight = graphc.ones(2, 2)
+
+    def closure(x):
+        return x.mm(weight)
+    compiled = graphc.compile(closure)
+    x = rand(3, 2)
+    for value in (1.0, 2.0, 3.0):
+        weight = graphc.full((2, 2), value)  # noqa: F841 (read by closure)
+        np.testing.assert_allclose(compiled(x).numpy(), closure(x).numpy(), rtol=1e-6)
+    REBOUND = graphc.ones(3)
+
+
+def test_captured_tensors_in_objects_and_containers_are_read_afresh():
+    class Model:
+        pass
+    model, params = Model(), {"bias": graphc.zeros(3)}
+    model.weight = graphc.ones(3)
+
+    def function(x):
+        return x * model.weight + params["bias"]
+    compiled = graphc.compile(function)
+    x = rand(3)
+    for value in (1.0, 2.0, 3.0):
+        model.weight = graphc.full((3,), value)
+        params["bias"] = graphc.full((3,), -value)
+        np.testing.assert_allclose(compiled(x).numpy(), x.numpy() * value - value, rtol=1e-6)
+
+
+def test_a_captured_tensor_given_other_data_or_shape_is_never_read_blindly():
+    weight = graphc.ones(3)
+    compiled = graphc.compile(lambda x: x * weight)
+    x = rand(3)
+    compiled(x), compiled(x)
+    weight.data = graphc.full((2, 3), 7.0)  # another shape: a new specialisation
+    np.testing.assert_allclose(compiled(x).numpy(), np.broadcast_to(x.numpy() * 7, (2, 3)),
+                               rtol=1e-6)
+    weight.set_(graphc.full((3,), 5.0))  # another array of the same shape: a new pointer
+    np.testing.assert_allclose(compiled(x).numpy(), x.numpy() * 5, rtol=1e-6)
+    assert len(compiled._specialisations) == 2
+
+
+def test_the_rendered_call_path_refuses_what_it_was_not_written_for():
+    scale = 2.0
+
+    def function(x, y):
+        return x * scale + y
+    compiled = graphc.compile(function)
+    x, y = rand(3), rand(3, seed=1)
+    compiled(x, y), compiled(x, y)
+    source = compiled.call_source()
+    assert source.startswith("def call_function(args, kwargs):") and "return MISS" in source
+    assert "ENTRY0(SLOTS0, WORDS0" in source  # one native call
+    # each of these changes what the call means: the guard must send it elsewhere
+    cases = [((rand(4), rand(4, seed=1)), {}, lambda: None),
+             ((x, y), {}, lambda: None),
+             ((x.double(), y.double()), {}, lambda: None),
+             ((x, 3.0), {}, lambda: None),
+             ((x, y.t()), {}, lambda: None),
+             ((x, rand(3, 1)), {}, lambda: None)]
+    for args, kwargs, _ in cases:
+        reference = function(*args, **kwargs)
+        ours = compiled(*args, **kwargs)
+        assert ours.shape == reference.shape and ours.dtype == reference.dtype
+        np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=1e-6)
+    scale = 3.0  # noqa: F841 (read by function)
+    np.testing.assert_allclose(compiled(x, y).numpy(), x.numpy() * 3 + y.numpy(), rtol=1e-6)
+    with graphc.no_grad():
+        np.testing.assert_allclose(compiled(x, y).numpy(), x.numpy() * 3 + y.numpy(),
+                                   rtol=1e-6)
+    grad_x = x.detach().clone().requires_grad_()
+    out = compiled(grad_x, y)
+    assert out.grad_fn is not None  # now differentiable: another specialisation
+    np.testing.assert_allclose(out.detach().numpy(), x.numpy() * 3 + y.numpy(), rtol=1e-6)
+
+
 def test_data_dependent_python_is_a_graph_break():
     def function(x):
         if x.sum().item() > 0:

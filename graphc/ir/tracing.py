@@ -44,6 +44,7 @@ class Tracer:
         self.input_of_memory = {}  # memory key of an input -> its input name
         self.writes = {}       # input name -> the value written into it by the end of the call
         self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
+        self.grad_created = []  # those leaves (they had no .grad before the call)
         self.ran_backward = False  # the function ran backward/autograd.grad itself
         self.stale = set()     # memory keys of views made out of date by an in-place write
         self.broken = None     # why the function cannot become one graph (None: it can)
@@ -139,6 +140,7 @@ class Tracer:
     def on_grad_created(self, leaf, grad):
         """The traced backward gave `leaf` its first .grad (`grad`, a traced value)."""
         self.grad_sets.append((self.name_of(leaf), self.names[id(grad)]))
+        self.grad_created.append(leaf)
 
     def graph_break(self, reason):
         message = f"{reason} at {user_location()}"

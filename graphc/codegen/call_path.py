@@ -1,0 +1,146 @@
+"""The Python side of a compiled call, rendered as source for one specialisation.
+
+A call is: guard check → one native call → outputs and write-backs (DESIGN.md). Written as
+generic loops over a specialisation's tables, as graphc.compile first does, that costs ~5 µs of
+interpreter work per call: several times the native code of a small training step. Rendered
+for one signature (no loops, key tuples or dicts; every constant a global of the generated
+function), the same work takes ~2 µs. graphc.compile renders this function for the signature
+it last met and tries it first; its guard returns MISS, before anything has happened, for any
+call it was not written for, and the generic path takes over.
+
+`compiled.call_source()` shows the latest one.
+"""
+
+MISS = object()  # the guard rejected the call: nothing was done, take the generic path
+
+# reading a rebound or emptied name, or a value of another type, rejects the call
+_GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
+
+
+class Writer:
+    """Lines of Python, with the objects they use kept as named globals."""
+
+    def __init__(self):
+        self.lines, self.namespace = [], {"MISS": MISS}
+
+    def constant(self, label, value):
+        for name, known in self.namespace.items():
+            if name.startswith(label) and known is value:
+                return name
+        name = f"{label}{sum(1 for key in self.namespace if key.startswith(label))}"
+        self.namespace[name] = value
+        return name
+
+    def add(self, line, depth=1):
+        self.lines.append("    " * depth + line)
+
+
+def _tensor_guard(out, expression, value, state, depth, slot=None):
+    """Rejects unless the tensor `expression` has the signature and .grad of `state` (a
+    compile key entry: (signature, grad id)). The metadata is compared only when its array is
+    not the one last seen there (numpy arrays never change shape in place). `slot`: (index,
+    ARRAYS, SLOTS, ADDRESS, FFI) names of the native input this tensor is, whose pointer is
+    updated with the array."""
+    (_, shape, strides, dtype, requires_grad), grad = state
+    if slot is None:
+        index, seen = 0, out.constant("SEEN", [value._data])
+    else:
+        index, seen = slot[0], slot[1]
+    out.add(f"data = {expression}._data", depth)
+    out.add(f"if data is not {seen}[{index}]:", depth)
+    out.add(f"if type({expression}) is not {out.constant('TYPE', type(value))} "
+            f"or data.shape != {shape!r} or data.strides != {strides!r}:", depth + 1)
+    out.add("return MISS", depth + 2)
+    out.add(f"{seen}[{index}] = data", depth + 1)
+    if slot is not None:
+        out.add(f"{slot[2]}[{index}] = {slot[3]}({slot[4]}, data)", depth + 1)
+    out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
+            f"or ({expression}._requires_grad is True) is not {requires_grad!r}:", depth)
+    out.add("return MISS", depth + 1)
+    if grad is None:
+        out.add(f"if {expression}._grad is not None:", depth)
+    else:
+        out.add(f"if {expression}._grad is not {out.constant('GRAD', value._grad)}:", depth)
+    out.add("return MISS", depth + 1)
+
+
+def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode_state,
+           specialisation, signature_of):
+    """The source and globals of `call_<name>(args, kwargs)` for the signature `key`.
+
+    key, args, sourced: a call's signature (compile.CompiledFunction._key), its arguments and
+    the tensors its sources held, which match it; numbers: ((name, reader), value) pairs for
+    the numbers the function reads from closures and globals; sources: compile._Source, where
+    captured tensors are read on every call; fixed: the captured tensors held by identity.
+    `specialisation` has `render_call` (its steps are written out) or is called after the
+    guard as `specialisation(args, kwargs, sourced)`."""
+    out = Writer()
+    arguments, _, grad_enabled, _, source_states, _, _ = key
+    native = hasattr(specialisation, "render_call")
+    # a native specialisation's inputs: their pointers are updated by the guard
+    slot_of = specialisation.input_slots(out) if native else lambda kind, which: None
+    if native:
+        fixed = [tensor for index, tensor, _ in specialisation.plan if index is None]
+    out.add(f"def call_{''.join(c if c.isalnum() else '_' for c in function_name)}"
+            f"(args, kwargs):", 0)
+    out.add('"""The guard, then the call (graphc/codegen/call_path.py)."""')
+    out.add("try:")
+    out.add(f"if kwargs or len(args) != {len(args)}:", 2)
+    out.add("return MISS", 3)
+    names = [f"a{i}" for i in range(len(args))]
+    if args:
+        out.add(f"{', '.join(names)}{',' if len(args) == 1 else ''} = args", 2)
+    for name, value, signature in zip(names, args, arguments):
+        if signature[0] == "tensor":
+            grad = None if value._grad is None else id(value._grad)
+            _tensor_guard(out, name, value, (signature, grad), 2,
+                          slot_of("argument", int(name[1:])))
+        elif signature[0] == "value":
+            out.add(f"if type({name}) is not {out.constant('TYPE', signature[1])} "
+                    f"or {name} != {out.constant('VALUE', signature[2])}:", 2)
+            out.add("return MISS", 3)
+        else:
+            out.add(f"if {out.constant('SIGNATURE', signature_of)}({name}) != "
+                    f"{out.constant('EXPECTED', signature)}:", 2)
+            out.add("return MISS", 3)
+    out.add(f"if {out.constant('GRAD_MODE', grad_mode_state)}.enabled is not "
+            f"{grad_enabled!r}:", 2)
+    out.add("return MISS", 3)
+    for (label, reader), value in numbers:
+        out.add(f"number = {out.constant('READ', reader)}()  # {label}", 2)
+        out.add(f"if type(number) is not {out.constant('TYPE', type(value))} "
+                f"or number != {out.constant('VALUE', value)}:", 2)
+        out.add("return MISS", 3)
+    captured = []
+    for index, (source, value, state) in enumerate(zip(sources, sourced, source_states)):
+        root = out.constant("ROOT", source.root)
+        out.add(f"s{index} = {source.expression.replace('ROOT', root)}  # {source.label}", 2)
+        _tensor_guard(out, f"s{index}", value, state, 2, slot_of("source", index))
+        captured.append(f"s{index}")
+    for tensor in fixed:
+        name = out.constant("FIXED", tensor)
+        slot = slot_of("fixed", tensor)
+        data = (out.constant("FIXED_DATA", tensor._data) if slot is None
+                else f"{slot[1]}[{slot[0]}]")  # a new array: a new key, the generic path
+        out.add(f"if {name}._data is not {data} "
+                f"or ({name}._requires_grad is True) is not {tensor._requires_grad is True!r}:",
+                2)
+        out.add("return MISS", 3)
+        grad = "None" if tensor._grad is None else out.constant("GRAD", tensor._grad)
+        out.add(f"if {name}._grad is not {grad}:", 2)
+        out.add("return MISS", 3)
+    out.add(f"except {out.constant('FAILURES', _GUARD_FAILURES)}:")
+    out.add("return MISS", 2)
+    if native:
+        specialisation.render_call(out, names, captured, fixed)
+    else:
+        out.add(f"return {out.constant('SPECIALISATION', specialisation)}(args, kwargs, "
+                f"[{', '.join(captured)}])")
+    return "\n".join(out.lines) + "\n", out.namespace
+
+
+def build(source, namespace):
+    """The function that `render` wrote."""
+    code = compile(source, "<graphc call path>", "exec")
+    exec(code, namespace)  # noqa: S102  (graphc's own generated code, from render above)
+    return next(value for name, value in namespace.items() if name.startswith("call_"))
