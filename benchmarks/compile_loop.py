@@ -78,16 +78,20 @@ def regression(quick):
     if torch is not None:
         rows["torch eager"] = regression_step(torch)[0]
         add_torch_compile(rows, regression_step(torch)[0])
+    rounds = 3 if quick else 7
     print(f"linear-regression step (seed 2.4: batch 8, data drawn in the step), µs per step, "
-          f"{steps} steps")
-    times = {}
-    for name, step in rows.items():
-        for _ in range(20):
+          f"median of {rounds} rounds of {steps} steps (the rows take turns)")
+    samples = {name: [] for name in rows}
+    for step in rows.values():
+        for _ in range(20):  # compiles (twice: the first call creates the .grads) and warms up
             step()
-        start = timeit.default_timer()
-        for _ in range(steps):
-            step()
-        times[name] = (timeit.default_timer() - start) / steps * 1e6
+    for _ in range(rounds):
+        for name, step in rows.items():
+            start = timeit.default_timer()
+            for _ in range(steps):
+                step()
+            samples[name].append((timeit.default_timer() - start) / steps * 1e6)
+    times = {name: statistics.median(values) for name, values in samples.items()}
     for name, value in times.items():
         print(f"  {name:40} {value:8.1f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
 

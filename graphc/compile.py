@@ -15,6 +15,7 @@ and in-place updates are graph breaks for now.
 import functools
 import logging
 import os
+import sys
 import time
 import warnings
 
@@ -60,38 +61,21 @@ _NUMBERS = (bool, int, float, complex)
 
 
 def _closure_numbers(function):
-    """(name, getter) for the names of a function's closure and globals that hold numbers
-    (only numbers can be baked into generated code; tensors are inputs read on every call)."""
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return ()
-    readers = []
-    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
-        readers.append((name, lambda cell=cell: cell.cell_contents))
-    module_globals = function.__globals__
-    for name in code.co_names:
-        if name in module_globals:
-            readers.append((name, lambda name=name: module_globals.get(name)))
+    """A _Source for each name of a function's closure and globals (and default) that holds a
+    number: only numbers can be baked into generated code, so they are guarded, never frozen
+    (tensors are inputs read on every call)."""
     numbers = []
-    for name, read in readers:
-        try:
-            if isinstance(read(), _NUMBERS):
-                numbers.append((name, read))
-        except ValueError:  # an empty closure cell
-            continue
+    for root, expression, label in _roots(function):
+        source = _Source(root, expression, label)
+        if isinstance(source.value(), _NUMBERS):
+            numbers.append(source)
     return tuple(numbers)
 
 
-def _number_snapshot(readers):
+def _number_snapshot(sources):
     """The current values of those names (a changed value, or a number that became something
     else, is a new signature)."""
-    values = []
-    for name, read in readers:
-        try:
-            values.append(read())
-        except ValueError:  # the closure cell was emptied
-            values.append(None)
-    return tuple(values)
+    return tuple(source.value() for source in sources)
 
 
 def _signature_of(value):
@@ -249,7 +233,8 @@ class CompiledFunction:
 
     def _render_call(self, key, args, kwargs, sourced, specialisation):
         """The call path of this key's specialisation as straight-line Python (or None)."""
-        if kwargs or not all(isinstance(v, Tensor) for v in sourced):
+        if kwargs or not all(isinstance(v, Tensor) for v in sourced) \
+                or getattr(specialisation, "returned_constants", None):
             return None
         source, namespace = call_path.render(
             self.__name__, key, args, list(zip(self._closure_readers, key[3])), self._sources,
@@ -490,6 +475,11 @@ class _Specialisation:
                            tensor.dtype))
         for name, tensor in tracer.captured:
             inputs.append((name, tensor.shape, _element_strides(tensor), tensor.dtype))
+        # the tensors the function created: inputs too, whose memory the specialisation owns
+        self.constants = {name: (array, dtype) for name, array, dtype in tracer.constants}
+        for name, array, dtype in tracer.constants:
+            inputs.append((name, array.shape, tuple(s // array.itemsize for s in array.strides),
+                           dtype))
         self.input_names = [spec[0] for spec in inputs]
         self.writes = dict(tracer.writes)          # input name -> value written into it
         self.grad_sets = list(tracer.grad_sets)    # (leaf input name, value): a new .grad
@@ -552,7 +542,9 @@ class _Specialisation:
         count = len(self.input_names) + len(self.outputs) + len(self.buffers)
         self.slots = ffi.new("void *[]", max(count, 1))
         self.draw_words = ffi.new("uint64_t[]", max(2 * len(self.draws), 1))
-        self.input_arrays = [None] * len(self.input_names)
+        self.input_arrays = [None] * (len(self.input_names) - len(self.constants))
+        for index, name in enumerate(self.input_names[len(self.input_arrays):]):
+            self.slots[len(self.input_arrays) + index] = _address(ffi, self.constants[name][0])
         base = len(self.input_names)
         self.fresh_slots = []
         for position, (name, keep) in enumerate(zip(self.outputs, self.fresh)):
@@ -576,6 +568,8 @@ class _Specialisation:
         self.bumped = [i for i in (self.input_names.index(name) for name in self.writes)
                        if i < arguments or self.plan[i - arguments][2]]
         self.returns_inputs = bool(set(structure_names) & set(self.input_names))
+        # a created tensor returned as it was made: a copy per call (the caller owns it)
+        self.returned_constants = [name for name in structure_names if name in self.constants]
 
     def captured_tensors(self, sourced):
         """This call's captured tensors, in input order."""
@@ -610,6 +604,9 @@ class _Specialisation:
             for leaf_name, value in self.grad_sets:
                 inputs[leaf_name]._grad = values[value]
             values.update(inputs)
+            for name in self.returned_constants:
+                array, dtype = self.constants[name]
+                values[name] = wrap(array.copy(), dtype)
         return _rebuild(self.structure, values)
 
     def raise_error(self):
@@ -646,11 +643,24 @@ class _Specialisation:
         from_buffer, wrapped = out.constant("FROM_BUFFER", self.ffi.from_buffer), {}
         if self.fresh_slots:
             out.add("# outputs returned or becoming a .grad: fresh arrays")
+        grads = {value for _, value in self.grad_sets}
         for name, slot, shape in self.fresh_slots:
-            out.add(f"{name} = {empty}({shape!r}, {dtype})")
-            out.add(f"{slots}[{slot}] = {from_buffer}({name})")
             wrapped[name] = f"{out.constant('WRAP', wrap)}({name}, "\
                             f"{out.constant('DTYPE', self.dtype)})"
+            if name in grads:  # a new .grad stays referenced: always a fresh array
+                out.add(f"{name} = {empty}({shape!r}, {dtype})")
+                out.add(f"{slots}[{slot}] = {from_buffer}({name})")
+                continue
+            # the array returned last time is reused when nothing holds it any more (the
+            # caller dropped the tensor): no allocation, and its pointer is known
+            array = np.empty(shape, dtype=self.dtype.np)
+            kept = out.constant("KEPT", [array, self.ffi.from_buffer(array)])
+            out.add(f"{name} = {kept}[0]")
+            out.add(f"if {out.constant('GETREFCOUNT', sys.getrefcount)}({name}) != "
+                    f"{_unreferenced_count(self.ffi)}:")
+            out.add(f"{name} = {empty}({shape!r}, {dtype})", 2)
+            out.add(f"{kept}[0], {kept}[1] = {name}, {from_buffer}({name})", 2)
+            out.add(f"{slots}[{slot}] = {kept}[1]")
         for buffer_slot, output_slot in self.buffer_aliases:
             out.add(f"{slots}[{buffer_slot}] = {slots}[{output_slot}]")
         words = out.constant("WORDS", self.draw_words)
@@ -681,6 +691,17 @@ class _Specialisation:
         for leaf_name, value in self.grad_sets:
             out.add(f"{values[leaf_name]}._grad = {value}")
         out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+
+def _unreferenced_count(ffi):
+    """What sys.getrefcount reports, in the rendered call path, for a kept output array that
+    nothing outside holds: measured by the same code shape (a list holding the array and its
+    cffi buffer, a local, the call), since the count differs between Python versions."""
+    namespace = {}
+    exec("def probe(KEPT, GETREFCOUNT):\n    value = KEPT[0]\n    return GETREFCOUNT(value)\n",
+         namespace)  # noqa: S102 (a constant probe)
+    array = np.empty(1)
+    return namespace["probe"]([array, ffi.from_buffer(array)], sys.getrefcount) - 1
 
 
 def _runs_by_generator(draws):

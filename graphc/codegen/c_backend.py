@@ -69,9 +69,10 @@ def _printer(dtype):
 
 
 def _optimise(expression):
-    """x**2 -> x*x and similar small integer powers (pow() is slow and not vectorised)."""
+    """x**2 -> x*x and similar small integer powers (pow() is slow and not vectorised), of any
+    base: a repeated compound base is one subexpression to the C compiler."""
     from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
-    return optimize(expression, [create_expand_pow_optimization(4)])
+    return optimize(expression, [create_expand_pow_optimization(4, base_req=lambda base: True)])
 
 
 def _constant(text):
@@ -782,16 +783,17 @@ def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
     recipe assigns to it (the runner claims seed and offset from the generator per call)."""
     numel = _numel(node.shape)
     attrs = node.attrs
+    bits = 24 if dtype is _dt.float32 else 53
+    per_block = 4 if bits <= 32 else 2
+    value = "values[k]"
     if node.op == "uniform":
-        bits = 24 if dtype is _dt.float32 else 53
-        value = f"graphc_uniform(seed, offset, i, {bits})"
         if (attrs["low"], attrs["high"]) != (0.0, 1.0):
             value = f"({float(attrs['high']) - float(attrs['low'])!r} * {value} + {float(attrs['low'])!r})"
-    else:
-        bits = 24 if dtype is _dt.float32 else 53
-        value = f"graphc_normal(seed, offset, i, {bits})"
-        if (attrs["mean"], attrs["std"]) != (0.0, 1.0):
-            value = f"({value} * {float(attrs['std'])!r} + {float(attrs['mean'])!r})"
+    elif (attrs["mean"], attrs["std"]) != (0.0, 1.0):
+        value = f"({value} * {float(attrs['std'])!r} + {float(attrs['mean'])!r})"
+    random = {"block": f"graphc_{node.op}_block", "bits": bits, "per_block": per_block,
+              "blocks": -(-numel // per_block), "ragged": numel % per_block != 0,
+              "value": f"({ctype}){value}"}
     return {
         "name": f"kernel{position}_{node.op}",
         "output": node.name,
@@ -802,7 +804,7 @@ def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
         "arguments": f"seed{index}, offset{index}, {target_pointer}",
         "numel": numel, "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None,
-        "random": f"({ctype}){value}",
+        "random": random,
         "gemm": None,
     }
 

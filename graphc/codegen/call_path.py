@@ -55,7 +55,8 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
     if slot is not None:
         out.add(f"{slot[2]}[{index}] = {slot[3]}({slot[4]}, data)", depth + 1)
     out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
-            f"or ({expression}._requires_grad is True) is not {requires_grad!r}:", depth)
+            f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True:",
+            depth)
     out.add("return MISS", depth + 1)
     if grad is None:
         out.add(f"if {expression}._grad is not None:", depth)
@@ -106,8 +107,9 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     out.add(f"if {out.constant('GRAD_MODE', grad_mode_state)}.enabled is not "
             f"{grad_enabled!r}:", 2)
     out.add("return MISS", 3)
-    for (label, reader), value in numbers:
-        out.add(f"number = {out.constant('READ', reader)}()  # {label}", 2)
+    for source, value in numbers:
+        root = out.constant("ROOT", source.root)
+        out.add(f"number = {source.expression.replace('ROOT', root)}  # {source.label}", 2)
         out.add(f"if type(number) is not {out.constant('TYPE', type(value))} "
                 f"or number != {out.constant('VALUE', value)}:", 2)
         out.add("return MISS", 3)

@@ -40,6 +40,7 @@ class Tracer:
         self.by_memory = {}    # (address, shape, strides, dtype) -> value name (aliases)
         self.keep_alive = []   # tensors whose ids are in `names` (ids must not be reused)
         self.captured = []     # (name, tensor) read from outside the arguments
+        self.constants = []    # (name, array, dtype): tensors the function created (zeros, ...)
         self.locations = {}    # value name -> user source location
         self.input_of_memory = {}  # memory key of an input -> its input name
         self.writes = {}       # input name -> the value written into it by the end of the call
@@ -56,6 +57,16 @@ class Tracer:
     def add_input(self, name, tensor):
         self._bind(tensor, name)
         self.input_of_memory[_memory_key(tensor)] = name
+        self.graph.nodes.append(GraphNode(name, "input", [], {}, tensor.shape, tensor.dtype,
+                                          "forward"))
+
+    def on_created(self, tensor):
+        """The function made a new tensor from Python values (zeros, full, tensor([...]), ...):
+        a constant of the graph. Its value is kept as created, and writes into it stay inside
+        the call (every call starts from a fresh one, as eager code does)."""
+        name = f"const{len(self.constants)}"
+        self.constants.append((name, tensor._data.copy(), tensor.dtype))
+        self._bind(tensor, name)
         self.graph.nodes.append(GraphNode(name, "input", [], {}, tensor.shape, tensor.dtype,
                                           "forward"))
 

@@ -106,6 +106,9 @@ def _draw(op, generator, word_count, args=(), **attrs):
 
 
 def _draw_into(target, op, generator, word_count, args=(), **attrs):
+    """`_draw`, written into `target` (uniform_, normal_, ...)."""
+    if _cpu.tracer is not None:
+        _cpu.tracer.pending_draw = (generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _cpu.apply_inplace(op, target, args, attrs)
 
