@@ -2,6 +2,7 @@
 the on-disk cache shared by processes, and inspection."""
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -345,6 +346,44 @@ def test_outputs_over_the_same_loop_share_one_kernel():
     elementwise = [line for line in source.splitlines()
                    if line.startswith("static void kernel") and "_sum(" not in line]
     assert len(elementwise) == 1 and "out1_data" in elementwise[0], elementwise
+
+
+def test_broadcasting_loops_run_as_rows_without_index_division():
+    """x + row over [64, 256]: an outer loop over rows and an inner loop over the last dim, so
+    the inner loop has no division and vectorises; values as eager."""
+    function = lambda x, row, column: (x + row).clamp(min=0) * column  # noqa: E731
+    compiled = graphc.compile(function, fullgraph=True)
+    check_same(compiled, function, rand(64, 256), rand(256, seed=1), rand(64, 1, seed=2))
+    kernel = compiled.source().split("static void kernel0_")[1].split("\n}\n")[0]
+    assert "for (int64_t outer = 0; outer < 64; outer++)" in kernel
+    assert "for (int64_t idx1 = 0; idx1 < 256; idx1++)" in kernel
+    inner = kernel.split("idx1++) {")[1]
+    assert "%" not in inner and "/=" not in inner
+
+
+def test_zeroing_a_grad_joins_the_loop_that_last_reads_it():
+    """p.sub_(lr * p.grad); p.grad.zero_(): one loop reads the grad, stores p, then stores 0."""
+    weight = graphc.rand(300, 400).requires_grad_()
+    eager_weight = weight.detach().clone().requires_grad_()
+
+    def make_step(w):
+        def step(x):
+            (x @ w).sum().backward()
+            with graphc.no_grad():
+                w.sub_(0.1 * w.grad)
+                w.grad.zero_()
+        return step
+    compiled, eager = graphc.compile(make_step(weight), fullgraph=True), make_step(eager_weight)
+    for seed in range(3):
+        x = rand(8, 300, seed=seed)
+        compiled(x), eager(x)
+        np.testing.assert_allclose(weight.detach().numpy(), eager_weight.detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)
+        assert not weight.grad.numpy().any()
+    kernels = [line for line in compiled.source().splitlines()
+               if line.startswith("static void kernel")]
+    assert any("_sub_fill(" in line for line in kernels), kernels
+    assert not any(re.search(r"kernel\d+_fill\(", line) for line in kernels), kernels
 
 
 def test_a_compiled_function_is_differentiable_with_a_native_backward():

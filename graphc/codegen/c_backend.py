@@ -444,6 +444,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         kernels.append(kernel)
     kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
     kernels = _merge_output_loops(kernels, direct, ctype)
+    kernels = _merge_fills(kernels, direct, input_names, ctype)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     # no restrict here: a value stored in place makes an output pointer alias an input one
@@ -483,12 +484,27 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             "index_lines": [] if target_offset == "i" and source_offset == "i"
             else _index_lines(shape),
         })
+    for kernel in kernels:
+        kernel["split"] = _split_loop(kernel)
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
         parallel_threshold=PARALLEL_THRESHOLD,
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None)
     return source, dtype, ctype, reductions, randoms
+
+
+def _split_loop(kernel):
+    """An elementwise loop over a shape of several dims whose loads need index arithmetic runs
+    as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
+    shape = kernel.get("loop_shape")
+    if not kernel["index_lines"] or not shape or len(shape) < 2 or shape[-1] < 2 or (
+            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("checked")):
+        return None
+    outer_lines = _index_lines(shape[:-1])
+    outer_lines[0] = outer_lines[0].replace("rest = i;", "rest = outer;")
+    return {"outer": _numel(shape) // shape[-1], "inner": shape[-1],
+            "index": f"idx{len(shape) - 1}", "outer_lines": outer_lines}
 
 
 def _is_output_loop(kernel):
@@ -577,6 +593,36 @@ def _merge_output_loops(kernels, direct, ctype):
         if mergeable:
             first_of_shape[kernel["loop_shape"]] = kernel
         merged.append(kernel)
+    return merged
+
+
+def _merge_fills(kernels, direct, input_names, ctype):
+    """A fill stored in place (`p.grad.zero_()`) joins the loop of the last kernel reading that
+    tensor, storing after the element was read: one pass over the memory instead of two."""
+    merged = list(kernels)
+    for fill in kernels:
+        if not (fill["output"] in direct and not fill["loads"] and _is_output_loop(fill)):
+            continue
+        pointer = f"in{input_names.index(direct[fill['output']])}_data"
+        position = merged.index(fill)
+        host = next((k for k in reversed(merged[:position]) if pointer in k["pointers"]), None)
+        if host is None or not _is_output_loop(host) or host.get("loop_shape") != fill.get(
+                "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
+                                     for load in host["loads"]):
+            continue
+        out = fill["output_pointer"]
+        for load in host["loads"]:  # read the element through the pointer that zeroes it
+            if load["pointer"] == pointer:
+                load["pointer"] = out
+        host["pointers"] = [p for p in host["pointers"] if p != pointer]
+        host["more_results"].append((out, fill["result"]))
+        outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
+        host.update(_signature(host["pointers"], outs, ctype))
+        host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
+        host["nodes"] += fill["nodes"]
+        host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))
+        host["name"] += "_" + fill["name"].split("_", 1)[1]
+        merged.remove(fill)
     return merged
 
 
