@@ -518,7 +518,8 @@ class _Specialisation:
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
         # the memory plan: a reduction's buffer is allocated once per specialisation and reused
         # on every call, unless the reduction is returned (then it is the fresh output array)
-        self.scratch = {name: np.empty(tuple(self.graph.node(name).shape), dtype=self.dtype.np)
+        self.scratch = {name: np.empty(tuple(self.graph.node(name).shape),
+                                       dtype=self.graph.node(name).dtype.np)
                         for name in self.buffers if name not in self.outputs}
         self.entry = self.lib.graphc_entry
         self._plan_call(_slot_names(self.structure))
@@ -533,10 +534,10 @@ class _Specialisation:
         are fresh arrays on every call; values only written back into parameters, and the
         buffers, live in memory planned here. The entry point takes one array of data
         pointers (`slots`): the planned ones are set now, the others when they change."""
-        ffi, np_dtype = self.ffi, self.dtype.np
+        ffi = self.ffi
         fresh = set(structure_names) | {value for _, value in self.grad_sets}
         self.fresh = [name in fresh for name in self.outputs]
-        self.planned = {name: np.empty(shape, dtype=np_dtype)
+        self.planned = {name: np.empty(shape, dtype=self.graph.node(name).dtype.np)
                         for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh)
                         if not keep}
         count = len(self.input_names) + len(self.outputs) + len(self.buffers)
@@ -550,7 +551,8 @@ class _Specialisation:
         for position, (name, keep) in enumerate(zip(self.outputs, self.fresh)):
             if keep:
                 self.fresh_slots.append((name, base + position,
-                                         tuple(self.graph.node(name).shape)))
+                                         tuple(self.graph.node(name).shape),
+                                         self.graph.node(name).dtype))
             else:
                 self.slots[base + position] = _address(ffi, self.planned[name])
         base += len(self.outputs)
@@ -584,12 +586,11 @@ class _Specialisation:
             if self.input_arrays[index] is not data:  # changes only by set_/resize_/.data=
                 self.input_arrays[index] = data
                 slots[index] = _address(ffi, data)
-        np_dtype = self.dtype.np
         values = {}
-        for name, slot, shape in self.fresh_slots:
-            array = np.empty(shape, dtype=np_dtype)
+        for name, slot, shape, dtype in self.fresh_slots:
+            array = np.empty(shape, dtype=dtype.np)
             slots[slot] = ffi.from_buffer(array)  # fresh, so contiguous; 6x cheaper than _address
-            values[name] = wrap(array, self.dtype)
+            values[name] = wrap(array, dtype)
         for buffer_slot, output_slot in self.buffer_aliases:
             slots[buffer_slot] = slots[output_slot]
         words = self.draw_words
@@ -611,10 +612,10 @@ class _Specialisation:
 
     def raise_error(self):
         """The entry point returned non-zero: an index was out of range (nothing was written)."""
-        # torch counts the dimension among the index tensors: compiled code takes just one
+        # torch counts the dimension among the index tensors
         detail = self.lib.graphc_error_detail
-        raise IndexError(f"index {detail(0)} is out of bounds for dimension 0 with size "
-                         f"{detail(1)}")
+        raise IndexError(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
+                         f"size {detail(1)}")
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by
@@ -639,21 +640,22 @@ class _Specialisation:
         tensors += [out.constant("FIXED", tensor) if index is None else sourced[index]
                     for index, tensor, _ in self.plan]
         slots = out.constant("SLOTS", self.slots)
-        empty, dtype = out.constant("EMPTY", np.empty), out.constant("NP_DTYPE", self.dtype.np)
+        empty = out.constant("EMPTY", np.empty)
         from_buffer, wrapped = out.constant("FROM_BUFFER", self.ffi.from_buffer), {}
         if self.fresh_slots:
             out.add("# outputs returned or becoming a .grad: fresh arrays")
         grads = {value for _, value in self.grad_sets}
-        for name, slot, shape in self.fresh_slots:
+        for name, slot, shape, value_dtype in self.fresh_slots:
+            dtype = out.constant("NP_DTYPE", value_dtype.np)
             wrapped[name] = f"{out.constant('WRAP', wrap)}({name}, "\
-                            f"{out.constant('DTYPE', self.dtype)})"
+                            f"{out.constant('DTYPE', value_dtype)})"
             if name in grads:  # a new .grad stays referenced: always a fresh array
                 out.add(f"{name} = {empty}({shape!r}, {dtype})")
                 out.add(f"{slots}[{slot}] = {from_buffer}({name})")
                 continue
             # the array returned last time is reused when nothing holds it any more (the
             # caller dropped the tensor): no allocation, and its pointer is known
-            array = np.empty(shape, dtype=self.dtype.np)
+            array = np.empty(shape, dtype=value_dtype.np)
             kept = out.constant("KEPT", [array, self.ffi.from_buffer(array)])
             out.add(f"{name} = {kept}[0]")
             out.add(f"if {out.constant('GETREFCOUNT', sys.getrefcount)}({name}) != "

@@ -93,6 +93,43 @@ REDUCTIONS = {
 }
 
 
+INTEGER_AND_BOOL_RESULTS = {
+    "argmax over a dim": lambda x: x.argmax(1),
+    "argmax of all": lambda x: x.argmax(),
+    "argmin keepdim": lambda x: x.argmin(0, keepdim=True),
+    "max over a dim": lambda x: x.max(1),
+    "min over a dim": lambda x: x.min(0, keepdim=True),
+    "all": lambda x: (x > 0).all(1),
+    "any of all": lambda x: (x > 0.5).any(),
+    "all of floats": lambda x: x.all(0),
+    "count_nonzero": lambda x: (x > 0).count_nonzero(0),
+    "accuracy": lambda x: (x.argmax(1) == graphc.tensor([0, 1, 2, 3, 0])).sum(),
+    "a mask": lambda x: x > 0.2,
+    "a mean of a mask": lambda x: (x > 0).float().mean(),
+    "a value against itself (NaN)": lambda x: (x == x) & (x <= x) & ~(x != x),
+    "relu keeps NaN": lambda x: x.relu() * (x >= x),
+    "truncated to long": lambda x: graphc.where(x == x, x * 10, 0.0).long(),
+}
+
+
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+@pytest.mark.parametrize("name", sorted(INTEGER_AND_BOOL_RESULTS))
+def test_integer_and_bool_results(name, dtype):
+    """argmax/argmin (first extreme, first NaN), max/min over a dim with their indices,
+    all/any, counts and masks: int64 and bool values inside float graphs, exactly as eager."""
+    function = INTEGER_AND_BOOL_RESULTS[name]
+    compiled = graphc.compile(function, fullgraph=True)
+    for seed in range(3):
+        x = rand(5, 4, dtype=dtype, seed=seed)
+        x[1, 2] = float("nan") if seed == 1 else x[1, 2]
+        x[3] = 0.0 if seed == 2 else x[3]  # ties: the first position wins
+        ours, theirs = compiled(x), function(x)
+        for mine, reference in zip(_tensors(ours), _tensors(theirs)):
+            assert mine.dtype == reference.dtype and mine.shape == reference.shape
+            np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+    assert compiled._latest is not None
+
+
 @pytest.mark.parametrize("name", sorted(REDUCTIONS))
 @pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
 def test_reductions_with_fused_prologue_and_epilogue(name, dtype):
@@ -506,13 +543,58 @@ def test_an_index_out_of_range_in_compiled_code_raises_and_writes_nothing():
 
 
 def test_indexing_the_backend_does_not_cover_is_a_graph_break():
-    x, rows, columns = rand(4, 4), graphc.tensor([0, 1]), graphc.tensor([2, 3])
-    function = lambda x, r, c: x[r, c] * 2  # noqa: E731  (two index tensors together)
-    with pytest.raises(graphc.CompileError, match="several index tensors"):
-        graphc.compile(function, fullgraph=True)(x, rows, columns)
+    x, mask = rand(4, 4), graphc.tensor([True, False, True, True])
+    function = lambda x, m: x[m] * 2  # noqa: E731  (a mask: the result's shape is data)
+    with pytest.raises(graphc.CompileError, match="masks are not compiled yet"):
+        graphc.compile(function, fullgraph=True)(x, mask)
     with pytest.warns(RuntimeWarning):
-        result = graphc.compile(function)(x, rows, columns)
-    np.testing.assert_allclose(result.numpy(), function(x, rows, columns).numpy())
+        result = graphc.compile(function)(x, mask)
+    np.testing.assert_allclose(result.numpy(), function(x, mask).numpy())
+
+
+MULTI_INDEXING = {
+    "rows and columns": (lambda x, i: x[graphc.arange(4), i], (4, 5)),
+    "adjacent, after a slice": (lambda x, i: x[:, graphc.tensor([0, 2, 1, 1]), i], (2, 3, 5)),
+    "not adjacent": (lambda x, i: x[i, :, graphc.tensor([[0], [4]])], (5, 3, 5)),
+    "an index computed inside": (lambda x, i: x[x.sum(1).argmax(0, keepdim=True)] * i.sum(),
+                                 (6, 5)),
+    "cross-entropy style": (lambda x, i: -(x - x.logsumexp(1, keepdim=True))[
+        graphc.arange(4), i].mean(), (4, 5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MULTI_INDEXING))
+def test_several_and_computed_index_tensors_and_their_gradients(name):
+    """x[i, j] with index tensors broadcast together (placed as numpy and torch place them),
+    indices computed inside the function, and the gradients (accumulating scatters)."""
+    function, shape = MULTI_INDEXING[name]
+    index = graphc.tensor([0, 4, 4, 1])
+
+    def step(x, i):
+        y = function(x, i)
+        (y * y).sum().backward()
+        return y
+    compiled = graphc.compile(step, fullgraph=True)
+    for seed in range(3):
+        results = []
+        for f in (compiled, step):
+            x = rand(*shape, dtype=graphc.float64, seed=seed).requires_grad_()
+            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
+        for mine, theirs in zip(*results):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+
+
+def test_an_index_out_of_range_in_a_second_index_tensor_names_its_dimension():
+    function = lambda x, i, j: x[i, j]  # noqa: E731
+    compiled = graphc.compile(function, fullgraph=True)
+    x = rand(3, 4)
+    compiled(x, graphc.tensor([0, 1]), graphc.tensor([3, 0]))
+    with pytest.raises(IndexError) as ours:
+        compiled(x, graphc.tensor([0, 1]), graphc.tensor([1, 7]))
+    with pytest.raises(IndexError) as eager:
+        function(x, graphc.tensor([0, 1]), graphc.tensor([1, 7]))
+    assert str(ours.value) == str(eager.value) == \
+        "index 7 is out of bounds for dimension 1 with size 4"
 
 
 def test_in_place_index_writes_are_never_silently_dropped():

@@ -6,6 +6,7 @@ graphc.sigmoid), so eager backward runs graphc ops, which autograd can record in
 (create_graph=True, higher derivatives) and which a tracer can turn into IR.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -54,7 +55,11 @@ def _namespace():
         "Min": lambda a, b: _extreme(graphc.minimum, "clamp_max", min, a, b),
         "logical_and": lambda a, b: _logical(graphc.logical_and, a, b, lambda p, q: p and q),
         "logical_or": lambda a, b: _logical(graphc.logical_or, a, b, lambda p, q: p or q),
-        "logical_not": lambda a: graphc.logical_not(a) if isinstance(a, graphc.Tensor) else not a, "pi": 3.141592653589793, "E": 2.718281828459045,
+        "logical_not": lambda a: graphc.logical_not(a) if isinstance(a, graphc.Tensor) else not a,
+        "isnan": lambda a: graphc.isnan(a) if isinstance(a, graphc.Tensor) else math.isnan(a),
+        "isinf": lambda a: graphc.isinf(a) if isinstance(a, graphc.Tensor) else math.isinf(a),
+        "isfinite": lambda a: graphc.isfinite(a) if isinstance(a, graphc.Tensor)
+        else math.isfinite(a), "pi": 3.141592653589793, "E": 2.718281828459045,
     }
 
 
@@ -95,6 +100,18 @@ class _GraphcPrinter:
             def _print_Piecewise(self, expr):
                 pairs = ", ".join(f"({self._print(v)}, {self._print(c)})" for v, c in expr.args)
                 return f"Piecewise({pairs})"
+
+            def _print_Not(self, expr):
+                return f"logical_not({self._print(expr.args[0])})"
+
+            def _print_IsNan(self, expr):  # the predicates of graphc.ir.symbolic
+                return f"isnan({self._print(expr.args[0])})"
+
+            def _print_IsInf(self, expr):
+                return f"isinf({self._print(expr.args[0])})"
+
+            def _print_IsFinite(self, expr):
+                return f"isfinite({self._print(expr.args[0])})"
 
             def _print_And(self, expr):
                 result = self._print(expr.args[0])

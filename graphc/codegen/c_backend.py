@@ -64,8 +64,11 @@ def _printer(dtype):
     if dtype is _dt.float32:
         # the template's branch-free expf: loops that call it vectorise
         return Printer({"type_aliases": {real: float32},
-                        "user_functions": {"exp": "graphc_expf", **C_PREDICATES}})
-    return Printer({"type_aliases": {real: float64}, "user_functions": dict(C_PREDICATES)})
+                        "user_functions": {"exp": "graphc_expf", "trunc": "truncf",
+                                           **C_PREDICATES}})
+    return Printer({"type_aliases": {real: float64},
+                    "user_functions": {"trunc": "trunc", "graphc_round32": "graphc_round32",
+                                       **C_PREDICATES}})
 
 
 def _optimise(expression):
@@ -73,6 +76,26 @@ def _optimise(expression):
     base: a repeated compound base is one subexpression to the C compiler."""
     from sympy.codegen.rewriting import create_expand_pow_optimization, optimize
     return optimize(expression, [create_expand_pow_optimization(4, base_req=lambda base: True)])
+
+
+def _is_truth(expression):
+    import sympy
+    return isinstance(expression, (sympy.logic.boolalg.Boolean, sympy.core.relational.Relational)
+                      ) and not isinstance(expression, sympy.Symbol)  # a Symbol is a Boolean too
+
+
+def _as_truth(expression):
+    """A bool value as a sympy truth value (a bool tensor in memory holds 0/1)."""
+    import sympy
+    return expression if _is_truth(expression) else sympy.Ne(expression, 0)
+
+
+def _as_number(expression):
+    """A truth value as the 0/1 arithmetic sees."""
+    import sympy
+    if _is_truth(expression):
+        return sympy.Piecewise((sympy.S.One, expression), (sympy.S.Zero, True))
+    return expression
 
 
 def _constant(text):
@@ -87,8 +110,9 @@ class _Expressions:
     """sympy expressions of the graph's values, in terms of symbols for the values that are in
     memory: inputs (`in0`, ...) and materialised reductions (`buf0`, ...)."""
 
-    def __init__(self, graph, input_names, buffer_names, view_names):
+    def __init__(self, graph, input_names, buffer_names, view_names, compute):
         import sympy
+        self.compute = compute
         from ..ir.symbolic import elementary, sympy_math
         self.math = sympy_math()
         self.elementary = elementary
@@ -119,15 +143,30 @@ class _Expressions:
             expression = self.of(node.inputs[0], inputs)
         elif node.op == "cast":
             expression = self._cast(node, inputs)
+        elif node.op in _BITWISE and node.dtype is _dt.bool:  # on truth values: logic
+            import sympy
+            operands = [self._truth(operand, inputs) for operand in node.inputs]
+            expression = getattr(sympy, _BITWISE[node.op])(*operands)
         else:
             op = REGISTRY.get(node.op)
             if op is None or op.kind != "elementwise":
                 raise Unsupported(f"{node.op} has no C lowering yet")
             operands = [self.of(operand, inputs) for operand in node.inputs]
+            # truth values are conditions of where, and 0/1 in arithmetic (as eager promotes)
+            operands = [_as_truth(e) if node.op == "where" and position == 0 else _as_number(e)
+                        for position, e in enumerate(operands)]
             expression = self.elementary(op.formula(self.math, *operands, **node.attrs))
+        if node.dtype is _dt.float32 and self.compute is _dt.float64 and node.op != "cast":
+            # a float32 value in a float64 graph (a mask made in the default dtype): rounded
+            # to float32 where eager code rounds it (a cast rounds when it is stored)
+            import sympy
+            expression = sympy.Function("graphc_round32")(expression)
         self.cache[name] = (expression, inputs)
         used |= inputs
         return expression
+
+    def _truth(self, name, inputs):
+        return _as_truth(self.of(name, inputs))
 
     def _cast(self, node, inputs):
         """A truth value to 0/1 (masks in gradient rules), or a float to its own dtype."""
@@ -135,11 +174,22 @@ class _Expressions:
         operand = node.inputs[0]
         expression = self.of(operand, inputs)
         source = self.nodes[operand].dtype if operand in self.nodes else None
+        target = node.attrs["dtype"]
         if source is _dt.bool:
+            if isinstance(expression, sympy.Symbol):  # a bool tensor in memory holds 0/1
+                return expression
             return sympy.Piecewise((sympy.S.One, expression), (sympy.S.Zero, True))
-        if source is node.attrs["dtype"]:
+        if source is target or (source.category == 1 and target.category == 2):
+            return expression  # an integer read from memory converts as C converts it
+        if (source, target) == (_dt.float32, _dt.float64):
             return expression
-        raise Unsupported(f"cast from {source} to {node.attrs['dtype']} (not compiled yet)")
+        if (source, target) == (_dt.float64, _dt.float32):
+            return sympy.Function("graphc_round32")(expression)
+        if source.category == 2 and target is _dt.int64:
+            return sympy.Function("trunc")(expression)  # toward zero, as torch's .long()
+        if source.category == 2 and target is _dt.bool:
+            return sympy.Piecewise((sympy.S.One, sympy.Ne(expression, 0)), (sympy.S.Zero, True))
+        raise Unsupported(f"cast from {source} to {target} (not compiled yet)")
 
     def definition(self, name, used):
         """The expression computing an in-memory value from what it reads (not its symbol)."""
@@ -243,11 +293,24 @@ def _index_lines(shape):
     return lines
 
 
-_REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm")
+_REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
+               "any", "count_nonzero")
+# int64 values the backend computes (a float graph's other values are its float type or bool)
+_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input")
+_ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
+                  _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
+                  _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
 # how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
 _FOLDS = {
     "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
     "amin": ("INFINITY", "(value < accumulator || value != value) ? value : accumulator"),
+    # the first extreme value wins; the first NaN beats everything (as torch's argmax)
+    "argmax": ("-INFINITY", "(value > accumulator || (value != value && accumulator == "
+                            "accumulator)) ? value : accumulator"),
+    "argmin": ("INFINITY", "(value < accumulator || (value != value && accumulator == "
+                           "accumulator)) ? value : accumulator"),
+    "all": ("1.0", "(value != 0 && accumulator != 0) ? 1.0 : 0.0"),
+    "any": ("0.0", "(value != 0 || accumulator != 0) ? 1.0 : 0.0"),
     "prod": ("1.0", "accumulator * value"),
 }
 def _finish(node, count):
@@ -264,7 +327,9 @@ def _finish(node, count):
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
-_INDEXING = ("index", "index_put")
+_INDEXING = ("index", "index_put", "value_select")
+_BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
+            "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
 _MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING
 
 
@@ -275,6 +340,7 @@ def _PASS_THROUGH_VIEWS_OF(graph):
 
 def _reduced_dims(node, ndim):
     dims = node.attrs["dims"] if "dims" in node.attrs else node.attrs.get("dim")
+    dims = (dims,) if isinstance(dims, int) else dims
     return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
@@ -303,19 +369,18 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     outputs the caller reads after the call (the others may be stored straight into the input
     they update)."""
     import sympy
-    input_set = {spec[0] for spec in inputs}
-    index_inputs = _index_only_inputs(graph, inputs)
-    dtypes = {spec[3] for spec in inputs if spec[0] not in index_inputs} | {
-        graph.node(name).dtype for name in outputs if name not in input_set}
-    if len(dtypes) != 1 or next(iter(dtypes)) not in _C_TYPES:
-        raise Unsupported("only graphs computed entirely in float32 or entirely in float64 are "
-                          f"compiled yet (got {sorted(d.name for d in dtypes)})")
-    dtype = next(iter(dtypes))
+    dtype = _compute_dtype(graph, inputs)
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
-        # truth values (comparisons feeding where) stay inside the fused expressions
-        if node.op != "input" and node.dtype is not dtype and node.dtype is not _dt.bool:
+        if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
+                node.dtype is _dt.int64 and node.op in _INTEGER_RESULTS):
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
+        if node.op == "sum" and node.dtype is _dt.int64 and \
+                graph.node(node.inputs[0]).dtype.category == 2:
+            raise Unsupported("an integer sum of floats (not compiled yet)")
+    for target, _ in writes:
+        if graph.node(target).dtype is not dtype:
+            raise Unsupported(f"an in-place update of a {graph.node(target).dtype} tensor")
     input_names = [spec[0] for spec in inputs]
     layouts = {spec[0]: (tuple(spec[1]), tuple(spec[2]), 0) for spec in inputs}
     # views read their root's memory through an affine map; a computed root is materialised
@@ -333,9 +398,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
-            _check_indexing(graph, node, index_inputs)
-            operands = node.inputs[:2] if node.op == "index_put" else node.inputs[:1]
-            materialised |= {o for o in operands if o not in input_names and o not in views}
+            _check_indexing(graph, node)
+            operands = node.inputs if node.op != "value_select" else node.inputs[:2]
+            materialised |= {o for o in operands if o not in input_names and o not in views
+                             and o in {n.name for n in graph.nodes}}
     buffer_names = [node.name for node in graph.nodes
                     if node.op in _REDUCTIONS or node.op in _MATERIALISED_OPS
                     or node.name in materialised]
@@ -347,6 +413,11 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     printer = _printer(dtype)
     pointer_of = {name: f"in{i}_data" for i, name in enumerate(input_names)}
     pointer_of.update({name: f"buf{i}_data" for i, name in enumerate(buffer_names)})
+    types = _ElementTypes(ctype)
+    for name, pointer in pointer_of.items():
+        types[pointer] = _ELEMENT_TYPES[graph.node(name).dtype]
+    for i, name in enumerate(outputs):
+        types[f"out{i}_data"] = _ELEMENT_TYPES[graph.node(name).dtype]
     view_names = []
     for name, (root, chain) in roots.items():
         mapped = _memory_map(layouts[root][0], layouts[root][1], chain)
@@ -355,7 +426,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         layouts[name] = mapped
         pointer_of[name] = pointer_of[root]
         view_names.append(name)
-    expressions = _Expressions(graph, input_names, buffer_names, view_names)
+    expressions = _Expressions(graph, input_names, buffer_names, view_names, dtype)
     # reductions first (in graph order: a later one may read an earlier one), then outputs
     targets = [(name, "buffer", f"buf{i}_data") for i, name in enumerate(reductions)]
     targets += [(name, "output", f"out{i}_data") for i, name in enumerate(outputs)
@@ -365,11 +436,15 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         node = graph.node(target)
         if node.op == "matmul" and role == "buffer":
             kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
-                                          pointer_of, ctype))
+                                          pointer_of, types))
+            continue
+        if node.op == "value_select" and role == "buffer":
+            kernels.append(_value_select_kernel(position, graph, node, target_pointer, layouts,
+                                                pointer_of, types))
             continue
         if node.op in _INDEXING and role == "buffer":
             kernels.append(_indexing_kernel(position, graph, node, target_pointer, layouts,
-                                            pointer_of, ctype))
+                                            pointer_of, types))
             continue
         if node.op in _RANDOM and role == "buffer":
             kernels.append(_random_kernel(position, graph, node, target_pointer, ctype, dtype,
@@ -380,6 +455,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if reduction:
             operand = node.inputs[0]
             expression = expressions.of(operand, used)
+            if node.op == "count_nonzero":  # a sum of x != 0
+                truth = expression if graph.node(operand).dtype is _dt.bool \
+                    else sympy.Ne(expression, 0)
+                expression = sympy.Piecewise((sympy.S.One, truth), (sympy.S.Zero, True))
             if node.op == "vector_norm":  # (sum |x|^p)^(1/p): |x|^p is the fused prologue
                 order = float(node.attrs["ord"])
                 if order in (0.0, float("inf"), float("-inf")) or order != order:
@@ -401,7 +480,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         result = _optimise(result)
         readers = sorted(used, key=list(pointer_of).index)
         loads = [{"symbol": str(expressions.symbols[name]), "pointer": pointer_of[name],
-                  "offset": _offset(loop_shape, *layouts[name], flat=not reduction)}
+                  "offset": _offset(loop_shape, *layouts[name], flat=not reduction),
+                  "ctype": types.of(pointer_of[name])}
                  for name in readers]
         pointers = sorted({pointer_of[name] for name in readers}, key=list(pointer_of.values()).index)
         stop = set(reductions) - {target}
@@ -413,8 +493,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             "nodes": [f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
             "locations": sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
                                 - {None}) or ["(inputs only)"],
-            **_signature(pointers, [target_pointer], ctype),
+            **_signature(pointers, [target_pointer], types),
             "pointers": pointers,
+            "output_ctype": types.of(target_pointer),
             "loop_shape": loop_shape,
             "more_results": [],
             "numel": numel,
@@ -439,28 +520,32 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
                 "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
                 **dict(zip(("around", "finish"), _finish(node, count))),
                 "start": start, "combine": combine,
+                # argmax/argmin: the position r of the first extreme value (or first NaN)
+                "position": node.op in ("argmax", "argmin"),
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
-    kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
-    kernels = _merge_output_loops(kernels, direct, ctype)
-    kernels = _merge_fills(kernels, direct, input_names, ctype)
+    kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
+    kernels = _merge_output_loops(kernels, direct, types)
+    kernels = _merge_fills(kernels, direct, input_names, types)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
     for i, name in enumerate(input_names):
-        element = "int64_t" if name in index_inputs else ctype
+        element = types.of(f"in{i}_data")
         unpack.append(f"const {element} *in{i}_data = (const {element} *)slots[{slot}];")
         slot += 1
     for i, name in enumerate(outputs):
         source = input_names.index(direct[name]) if name in direct else slot
-        unpack.append(f"{ctype} *out{i}_data = ({ctype} *)slots[{source}];"
+        element = types.of(f"out{i}_data")
+        unpack.append(f"{element} *out{i}_data = ({element} *)slots[{source}];"
                       + (f"  /* stored in place into %{direct[name]} */" if name in direct else ""))
         slot += 1
     for i in range(len(reductions)):
-        unpack.append(f"{ctype} *buf{i}_data = ({ctype} *)slots[{slot}];")
+        element = types.of(f"buf{i}_data")
+        unpack.append(f"{element} *buf{i}_data = ({element} *)slots[{slot}];")
         slot += 1
     for r in range(len(randoms)):
         unpack.append(f"const uint64_t seed{r} = draws[{2 * r}], offset{r} = draws[{2 * r + 1}];")
@@ -513,7 +598,7 @@ def _is_output_loop(kernel):
         kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("checked"))
 
 
-def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype):
+def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
     """Let the kernel of an in-place update (`p.sub_(lr * p.grad)`, `p.grad.zero_()`) store into
     the updated tensor itself, saving a write-back pass over it after the call. Safe when the
     tensor is dense, the kernel reads it only at the element it writes, and every other kernel
@@ -557,12 +642,12 @@ def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, ctype)
             if load["pointer"] == pointer:
                 load["pointer"] = out
         kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
-        kernel.update(_signature(kernel["pointers"], [out], ctype))
+        kernel.update(_signature(kernel["pointers"], [out], types))
         kernel["summary"] += f" (stored in place into %{target})"
     return order, {value: target for value, (target, _) in candidates.items()}
 
 
-def _merge_output_loops(kernels, direct, ctype):
+def _merge_output_loops(kernels, direct, types):
     """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
     Output kernels read only inputs and buffers, so any of them may join another; those that
     store in place keep their own loops, whose order _store_in_place chose."""
@@ -583,7 +668,7 @@ def _merge_output_loops(kernels, direct, ctype):
             host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
             host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
             outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-            host.update(_signature(host["pointers"], outs, ctype))
+            host.update(_signature(host["pointers"], outs, types))
             host["index_lines"] = host["index_lines"] or kernel["index_lines"]
             host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
             host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
@@ -596,7 +681,7 @@ def _merge_output_loops(kernels, direct, ctype):
     return merged
 
 
-def _merge_fills(kernels, direct, input_names, ctype):
+def _merge_fills(kernels, direct, input_names, types):
     """A fill stored in place (`p.grad.zero_()`) joins the loop of the last kernel reading that
     tensor, storing after the element was read: one pass over the memory instead of two."""
     merged = list(kernels)
@@ -617,7 +702,7 @@ def _merge_fills(kernels, direct, input_names, ctype):
         host["pointers"] = [p for p in host["pointers"] if p != pointer]
         host["more_results"].append((out, fill["result"]))
         outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-        host.update(_signature(host["pointers"], outs, ctype))
+        host.update(_signature(host["pointers"], outs, types))
         host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
         host["nodes"] += fill["nodes"]
         host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))
@@ -626,66 +711,85 @@ def _merge_fills(kernels, direct, input_names, ctype):
     return merged
 
 
-def _index_only_inputs(graph, inputs):
-    """The int64 inputs read only as the index tensors of gathers and scatters."""
-    uses = {}
+def _compute_dtype(graph, inputs):
+    """The one floating-point dtype a graph computes in (integer and bool values may be read,
+    and compared, counted or indexed with; int64 results come from argmax, counts and casts)."""
+    floats = {spec[3] for spec in inputs if spec[3].category == 2} | {
+        node.dtype for node in graph.nodes if node.dtype.category == 2}
+    if not floats or not floats <= set(_C_TYPES):
+        raise Unsupported("only graphs computing in float32 or float64 are compiled yet (got "
+                          f"{sorted(d.name for d in floats) or 'no float'})")
+    for name, _, _, dtype in inputs:
+        if dtype not in _ELEMENT_TYPES:
+            raise Unsupported(f"a {dtype} input (not compiled yet)")
+    # float32 values in a float64 graph are computed in double and rounded where eager
+    # code rounds them; products and draws keep to the compute type
+    compute = _dt.float64 if _dt.float64 in floats else _dt.float32
     for node in graph.nodes:
-        first_index = {"index": 1, "index_put": 2}.get(node.op)
-        for position, operand in enumerate(node.inputs):
-            uses.setdefault(operand, set()).add(first_index is not None
-                                                and position >= first_index)
-    return {name for name, _, _, dtype in inputs
-            if dtype is _dt.int64 and uses.get(name) == {True}}
+        if node.op in _MATERIALISED_OPS and node.op not in _INDEXING and \
+                node.dtype is not compute:
+            raise Unsupported(f"a {node.dtype} {node.op} in a {compute} graph (not compiled yet)")
+    return compute
 
 
-def _check_indexing(graph, node, index_inputs):
-    """What the C lowering covers: one int64 index tensor (any shape) at one dimension."""
+def _check_indexing(graph, node):
+    """What the C lowering covers: int64 index tensors (any shapes that broadcast together)."""
+    if node.op == "value_select":  # its index comes from argmax/argmin: one per output
+        return
     indices = node.inputs[1:] if node.op == "index" else node.inputs[2:]
-    if len(indices) != 1 or indices[0] not in index_inputs or len(node.attrs["dims"]) != 1:
-        raise Unsupported(f"{node.op} with several index tensors, or with an index computed "
-                          "inside the function (not compiled yet)")
-    if node.op == "index_put" and graph.node(node.inputs[1]).shape != \
-            _gathered_shape(graph.node(node.inputs[0]).shape, graph.node(indices[0]).shape,
-                            node.attrs["dims"][0]):
-        raise Unsupported("index_put with broadcast values (not compiled yet)")
+    for index in indices:
+        if graph.node(index).dtype is not _dt.int64:
+            raise Unsupported(f"{node.op} by a {graph.node(index).dtype} index (masks are not "
+                              "compiled yet)")
+    if node.op == "index_put":
+        gathered, _, _ = _index_placement(tuple(graph.node(node.inputs[0]).shape),
+                                          tuple(node.attrs["dims"]),
+                                          [graph.node(i).shape for i in indices])
+        if tuple(graph.node(node.inputs[1]).shape) != gathered:
+            raise Unsupported("index_put with broadcast values (not compiled yet)")
 
 
-def _gathered_shape(shape, index_shape, dim):
-    return tuple(shape[:dim]) + tuple(index_shape) + tuple(shape[dim + 1:])
+def _index_placement(shape, dims, index_shapes):
+    """numpy's and torch's rule for the result of x[..., i, j, ...]: the broadcast shape of the
+    index tensors replaces the indexed dims where they are adjacent, else it goes first.
+    Returns (result shape, where the broadcast block starts, the broadcast shape)."""
+    import numpy as np
+    block = tuple(np.broadcast_shapes(*[tuple(s) for s in index_shapes]))
+    rest = [size for d, size in enumerate(shape) if d not in dims]
+    adjacent = list(dims) == list(range(dims[0], dims[0] + len(dims)))
+    start = dims[0] if adjacent else 0
+    return tuple(rest[:start]) + block + tuple(rest[start:]), start, block
 
 
-def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
-    """Advanced indexing at one dimension: `index` gathers x[..., index[j...], ...] into its
-    buffer; `index_put` copies its base into the buffer, then stores (or adds, one element at a
-    time so that repeated indices accumulate) its values at the indexed positions. Every index
-    is checked against the dimension's size; the first one outside [-size, size), in the order
-    torch's kernel reads them, stops the call with IndexError."""
-    dim = node.attrs["dims"][0]
+def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """Advanced indexing by int64 index tensors at one or more dims: `index` gathers
+    x[..., i[j...], k[j...], ...] into its buffer; `index_put` copies its base into the buffer,
+    then stores (or adds, one element at a time so that repeated indices accumulate) its values
+    at the indexed positions. Every index is checked against its dimension's size; the first
+    one outside [-size, size), in the order torch's kernel reads them, stops the call with
+    IndexError."""
+    dims = tuple(node.attrs["dims"])
     if node.op == "index":
-        source, index = node.inputs
-        loop_shape = tuple(node.shape)
+        source, indices = node.inputs[0], node.inputs[1:]
     else:
-        source, values, index = node.inputs
-        loop_shape = tuple(graph.node(values).shape)
-    index_shape, index_strides, index_base = layouts[index]
-    lead = (1,) * dim
-    tail = (1,) * (len(loop_shape) - dim - len(index_shape))
-    index_offset = _offset(loop_shape, lead + tuple(index_shape) + tail,
-                           (0,) * dim + tuple(index_strides) + (0,) * len(tail), index_base,
-                           flat=False)
-    size = graph.node(source).shape[dim]
-    # the indexed array, addressed at the loop's multi-index with the gathered dims replaced
+        (source, values), indices = node.inputs[:2], node.inputs[2:]
+    source_shape = tuple(graph.node(source).shape)
+    index_layouts = [layouts[index] for index in indices]
+    loop_shape, start, block = _index_placement(source_shape, dims,
+                                                [layout[0] for layout in index_layouts])
+    # the indexed array, addressed at the loop's multi-index with the indexed dims replaced
     if node.op == "index":
         shape, strides, base = layouts[source]
     else:
         shape, strides, base = tuple(node.shape), _row_major(tuple(node.shape)), 0
-    outer = tuple(shape[:dim]) + (1,) * len(index_shape) + tuple(shape[dim + 1:])
-    outer_strides = tuple(strides[:dim]) + (0,) * len(index_shape) + tuple(strides[dim + 1:])
-    addressed = _offset(loop_shape, outer, outer_strides, base, flat=False)
-    addressed = f"{addressed} + position * {strides[dim]}" if addressed != "0" \
-        else f"position * {strides[dim]}"
+    rest = [d for d in range(len(shape)) if d not in dims]
+    outer = [shape[d] for d in rest]
+    outer = tuple(outer[:start]) + (1,) * len(block) + tuple(outer[start:])
+    outer_strides = [strides[d] for d in rest]
+    outer_strides = tuple(outer_strides[:start]) + (0,) * len(block) + tuple(outer_strides[start:])
+    addressed = [_offset(loop_shape, outer, outer_strides, base, flat=False)]
     lines = []
-    pointers = [pointer_of[source], pointer_of[index]]
+    pointers = [pointer_of[source]] + [pointer_of[index] for index in indices]
     if node.op == "index_put":
         pointers.insert(1, pointer_of[values])
         base_offset = _offset(tuple(node.shape), *layouts[source], flat=True)
@@ -695,40 +799,98 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
         lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
     lines.append(f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{")
     lines += ["    " + line for line in _index_lines(loop_shape)]
-    lines += [f"    int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < -{size} || position >= {size}) {{",
-              f"        graphc_error[0] = position;",
-              f"        graphc_error[1] = {size};",
-              "        return 1;",
-              "    }",
-              f"    position += position < 0 ? {size} : 0;"]
+    for ordinal, (dim, index, (index_shape, index_strides, index_base)) in enumerate(
+            zip(dims, indices, index_layouts)):
+        # the index tensor broadcast into the block (aligned right, as numpy broadcasts)
+        lead = (1,) * (start + len(block) - len(index_shape))
+        tail = (1,) * (len(loop_shape) - start - len(block))
+        index_offset = _offset(loop_shape, lead + tuple(index_shape) + tail,
+                               (0,) * len(lead) + tuple(index_strides) + (0,) * len(tail),
+                               index_base, flat=False)
+        size = source_shape[dim]
+        lines += [f"    int64_t position{ordinal} = {pointer_of[index]}[{index_offset}];",
+                  f"    if (position{ordinal} < -{size} || position{ordinal} >= {size}) {{",
+                  f"        graphc_error[0] = position{ordinal};",
+                  f"        graphc_error[1] = {size};",
+                  f"        graphc_error[2] = {ordinal};",
+                  "        return 1;",
+                  "    }",
+                  f"    position{ordinal} += position{ordinal} < 0 ? {size} : 0;"]
+        addressed.append(f"position{ordinal} * {strides[dim]}")
+    address = " + ".join(term for term in addressed if term != "0") or "0"
     if node.op == "index":
-        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];")
+        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
     else:
         value = f"{pointer_of[values]}[{_offset(loop_shape, *layouts[values], flat=False)}]"
         operator = "+=" if node.attrs["accumulate"] else "="
-        lines.append(f"    {target_pointer}[{addressed}] {operator} {value};")
+        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
     lines.append("}")
+    described = ", ".join(f"%{index} [{', '.join(map(str, layouts[index][0]))}]"
+                          for index in indices)
     return {
         "name": f"kernel{position}_{node.op}",
         "output": node.name,
-        "summary": f"{node.op} at dim {dim} by %{index} [{', '.join(map(str, index_shape))}]"
+        "summary": f"{node.op} at dims {list(dims)} by {described}"
                    + (" (accumulating)" if node.op == "index_put" and node.attrs["accumulate"]
                       else ""),
         "nodes": [f"%{node.name} = {node.op}"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(pointers, [target_pointer], ctype, index_pointers=[pointer_of[index]]),
+        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
         "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
         "gemm": None, "checked": lines,
     }
 
 
-def _signature(reads, writes, ctype, index_pointers=()):
-    """A kernel's C parameters (what it reads is const; index tensors are int64) and the
-    entry point's matching arguments."""
-    parameters = [f"const {'int64_t' if p in index_pointers else ctype} *restrict {p}"
-                  for p in reads] + [f"{ctype} *restrict {p}" for p in writes]
+class _ElementTypes(dict):
+    """The C element type of each data pointer (`in0_data` -> "float"); `compute` is the type
+    of the graph's floating-point arithmetic, and of any pointer not listed."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def of(self, pointer):
+        return self.get(pointer, self.compute)
+
+
+def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """The value at each position an argmax/argmin found (max(dim)'s values): x read along
+    `dim` at index[o], for each output element o."""
+    source, index = node.inputs
+    shape, strides, base = layouts[source]
+    dim = node.attrs["dim"] % len(shape)
+    loop_shape = tuple(shape[:dim]) + (1,) + tuple(shape[dim + 1:])  # the keepdim shape
+    index_shape, index_strides, index_base = layouts[index]
+    if not node.attrs["keepdim"]:
+        index_shape = tuple(index_shape[:dim]) + (1,) + tuple(index_shape[dim:])
+        index_strides = tuple(index_strides[:dim]) + (0,) + tuple(index_strides[dim:])
+    index_offset = _offset(loop_shape, index_shape, index_strides, index_base, flat=False)
+    rest = _offset(loop_shape, loop_shape,
+                   tuple(strides[:dim]) + (0,) + tuple(strides[dim + 1:]), base, flat=False)
+    addressed = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}")
+    lines = [f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(loop_shape)]
+    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
+              f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];", "}"]
+    pointers = [pointer_of[source], pointer_of[index]]
+    return {
+        "name": f"kernel{position}_value_select",
+        "output": node.name,
+        "summary": f"%{source} at the positions %{index} found along dim {dim}",
+        "nodes": [f"%{node.name} = value_select"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        **_signature(pointers, [target_pointer], types),
+        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines,
+    }
+
+
+def _signature(reads, writes, types):
+    """A kernel's C parameters (what it reads is const) and the entry point's arguments."""
+    parameters = [f"const {types.of(p)} *restrict {p}" for p in reads] + [
+        f"{types.of(p)} *restrict {p}" for p in writes]
     return {"parameters": ", ".join(parameters), "arguments": ", ".join(reads + writes)}
 
 
@@ -781,7 +943,7 @@ def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctyp
     return lines
 
 
-def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, ctype):
+def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
     """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: BLAS for products big enough to pay
     for the call (operands passed in place, transposed when that is their layout), else a
     reduction over k of the loop (batch..., i, k, j) reading both operands through their
@@ -792,7 +954,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
     batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
     gemm = _gemm_lines(a, b, layouts[a], layouts[b], batch, m, k, n, pointer_of,
-                       target_pointer, ctype)
+                       target_pointer, types.compute)
     loop_shape = batch + (m, k, n)
     a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
     numel = _numel(node.shape)
@@ -805,7 +967,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
                    f"[{', '.join(map(str, b_shape))}]",
         "nodes": [f"%{node.name} = matmul"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(pointers, [target_pointer], ctype),
+        **_signature(pointers, [target_pointer], types),
         "numel": numel,
         "index_lines": [],
         "loads": [{"symbol": "left", "pointer": pointer_of[a],
@@ -818,7 +980,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, c
         "reduction": None if gemm else {
             "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
             "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "", "around": "",
-            "start": "0.0", "combine": None},
+            "start": "0.0", "combine": None, "position": False},
         "random": None,
         "gemm": gemm,
     }

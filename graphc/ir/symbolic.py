@@ -33,6 +33,8 @@ def sympy_math():
     def where(condition, x, y):
         return sympy.Piecewise((x, condition), (y, True))
 
+    is_nan = predicate("IsNan")
+
     def truncate(x):
         return sympy.sign(x) * sympy.floor(sympy.Abs(x))
 
@@ -59,15 +61,18 @@ def sympy_math():
         floor_divide=lambda x, y: sympy.floor(x / y),
         trunc_divide=lambda x, y: truncate(x / y),
         pow=lambda x, y: x ** y,
-        eq=sympy.Eq, ne=sympy.Ne,
-        lt=sympy.Lt, le=sympy.Le, gt=sympy.Gt, ge=sympy.Ge,
+        # sympy's symbols are never NaN, so it folds x == x to True: a value compared with
+        # itself is spelled with isnan instead
+        eq=_reflexive(sympy.Eq, True, is_nan), ne=_reflexive(sympy.Ne, False, is_nan),
+        lt=_reflexive(sympy.Lt, None, is_nan), le=_reflexive(sympy.Le, True, is_nan),
+        gt=_reflexive(sympy.Gt, None, is_nan), ge=_reflexive(sympy.Ge, True, is_nan),
         logical_not=sympy.Not,
         logical_and=sympy.And, logical_or=sympy.Or, logical_xor=sympy.Xor,
         bitwise_not=undefined("bitwise_not"),
         bitwise_and=undefined("bitwise_and"),
         bitwise_or=undefined("bitwise_or"),
         bitwise_xor=undefined("bitwise_xor"),
-        isnan=predicate("IsNan"),
+        isnan=is_nan,
         isinf=predicate("IsInf"),
         isfinite=predicate("IsFinite"),
         cast=lambda x, dtype: x,
@@ -92,6 +97,18 @@ def formula_expression(op, **attrs):
 
 
 # the C functions that graphc's truth-valued opaque functions print as
+def _reflexive(relation, true_unless_nan, is_nan):
+    """`relation`, except for a value against itself: x == x, x <= x, x >= x hold unless x is
+    NaN, x != x holds only for NaN (None: the relation never holds, as sympy already says)."""
+    import sympy
+
+    def build(a, b):
+        if a == b and isinstance(a, sympy.Expr) and true_unless_nan is not None:
+            return sympy.Not(is_nan(a)) if true_unless_nan else is_nan(a)
+        return relation(a, b)
+    return build
+
+
 C_PREDICATES = {"IsNan": "isnan", "IsInf": "isinf", "IsFinite": "isfinite"}
 
 
