@@ -612,10 +612,12 @@ class _Specialisation:
 
     def raise_error(self):
         """The entry point returned non-zero: an index was out of range (nothing was written)."""
-        # torch counts the dimension among the index tensors
+        # advanced indexing counts the dimension among the index tensors (torch's IndexError);
+        # gather and scatter name their dim (RuntimeError)
         detail = self.lib.graphc_error_detail
-        raise IndexError(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
-                         f"size {detail(1)}")
+        kind = RuntimeError if detail(3) else IndexError
+        raise kind(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
+                   f"size {detail(1)}")
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by

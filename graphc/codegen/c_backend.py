@@ -22,6 +22,8 @@ __all__ = ["Unsupported", "render", "template_root"]
 _PASS_THROUGH_VIEWS = {"alias", "expand"}
 # copies: the same values (in a fused kernel, nothing to do)
 _IDENTITIES = {"clone", "contiguous"}
+# copies that read their input through an affine map (negative strides): compiled as views
+_AFFINE_COPIES = {"flip"}
 _C_TYPES = {_dt.float32: "float", _dt.float64: "double"}
 
 
@@ -143,6 +145,12 @@ class _Expressions:
             expression = self.of(node.inputs[0], inputs)
         elif node.op == "cast":
             expression = self._cast(node, inputs)
+        elif node.op == "masked_fill":  # x where the mask is false, the value where it is true
+            import sympy
+            x, mask, value = node.inputs
+            expression = sympy.Piecewise((_as_number(self.of(value, inputs)),
+                                          self._truth(mask, inputs)),
+                                         (_as_number(self.of(x, inputs)), True))
         elif node.op in _BITWISE and node.dtype is _dt.bool:  # on truth values: logic
             import sympy
             operands = [self._truth(operand, inputs) for operand in node.inputs]
@@ -327,10 +335,12 @@ def _finish(node, count):
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
 _RANDOM = ("uniform", "normal")
-_INDEXING = ("index", "index_put", "value_select")
+_INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
+_SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
+_COPIES = ("cat", "slice_backward")  # kernels copying their (in-memory) operands into place
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
-_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING
+_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -372,8 +382,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     dtype = _compute_dtype(graph, inputs)
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
+        moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES or (
+            REGISTRY.get(node.op) is not None and REGISTRY[node.op].kind == "view")
         if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
-                node.dtype is _dt.int64 and node.op in _INTEGER_RESULTS):
+                node.dtype is _dt.int64 and (node.op in _INTEGER_RESULTS or moves_values)):
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
         if node.op == "sum" and node.dtype is _dt.int64 and \
                 graph.node(node.inputs[0]).dtype.category == 2:
@@ -386,7 +398,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     # views read their root's memory through an affine map; a computed root is materialised
     views = {node.name for node in graph.nodes
              if node.op not in _PASS_THROUGH_VIEWS and REGISTRY.get(node.op) is not None
-             and REGISTRY[node.op].kind == "view"}
+             and (REGISTRY[node.op].kind == "view" or node.op in _AFFINE_COPIES)}
     roots = {}
     for name in [n.name for n in graph.nodes if n.name in views]:
         roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
@@ -397,6 +409,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             if any(len(graph.node(o).shape) < 2 for o in node.inputs):
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
+        if node.op in _SCANS or node.op in _COPIES:
+            operands = node.inputs[:1] if node.op in _SCANS else node.inputs
+            materialised |= {o for o in operands if o not in input_names and o not in views
+                             and o in {n.name for n in graph.nodes}}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
             _check_indexing(graph, node)
             operands = node.inputs if node.op != "value_select" else node.inputs[:2]
@@ -437,6 +453,22 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if node.op == "matmul" and role == "buffer":
             kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
                                           pointer_of, types))
+            continue
+        if node.op in ("gather", "scatter", "scatter_add") and role == "buffer":
+            kernels.append(_gather_scatter_kernel(position, graph, node, target_pointer,
+                                                  layouts, pointer_of, types))
+            continue
+        if node.op == "slice_backward" and role == "buffer":
+            kernels.append(_slice_backward_kernel(position, graph, node, target_pointer,
+                                                  layouts, pointer_of, types))
+            continue
+        if node.op == "cat" and role == "buffer":
+            kernels.append(_cat_kernel(position, graph, node, target_pointer, layouts,
+                                       pointer_of, types))
+            continue
+        if node.op in _SCANS and role == "buffer":
+            kernels.append(_scan_kernel(position, graph, node, target_pointer, layouts,
+                                        pointer_of, types))
             continue
         if node.op == "value_select" and role == "buffer":
             kernels.append(_value_select_kernel(position, graph, node, target_pointer, layouts,
@@ -734,8 +766,10 @@ def _compute_dtype(graph, inputs):
 
 def _check_indexing(graph, node):
     """What the C lowering covers: int64 index tensors (any shapes that broadcast together)."""
-    if node.op == "value_select":  # its index comes from argmax/argmin: one per output
-        return
+    if node.op in ("value_select", "gather", "scatter", "scatter_add"):
+        if node.op == "scatter" and node.attrs.get("reduce") is not None:
+            raise Unsupported("scatter with reduce= (not compiled yet)")
+        return  # one index per element (value_select's comes from argmax/argmin)
     indices = node.inputs[1:] if node.op == "index" else node.inputs[2:]
     for index in indices:
         if graph.node(index).dtype is not _dt.int64:
@@ -813,6 +847,7 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
                   f"        graphc_error[0] = position{ordinal};",
                   f"        graphc_error[1] = {size};",
                   f"        graphc_error[2] = {ordinal};",
+                  "        graphc_error[3] = 0;",
                   "        return 1;",
                   "    }",
                   f"    position{ordinal} += position{ordinal} < 0 ? {size} : 0;"]
@@ -839,6 +874,169 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
         "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
         "gemm": None, "checked": lines,
+    }
+
+
+def _error_lines(value, size, dim, runtime):
+    """C lines stopping the call on a bad index: torch's IndexError for advanced indexing,
+    RuntimeError for gather and scatter (`dim`: the dimension the message names)."""
+    return [f"    graphc_error[0] = {value};", f"    graphc_error[1] = {size};",
+            f"    graphc_error[2] = {dim};", f"    graphc_error[3] = {int(runtime)};",
+            "    return 1;"]
+
+
+def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """gather: out[o] = x[o with dim replaced by index[o]]; scatter/scatter_add: the base
+    copied, then src[o] stored (or added, one element at a time) at index[o] along dim. Loops
+    over the index's shape; every index must lie in [0, size), else RuntimeError as eager's."""
+    dim_attr = node.attrs["dim"]
+    if node.op == "gather":
+        source, index = node.inputs
+    else:
+        source, index, values = node.inputs
+    index_shape = tuple(layouts[index][0])
+    dim = dim_attr % max(len(index_shape), 1)
+    size = graph.node(source).shape[dim] if graph.node(source).shape else 1
+    index_offset = _offset(index_shape, *layouts[index], flat=False)
+    lines, pointers = [], [pointer_of[source], pointer_of[index]]
+    if node.op == "gather":
+        shape, strides, base = layouts[source]
+    else:
+        shape = tuple(node.shape)
+        shape, strides, base = shape, _row_major(shape), 0
+        base_offset = _offset(shape, *layouts[source], flat=True)
+        lines += [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
+        lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
+        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
+    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
+    rest = _offset(index_shape, index_shape, others, base, flat=False)
+    address = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}") \
+        if strides else "0"
+    lines.append(f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{")
+    lines += ["    " + line for line in _index_lines(index_shape)]
+    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
+              f"    if (position < 0 || position >= {size}) {{"]
+    lines += ["    " + line for line in _error_lines("position", size, dim_attr, True)] + ["    }"]
+    if node.op == "gather":
+        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
+    else:
+        if values in layouts:
+            pointers.append(pointer_of[values])
+            value = f"{pointer_of[values]}[{_offset(index_shape, *layouts[values], flat=False)}]"
+        else:
+            value = repr(float(_constant(values)))
+        operator = "+=" if node.op == "scatter_add" else "="
+        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
+    lines.append("}")
+    return {
+        "name": f"kernel{position}_{node.op}",
+        "output": node.name,
+        "summary": f"{node.op} along dim {dim} by %{index} [{', '.join(map(str, index_shape))}]",
+        "nodes": [f"%{node.name} = {node.op}"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
+        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines,
+    }
+
+
+def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """The gradient of x[index]: zeros, with the gradient copied into the sliced region (the
+    region found as slicing an array of offsets finds it, an affine map)."""
+    import numpy as np
+    shape = tuple(node.shape)
+    offsets = np.arange(_numel(shape), dtype=np.int64).reshape(shape)[node.attrs["index"]]
+    grad = node.inputs[0]
+    part = tuple(offsets.shape)
+    if offsets.size:
+        base = int(offsets.flat[0])
+        strides = tuple(int(offsets[tuple(1 if k == d else 0 for k in range(len(part)))]) - base
+                        if size > 1 else 0 for d, size in enumerate(part))
+    else:
+        base, strides = 0, (0,) * len(part)
+    target = _offset(part, part, strides, base, flat=False)
+    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++)",
+             f"    {target_pointer}[i] = 0;",
+             f"for (int64_t i = 0; i < {_numel(part)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(part)]
+    lines += [f"    {target_pointer}[{target}] = "
+              f"{pointer_of[grad]}[{_offset(part, *layouts[grad], flat=False)}];", "}"]
+    return {
+        "name": f"kernel{position}_slice_backward",
+        "output": node.name,
+        "summary": f"zeros with %{grad} in the region {node.attrs['index']!r}",
+        "nodes": [f"%{node.name} = slice_backward"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        **_signature([pointer_of[grad]], [target_pointer], types),
+        "numel": _numel(shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines, "comment": "zeros, then the region",
+    }
+
+
+def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """cat: each operand copied into its block of the result along dim."""
+    shape = tuple(node.shape)
+    dim = node.attrs["dim"] % len(shape)
+    strides = _row_major(shape)
+    lines, start, pointers = [], 0, []
+    for operand in node.inputs:
+        if operand not in layouts:
+            raise Unsupported("cat of a number (not compiled yet)")
+        part = tuple(layouts[operand][0])
+        if len(part) != len(shape) or 0 in part:  # torch skips empty 1-d operands
+            continue
+        target = _offset(part, part, strides, start * strides[dim], flat=False)
+        lines += [f"for (int64_t i = 0; i < {_numel(part)}; i++) {{  /* %{operand} */"]
+        lines += ["    " + line for line in _index_lines(part)]
+        lines += [f"    {target_pointer}[{target}] = "
+                  f"{pointer_of[operand]}[{_offset(part, *layouts[operand], flat=False)}];", "}"]
+        pointers.append(pointer_of[operand])
+        start += part[dim]
+    return {
+        "name": f"kernel{position}_cat",
+        "output": node.name,
+        "summary": f"cat along dim {dim} of " + ", ".join(f"%{o}" for o in node.inputs),
+        "nodes": [f"%{node.name} = cat"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
+        "numel": _numel(shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines, "comment": "each operand copied into its block",
+    }
+
+
+def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+    """cumsum/cumprod along one dim: each line of the input folded in order, accumulated in
+    the result's type (as eager numpy accumulates)."""
+    source = node.inputs[0]
+    shape = tuple(node.shape)
+    dim = node.attrs["dim"] % max(len(shape), 1)
+    start, operator = _SCANS[node.op]
+    element = types.of(target_pointer)
+    if not shape:  # a 0-dim scan is its input
+        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{layouts[source][2]}];"]
+    else:
+        others = [(size, d) for d, size in enumerate(shape) if d != dim]
+        lines = [f"for (int64_t o = 0; o < {_numel(size for size, _ in others)}; o++) {{"]
+        lines += ["    " + line for line in _decode("o", others)]
+        lines += [f"    {element} accumulator = {start};",
+                  f"    for (int64_t idx{dim} = 0; idx{dim} < {shape[dim]}; idx{dim}++) {{",
+                  f"        accumulator {operator} {pointer_of[source]}"
+                  f"[{_offset(shape, *layouts[source], flat=False)}];",
+                  f"        {target_pointer}[{_offset(shape, shape, _row_major(shape), 0, flat=False)}]"
+                  f" = accumulator;", "    }", "}"]
+    return {
+        "name": f"kernel{position}_{node.op}",
+        "output": node.name,
+        "summary": f"{node.op} of %{source} along dim {dim}",
+        "nodes": [f"%{node.name} = {node.op}"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        **_signature([pointer_of[source]], [target_pointer], types),
+        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines, "comment": "serial along the scanned dim",
     }
 
 
