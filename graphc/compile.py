@@ -615,6 +615,8 @@ class _Specialisation:
         # advanced indexing counts the dimension among the index tensors (torch's IndexError);
         # gather and scatter name their dim (RuntimeError)
         detail = self.lib.graphc_error_detail
+        if detail(3) == 2:
+            raise MemoryError(f"compiled code could not allocate {detail(0)} sort keys")
         kind = RuntimeError if detail(3) else IndexError
         raise kind(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
                    f"size {detail(1)}")

@@ -578,3 +578,55 @@ def test_logsumexp_is_stable_and_promotes_integers():
     check(t.zeros(0, 3).logsumexp(0), np.full(3, -np.inf), t.float32)
     with pytest.raises(TypeError):
         t.tensor([1.0]).logsumexp()
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [t.float32, t.float64])
+def test_softmax_and_log_softmax_match_numpy(dim, dtype):
+    x = t.tensor(np.random.default_rng(3).standard_normal((4, 5)) * 30, dtype=dtype)
+    array = x.numpy().astype(np.float64)
+    shifted = array - array.max(axis=dim, keepdims=True)
+    expected_log = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    tolerance = 1e-5 if dtype is t.float32 else 1e-12
+    np.testing.assert_allclose(x.log_softmax(dim).numpy(), expected_log, rtol=tolerance,
+                               atol=tolerance)
+    np.testing.assert_allclose(t.softmax(x, dim).numpy(), np.exp(expected_log),
+                               rtol=tolerance, atol=tolerance)
+    assert x.softmax(dim).dtype is dtype
+
+
+def test_softmax_edge_cases_follow_torch():
+    rows = t.tensor([[1.0, INF], [-INF, -INF], [0.0, 0.0]])
+    assert np.isnan(t.softmax(rows, 1)[:2].numpy()).all()
+    assert np.isnan(t.log_softmax(rows, 1)[:2].numpy()).all()
+    np.testing.assert_allclose(t.softmax(rows, 1)[2].numpy(), [0.5, 0.5])
+    assert t.softmax(t.tensor(2.0), 0).item() == 1.0 and t.log_softmax(t.tensor(2.0), -1).item() == 0
+    assert t.softmax(t.tensor([1, 2, 3]), 0, dtype=t.float64).dtype is t.float64
+    with pytest.raises(NotImplementedError, match='"softmax_lastdim_kernel_impl" not implemented '
+                                                  "for 'Long'"):
+        t.softmax(t.tensor([1, 2, 3]), 0)
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of "
+                                         r"\[-2, 1\], but got 2\)"):
+        t.rand(2, 3).log_softmax(2)
+
+
+def test_softmax_gradients():
+    x = t.tensor(np.random.default_rng(4).standard_normal((3, 4)), dtype=t.float64,
+                 requires_grad=True)
+    assert type(x.softmax(1).grad_fn).__name__ == "SoftmaxBackward0"
+    assert type(x.log_softmax(0).grad_fn).__name__ == "LogSoftmaxBackward0"
+    assert t.autograd.gradcheck(lambda v: v.softmax(1) * v.log_softmax(0), (x,))
+    assert t.autograd.gradgradcheck(lambda v: v.log_softmax(1), (x,))
+
+
+def test_softmax_against_torch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(5).standard_normal((3, 4))
+    weights = np.arange(12.0).reshape(3, 4)
+    for name in ("softmax", "log_softmax"):
+        x, y = t.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+        ours, theirs = getattr(x, name)(1), getattr(y, name)(1)
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+        (ours * t.tensor(weights)).sum().backward()
+        (theirs * torch.tensor(weights)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), y.grad.numpy(), rtol=1e-10, atol=1e-12)

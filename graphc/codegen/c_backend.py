@@ -304,7 +304,7 @@ def _index_lines(shape):
 _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
                "any", "count_nonzero")
 # int64 values the backend computes (a float graph's other values are its float type or bool)
-_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input")
+_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
@@ -334,7 +334,7 @@ def _finish(node, count):
 
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
-_RANDOM = ("uniform", "normal")
+_RANDOM = ("uniform", "normal", "randperm")
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 _COPIES = ("cat", "slice_backward")  # kernels copying their (in-memory) operands into place
@@ -477,6 +477,10 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         if node.op in _INDEXING and role == "buffer":
             kernels.append(_indexing_kernel(position, graph, node, target_pointer, layouts,
                                             pointer_of, types))
+            continue
+        if node.op == "randperm" and role == "buffer":
+            kernels.append(_randperm_kernel(position, graph, node, target_pointer, types,
+                                            randoms.index(target)))
             continue
         if node.op in _RANDOM and role == "buffer":
             kernels.append(_random_kernel(position, graph, node, target_pointer, ctype, dtype,
@@ -758,7 +762,7 @@ def _compute_dtype(graph, inputs):
     # code rounds them; products and draws keep to the compute type
     compute = _dt.float64 if _dt.float64 in floats else _dt.float32
     for node in graph.nodes:
-        if node.op in _MATERIALISED_OPS and node.op not in _INDEXING and \
+        if node.op in _MATERIALISED_OPS and node.op not in _INDEXING + ("randperm",) and \
                 node.dtype is not compute:
             raise Unsupported(f"a {node.dtype} {node.op} in a {compute} graph (not compiled yet)")
     return compute
@@ -1181,6 +1185,44 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
             "start": "0.0", "combine": None, "position": False},
         "random": None,
         "gemm": gemm,
+    }
+
+
+def _randperm_kernel(position, graph, node, target_pointer, types, index):
+    """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
+    recipe), through qsort on (key, index) pairs."""
+    n = node.attrs["n"]
+    lines = [f"graphc_keyed *keyed = malloc({max(n, 1)} * sizeof *keyed);",
+             "if (keyed == NULL) {",
+             f"    graphc_error[0] = {n};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;",
+             "}"]
+    lines += [f"for (int64_t b = 0; b < {-(-n // 2)}; b++) {{  /* two keys per Philox block */",
+              "    uint32_t w[4];",
+              "    graphc_philox(seed, offset + (uint64_t)b, w);",
+              "    for (int64_t k = 0; k < 2; k++) {",
+              "        const int64_t i = 2 * b + k;",
+              f"        if (i < {n}) {{",
+              "            keyed[i].key = ((uint64_t)w[2 * k] << 32) | w[2 * k + 1];",
+              "            keyed[i].index = i;",
+              "        }", "    }", "}",
+              f"qsort(keyed, {n}, sizeof *keyed, graphc_keyed_compare);",
+              f"for (int64_t i = 0; i < {n}; i++)",
+              f"    {target_pointer}[i] = keyed[i].index;",
+              "free(keyed);"]
+    return {
+        "name": f"kernel{position}_randperm",
+        "output": node.name,
+        "summary": f"randperm draw {index} ({n} values)",
+        "nodes": [f"%{node.name} = randperm"],
+        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        "parameters": f"uint64_t seed, uint64_t offset, {types.of(target_pointer)} *restrict "
+                      f"{target_pointer}",
+        "arguments": f"seed{index}, offset{index}, {target_pointer}",
+        "numel": n, "index_lines": [], "loads": [], "temporaries": [],
+        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "gemm": None, "checked": lines, "comment": "keys, then one sort",
     }
 
 

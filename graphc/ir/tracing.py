@@ -97,7 +97,7 @@ class Tracer:
     def on_op(self, op, args, attrs, result):
         draw = None
         if op.kind == "random":
-            if op.name not in ("uniform", "normal") or self.pending_draw is None:
+            if op.name not in ("uniform", "normal", "randperm") or self.pending_draw is None:
                 self.graph_break(f"{op.name} (this random op is not compiled yet)")
                 return
             # the generator state is read at every call, never frozen: drop the trace's own

@@ -27,7 +27,8 @@ from .shape import reshape as _reshape, wrap_dim as _wrap_dim
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
            "all", "any", "count_nonzero", "cumsum", "cumprod", "median", "nanmedian", "mode",
-           "norm", "dist", "std", "var", "std_mean", "var_mean", "logsumexp", "nansum",
+           "norm", "dist", "std", "var", "std_mean", "var_mean", "logsumexp", "softmax",
+           "log_softmax", "nansum",
            "nanmean", "return_types"]
 NOT_METHODS = ["std_mean", "var_mean", "return_types"]
 
@@ -643,6 +644,34 @@ def logsumexp(input, dim, keepdim=False, *, out=None):
         shift = _reshape(shift, total._data.shape)
     result = _apply(_add, (_apply(_log, (total,)), shift))
     return result if out is None else _write_out(result, out)
+
+
+def _softmax_shifted(input, dim, dtype, name):
+    """x - max(x) along `dim` (the max detached: it cancels, so it carries no gradient), for
+    softmax and log_softmax. As torch's kernels, no guard for infinite maxima: a row holding
+    inf, or only -inf, gives NaN."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input._dtype.category < 2:
+        raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for '
+                                  f"'{input._dtype.scalar_name}'")
+    dim = _wrap_dim(dim, input._data.ndim)
+    shift = input.detach().amax(dim, keepdim=True)
+    return input - shift, dim
+
+
+def softmax(input, dim, dtype=None):
+    """exp(x) / sum(exp(x)) along `dim`, computed on x - max(x)."""
+    shifted, dim = _softmax_shifted(input, dim, dtype, "softmax")
+    exponentials = shifted.exp()
+    return _rename_node(exponentials / exponentials.sum(dim, keepdim=True), "SoftmaxBackward0")
+
+
+def log_softmax(input, dim, dtype=None):
+    """x - log(sum(exp(x))) along `dim`, computed on x - max(x)."""
+    shifted, dim = _softmax_shifted(input, dim, dtype, "log_softmax")
+    return _rename_node(shifted - shifted.exp().sum(dim, keepdim=True).log(),
+                        "LogSoftmaxBackward0")
 
 
 # ------------------------------------------------------------------ variance, std
