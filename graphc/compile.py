@@ -1,16 +1,15 @@
 """graphc.compile: a function traced once per signature, then run as one native call.
 
 A call computes the signature of its arguments (tensor shapes, strides, dtypes and
-requires_grad; the values of other arguments; grad mode; and the numbers the function reads
-from its closure and globals, which would otherwise be frozen into the code), looks up the
-specialisation, and calls its entry point. A new signature traces the function on the real
-arguments (graphc.ir.tracing), lowers the graph to C (graphc.codegen.c_backend) and builds it
-through the on-disk cache (graphc.codegen.cache). What cannot be compiled yet (a graph break)
-raises CompileError with fullgraph=True, and otherwise runs eagerly after one warning.
-
-This first version compiles graphs of elementwise ops, sum/mean reductions and views (with
-broadcasting and strided inputs) in float32 or float64; matmul, indexing, random ops, backward
-and in-place updates are graph breaks for now.
+requires_grad; the values of other arguments; grad mode; the numbers the function reads from
+its closure and globals, which would otherwise be frozen into the code; the tensors it reads
+from there and which .grad tensors exist), looks up the specialisation, and calls its entry
+point. A new signature traces the function on the real arguments (graphc.ir.tracing), lowers
+the graph to C (graphc.codegen.c_backend) and builds it through the on-disk cache
+(graphc.codegen.cache). The signature met last also gets its call path rendered as
+straight-line Python (graphc.codegen.call_path), tried before anything else. What cannot be
+compiled yet (a graph break) raises CompileError with fullgraph=True, and otherwise runs
+eagerly after one warning.
 """
 import functools
 import logging
