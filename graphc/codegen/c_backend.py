@@ -382,8 +382,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     dtype = _compute_dtype(graph, inputs)
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
-        moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES or (
-            REGISTRY.get(node.op) is not None and REGISTRY[node.op].kind == "view")
+        moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES | {
+            "index", "gather", "cat"} or (REGISTRY.get(node.op) is not None
+                                         and REGISTRY[node.op].kind == "view")
         if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
                 node.dtype is _dt.int64 and (node.op in _INTEGER_RESULTS or moves_values)):
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
