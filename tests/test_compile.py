@@ -45,6 +45,24 @@ def check_same(compiled, eager, *args):
                                        rtol=tolerance, atol=tolerance)
 
 
+def check_value_and_gradient(function, shape, index):
+    """y = function(x, index) and the gradient of sum(y * y) reaching x, compiled and eager
+    (float64, three sets of values of one signature); returns the compiled step."""
+    def step(x, i):
+        y = function(x, i)
+        (y * y).sum().backward()
+        return y
+    compiled = graphc.compile(step, fullgraph=True)
+    for seed in range(3):
+        results = []
+        for f in (compiled, step):
+            x = rand(*shape, dtype=graphc.float64, seed=seed).requires_grad_()
+            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
+        for mine, theirs in zip(*results):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    return compiled
+
+
 def _tensors(result):
     return [result] if isinstance(result, graphc.Tensor) else list(result)
 
@@ -523,20 +541,7 @@ def test_advanced_indexing_and_its_gradient_compile(name):
     """x[index] as a bounds-checked gather; its gradient, an accumulating scatter (repeated
     indices add up), compiled too."""
     function, shape, index = INDEXING[name]
-    index = graphc.tensor(index)
-
-    def step(x, i):
-        y = function(x, i)
-        (y * y).sum().backward()
-        return y
-    compiled = graphc.compile(step, fullgraph=True)
-    for seed in range(3):
-        results = []
-        for f in (compiled, step):
-            x = rand(*shape, dtype=graphc.float64, seed=seed).requires_grad_()
-            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
-        for mine, theirs in zip(*results):
-            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    compiled = check_value_and_gradient(function, shape, graphc.tensor(index))
     source = compiled.source()
     assert "kernel0_index(" in source and "_index_put(" in source
 
@@ -605,20 +610,7 @@ def test_several_and_computed_index_tensors_and_their_gradients(name):
     """x[i, j] with index tensors broadcast together (placed as numpy and torch place them),
     indices computed inside the function, and the gradients (accumulating scatters)."""
     function, shape = MULTI_INDEXING[name]
-    index = graphc.tensor([0, 4, 4, 1])
-
-    def step(x, i):
-        y = function(x, i)
-        (y * y).sum().backward()
-        return y
-    compiled = graphc.compile(step, fullgraph=True)
-    for seed in range(3):
-        results = []
-        for f in (compiled, step):
-            x = rand(*shape, dtype=graphc.float64, seed=seed).requires_grad_()
-            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
-        for mine, theirs in zip(*results):
-            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    check_value_and_gradient(function, shape, graphc.tensor([0, 4, 4, 1]))
 
 
 GATHER_SCATTER_SCAN = {
@@ -640,21 +632,7 @@ GATHER_SCATTER_SCAN = {
 
 @pytest.mark.parametrize("name", sorted(GATHER_SCATTER_SCAN))
 def test_gather_scatter_masked_fill_and_scans_with_their_gradients(name):
-    function = GATHER_SCATTER_SCAN[name]
-    index = graphc.tensor([0, 4, 4, 1])
-
-    def step(x, i):
-        y = function(x, i)
-        (y * y).sum().backward()
-        return y
-    compiled = graphc.compile(step, fullgraph=True)
-    for seed in range(3):
-        results = []
-        for f in (compiled, step):
-            x = rand(4, 5, dtype=graphc.float64, seed=seed).requires_grad_()
-            results.append((f(x, index).detach().numpy(), x.grad.numpy()))
-        for mine, theirs in zip(*results):
-            np.testing.assert_allclose(mine, theirs, rtol=1e-12)
+    check_value_and_gradient(GATHER_SCATTER_SCAN[name], (4, 5), graphc.tensor([0, 4, 4, 1]))
 
 
 def test_gather_out_of_range_raises_eagers_runtime_error():

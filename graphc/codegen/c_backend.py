@@ -451,41 +451,11 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     kernels = []
     for position, (target, role, target_pointer) in enumerate(targets):
         node = graph.node(target)
-        if node.op == "matmul" and role == "buffer":
-            kernels.append(_matmul_kernel(position, graph, node, target_pointer, layouts,
-                                          pointer_of, types))
-            continue
-        if node.op in ("gather", "scatter", "scatter_add") and role == "buffer":
-            kernels.append(_gather_scatter_kernel(position, graph, node, target_pointer,
-                                                  layouts, pointer_of, types))
-            continue
-        if node.op == "slice_backward" and role == "buffer":
-            kernels.append(_slice_backward_kernel(position, graph, node, target_pointer,
-                                                  layouts, pointer_of, types))
-            continue
-        if node.op == "cat" and role == "buffer":
-            kernels.append(_cat_kernel(position, graph, node, target_pointer, layouts,
-                                       pointer_of, types))
-            continue
-        if node.op in _SCANS and role == "buffer":
-            kernels.append(_scan_kernel(position, graph, node, target_pointer, layouts,
-                                        pointer_of, types))
-            continue
-        if node.op == "value_select" and role == "buffer":
-            kernels.append(_value_select_kernel(position, graph, node, target_pointer, layouts,
-                                                pointer_of, types))
-            continue
-        if node.op in _INDEXING and role == "buffer":
-            kernels.append(_indexing_kernel(position, graph, node, target_pointer, layouts,
-                                            pointer_of, types))
-            continue
-        if node.op == "randperm" and role == "buffer":
-            kernels.append(_randperm_kernel(position, graph, node, target_pointer, types,
-                                            randoms.index(target)))
-            continue
-        if node.op in _RANDOM and role == "buffer":
-            kernels.append(_random_kernel(position, graph, node, target_pointer, ctype, dtype,
-                                          randoms.index(target)))
+        builder = _MEMORY_KERNELS.get(node.op) if role == "buffer" else None
+        if builder is not None:  # products, gathers, scatters, scans, copies and draws
+            draw = randoms.index(target) if node.op in _RANDOM else None
+            kernels.append(builder(position, graph, node, target_pointer, layouts, pointer_of,
+                                   types, draw))
             continue
         reduction = node.op in _REDUCTIONS and role == "buffer"
         used = set()
@@ -800,7 +770,8 @@ def _index_placement(shape, dims, index_shapes):
     return tuple(rest[:start]) + block + tuple(rest[start:]), start, block
 
 
-def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                     draw=None):
     """Advanced indexing by int64 index tensors at one or more dims: `index` gathers
     x[..., i[j...], k[j...], ...] into its buffer; `index_put` copies its base into the buffer,
     then stores (or adds, one element at a time so that repeated indices accumulate) its values
@@ -867,19 +838,11 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
     lines.append("}")
     described = ", ".join(f"%{index} [{', '.join(map(str, layouts[index][0]))}]"
                           for index in indices)
-    return {
-        "name": f"kernel{position}_{node.op}",
-        "output": node.name,
-        "summary": f"{node.op} at dims {list(dims)} by {described}"
-                   + (" (accumulating)" if node.op == "index_put" and node.attrs["accumulate"]
-                      else ""),
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
-        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines,
-    }
+    accumulating = node.op == "index_put" and node.attrs["accumulate"]
+    return _lines_kernel(position, graph, node,
+                         f"{node.op} at dims {list(dims)} by {described}"
+                         + (" (accumulating)" if accumulating else ""),
+                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
 
 
 def _error_lines(value, size, dim, runtime):
@@ -890,7 +853,8 @@ def _error_lines(value, size, dim, runtime):
             "    return 1;"]
 
 
-def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                           draw=None):
     """gather: out[o] = x[o with dim replaced by index[o]]; scatter/scatter_add: the base
     copied, then src[o] stored (or added, one element at a time) at index[o] along dim. Loops
     over the index's shape; every index must lie in [0, size), else RuntimeError as eager's."""
@@ -933,20 +897,31 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
         operator = "+=" if node.op == "scatter_add" else "="
         lines.append(f"    {target_pointer}[{address}] {operator} {value};")
     lines.append("}")
+    shown = ", ".join(map(str, index_shape))
+    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index} [{shown}]",
+                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
+
+
+def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, lines,
+                  comment="serial: stores may land on one element twice, and the first bad "
+                          "index is reported"):
+    """A kernel written as its own C lines (gathers, scatters, scans, copies, randperm): it
+    returns non-zero to stop the call (a bad index)."""
     return {
         "name": f"kernel{position}_{node.op}",
         "output": node.name,
-        "summary": f"{node.op} along dim {dim} by %{index} [{', '.join(map(str, index_shape))}]",
+        "summary": summary,
         "nodes": [f"%{node.name} = {node.op}"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
+        **_signature(reads, [target_pointer], types),
         "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines,
+        "gemm": None, "checked": lines, "comment": comment,
     }
 
 
-def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                           draw=None):
     """The gradient of x[index]: zeros, with the gradient copied into the sliced region (the
     region found as slicing an array of offsets finds it, an affine map)."""
     import numpy as np
@@ -967,20 +942,14 @@ def _slice_backward_kernel(position, graph, node, target_pointer, layouts, point
     lines += ["    " + line for line in _index_lines(part)]
     lines += [f"    {target_pointer}[{target}] = "
               f"{pointer_of[grad]}[{_offset(part, *layouts[grad], flat=False)}];", "}"]
-    return {
-        "name": f"kernel{position}_slice_backward",
-        "output": node.name,
-        "summary": f"zeros with %{grad} in the region {node.attrs['index']!r}",
-        "nodes": [f"%{node.name} = slice_backward"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature([pointer_of[grad]], [target_pointer], types),
-        "numel": _numel(shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": "zeros, then the region",
-    }
+    return _lines_kernel(position, graph, node,
+                         f"zeros with %{grad} in the region {node.attrs['index']!r}",
+                         [pointer_of[grad]], target_pointer, types, lines,
+                         comment="zeros, then the region")
 
 
-def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                draw=None):
     """cat: each operand copied into its block of the result along dim."""
     shape = tuple(node.shape)
     dim = node.attrs["dim"] % len(shape)
@@ -999,20 +968,14 @@ def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, type
                   f"{pointer_of[operand]}[{_offset(part, *layouts[operand], flat=False)}];", "}"]
         pointers.append(pointer_of[operand])
         start += part[dim]
-    return {
-        "name": f"kernel{position}_cat",
-        "output": node.name,
-        "summary": f"cat along dim {dim} of " + ", ".join(f"%{o}" for o in node.inputs),
-        "nodes": [f"%{node.name} = cat"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(list(dict.fromkeys(pointers)), [target_pointer], types),
-        "numel": _numel(shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": "each operand copied into its block",
-    }
+    return _lines_kernel(position, graph, node,
+                         f"cat along dim {dim} of " + ", ".join(f"%{o}" for o in node.inputs),
+                         list(dict.fromkeys(pointers)), target_pointer, types, lines,
+                         comment="each operand copied into its block")
 
 
-def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                 draw=None):
     """cumsum/cumprod along one dim: each line of the input folded in order, accumulated in
     the result's type (as eager numpy accumulates)."""
     source = node.inputs[0]
@@ -1024,25 +987,17 @@ def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
         lines = [f"{target_pointer}[0] = {pointer_of[source]}[{layouts[source][2]}];"]
     else:
         others = [(size, d) for d, size in enumerate(shape) if d != dim]
+        written = _offset(shape, shape, _row_major(shape), 0, flat=False)
         lines = [f"for (int64_t o = 0; o < {_numel(size for size, _ in others)}; o++) {{"]
         lines += ["    " + line for line in _decode("o", others)]
         lines += [f"    {element} accumulator = {start};",
                   f"    for (int64_t idx{dim} = 0; idx{dim} < {shape[dim]}; idx{dim}++) {{",
                   f"        accumulator {operator} {pointer_of[source]}"
                   f"[{_offset(shape, *layouts[source], flat=False)}];",
-                  f"        {target_pointer}[{_offset(shape, shape, _row_major(shape), 0, flat=False)}]"
-                  f" = accumulator;", "    }", "}"]
-    return {
-        "name": f"kernel{position}_{node.op}",
-        "output": node.name,
-        "summary": f"{node.op} of %{source} along dim {dim}",
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature([pointer_of[source]], [target_pointer], types),
-        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": "serial along the scanned dim",
-    }
+                  f"        {target_pointer}[{written}] = accumulator;", "    }", "}"]
+    return _lines_kernel(position, graph, node, f"{node.op} of %{source} along dim {dim}",
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="serial along the scanned dim")
 
 
 class _ElementTypes(dict):
@@ -1057,7 +1012,8 @@ class _ElementTypes(dict):
         return self.get(pointer, self.compute)
 
 
-def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                         draw=None):
     """The value at each position an argmax/argmin found (max(dim)'s values): x read along
     `dim` at index[o], for each output element o."""
     source, index = node.inputs
@@ -1077,17 +1033,9 @@ def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer
     lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
               f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];", "}"]
     pointers = [pointer_of[source], pointer_of[index]]
-    return {
-        "name": f"kernel{position}_value_select",
-        "output": node.name,
-        "summary": f"%{source} at the positions %{index} found along dim {dim}",
-        "nodes": [f"%{node.name} = value_select"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(pointers, [target_pointer], types),
-        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines,
-    }
+    return _lines_kernel(position, graph, node,
+                         f"%{source} at the positions %{index} found along dim {dim}",
+                         pointers, target_pointer, types, lines)
 
 
 def _signature(reads, writes, types):
@@ -1146,7 +1094,8 @@ def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctyp
     return lines
 
 
-def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, types):
+def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                   draw=None):
     """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: BLAS for products big enough to pay
     for the call (operands passed in place, transposed when that is their layout), else a
     reduction over k of the loop (batch..., i, k, j) reading both operands through their
@@ -1189,7 +1138,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     }
 
 
-def _randperm_kernel(position, graph, node, target_pointer, types, index):
+def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
     """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
     recipe), through qsort on (key, index) pairs."""
     n = node.attrs["n"]
@@ -1227,9 +1176,10 @@ def _randperm_kernel(position, graph, node, target_pointer, types, index):
     }
 
 
-def _random_kernel(position, graph, node, target_pointer, ctype, dtype, index):
+def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
     """A draw of uniform or normal numbers, element i from the stream word graphc.random's
     recipe assigns to it (the runner claims seed and offset from the generator per call)."""
+    ctype, dtype = types.of(target_pointer), node.dtype
     numel = _numel(node.shape)
     attrs = node.attrs
     bits = 24 if dtype is _dt.float32 else 53
@@ -1264,3 +1214,15 @@ def _row_major(shape):
         strides.append(running)
         running *= max(size, 1)
     return tuple(reversed(strides))
+
+
+# the kernels of values computed into memory of their own, by op: each is called as
+# builder(position, graph, node, target pointer, layouts, pointers, element types, draw index)
+_MEMORY_KERNELS = {
+    "matmul": _matmul_kernel, "cat": _cat_kernel, "slice_backward": _slice_backward_kernel,
+    "value_select": _value_select_kernel, "index": _indexing_kernel,
+    "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
+    "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
+    "cumsum": _scan_kernel, "cumprod": _scan_kernel,
+    "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
+}
