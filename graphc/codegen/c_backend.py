@@ -33,12 +33,11 @@ class Unsupported(Exception):
 
 def template_root():
     """The templates/ folder: shipped in the wheel as graphc/templates, or the source tree's."""
-    try:
-        root = importlib.resources.files("graphc.templates")
-        if (root / "c").is_dir():
-            return pathlib.Path(str(root))
-    except ModuleNotFoundError:
-        pass
+    # graphc is a regular package, so this is a real path (graphc.templates, a namespace
+    # package, would give a MultiplexedPath, whose str() is no path)
+    installed = pathlib.Path(str(importlib.resources.files("graphc"))) / "templates"
+    if (installed / "c").is_dir():
+        return installed
     return pathlib.Path(__file__).resolve().parents[2] / "templates"
 
 
