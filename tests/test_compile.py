@@ -756,6 +756,32 @@ def test_draws_of_every_length_match_eager_bit_for_bit(dtype):
     assert graphc.get_rng_state().tolist() == state
 
 
+def test_bernoulli_exponential_and_randint_draws_are_identical_to_eager():
+    """Dropout-style masks (bernoulli of a probability tensor or a number), exponential_ and
+    randint (one word per value, or two past a span of 2^32) drawn in C as graphc.random
+    specifies them, in float32, float64 and int64 alike."""
+    def function(x):
+        keep = graphc.bernoulli(graphc.full_like(x, 0.7))
+        return (keep, x.bernoulli(0.25), graphc.empty(5).exponential_(2.0),
+                graphc.empty(3, dtype=graphc.float64).exponential_(),
+                graphc.randint(0, 10, (7,)), graphc.randint(-3, 2 ** 40, (3,)),
+                x * keep / 0.7)
+    compiled = graphc.compile(function, fullgraph=True)
+    x = rand(4, 3)
+    graphc.manual_seed(9)
+    ours = [compiled(x) for _ in range(3)]
+    state = graphc.get_rng_state().tolist()
+    graphc.manual_seed(9)
+    theirs = [function(x) for _ in range(3)]
+    assert graphc.get_rng_state().tolist() == state
+    for mine, reference in zip(ours, theirs):
+        for a, b in zip(mine[:-1], reference[:-1]):  # the draws: bit for bit
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_allclose(mine[-1].numpy(), reference[-1].numpy(), rtol=1e-6)
+    assert "kernel" in compiled.source() and compiled._latest is not None
+
+
 def test_randperm_minibatches_are_identical_to_eager():
     """A shuffled minibatch drawn inside the step: randperm (Philox keys, a stable sort in C),
     then rows gathered by the computed permutation."""

@@ -303,7 +303,8 @@ def _index_lines(shape):
 _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
                "any", "count_nonzero")
 # int64 values the backend computes (a float graph's other values are its float type or bool)
-_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm")
+_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm",
+                    "randint")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
@@ -333,7 +334,7 @@ def _finish(node, count):
 
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
-_RANDOM = ("uniform", "normal", "randperm")
+_RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint")
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 _COPIES = ("cat", "slice_backward")  # kernels copying their (in-memory) operands into place
@@ -729,11 +730,10 @@ def _compute_dtype(graph, inputs):
         if dtype not in _ELEMENT_TYPES:
             raise Unsupported(f"a {dtype} input (not compiled yet)")
     # float32 values in a float64 graph are computed in double and rounded where eager
-    # code rounds them; products and draws keep to the compute type
+    # code rounds them; products keep to the compute type
     compute = _dt.float64 if _dt.float64 in floats else _dt.float32
     for node in graph.nodes:
-        if node.op in _MATERIALISED_OPS and node.op not in _INDEXING + ("randperm",) and \
-                node.dtype is not compute:
+        if node.op == "matmul" and node.dtype is not compute:  # BLAS takes one type
             raise Unsupported(f"a {node.dtype} {node.op} in a {compute} graph (not compiled yet)")
     return compute
 
@@ -1160,19 +1160,64 @@ def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of,
               f"for (int64_t i = 0; i < {n}; i++)",
               f"    {target_pointer}[i] = keyed[i].index;",
               "free(keyed);"]
-    return {
-        "name": f"kernel{position}_randperm",
-        "output": node.name,
-        "summary": f"randperm draw {index} ({n} values)",
-        "nodes": [f"%{node.name} = randperm"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": f"uint64_t seed, uint64_t offset, {types.of(target_pointer)} *restrict "
-                      f"{target_pointer}",
-        "arguments": f"seed{index}, offset{index}, {target_pointer}",
-        "numel": n, "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": "keys, then one sort",
+    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
+                        f"randperm draw {index} ({n} values)", comment="keys, then one sort")
+
+
+def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
+                 comment="element i of the draw, in row-major order: eager's numbers"):
+    """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
+    signature = _signature(list(reads), [target_pointer], types)
+    return _lines_kernel(position, graph, node, summary, list(reads), target_pointer, types,
+                         lines, comment) | {
+        "parameters": f"uint64_t seed, uint64_t offset, {signature['parameters']}",
+        "arguments": f"seed{index}, offset{index}, {signature['arguments']}",
     }
+
+
+def _word_draw_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
+    """bernoulli, exponential_ and randint from Philox words, as graphc.random specifies them:
+    bernoulli compares word * 2^-32 with p (a number or a tensor of probabilities);
+    exponential_ is -log(1 - v) / lambd on the normal recipe's uniforms; randint is
+    low + word % span (two words per value when the span passes 2^32)."""
+    shape = tuple(node.shape)
+    n = _numel(shape)
+    reads, prologue = [], []
+    if node.op == "bernoulli":
+        per_block, p = 4, node.inputs[0]
+        if p in layouts:
+            reads.append(pointer_of[p])
+            prologue = _index_lines(shape)
+            p = f"(double){pointer_of[p]}[{_offset(shape, *layouts[p], flat=False)}]"
+        value = f"((double)w[k] * 0x1p-32 < {p}) ? 1 : 0"
+    elif node.op == "exponential":
+        bits = 24 if node.dtype is _dt.float32 else 53
+        per_block = 4 if bits <= 32 else 2
+        value = f"-log(1.0 - uniform[k]) / {float(node.attrs['lambd'])!r}"
+        prologue = None  # uniforms, not raw words
+    else:
+        low, span = int(node.attrs["low"]), int(node.attrs["high"]) - int(node.attrs["low"])
+        if span <= 1 << 32:
+            per_block, word = 4, "(uint64_t)w[k]"
+        else:
+            per_block, word = 2, "(((uint64_t)w[2 * k] << 32) | w[2 * k + 1])"
+        drawn = word if span == 1 << 64 else f"{word} % {span}u"
+        value = f"(int64_t)((uint64_t){low} + {drawn})"
+    if prologue is None:
+        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
+                 "    double uniform[4];",
+                 f"    graphc_uniform_block(seed, offset, b, {bits}, uniform);"]
+    else:
+        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
+                 "    uint32_t w[4];",
+                 "    graphc_philox(seed, offset + (uint64_t)b, w);"]
+    lines += [f"    for (int64_t k = 0; k < {per_block}; k++) {{",
+              f"        const int64_t i = b * {per_block} + k;",
+              f"        if (i >= {n})", "            break;"]
+    lines += ["        " + line for line in (prologue or [])]
+    lines += [f"        {target_pointer}[i] = {value};", "    }", "}"]
+    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
+                        f"{node.op} draw {index} ({n} values)", reads)
 
 
 def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
@@ -1224,4 +1269,5 @@ _MEMORY_KERNELS = {
     "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
     "cumsum": _scan_kernel, "cumprod": _scan_kernel,
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
+    "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
 }

@@ -31,6 +31,10 @@ def user_location():
     return "<unknown>"
 
 
+# random ops the C backend draws (graphc.random's recipes); others are graph breaks
+_COMPILED_DRAWS = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint")
+
+
 class Tracer:
     """Collects the ops run while active into a Graph of named values."""
 
@@ -97,7 +101,7 @@ class Tracer:
     def on_op(self, op, args, attrs, result):
         draw = None
         if op.kind == "random":
-            if op.name not in ("uniform", "normal", "randperm") or self.pending_draw is None:
+            if op.name not in _COMPILED_DRAWS or self.pending_draw is None:
                 self.graph_break(f"{op.name} (this random op is not compiled yet)")
                 return
             # the generator state is read at every call, never frozen: drop the trace's own
