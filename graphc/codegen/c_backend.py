@@ -304,7 +304,8 @@ _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "
                "any", "count_nonzero")
 # int64 values the backend computes (a float graph's other values are its float type or bool)
 _INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm",
-                    "randint")
+                    "randint", "sort_indices", "topk_indices", "kthvalue_indices",
+                    "median_indices")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
@@ -338,9 +339,10 @@ _RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 _COPIES = ("cat", "slice_backward")  # kernels copying their (in-memory) operands into place
+_SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all")
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
-_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES
+_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -410,8 +412,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             if any(len(graph.node(o).shape) < 2 for o in node.inputs):
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
-        if node.op in _SCANS or node.op in _COPIES:
-            operands = node.inputs[:1] if node.op in _SCANS else node.inputs
+        if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED:
+            operands = node.inputs if node.op in _COPIES else node.inputs[:1]
             materialised |= {o for o in operands if o not in input_names and o not in views
                              and o in {n.name for n in graph.nodes}}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
@@ -581,6 +583,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
+        sorting=any(node.op in _SORTED for node in graph.nodes),
         parallel_threshold=PARALLEL_THRESHOLD,
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None)
     return source, dtype, ctype, reductions, randoms
@@ -1013,18 +1016,18 @@ class _ElementTypes(dict):
 
 def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                          draw=None):
-    """The value at each position an argmax/argmin found (max(dim)'s values): x read along
-    `dim` at index[o], for each output element o."""
+    """The values at the positions argmax/argmin/sort/topk/median found along `dim`: x read at
+    index[o] along dim, for each element o of the index (kept dims read x as they are)."""
     source, index = node.inputs
     shape, strides, base = layouts[source]
     dim = node.attrs["dim"] % len(shape)
-    loop_shape = tuple(shape[:dim]) + (1,) + tuple(shape[dim + 1:])  # the keepdim shape
     index_shape, index_strides, index_base = layouts[index]
     if not node.attrs["keepdim"]:
         index_shape = tuple(index_shape[:dim]) + (1,) + tuple(index_shape[dim:])
         index_strides = tuple(index_strides[:dim]) + (0,) + tuple(index_strides[dim:])
+    loop_shape = tuple(index_shape)
     index_offset = _offset(loop_shape, index_shape, index_strides, index_base, flat=False)
-    rest = _offset(loop_shape, loop_shape,
+    rest = _offset(loop_shape, tuple(shape[:dim]) + (1,) + tuple(shape[dim + 1:]),
                    tuple(strides[:dim]) + (0,) + tuple(strides[dim + 1:]), base, flat=False)
     addressed = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}")
     lines = [f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
@@ -1164,6 +1167,72 @@ def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of,
                         f"randperm draw {index} ({n} values)", comment="keys, then one sort")
 
 
+def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
+    """sort/argsort, topk, kthvalue, median and nanmedian: each line along `dim` copied as
+    (value, index) pairs and qsort-ed in eager's stable order (equal values keep their order;
+    NaN last ascending, first descending), then the positions the op asks for written out."""
+    source = node.inputs[0]
+    shape, strides, base = layouts[source]
+    if node.op == "median_all":  # all elements as one line
+        dim, others, size = None, [], _numel(shape)
+    else:
+        dim = node.attrs["dim"] % len(shape)
+        others, size = [(n, d) for d, n in enumerate(shape) if d != dim], shape[dim]
+    descending = node.attrs.get("descending") or node.attrs.get("largest", False)
+    order = "graphc_descending" if descending else "graphc_ascending"
+    lines = [f"graphc_ranked *line = malloc({max(size, 1)} * sizeof *line);",
+             "if (line == NULL) {",
+             f"    graphc_error[0] = {size};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;",
+             "}",
+             f"for (int64_t o = 0; o < {_numel(n for n, _ in others)}; o++) {{"]
+    lines += ["    " + line for line in _decode("o", others)]
+    if dim is None:
+        read = _offset(tuple(shape), *layouts[source], flat=False)
+        lines += [f"    for (int64_t i = 0; i < {size}; i++) {{"]
+        lines += ["        " + line for line in _index_lines(tuple(shape))]
+        lines += [f"        line[i].value = {pointer_of[source]}[{read}];",
+                  "        line[i].index = i;", "    }"]
+    else:
+        read = _offset(tuple(shape), *layouts[source], flat=False)
+        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {size}; idx{dim}++) {{",
+                  f"        line[idx{dim}].value = {pointer_of[source]}[{read}];",
+                  f"        line[idx{dim}].index = idx{dim};", "    }"]
+    lines += [f"    qsort(line, {size}, sizeof *line, {order});"]
+    # the result, row-major over the input's shape with `count` along dim
+    count = {"sort_indices": size, "topk_indices": node.attrs.get("k")}.get(node.op, 1)
+    if dim is not None:
+        kept = tuple(shape[:dim]) + (count,) + tuple(shape[dim + 1:])
+        written = _offset(kept, kept, _row_major(kept), 0, flat=False)
+    if node.op in ("sort_indices", "topk_indices"):
+        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {count}; idx{dim}++)",
+                  f"        {target_pointer}[{written}] = line[idx{dim}].index;"]
+    elif node.op == "kthvalue_indices":
+        lines += [f"    const int64_t idx{dim} = 0;",
+                  f"    {target_pointer}[{written}] = line[{node.attrs['k'] - 1}].index;"]
+    else:  # medians: NaN sorts last, so `present` values come first
+        lines += [f"    int64_t present = {size};",
+                  "    while (present > 0 && line[present - 1].value != line[present - 1].value)",
+                  "        present--;"]
+        if node.attrs["ignore_nan"]:
+            pick = "line[(present > 0 ? present - 1 : 0) / 2]"
+        else:  # torch.median: the first NaN, if any
+            pick = f"line[present < {size} ? present : ({size} - 1) / 2]"
+        if node.op == "median_all":
+            lines += [f"    {target_pointer}[0] = present == 0 || "
+                      + ("0" if node.attrs["ignore_nan"] else f"present < {size}")
+                      + f" ? NAN : {pick}.value;"]
+        else:
+            lines += [f"    const int64_t idx{dim} = 0;",
+                      f"    {target_pointer}[{written}] = {pick}.index;"]
+    lines += ["}", "free(line);"]
+    return _lines_kernel(position, graph, node, f"{node.op} of %{source}"
+                         + ("" if dim is None else f" along dim {dim}"),
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="each line sorted in eager's stable order")
+
+
 def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
                  comment="element i of the draw, in row-major order: eager's numbers"):
     """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
@@ -1268,6 +1337,7 @@ _MEMORY_KERNELS = {
     "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
     "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
     "cumsum": _scan_kernel, "cumprod": _scan_kernel,
+    **{op: _sort_kernel for op in _SORTED},
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
 }
