@@ -616,6 +616,9 @@ class _Specialisation:
         detail = self.lib.graphc_error_detail
         if detail(3) == 2:
             raise MemoryError(f"compiled code could not allocate {detail(0)} sort keys")
+        if detail(3) == 3:
+            raise RuntimeError(f"INDICES element is out of DATA bounds, id={detail(0)} "
+                               f"axis_dim={detail(1)}")
         kind = RuntimeError if detail(3) else IndexError
         raise kind(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
                    f"size {detail(1)}")

@@ -627,6 +627,10 @@ GATHER_SCATTER_SCAN = {
     "log_softmax picked by index tensors": lambda x, i: -x.log_softmax(1)[graphc.arange(4), i]
     .mean(),
     "softmax": lambda x, i: x.softmax(0) * 3,
+    "index_select": lambda x, i: x.index_select(1, i) + x.t().index_select(0, i[:2]).sum(),
+    "triu and tril": lambda x, i: x.triu(1) * 2 + x.tril(-1),
+    "repeat": lambda x, i: x.repeat(2, 1, 3),
+    "trace and diag": lambda x, i: x.trace() * x.diag(),
 }
 
 
@@ -674,8 +678,10 @@ def test_the_gradients_of_sorted_values():
                              + x.median(0)[0][:4], (4, 5), graphc.tensor([0, 4, 4, 1]))
 
 
-def test_gather_out_of_range_raises_eagers_runtime_error():
-    function = lambda x, i: x.gather(1, i)  # noqa: E731
+@pytest.mark.parametrize("op", ["gather", "index_select"])
+def test_gather_out_of_range_raises_eagers_runtime_error(op):
+    function = {"gather": lambda x, i: x.gather(1, i),
+                "index_select": lambda x, i: x.index_select(1, i.reshape(-1))}[op]
     compiled = graphc.compile(function, fullgraph=True)
     x = rand(2, 3)
     compiled(x, graphc.tensor([[0], [2]]))

@@ -338,11 +338,14 @@ PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for thems
 _RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint")
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
-_COPIES = ("cat", "slice_backward")  # kernels copying their (in-memory) operands into place
+# kernels copying their (in-memory) operands into place
+_COPIES = ("cat", "slice_backward", "diagonal_backward")
 _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all")
+_REARRANGED = ("index_select", "index_add", "triu", "tril", "repeat", "trace")  # index maths
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
-_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED
+_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED \
+    + _REARRANGED
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -385,8 +388,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
         moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES | {
-            "index", "gather", "cat"} or (REGISTRY.get(node.op) is not None
-                                         and REGISTRY[node.op].kind == "view")
+            "index", "gather", "cat", "index_select", "repeat", "triu", "tril"} or (
+            REGISTRY.get(node.op) is not None and REGISTRY[node.op].kind == "view")
         if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
                 node.dtype is _dt.int64 and (node.op in _INTEGER_RESULTS or moves_values)):
             raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
@@ -412,9 +415,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             if any(len(graph.node(o).shape) < 2 for o in node.inputs):
                 raise Unsupported("matmul with a vector operand (not compiled yet)")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
-        if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED:
-            operands = node.inputs if node.op in _COPIES else node.inputs[:1]
-            materialised |= {o for o in operands if o not in input_names and o not in views
+        if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED or \
+                node.op in _REARRANGED:  # their operands are read from memory
+            materialised |= {o for o in node.inputs if o not in input_names and o not in views
                              and o in {n.name for n in graph.nodes}}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
             _check_indexing(graph, node)
@@ -924,11 +927,14 @@ def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, 
 
 def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                            draw=None):
-    """The gradient of x[index]: zeros, with the gradient copied into the sliced region (the
-    region found as slicing an array of offsets finds it, an affine map)."""
+    """The gradient of a slice or a diagonal: zeros, with the gradient copied into the region
+    the forward view reads (found by running that view on an array of offsets: an affine map)."""
     import numpy as np
     shape = tuple(node.shape)
-    offsets = np.arange(_numel(shape), dtype=np.int64).reshape(shape)[node.attrs["index"]]
+    forward = {"slice_backward": "slice", "diagonal_backward": "diagonal"}[node.op]
+    attrs = {k: v for k, v in node.attrs.items() if k != "shape"}
+    offsets = np.asarray(REGISTRY[forward].eager(
+        np.arange(_numel(shape), dtype=np.int64).reshape(shape), **attrs))
     grad = node.inputs[0]
     part = tuple(offsets.shape)
     if offsets.size:
@@ -945,7 +951,7 @@ def _slice_backward_kernel(position, graph, node, target_pointer, layouts, point
     lines += [f"    {target_pointer}[{target}] = "
               f"{pointer_of[grad]}[{_offset(part, *layouts[grad], flat=False)}];", "}"]
     return _lines_kernel(position, graph, node,
-                         f"zeros with %{grad} in the region {node.attrs['index']!r}",
+                         f"zeros with %{grad} in the region of {forward} {attrs}",
                          [pointer_of[grad]], target_pointer, types, lines,
                          comment="zeros, then the region")
 
@@ -1233,6 +1239,123 @@ def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
                          comment="each line sorted in eager's stable order")
 
 
+def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                         draw=None):
+    """index_select: out[..., j, ...] = x[..., index[j], ...] along dim; an index outside
+    [0, size) stops the call with eager's RuntimeError."""
+    source, index = node.inputs
+    shape, strides, base = layouts[source]
+    out_shape = tuple(node.shape)
+    if not shape:  # a 0-d input is copied
+        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{base}];"]
+        return _lines_kernel(position, graph, node, f"index_select of 0-d %{source}",
+                             [pointer_of[source]], target_pointer, types, lines)
+    dim = node.attrs["dim"] % len(shape)
+    size = shape[dim]
+    index_shape, index_strides, index_base = layouts[index]
+    flat_index = _offset((out_shape[dim],), (_numel(index_shape),),
+                         (index_strides[-1] if index_strides else 0,), index_base, flat=False)
+    flat_index = flat_index.replace("idx0", f"idx{dim}")
+    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
+    rest = _offset(out_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)), others,
+                   base, flat=False)
+    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(out_shape)]
+    lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
+              f"    if (position < 0 || position >= {size}) {{"]
+    lines += ["    " + line for line in _error_lines("position", size, 0, True)][:-2]
+    lines += ["        graphc_error[3] = 3;  /* index_select's own message */",
+              "        return 1;", "    }",
+              f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
+              + ("" if rest == "0" else f" + {rest}") + "];", "}"]
+    return _lines_kernel(position, graph, node, f"index_select along dim {dim} by %{index}",
+                         [pointer_of[source], pointer_of[index]], target_pointer, types, lines)
+
+
+def _index_add_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                      draw=None):
+    """index_add (index_select's gradient): the base copied, then alpha * source[..., j, ...]
+    added at index[j] along dim, one element at a time (repeated indices accumulate)."""
+    base_name, index, source = node.inputs
+    shape = tuple(node.shape)
+    dim = node.attrs["dim"] % max(len(shape), 1)
+    strides, size = _row_major(shape), shape[dim] if shape else 1
+    source_shape = tuple(layouts[source][0])
+    index_shape, index_strides, index_base = layouts[index]
+    index_offset = f"{index_base} + idx{dim} * {index_strides[-1] if index_strides else 0}"
+    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
+    rest = _offset(source_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)),
+                   others, 0, flat=False)
+    alpha = node.attrs.get("alpha", 1)
+    base_offset = _offset(shape, *layouts[base_name], flat=True)
+    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
+    lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
+    lines += [f"    {target_pointer}[i] = {pointer_of[base_name]}[{base_offset}];", "}",
+              f"for (int64_t i = 0; i < {_numel(source_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(source_shape)]
+    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
+              f"    if (position < 0 || position >= {size}) {{"]
+    lines += ["    " + line for line in _error_lines("position", size, dim, True)] + ["    }"]
+    value = f"{pointer_of[source]}[{_offset(source_shape, *layouts[source], flat=False)}]"
+    lines += [f"    {target_pointer}[position * {strides[dim]}" + ("" if rest == "0" else
+                                                                f" + {rest}")
+              + f"] += {'' if alpha == 1 else f'{float(alpha)!r} * '}{value};", "}"]
+    return _lines_kernel(position, graph, node, f"index_add along dim {dim} by %{index}",
+                         list(dict.fromkeys([pointer_of[base_name], pointer_of[index],
+                                             pointer_of[source]])),
+                         target_pointer, types, lines)
+
+
+def _triangle_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                     draw=None):
+    """triu/tril: the matrices (last two dims) kept on and above (triu) or below (tril) the
+    diagonal `diagonal`, zero elsewhere."""
+    source = node.inputs[0]
+    shape = tuple(node.shape)
+    rows, columns = len(shape) - 2, len(shape) - 1
+    k = node.attrs["diagonal"]
+    keep = (f"idx{columns} - idx{rows} >= {k}" if node.op == "triu"
+            else f"idx{columns} - idx{rows} <= {k}")
+    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(shape)]
+    lines += [f"    {target_pointer}[i] = {keep} ? "
+              f"{pointer_of[source]}[{_offset(shape, *layouts[source], flat=False)}] : 0;", "}"]
+    return _lines_kernel(position, graph, node, f"{node.op} of %{source} at diagonal {k}",
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="one pass over the result")
+
+
+def _repeat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                   draw=None):
+    """repeat (np.tile): out[i] reads x at each index modulo x's size in that dim (x's dims
+    aligned to the right, as torch adds leading ones)."""
+    source = node.inputs[0]
+    shape, strides, base = layouts[source]
+    out_shape = tuple(node.shape)
+    lead = len(out_shape) - len(shape)
+    terms = [f"(idx{lead + d} % {n}) * {stride}"
+             for d, (n, stride) in enumerate(zip(shape, strides)) if n != 1 and stride != 0]
+    terms += [str(base)] if base else []
+    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(out_shape)]
+    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{' + '.join(terms) or '0'}];", "}"]
+    return _lines_kernel(position, graph, node, f"repeat of %{source} {node.attrs['repeats']}",
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="one pass over the result")
+
+
+def _trace_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
+    """trace: the sum of the main diagonal, accumulated in double."""
+    source = node.inputs[0]
+    (rows, columns), (row_stride, column_stride), base = layouts[source]
+    lines = ["double accumulator = 0.0;",
+             f"for (int64_t i = 0; i < {min(rows, columns)}; i++)",
+             f"    accumulator += {pointer_of[source]}[{base} + i * {row_stride + column_stride}];",
+             f"{target_pointer}[0] = accumulator;"]
+    return _lines_kernel(position, graph, node, f"trace of %{source}", [pointer_of[source]],
+                         target_pointer, types, lines, comment="the diagonal, summed")
+
+
 def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
                  comment="element i of the draw, in row-major order: eager's numbers"):
     """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
@@ -1333,11 +1456,15 @@ def _row_major(shape):
 # builder(position, graph, node, target pointer, layouts, pointers, element types, draw index)
 _MEMORY_KERNELS = {
     "matmul": _matmul_kernel, "cat": _cat_kernel, "slice_backward": _slice_backward_kernel,
+    "diagonal_backward": _slice_backward_kernel,
     "value_select": _value_select_kernel, "index": _indexing_kernel,
     "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
     "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
     "cumsum": _scan_kernel, "cumprod": _scan_kernel,
     **{op: _sort_kernel for op in _SORTED},
+    "index_select": _index_select_kernel, "index_add": _index_add_kernel,
+    "triu": _triangle_kernel, "tril": _triangle_kernel,
+    "repeat": _repeat_kernel, "trace": _trace_kernel,
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
 }
