@@ -177,6 +177,10 @@ MATMULS = {
     "fused operands": lambda x, y: (x * 2) @ y.exp().t() + 1,
     "batched": lambda x, y: x.unsqueeze(0).expand(2, 4, 5) @ y.t(),
     "into a reduction": lambda x, y: (x @ y.t()).sum(),
+    "matrix times vector": lambda x, y: x.mv(y[0]) + x @ y[1],
+    "vector times matrix": lambda x, y: (y[:, 0] @ y) * (x[0] @ x.t()).sum(),
+    "dot and outer": lambda x, y: x[0].dot(y[1]) * graphc.outer(x[:, 0], y[0]),
+    "batched times vector": lambda x, y: x.expand(2, 4, 5) @ y[0],
 }
 
 
@@ -185,6 +189,15 @@ def test_matrix_products(name):
     function = MATMULS[name]
     x, y = rand(4, 5), rand(3, 5, seed=1)
     check_same(graphc.compile(function, fullgraph=True), function, x, y)
+
+
+def test_large_matrix_vector_products_call_blas():
+    pytest.importorskip("scipy_openblas32")
+    function = lambda a, v: (a @ v, v[:300] @ a)  # noqa: E731
+    compiled = graphc.compile(function, fullgraph=True)
+    check_same(compiled, function, rand(300, 400, dtype=graphc.float64),
+               rand(400, dtype=graphc.float64, seed=1))
+    assert compiled.source().count("scipy_cblas_dgemm(") >= 3  # declared, then two calls
 
 
 def test_large_products_call_blas_with_operands_in_place():

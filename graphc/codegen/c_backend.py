@@ -412,8 +412,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     # matrix products read operands that are in memory (materialised when computed)
     for node in graph.nodes:
         if node.op == "matmul":
-            if any(len(graph.node(o).shape) < 2 for o in node.inputs):
-                raise Unsupported("matmul with a vector operand (not compiled yet)")
+            if any(len(graph.node(o).shape) < 1 for o in node.inputs):
+                raise Unsupported("matmul of a 0-d tensor")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
         if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED or \
                 node.op in _REARRANGED:  # their operands are read from memory
@@ -1111,10 +1111,16 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     import numpy as np
     a, b = node.inputs
     (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = layouts[a], layouts[b]
+    # a vector is a one-row matrix on the left and a one-column matrix on the right (the
+    # product's memory is the same with that dim dropped, as torch drops it)
+    if len(a_shape) == 1:
+        a_shape, a_strides = (1,) + tuple(a_shape), (a_shape[0] * a_strides[0],) + tuple(a_strides)
+    if len(b_shape) == 1:
+        b_shape, b_strides = tuple(b_shape) + (1,), tuple(b_strides) + (1,)
     batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
-    gemm = _gemm_lines(a, b, layouts[a], layouts[b], batch, m, k, n, pointer_of,
-                       target_pointer, types.compute)
+    gemm = _gemm_lines(a, b, (a_shape, a_strides, a_base), (b_shape, b_strides, b_base), batch,
+                       m, k, n, pointer_of, target_pointer, types.compute)
     loop_shape = batch + (m, k, n)
     a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
     numel = _numel(node.shape)
