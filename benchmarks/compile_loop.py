@@ -6,7 +6,10 @@
    backward (y and dy/dx), each beside the memory-bandwidth floor of a STREAM-style copy of the
    same bytes.
 3. An MLP training step (784-256-10, ReLU, softmax cross-entropy, batch 64, SGD), eager and
-   compiled graphc, hand-written numpy, PyTorch eager; ms per step.
+   compiled graphc, hand-written numpy, PyTorch eager; ms per step. Two floors beside them: its
+   five matrix products alone at numpy's BLAS rate, and those plus the memory traffic the SGD
+   update of the largest parameter needs however it is fused (read w1, its .grad and the
+   product; write w1 and the zeroed .grad).
 4. The cold (trace + C build) and warm (cached library) first call in a fresh process.
 
 Each section also times torch.compile when torch is importable (building takes ~30 s a section
@@ -167,6 +170,20 @@ def mlp(quick):
         hidden.T @ d_logits
         x_np.T @ hidden
     rows["matrix products alone (BLAS rate)"] = products
+    w1_copy, w1_grad, w1_product = np.zeros_like(w1), np.zeros_like(w1), np.empty_like(w1)
+
+    def products_and_update_bytes():
+        """The products, plus the bytes the SGD step on w1 must move however it is fused:
+        read w1, its .grad and x.T @ d_hidden; write w1 and the zeroed .grad (5 streams of
+        w1's size; the largest parameter makes the step's second floor)."""
+        np.matmul(x_np, w1, out=hidden)
+        hidden @ w2
+        d_logits @ w2.T
+        hidden.T @ d_logits
+        np.matmul(x_np.T, hidden, out=w1_product)
+        np.add(w1_copy, w1_product, out=w1_copy)  # reads 2 streams, writes 1
+        np.copyto(w1_grad, w1_product)            # reads 1, writes 1
+    rows["products + the w1 update's memory traffic"] = products_and_update_bytes
     if torch is not None:
         x_t, onehot_t = torch.from_numpy(x_np), torch.from_numpy(onehot_np)
         torch_step = mlp_step(torch, x_t, onehot_t)
