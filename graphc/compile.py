@@ -616,6 +616,8 @@ class _Specialisation:
         detail = self.lib.graphc_error_detail
         if detail(3) == 2:
             raise MemoryError(f"compiled code could not allocate {detail(0)} sort keys")
+        if detail(3) in (4, 5, 6):
+            raise _linalg_error(detail(3), detail(0), detail(1), detail(2))
         if detail(3) == 3:
             raise RuntimeError(f"INDICES element is out of DATA bounds, id={detail(0)} "
                                f"axis_dim={detail(1)}")
@@ -735,6 +737,22 @@ def _rebuild_expression(structure, values, out):
         return "{" + ", ".join(f"{out.constant('KEY', k)}: {_rebuild_expression(v, values, out)}"
                                for k, v in structure.items()) + "}"
     return out.constant("CONSTANT", structure)
+
+
+def _linalg_error(kind, info, index, batched):
+    """Eager's LinAlgError for what LAPACK refused in compiled code (info: its pivot/order)."""
+    from .ir.ops.linalg import LinAlgError
+    prefix = f"(Batch element {index}): " if batched else ""
+    if kind == 4:
+        return LinAlgError(f"linalg.inv: {prefix}The diagonal element {info} is zero, the "
+                           "inversion could not be completed because the input matrix is "
+                           "singular.")
+    if kind == 5:
+        return LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input "
+                           "matrix is singular.")
+    return LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed "
+                       f"because the input is not positive-definite (the leading minor of "
+                       f"order {info} is not positive-definite).")
 
 
 def _address(ffi, array):

@@ -5,9 +5,21 @@ against the wheel's shared library; without the wheel, products stay graphc's lo
 """
 import functools
 
-__all__ = ["library_dir", "link_flags", "GEMM"]
+__all__ = ["library_dir", "link_flags", "GEMM", "LAPACK_PREFIX", "lapack_declarations"]
 
 GEMM = {"float": "scipy_cblas_sgemm", "double": "scipy_cblas_dgemm"}
+# LAPACKE's row-major drivers for inverse, det, solve and cholesky, by C type ("s"/"d" names)
+LAPACK_PREFIX = {"float": "scipy_LAPACKE_s", "double": "scipy_LAPACKE_d"}
+
+
+def lapack_declarations(ctype):
+    """C prototypes of the LAPACKE functions compiled linear algebra calls (32-bit ints)."""
+    f = LAPACK_PREFIX[ctype]
+    return [f"int {f}getrf(int layout, int m, int n, {ctype} *a, int lda, int *ipiv);",
+            f"int {f}getri(int layout, int n, {ctype} *a, int lda, const int *ipiv);",
+            f"int {f}gesv(int layout, int n, int nrhs, {ctype} *a, int lda, int *ipiv, "
+            f"{ctype} *b, int ldb);",
+            f"int {f}potrf(int layout, char uplo, int n, {ctype} *a, int lda);"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -23,6 +35,6 @@ def library_dir():
 def link_flags(source):
     """The linker flags a generated source needs (BLAS only when it calls it)."""
     folder = library_dir()
-    if folder is None or "scipy_cblas_" not in source:
+    if folder is None or ("scipy_cblas_" not in source and "scipy_LAPACKE_" not in source):
         return []
     return [f"-L{folder}", "-lscipy_openblas", f"-Wl,-rpath,{folder}"]

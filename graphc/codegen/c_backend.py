@@ -342,10 +342,11 @@ _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 _COPIES = ("cat", "slice_backward", "diagonal_backward")
 _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all")
 _REARRANGED = ("index_select", "index_add", "triu", "tril", "repeat", "trace")  # index maths
+_LAPACK = ("inverse", "det", "solve", "cholesky")
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
 _MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED \
-    + _REARRANGED
+    + _REARRANGED + _LAPACK
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -416,7 +417,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
                 raise Unsupported("matmul of a 0-d tensor")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
         if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED or \
-                node.op in _REARRANGED:  # their operands are read from memory
+                node.op in _REARRANGED or node.op in _LAPACK:  # operands read from memory
             materialised |= {o for o in node.inputs if o not in input_names and o not in views
                              and o in {n.name for n in graph.nodes}}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
@@ -588,7 +589,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED for node in graph.nodes),
         parallel_threshold=PARALLEL_THRESHOLD,
-        blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None)
+        blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
+        lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
+        else None)
     return source, dtype, ctype, reductions, randoms
 
 
@@ -1060,6 +1063,11 @@ def _numel(shape):
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
 
 
+def _lapack_declaration(ctype):
+    from . import blas
+    return {"library": blas.library_dir(), "lines": blas.lapack_declarations(ctype)}
+
+
 def _blas_declaration(ctype):
     from . import blas
     return {"function": blas.GEMM[ctype], "library": blas.library_dir(),
@@ -1122,7 +1130,11 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     gemm = _gemm_lines(a, b, (a_shape, a_strides, a_base), (b_shape, b_strides, b_base), batch,
                        m, k, n, pointer_of, target_pointer, types.compute)
     loop_shape = batch + (m, k, n)
-    a_layout = (tuple(a_shape[:-2]) + (m, k, 1), tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
+    # both operands on the loop (batch..., i, k, j): a has no j, b no i
+    a_layout = (tuple(a_shape[:-2]) + (m, k, 1),
+                tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
+    b_layout = (tuple(b_shape[:-2]) + (1, k, n),
+                tuple(b_strides[:-2]) + (0, b_strides[-2], b_strides[-1]), b_base)
     numel = _numel(node.shape)
     kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
     pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
@@ -1139,7 +1151,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
         "loads": [{"symbol": "left", "pointer": pointer_of[a],
                    "offset": _offset(loop_shape, *a_layout, flat=False)},
                   {"symbol": "right", "pointer": pointer_of[b],
-                   "offset": _offset(loop_shape, b_shape, b_strides, b_base, flat=False)}],
+                   "offset": _offset(loop_shape, *b_layout, flat=False)}],
         "temporaries": [],
         "result": "left * right",
         "output_pointer": target_pointer,
@@ -1362,6 +1374,91 @@ def _trace_kernel(position, graph, node, target_pointer, layouts, pointer_of, ty
                          target_pointer, types, lines, comment="the diagonal, summed")
 
 
+def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                   draw=None):
+    """inverse, det, solve and cholesky through LAPACK (the OpenBLAS of scipy-openblas32): each
+    matrix of the batch copied row-major, factored (getrf, gesv, potrf), and the result taken
+    from the factors; a singular or not positive-definite matrix stops the call with eager's
+    LinAlgError (LAPACK's info is the pivot or the order torch reports)."""
+    from . import blas
+    if blas.library_dir() is None:
+        raise Unsupported(f"{node.op} needs LAPACK (the scipy-openblas32 wheel)")
+    if node.op == "solve" and not node.attrs.get("left", True):
+        raise Unsupported("solve with left=False (not compiled yet)")
+    a = node.inputs[0]
+    shape, strides, base = layouts[a]
+    n = shape[-1]
+    batch = tuple(shape[:-2])
+    element, f = types.of(pointer_of[a]), blas.LAPACK_PREFIX[types.of(pointer_of[a])]
+    batched = int(len(shape) > 2)
+    matrix = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
+    lines = [f"{element} *work = malloc({max(n * n, 1)} * sizeof *work);",
+             f"int *pivots = malloc({max(n, 1)} * sizeof *pivots);",
+             "if (work == NULL || pivots == NULL) {",
+             "    free(work);", "    free(pivots);",
+             f"    graphc_error[0] = {n * n};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;", "}",
+             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
+    lines += [f"    for (int64_t idx{len(shape) - 2} = 0; idx{len(shape) - 2} < {n}; "
+              f"idx{len(shape) - 2}++)",
+              f"        for (int64_t idx{len(shape) - 1} = 0; idx{len(shape) - 1} < {n}; "
+              f"idx{len(shape) - 1}++)",
+              f"            work[idx{len(shape) - 2} * {n} + idx{len(shape) - 1}] = "
+              f"{pointer_of[a]}[{matrix}];"]
+
+    def fail(kind, detail):
+        return [f"    if (info > 0) {{", "        free(work);", "        free(pivots);",
+                f"        graphc_error[0] = {detail};", "        graphc_error[1] = b;",
+                f"        graphc_error[2] = {batched};",
+                f"        graphc_error[3] = {kind};", "        return 1;", "    }"]
+    out = f"{target_pointer} + b * {n * n}"
+    if node.op == "inverse":
+        lines += [f"    int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);"]
+        lines += fail(4, "info")
+        lines += [f"    {f}getri(101, {n}, work, {n}, pivots);",
+                  f"    memcpy({out}, work, {n * n} * sizeof *work);"]
+    elif node.op == "det":  # LU: the product of the pivots, negated per row swap
+        lines += [f"    const int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);",
+                  "    double product = 1.0;",
+                  f"    for (int i = 0; i < {n}; i++)",
+                  f"        product *= (pivots[i] != i + 1 ? -1.0 : 1.0) * work[i * {n} + i];",
+                  f"    {target_pointer}[b] = info > 0 ? 0.0 : product;"]
+    elif node.op == "solve":
+        right = node.inputs[1]
+        r_shape, r_strides, r_base = layouts[right]
+        columns = r_shape[-1] if len(r_shape) == len(shape) else 1
+        if len(r_shape) != len(shape) and len(r_shape) != len(shape) - 1 or \
+                tuple(r_shape[:len(batch)]) != batch:
+            raise Unsupported("solve with a broadcast right-hand side (not compiled yet)")
+        rhs = _offset(tuple(r_shape), tuple(r_shape), tuple(r_strides), r_base, flat=False)
+        loops = [f"    for (int64_t idx{len(batch)} = 0; idx{len(batch)} < {n}; idx{len(batch)}++)"]
+        if columns > 1 or len(r_shape) == len(shape):
+            loops.append(f"        for (int64_t idx{len(batch) + 1} = 0; idx{len(batch) + 1} < "
+                         f"{columns}; idx{len(batch) + 1}++)")
+            place = f"idx{len(batch)} * {columns} + idx{len(batch) + 1}"
+        else:
+            place = f"idx{len(batch)}"
+        out = f"{target_pointer} + b * {n * columns}"
+        lines += loops + [f"            ({out})[{place}] = {pointer_of[right]}[{rhs}];",
+                          f"    int info = {f}gesv(101, {n}, {columns}, work, {n}, pivots, "
+                          f"{out}, {columns});"]
+        lines += fail(5, "info")
+    else:  # cholesky: the factor, the other triangle zeroed
+        upper = bool(node.attrs.get("upper", False))
+        lines += [f"    int info = {f}potrf(101, '{'U' if upper else 'L'}', {n}, work, {n});"]
+        lines += fail(6, "info")
+        lines += [f"    for (int i = 0; i < {n}; i++)",
+                  f"        for (int j = 0; j < {n}; j++)",
+                  f"            ({out})[i * {n} + j] = "
+                  f"{'j >= i' if upper else 'j <= i'} ? work[i * {n} + j] : 0;"]
+    lines += ["}", "free(work);", "free(pivots);"]
+    reads = list(dict.fromkeys(pointer_of[o] for o in node.inputs))
+    return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)", reads,
+                         target_pointer, types, lines, comment="one matrix of the batch at a time")
+
+
 def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
                  comment="element i of the draw, in row-major order: eager's numbers"):
     """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
@@ -1471,6 +1568,7 @@ _MEMORY_KERNELS = {
     "index_select": _index_select_kernel, "index_add": _index_add_kernel,
     "triu": _triangle_kernel, "tril": _triangle_kernel,
     "repeat": _repeat_kernel, "trace": _trace_kernel,
+    **{op: _linalg_kernel for op in _LAPACK},
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
 }
