@@ -610,20 +610,23 @@ class _Specialisation:
         return _rebuild(self.structure, values)
 
     def raise_error(self):
-        """The entry point returned non-zero: an index was out of range (nothing was written)."""
-        # advanced indexing counts the dimension among the index tensors (torch's IndexError);
-        # gather and scatter name their dim (RuntimeError)
+        """The entry point returned non-zero: a bad index, a matrix LAPACK refused, or no
+        memory. Nothing was written back; the exception is eager's."""
         detail = self.lib.graphc_error_detail
-        if detail(3) == 2:
-            raise MemoryError(f"compiled code could not allocate {detail(0)} sort keys")
-        if detail(3) in (4, 5, 6):
-            raise _linalg_error(detail(3), detail(0), detail(1), detail(2))
-        if detail(3) == 3:
-            raise RuntimeError(f"INDICES element is out of DATA bounds, id={detail(0)} "
-                               f"axis_dim={detail(1)}")
-        kind = RuntimeError if detail(3) else IndexError
-        raise kind(f"index {detail(0)} is out of bounds for dimension {detail(2)} with "
-                   f"size {detail(1)}")
+        value, size, dim, kind = detail(0), detail(1), detail(2), detail(3)
+        if kind in (4, 5, 6):
+            raise _linalg_error(kind, value, size, dim)
+        if kind == 2:
+            raise MemoryError(f"compiled code could not allocate {value} elements")
+        message = {
+            3: f"INDICES element is out of DATA bounds, id={value} axis_dim={size}",
+            7: f"index_copy_(): index {value} is out of bounds for dimension {dim} with size "
+               f"{size}",
+            8: f"out of range: tried to access index {value} on a tensor of {size} elements.",
+        }.get(kind, f"index {value} is out of bounds for dimension {dim} with size {size}")
+        # advanced indexing counts the dimension among its index tensors; gather, scatter,
+        # index_add and index_select raise RuntimeError
+        raise (RuntimeError if kind in (1, 3) else IndexError)(message)
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by

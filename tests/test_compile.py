@@ -645,6 +645,10 @@ GATHER_SCATTER_SCAN = {
     "triu and tril": lambda x, i: x.triu(1) * 2 + x.tril(-1),
     "repeat": lambda x, i: x.repeat(2, 1, 3),
     "trace and diag": lambda x, i: x.trace() * x.diag(),
+    "index_copy and index_fill": lambda x, i: x.index_copy(1, i[:2], x[:, :2] * 2)
+    .index_fill(0, graphc.tensor([1, -1]), -1.0),
+    "take and put": lambda x, i: x.take(i.reshape(2, 2)).sum() + x.t().put(
+        graphc.tensor([0, 3, 3, -1]), x[0, :4] * 2, accumulate=True),
 }
 
 
@@ -729,19 +733,32 @@ def test_det_compiles_and_a_singular_matrix_raises_eagers_error():
         assert str(ours.value) == str(eager.value)
 
 
-@pytest.mark.parametrize("op", ["gather", "index_select"])
-def test_gather_out_of_range_raises_eagers_runtime_error(op):
-    function = {"gather": lambda x, i: x.gather(1, i),
-                "index_select": lambda x, i: x.index_select(1, i.reshape(-1))}[op]
+BAD_INDICES = {
+    "gather": lambda x, i: x.gather(1, i),
+    "index_select": lambda x, i: x.index_select(1, i.reshape(-1)),
+    "index_copy": lambda x, i: x.index_copy(1, i.reshape(-1), x[:, :2]),
+    "index_fill": lambda x, i: x.index_fill(1, i.reshape(-1), 0.0),
+    "take": lambda x, i: x.take(i.flip(0)),
+    "put": lambda x, i: x.put(i.reshape(-1).flip(0), x[:, 0]),
+}
+
+
+@pytest.mark.parametrize("op", sorted(BAD_INDICES))
+def test_bad_indices_raise_eagers_error_from_compiled_code(op):
+    function = BAD_INDICES[op]
     compiled = graphc.compile(function, fullgraph=True)
     x = rand(2, 3)
     compiled(x, graphc.tensor([[0], [2]]))
-    for bad in ([[0], [3]], [[-1], [0]]):
-        with pytest.raises(RuntimeError) as ours:
-            compiled(x, graphc.tensor(bad))
-        with pytest.raises(RuntimeError) as eager:
-            function(x, graphc.tensor(bad))
-        assert str(ours.value) == str(eager.value)
+    for bad in ([[0], [3]], [[-1], [0]], [[-4], [1]], [[2], [9]], [[-7], [0]]):
+        try:
+            expected = function(x, graphc.tensor(bad))
+        except (IndexError, RuntimeError) as error:  # the same exception, the same words
+            with pytest.raises(type(error)) as ours:
+                compiled(x, graphc.tensor(bad))
+            assert str(ours.value) == str(error)
+        else:  # a negative index some ops accept
+            np.testing.assert_array_equal(compiled(x, graphc.tensor(bad)).numpy(),
+                                          expected.numpy())
 
 
 def test_an_index_out_of_range_in_a_second_index_tensor_names_its_dimension():

@@ -341,7 +341,8 @@ _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 # kernels copying their (in-memory) operands into place
 _COPIES = ("cat", "slice_backward", "diagonal_backward")
 _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all")
-_REARRANGED = ("index_select", "index_add", "triu", "tril", "repeat", "trace")  # index maths
+_REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
+               "tril", "repeat", "trace")  # read or written through index maths
 _LAPACK = ("inverse", "det", "solve", "cholesky")
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
@@ -389,7 +390,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     ctype = _C_TYPES[dtype]
     for node in graph.nodes:
         moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES | {
-            "index", "gather", "cat", "index_select", "repeat", "triu", "tril"} or (
+            "index", "gather", "cat", "index_select", "repeat", "triu", "tril", "take"} or (
             REGISTRY.get(node.op) is not None and REGISTRY[node.op].kind == "view")
         if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
                 node.dtype is _dt.int64 and (node.op in _INTEGER_RESULTS or moves_values)):
@@ -853,11 +854,12 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
                          list(dict.fromkeys(pointers)), target_pointer, types, lines)
 
 
-def _error_lines(value, size, dim, runtime):
-    """C lines stopping the call on a bad index: torch's IndexError for advanced indexing,
-    RuntimeError for gather and scatter (`dim`: the dimension the message names)."""
+def _error_lines(value, size, dim, kind):
+    """C lines stopping the call on a bad index; `kind` picks eager's exception and message
+    (compile._Specialisation.raise_error): 0 advanced indexing's IndexError, 1 gather's and
+    scatter's RuntimeError, ... (`dim`: the dimension the message names)."""
     return [f"    graphc_error[0] = {value};", f"    graphc_error[1] = {size};",
-            f"    graphc_error[2] = {dim};", f"    graphc_error[3] = {int(runtime)};",
+            f"    graphc_error[2] = {dim};", f"    graphc_error[3] = {int(kind)};",
             "    return 1;"]
 
 
@@ -893,7 +895,7 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
     lines += ["    " + line for line in _index_lines(index_shape)]
     lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
               f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim_attr, True)] + ["    }"]
+    lines += ["    " + line for line in _error_lines("position", size, dim_attr, 1)] + ["    }"]
     if node.op == "gather":
         lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
     else:
@@ -1281,10 +1283,8 @@ def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer
     lines += ["    " + line for line in _index_lines(out_shape)]
     lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
               f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, 0, True)][:-2]
-    lines += ["        graphc_error[3] = 3;  /* index_select's own message */",
-              "        return 1;", "    }",
-              f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
+    lines += ["    " + line for line in _error_lines("position", size, 0, 3)] + ["    }"]
+    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
               + ("" if rest == "0" else f" + {rest}") + "];", "}"]
     return _lines_kernel(position, graph, node, f"index_select along dim {dim} by %{index}",
                          [pointer_of[source], pointer_of[index]], target_pointer, types, lines)
@@ -1292,36 +1292,91 @@ def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer
 
 def _index_add_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                       draw=None):
-    """index_add (index_select's gradient): the base copied, then alpha * source[..., j, ...]
-    added at index[j] along dim, one element at a time (repeated indices accumulate)."""
+    """index_add (index_select's gradient), index_copy and index_fill along dim: the base
+    copied, then at index[j] the source's slice j added (one element at a time, so repeated
+    indices accumulate) or stored, or the value stored. Bad indices raise as eager does."""
     base_name, index, source = node.inputs
     shape = tuple(node.shape)
     dim = node.attrs["dim"] % max(len(shape), 1)
     strides, size = _row_major(shape), shape[dim] if shape else 1
-    source_shape = tuple(layouts[source][0])
     index_shape, index_strides, index_base = layouts[index]
+    count = _numel(index_shape)
+    if node.op == "index_fill":  # every element of the filled slices
+        loop_shape = tuple(count if d == dim else n for d, n in enumerate(shape))
+        value = repr(float(_constant(source))) if source not in layouts else \
+            f"{pointer_of[source]}[{layouts[source][2]}]"
+    else:
+        loop_shape = tuple(layouts[source][0])
+        value = f"{pointer_of[source]}[{_offset(loop_shape, *layouts[source], flat=False)}]"
     index_offset = f"{index_base} + idx{dim} * {index_strides[-1] if index_strides else 0}"
     others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(source_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)),
+    rest = _offset(loop_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)),
                    others, 0, flat=False)
     alpha = node.attrs.get("alpha", 1)
     base_offset = _offset(shape, *layouts[base_name], flat=True)
+    # index_add: RuntimeError; index_copy: its own IndexError; both want [0, size); index_fill
+    # takes negative indices too
+    kind, low = {"index_add": (1, "0"), "index_copy": (7, "0")}.get(node.op, (0, f"-{size}"))
     lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
     lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
     lines += [f"    {target_pointer}[i] = {pointer_of[base_name]}[{base_offset}];", "}",
-              f"for (int64_t i = 0; i < {_numel(source_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(source_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim, True)] + ["    }"]
-    value = f"{pointer_of[source]}[{_offset(source_shape, *layouts[source], flat=False)}]"
+              f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(loop_shape)]
+    lines += [f"    int64_t position = {pointer_of[index]}[{index_offset}];",
+              f"    if (position < {low} || position >= {size}) {{"]
+    lines += ["    " + line for line in _error_lines("position", size, dim, kind)] + ["    }"]
+    lines += [f"    position += position < 0 ? {size} : 0;"]
+    if node.op == "index_add":
+        operator, value = "+=", ("" if alpha == 1 else f"{float(alpha)!r} * ") + value
+    else:
+        operator = "="
     lines += [f"    {target_pointer}[position * {strides[dim]}" + ("" if rest == "0" else
                                                                 f" + {rest}")
-              + f"] += {'' if alpha == 1 else f'{float(alpha)!r} * '}{value};", "}"]
-    return _lines_kernel(position, graph, node, f"index_add along dim {dim} by %{index}",
-                         list(dict.fromkeys([pointer_of[base_name], pointer_of[index],
-                                             pointer_of[source]])),
-                         target_pointer, types, lines)
+              + f"] {operator} {value};", "}"]
+    reads = [pointer_of[base_name], pointer_of[index]] + (
+        [pointer_of[source]] if source in layouts else [])
+    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index}",
+                         list(dict.fromkeys(reads)), target_pointer, types, lines)
+
+
+def _take_put_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                     draw=None):
+    """take and put: x read (take) or written (put, stored or accumulated, in order) at flat
+    row-major positions, negative ones counting from the end; a position outside [-n, n)
+    raises eager's IndexError."""
+    source, index = node.inputs[:2]
+    shape, strides, base = layouts[source]
+    n = _numel(shape)
+    index_shape = tuple(layouts[index][0])
+    lines = []
+    if node.op == "put":
+        base_offset = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=True)
+        lines += [f"for (int64_t i = 0; i < {n}; i++) {{  /* the base first */"]
+        lines += ["    " + line for line in (_index_lines(tuple(shape))
+                                              if base_offset != "i" else [])]
+        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
+    lines += [f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(index_shape)]
+    lines += [f"    int64_t position = {pointer_of[index]}"
+              f"[{_offset(index_shape, *layouts[index], flat=False)}];",
+              f"    if (position < -{n} || position >= {n}) {{"]
+    lines += ["    " + line for line in _error_lines("position", n, 0, 8)] + ["    }"]
+    lines += [f"    position += position < 0 ? {n} : 0;"]
+    if node.op == "take":  # x at the flat position, through its strides
+        decode = [f"    int64_t rest_p = position, address = {base};"]
+        for d in range(len(shape) - 1, -1, -1):
+            decode += [f"    address += (rest_p % {shape[d]}) * {strides[d]}; "
+                       f"rest_p /= {shape[d]};"]
+        lines += decode + [f"    {target_pointer}[i] = {pointer_of[source]}[address];", "}"]
+        reads = [pointer_of[source], pointer_of[index]]
+    else:
+        values = node.inputs[2]
+        operator = "+=" if node.attrs.get("accumulate") else "="
+        lines += [f"    {target_pointer}[position] {operator} {pointer_of[values]}"
+                  f"[{_offset(index_shape, *layouts[values], flat=False)}];", "}"]
+        reads = [pointer_of[source], pointer_of[index], pointer_of[values]]
+    return _lines_kernel(position, graph, node, f"{node.op} at the flat positions %{index}",
+                         list(dict.fromkeys(reads)), target_pointer, types, lines)
 
 
 def _triangle_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -1566,6 +1621,8 @@ _MEMORY_KERNELS = {
     "cumsum": _scan_kernel, "cumprod": _scan_kernel,
     **{op: _sort_kernel for op in _SORTED},
     "index_select": _index_select_kernel, "index_add": _index_add_kernel,
+    "index_copy": _index_add_kernel, "index_fill": _index_add_kernel,
+    "take": _take_put_kernel, "put": _take_put_kernel,
     "triu": _triangle_kernel, "tril": _triangle_kernel,
     "repeat": _repeat_kernel, "trace": _trace_kernel,
     **{op: _linalg_kernel for op in _LAPACK},
