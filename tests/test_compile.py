@@ -124,6 +124,9 @@ INTEGER_AND_BOOL_RESULTS = {
     "accuracy": lambda x: (x.argmax(1) == graphc.tensor([0, 1, 2, 3, 0])).sum(),
     "a mask": lambda x: x > 0.2,
     "a mean of a mask": lambda x: (x > 0).float().mean(),
+    "integer arithmetic": lambda x: (x.argmax(1) * 1000000007 + 2 ** 40 - x.argmin(1)).clamp(
+        min=2 ** 40 + 1),
+    "an index computed by arithmetic": lambda x: x.reshape(-1)[x.argmax(1) * 4 + 1],
     "a value against itself (NaN)": lambda x: (x == x) & (x <= x) & ~(x != x),
     "relu keeps NaN": lambda x: x.relu() * (x >= x),
     "truncated to long": lambda x: graphc.where(x == x, x * 10, 0.0).long(),

@@ -303,7 +303,11 @@ def _index_lines(shape):
 _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
                "any", "count_nonzero")
 # int64 values the backend computes (a float graph's other values are its float type or bool)
-_INTEGER_RESULTS = ("argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm",
+# elementwise ops whose C meaning on integers is torch's (C's % and / round otherwise)
+_INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
+                       "clamp", "clamp_min", "clamp_max")
+_INTEGER_RESULTS = _INTEGER_ARITHMETIC + ("argmax", "argmin", "count_nonzero", "sum", "cast",
+                                          "input", "randperm",
                     "randint", "sort_indices", "topk_indices", "kthvalue_indices",
                     "median_indices")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
@@ -517,6 +521,9 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
             else _index_lines(loop_shape),
             "loads": loads,
             "temporaries": [(str(name), printer.doprint(value)) for name, value in temporaries],
+            # an integer result is computed in integers (index arithmetic stays exact)
+            "temporary_ctype": types.of(target_pointer)
+            if node.dtype is _dt.int64 and node.op not in _REDUCTIONS else ctype,
             "result": printer.doprint(result),
             "output_pointer": target_pointer,
             "reduction": None,
