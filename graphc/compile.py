@@ -614,6 +614,11 @@ class _Specialisation:
         memory. Nothing was written back; the exception is eager's."""
         detail = self.lib.graphc_error_detail
         value, size, dim, kind = detail(0), detail(1), detail(2), detail(3)
+        restored = set()  # eager fails before drawing: the generators go back to their start
+        for position, (generator, _) in enumerate(self.draws):
+            if id(generator) not in restored:
+                generator._offset = self.draw_words[2 * position + 1]
+                restored.add(id(generator))
         if kind in (4, 5, 6):
             raise _linalg_error(kind, value, size, dim)
         if kind == 2:
@@ -623,10 +628,12 @@ class _Specialisation:
             7: f"index_copy_(): index {value} is out of bounds for dimension {dim} with size "
                f"{size}",
             8: f"out of range: tried to access index {value} on a tensor of {size} elements.",
+            9: "probability tensor contains either `inf`, `nan` or element < 0",
+            10: "invalid multinomial distribution (sum of probabilities <= 0)",
         }.get(kind, f"index {value} is out of bounds for dimension {dim} with size {size}")
         # advanced indexing counts the dimension among its index tensors; gather, scatter,
         # index_add and index_select raise RuntimeError
-        raise (RuntimeError if kind in (1, 3) else IndexError)(message)
+        raise (RuntimeError if kind in (1, 3, 9, 10) else IndexError)(message)
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by

@@ -898,6 +898,34 @@ def test_bernoulli_exponential_and_randint_draws_are_identical_to_eager():
     assert "kernel" in compiled.source() and compiled._latest is not None
 
 
+def test_multinomial_draws_and_checks_as_eager():
+    """With and without replacement, 1-D and 2-D; a bad distribution raises eager's error,
+    and the generator is left where eager leaves it."""
+    def function(p):
+        return (graphc.multinomial(p, 5, replacement=True), graphc.multinomial(p, 2),
+                graphc.multinomial(p[1] * 2, 3))
+    compiled = graphc.compile(function, fullgraph=True)
+    p = graphc.tensor([[0.1, 0.5, 0.4, 0.0], [0.0, 1.0, 2.0, 3.0]])
+    graphc.manual_seed(4)
+    ours = [compiled(p) for _ in range(4)]
+    state = graphc.get_rng_state().tolist()
+    graphc.manual_seed(4)
+    theirs = [function(p) for _ in range(4)]
+    assert graphc.get_rng_state().tolist() == state
+    for mine, reference in zip(ours, theirs):
+        for a, b in zip(mine, reference):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for bad in ([[0.1, -0.5, 0.4, 0.0], [0.0, 1.0, 2.0, 3.0]], [[0.0] * 4, [0.0, 1.0, 2.0, 3.0]],
+                [[float("nan"), 0, 0, 0], [0.0] * 4]):
+        before = graphc.get_rng_state().tolist()
+        with pytest.raises(RuntimeError) as eager:
+            function(graphc.tensor(bad))
+        with pytest.raises(RuntimeError) as error:
+            compiled(graphc.tensor(bad))
+        assert str(error.value) == str(eager.value)
+        assert graphc.get_rng_state().tolist() == before
+
+
 def test_randperm_minibatches_are_identical_to_eager():
     """A shuffled minibatch drawn inside the step: randperm (Philox keys, a stable sort in C),
     then rows gathered by the computed permutation."""

@@ -307,7 +307,7 @@ _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "
 _INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
                        "clamp", "clamp_min", "clamp_max")
 _INTEGER_RESULTS = _INTEGER_ARITHMETIC + ("argmax", "argmin", "count_nonzero", "sum", "cast",
-                                          "input", "randperm",
+                                          "input", "randperm", "multinomial",
                     "randint", "sort_indices", "topk_indices", "kthvalue_indices",
                     "median_indices")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
@@ -339,7 +339,8 @@ def _finish(node, count):
 
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
-_RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint")
+_RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint",
+           "multinomial")
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 # kernels copying their (in-memory) operands into place
@@ -422,7 +423,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
                 raise Unsupported("matmul of a 0-d tensor")
             materialised |= {o for o in node.inputs if o not in input_names and o not in views}
         if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED or \
-                node.op in _REARRANGED or node.op in _LAPACK:  # operands read from memory
+                node.op in _REARRANGED or node.op in _LAPACK or node.op in _RANDOM:
+            # their operands are read from memory
             materialised |= {o for o in node.inputs if o not in input_names and o not in views
                              and o in {n.name for n in graph.nodes}}
         if node.op in _INDEXING:  # gathers and scatters read their operands from memory
@@ -595,7 +597,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
-        sorting=any(node.op in _SORTED for node in graph.nodes),
+        sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=PARALLEL_THRESHOLD,
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
         lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
@@ -1521,6 +1523,68 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
                          target_pointer, types, lines, comment="one matrix of the batch at a time")
 
 
+def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                        index):
+    """multinomial, as graphc.random specifies it: every probability checked first (eager's
+    RuntimeErrors), then per row either inverse-CDF sampling with replacement (the first
+    cumulative sum above v * total, never past the last positive weight) or, without, the
+    first `num_samples` of a stable sort by -log(1 - v) / p."""
+    source = node.inputs[0]
+    shape, strides, base = layouts[source]
+    k = shape[-1]
+    rows = _numel(shape[:-1])
+    samples, replacement = node.attrs["num_samples"], node.attrs["replacement"]
+    row_stride = strides[-2] if len(shape) == 2 else 0
+    p = f"{pointer_of[source]}[{base} + r * {row_stride} + i * {strides[-1]}]"
+    lines = [f"for (int64_t r = 0; r < {rows}; r++)  /* the checks eager makes first */",
+             f"    for (int64_t i = 0; i < {k}; i++)",
+             f"        if (!isfinite((double){p}) || {p} < 0) {{",
+             "            graphc_error[3] = 9;", "            return 1;", "        }",
+             f"for (int64_t r = 0; r < {rows}; r++) {{",
+             "    double total = 0.0;",
+             f"    for (int64_t i = 0; i < {k}; i++)",
+             f"        total += {p};",
+             "    if (!(total > 0)) {",
+             "        graphc_error[3] = 10;", "        return 1;", "    }", "}",
+             f"double *cumulative = malloc({max(k, 1)} * sizeof *cumulative);",
+             f"graphc_ranked *line = malloc({max(k, 1)} * sizeof *line);",
+             "if (cumulative == NULL || line == NULL) {",
+             "    free(cumulative);", "    free(line);",
+             f"    graphc_error[0] = {k};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;", "}",
+             f"for (int64_t r = 0; r < {rows}; r++) {{"]
+    if replacement:
+        lines += ["    double running = 0.0;", "    int64_t last_positive = 0;",
+                  f"    for (int64_t i = 0; i < {k}; i++) {{",
+                  f"        running += {p};", "        cumulative[i] = running;",
+                  f"        if ({p} > 0)", "            last_positive = i;", "    }",
+                  f"    for (int64_t j = 0; j < {samples}; j++) {{",
+                  f"        const double v = graphc_uniform53(seed, offset, r * {samples} + j);",
+                  f"        const double target = v * cumulative[{k - 1}];",
+                  f"        int64_t low = 0, high = {k};  /* the first cumulative > target */",
+                  "        while (low < high) {",
+                  "            const int64_t middle = (low + high) / 2;",
+                  "            if (cumulative[middle] > target)",
+                  "                high = middle;", "            else",
+                  "                low = middle + 1;", "        }",
+                  f"        {target_pointer}[r * {samples} + j] = "
+                  "low < last_positive ? low : last_positive;", "    }"]
+    else:
+        lines += [f"    for (int64_t i = 0; i < {k}; i++) {{",
+                  f"        const double v = graphc_uniform53(seed, offset, r * {k} + i);",
+                  f"        line[i].value = {p} > 0 ? -log(1.0 - v) / {p} : INFINITY;",
+                  "        line[i].index = i;", "    }",
+                  f"    qsort(line, {k}, sizeof *line, graphc_ascending);",
+                  f"    for (int64_t j = 0; j < {samples}; j++)",
+                  f"        {target_pointer}[r * {samples} + j] = line[j].index;"]
+    lines += ["}", "free(cumulative);", "free(line);"]
+    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
+                        f"multinomial draw {index} ({rows} x {samples}, "
+                        f"{'with' if replacement else 'without'} replacement)",
+                        [pointer_of[source]], comment="checks, then each row drawn")
+
+
 def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
                  comment="element i of the draw, in row-major order: eager's numbers"):
     """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
@@ -1635,4 +1699,5 @@ _MEMORY_KERNELS = {
     **{op: _linalg_kernel for op in _LAPACK},
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
+    "multinomial": _multinomial_kernel,
 }

@@ -32,7 +32,8 @@ def user_location():
 
 
 # random ops the C backend draws (graphc.random's recipes); others are graph breaks
-_COMPILED_DRAWS = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint")
+_COMPILED_DRAWS = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint",
+                   "multinomial")
 
 
 class Tracer:

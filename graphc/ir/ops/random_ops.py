@@ -514,12 +514,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     rows = input.shape[0] if input.dim() == 2 else 1
     if input.numel():
         _check_distributions(input._data.reshape(rows, categories))
-    seed, offset = generator.claim(
-        _random.multinomial_word_count(rows, categories, num_samples, replacement))
-    # indices carry no gradient: run untracked, as torch does
-    array, dtype = _multinomial.run((input._data,), dict(
-        num_samples=num_samples, replacement=bool(replacement), seed=seed, offset=offset))
-    result = _cpu.wrap(array, dtype)
+    word_count = _random.multinomial_word_count(rows, categories, num_samples, replacement)
+    # indices carry no gradient (the op is not differentiable); traced, so compiled code
+    # draws them too (it checks the distributions again on every call)
+    result = _draw(_multinomial, generator, word_count, (input.detach(),),
+                   num_samples=num_samples, replacement=bool(replacement))
     return result if out is None else _elementwise.write_out(result, out)
 
 
