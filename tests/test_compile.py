@@ -1143,6 +1143,22 @@ def test_the_rendered_call_path_refuses_what_it_was_not_written_for():
     np.testing.assert_allclose(out.detach().numpy(), x.numpy() * 3 + y.numpy(), rtol=1e-6)
 
 
+def test_ops_reading_values_in_python_never_freeze_them():
+    """take_along_dim wrapped negative indices by reading them in Python: a compiled replay
+    kept the trace's indices. It now wraps them with traced ops; allclose and normal's check
+    of a std tensor, which must read values, are graph breaks."""
+    function = lambda x, i: graphc.take_along_dim(x, i, 1)  # noqa: E731
+    compiled = graphc.compile(function, fullgraph=True)
+    x = rand(3, 4)
+    compiled(x, graphc.tensor([[0], [-1], [2]]))
+    for indices in ([[-2], [1], [-4]], [[3], [-3], [0]]):
+        np.testing.assert_array_equal(compiled(x, graphc.tensor(indices)).numpy(),
+                                      function(x, graphc.tensor(indices)).numpy())
+    for reads in (lambda x: x.allclose(x * 1), lambda x: graphc.normal(x, x.abs())):
+        with pytest.raises(graphc.CompileError, match="reads a tensor's value"):
+            graphc.compile(reads, fullgraph=True)(x)
+
+
 def test_data_dependent_python_is_a_graph_break():
     def function(x):
         if x.sum().item() > 0:

@@ -27,6 +27,7 @@ from ...autograd.node import rename_node as _rename_node
 from ...runtime import cpu as _cpu
 from ..registry import defvjp, primitive
 from . import shape as _shape
+from .elementwise import PUBLIC as _ELEMENTWISE
 
 __all__ = ["index_select", "masked_select", "masked_fill", "nonzero", "argwhere", "gather",
            "scatter", "scatter_add", "scatter_reduce", "index_add", "index_fill", "index_copy",
@@ -1229,9 +1230,8 @@ def take_along_dim(input, indices, dim=None, *, out=None):
     dim = _wrap_dim(dim, ndim)
     input, indices = _broadcast_except(input, indices, dim)
     size = input._data.shape[dim] if ndim else 1
-    if indices._data.size and (indices._data < 0).any():
-        wrapped = np.where(indices._data < 0, indices._data + size, indices._data)
-        indices = _cpu.wrap(wrapped, _dt.int64)
+    if indices._data.size:  # negative indices count from the end (traced ops: no value read)
+        indices = _ELEMENTWISE["where"](indices < 0, indices + size, indices)
     return _write_out(gather(input, dim, indices), out)
 
 

@@ -17,6 +17,7 @@ from ... import dtypes as _dt
 from ... import random as _random
 from ...device import check_device
 from ...runtime import cpu as _cpu
+from ..tracing import check_not_tracing as _check_not_tracing
 from ..registry import defvjp, primitive
 from . import elementwise as _elementwise
 from .creation import parse_size
@@ -420,6 +421,7 @@ def normal(mean, std=None, size=None, *, generator=None, out=None, dtype=None, l
     result_dtype = (mean if mean_is_tensor else std)._dtype
     _float_dtype(result_dtype, "normal_kernel_cpu")
     if std_is_tensor:
+        _check_not_tracing("normal's check of a std tensor")  # it reads the values
         if std.numel() and not (std._data >= 0).all():
             raise RuntimeError("normal expects all elements of std >= 0.0")
     else:

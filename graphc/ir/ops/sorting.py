@@ -10,6 +10,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ..tracing import check_not_tracing as _check_not_tracing
 from ...autograd.node import rename_node as _rename_node
 from ..registry import primitive
 from .elementwise import write_out as _write_out
@@ -291,4 +292,5 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when every element of `input` is close to `other` (see isclose)."""
     _check_other("allclose", other)
+    _check_not_tracing("allclose")  # a Python bool of the values
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
