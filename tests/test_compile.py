@@ -896,6 +896,11 @@ def test_bernoulli_exponential_and_randint_draws_are_identical_to_eager():
             np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_allclose(mine[-1].numpy(), reference[-1].numpy(), rtol=1e-6)
     assert "kernel" in compiled.source() and compiled._latest is not None
+    masks = graphc.compile(lambda p: graphc.bernoulli(p), fullgraph=True)
+    masks(graphc.full((3,), 0.5))
+    for bad in ([0.5, 1.5, 0.0], [0.5, float("nan"), 0.1]):
+        with pytest.raises(RuntimeError, match=r"Expected p_in >= 0 && p_in <= 1"):
+            masks(graphc.tensor(bad))
 
 
 def test_multinomial_draws_and_checks_as_eager():

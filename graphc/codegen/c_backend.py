@@ -1606,10 +1606,11 @@ def _word_draw_kernel(position, graph, node, target_pointer, layouts, pointer_of
     reads, prologue = [], []
     if node.op == "bernoulli":
         per_block, p = 4, node.inputs[0]
-        if p in layouts:
+        if p in layouts:  # a tensor of probabilities, each checked as eager checks them
             reads.append(pointer_of[p])
-            prologue = _index_lines(shape)
             p = f"(double){pointer_of[p]}[{_offset(shape, *layouts[p], flat=False)}]"
+            prologue = _index_lines(shape) + [f"if (!({p} >= 0 && {p} <= 1)) {{",
+                                              "    graphc_error[3] = 11;", "    return 1;", "}"]
         value = f"((double)w[k] * 0x1p-32 < {p}) ? 1 : 0"
     elif node.op == "exponential":
         bits = 24 if node.dtype is _dt.float32 else 53
