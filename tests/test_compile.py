@@ -672,6 +672,8 @@ SORTS = {
     "nanmedian over a dim": lambda x: x.nanmedian(0),
     "median": lambda x: x.median(),
     "nanmedian": lambda x: x.nanmedian(),
+    "mode": lambda x: x.mode(1),
+    "mode keepdim": lambda x: x.mode(0, keepdim=True),
 }
 
 

@@ -306,10 +306,10 @@ _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "
 # elementwise ops whose C meaning on integers is torch's (C's % and / round otherwise)
 _INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
                        "clamp", "clamp_min", "clamp_max")
-_INTEGER_RESULTS = _INTEGER_ARITHMETIC + ("argmax", "argmin", "count_nonzero", "sum", "cast",
-                                          "input", "randperm", "multinomial",
-                    "randint", "sort_indices", "topk_indices", "kthvalue_indices",
-                    "median_indices")
+_INTEGER_RESULTS = _INTEGER_ARITHMETIC + (
+    "argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm", "multinomial",
+    "randint", "sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
+    "mode_indices")
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
@@ -345,7 +345,8 @@ _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
 # kernels copying their (in-memory) operands into place
 _COPIES = ("cat", "slice_backward", "diagonal_backward")
-_SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all")
+_SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all",
+           "mode_indices")
 _REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
                "tril", "repeat", "trace")  # read or written through index maths
 _LAPACK = ("inverse", "det", "solve", "cholesky")
@@ -1243,6 +1244,16 @@ def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
     if node.op in ("sort_indices", "topk_indices"):
         lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {count}; idx{dim}++)",
                   f"        {target_pointer}[{written}] = line[idx{dim}].index;"]
+    elif node.op == "mode_indices":  # the end of the first longest run of equal values
+        lines += ["    int64_t best = 0, longest = -1, start = 0;",
+                  f"    for (int64_t j = 0; j < {size}; j++) {{",
+                  "        if (j > 0 && !(line[j].value == line[j - 1].value))",
+                  "            start = j;  /* NaN equals nothing: a run of its own */",
+                  "        if (j - start > longest) {",
+                  "            longest = j - start;", "            best = j;", "        }",
+                  "    }",
+                  f"    const int64_t idx{dim} = 0;",
+                  f"    {target_pointer}[{written}] = line[best].index;"]
     elif node.op == "kthvalue_indices":
         lines += [f"    const int64_t idx{dim} = 0;",
                   f"    {target_pointer}[{written}] = line[{node.attrs['k'] - 1}].index;"]
