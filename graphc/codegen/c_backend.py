@@ -1,34 +1,42 @@
-"""The C backend: a traced graph of elementwise ops becomes one C translation unit.
+"""The C backend: a traced graph becomes one C translation unit with a single entry point.
 
-Each output gets one kernel: a loop over its elements in which the formulas of every IR node
-leading to it are substituted into each other (fusion), common subexpressions are shared
-(sympy's CSE) and the result is printed by sympy's C99 printer. Inputs are read through their
-own strides (a broadcast or a view is never copied), so the loop indexes each input by the
-output's multi-index. Ops the backend cannot lower raise `Unsupported`.
+Each output, and each value that must live in memory of its own (a reduction, a product, a
+gather, a sort, a draw: `c_kernels`), gets one kernel. In an elementwise loop the formulas of
+every IR node leading to it are substituted into each other (fusion), common subexpressions
+are shared (sympy's CSE) and the result is printed by sympy's C99 printer. Operands are read
+through their own strides (`c_layout`: a broadcast or a view is never copied). Passes then
+store in-place updates straight into their tensors, merge loops over one shape and fold fills
+into the loop that last reads their tensor. Ops the backend cannot lower raise `Unsupported`.
 """
 import collections
 import functools
 import importlib.resources
-import math
 import pathlib
 import re
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
+from .c_kernels import (_COPIES, _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _REARRANGED,
+                        _SCANS, _SORTED, _index_placement)
+from .c_layout import (Unsupported, _ElementTypes, _constant, _decode, _index_lines,
+                       _memory_map, _numel, _offset, _row_major, _signature, _view_chain)
 
 __all__ = ["Unsupported", "render", "template_root"]
 
+
 # views that only change how a value is broadcast, not which elements it has
 _PASS_THROUGH_VIEWS = {"alias", "expand"}
+
+
 # copies: the same values (in a fused kernel, nothing to do)
 _IDENTITIES = {"clone", "contiguous"}
+
+
 # copies that read their input through an affine map (negative strides): compiled as views
 _AFFINE_COPIES = {"flip"}
+
+
 _C_TYPES = {_dt.float32: "float", _dt.float64: "double"}
-
-
-class Unsupported(Exception):
-    """The graph has something the C backend does not lower yet."""
 
 
 def template_root():
@@ -97,14 +105,6 @@ def _as_number(expression):
     if _is_truth(expression):
         return sympy.Piecewise((sympy.S.One, expression), (sympy.S.Zero, True))
     return expression
-
-
-def _constant(text):
-    """An operand recorded as a number (its repr) back to a sympy number."""
-    import sympy
-    if text in ("True", "False"):
-        return sympy.true if text == "True" else sympy.false
-    return sympy.sympify(text)
 
 
 class _Expressions:
@@ -220,99 +220,27 @@ class _Expressions:
         return result + [name]
 
 
-def _offset(output_shape, input_shape, input_strides, base=0, flat=True):
-    """The element offset of the input at the loop's multi-index (idx0, idx1, ...); `i` when
-    the loop is flat and the input dense in the loop's shape."""
-    if flat and not base and input_shape == output_shape and _dense(input_shape, input_strides):
-        return "i"
-    lead = len(output_shape) - len(input_shape)
-    terms = [f"idx{lead + d} * {stride}" if stride != 1 else f"idx{lead + d}"
-             for d, (size, stride) in enumerate(zip(input_shape, input_strides))
-             if size != 1 and stride != 0]
-    if base:
-        terms.append(str(base))
-    return " + ".join(terms) or "0"
-
-
-def _view_chain(graph, name, views):
-    """The value a chain of views starts from, and the view nodes from it to `name`."""
-    chain = []
-    while name in views:
-        node = graph.node(name)
-        chain.append(node)
-        name = node.inputs[0]
-    return name, list(reversed(chain))
-
-
-def _memory_map(root_shape, root_strides, chain):
-    """(shape, strides, offset) of the last view of `chain` in the root's memory: the views'
-    own numpy implementations applied to the array of the root's element offsets. None when
-    the view is not an affine function of its index (a reshape across strides)."""
-    import numpy as np
-    offsets = np.zeros(root_shape, dtype=np.int64)
-    for d, (size, stride) in enumerate(zip(root_shape, root_strides)):
-        shape = [1] * len(root_shape)
-        shape[d] = size
-        offsets = offsets + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
-    for node in chain:
-        offsets = REGISTRY[node.op].eager(offsets, **node.attrs)
-    offsets = np.asarray(offsets)
-    if offsets.size == 0:
-        return offsets.shape, (0,) * offsets.ndim, 0
-    base = int(offsets.flat[0])
-    strides = []
-    for d, size in enumerate(offsets.shape):
-        index = [0] * offsets.ndim
-        if size > 1:
-            index[d] = 1
-            strides.append(int(offsets[tuple(index)]) - base)
-        else:
-            strides.append(0)
-    expected = np.full(offsets.shape, base, dtype=np.int64)
-    for d, (size, stride) in enumerate(zip(offsets.shape, strides)):
-        shape = [1] * offsets.ndim
-        shape[d] = size
-        expected = expected + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
-    if not np.array_equal(offsets, expected):
-        return None
-    return offsets.shape, tuple(strides), base
-
-
-def _dense(shape, strides):
-    expected = 1
-    for size, stride in zip(reversed(shape), reversed(strides)):
-        if size != 1 and stride != expected:
-            return False
-        expected *= size
-    return True
-
-
-def _index_lines(shape):
-    """C statements computing idx0 .. idx{n-1} from the flat index i (row-major)."""
-    if not shape:
-        return []
-    lines = ["int64_t rest = i;"]
-    for d in range(len(shape) - 1, -1, -1):
-        if d == 0:
-            lines.append("const int64_t idx0 = rest;")
-        else:
-            lines.append(f"const int64_t idx{d} = rest % {shape[d]}; rest /= {shape[d]};")
-    return lines
-
-
 _REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
                "any", "count_nonzero")
+
+
 # int64 values the backend computes (a float graph's other values are its float type or bool)
 # elementwise ops whose C meaning on integers is torch's (C's % and / round otherwise)
 _INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
                        "clamp", "clamp_min", "clamp_max")
+
+
 _INTEGER_RESULTS = _INTEGER_ARITHMETIC + (
     "argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm", "multinomial",
     "randint", "sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
     "mode_indices")
+
+
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
+
+
 # how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
 _FOLDS = {
     "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
@@ -326,6 +254,8 @@ _FOLDS = {
     "any": ("0.0", "(value != 0 || accumulator != 0) ? 1.0 : 0.0"),
     "prod": ("1.0", "accumulator * value"),
 }
+
+
 def _finish(node, count):
     """(function around, text after) the accumulator: the mean's division, a norm's root."""
     if node.op == "mean":
@@ -339,19 +269,12 @@ def _finish(node, count):
 
 
 PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
-_RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint",
-           "multinomial")
-_INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
-_SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
-# kernels copying their (in-memory) operands into place
-_COPIES = ("cat", "slice_backward", "diagonal_backward")
-_SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all",
-           "mode_indices")
-_REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
-               "tril", "repeat", "trace")  # read or written through index maths
-_LAPACK = ("inverse", "det", "solve", "cholesky")
+
+
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
+
+
 _MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED \
     + _REARRANGED + _LAPACK
 
@@ -365,20 +288,6 @@ def _reduced_dims(node, ndim):
     dims = node.attrs["dims"] if "dims" in node.attrs else node.attrs.get("dim")
     dims = (dims,) if isinstance(dims, int) else dims
     return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
-
-
-def _decode(variable, sizes_and_dims):
-    """C lines setting idx{d} for each (size, d), row-major, from the flat index `variable`."""
-    if not sizes_and_dims:
-        return []
-    lines = [f"int64_t rest_{variable} = {variable};"]
-    for position in range(len(sizes_and_dims) - 1, -1, -1):
-        size, d = sizes_and_dims[position]
-        if position == 0:
-            lines.append(f"const int64_t idx{d} = rest_{variable};")
-        else:
-            lines.append(f"const int64_t idx{d} = rest_{variable} % {size}; rest_{variable} /= {size};")
-    return lines
 
 
 def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
@@ -777,304 +686,6 @@ def _check_indexing(graph, node):
             raise Unsupported("index_put with broadcast values (not compiled yet)")
 
 
-def _index_placement(shape, dims, index_shapes):
-    """numpy's and torch's rule for the result of x[..., i, j, ...]: the broadcast shape of the
-    index tensors replaces the indexed dims where they are adjacent, else it goes first.
-    Returns (result shape, where the broadcast block starts, the broadcast shape)."""
-    import numpy as np
-    block = tuple(np.broadcast_shapes(*[tuple(s) for s in index_shapes]))
-    rest = [size for d, size in enumerate(shape) if d not in dims]
-    adjacent = list(dims) == list(range(dims[0], dims[0] + len(dims)))
-    start = dims[0] if adjacent else 0
-    return tuple(rest[:start]) + block + tuple(rest[start:]), start, block
-
-
-def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """Advanced indexing by int64 index tensors at one or more dims: `index` gathers
-    x[..., i[j...], k[j...], ...] into its buffer; `index_put` copies its base into the buffer,
-    then stores (or adds, one element at a time so that repeated indices accumulate) its values
-    at the indexed positions. Every index is checked against its dimension's size; the first
-    one outside [-size, size), in the order torch's kernel reads them, stops the call with
-    IndexError."""
-    dims = tuple(node.attrs["dims"])
-    if node.op == "index":
-        source, indices = node.inputs[0], node.inputs[1:]
-    else:
-        (source, values), indices = node.inputs[:2], node.inputs[2:]
-    source_shape = tuple(graph.node(source).shape)
-    index_layouts = [layouts[index] for index in indices]
-    loop_shape, start, block = _index_placement(source_shape, dims,
-                                                [layout[0] for layout in index_layouts])
-    # the indexed array, addressed at the loop's multi-index with the indexed dims replaced
-    if node.op == "index":
-        shape, strides, base = layouts[source]
-    else:
-        shape, strides, base = tuple(node.shape), _row_major(tuple(node.shape)), 0
-    rest = [d for d in range(len(shape)) if d not in dims]
-    outer = [shape[d] for d in rest]
-    outer = tuple(outer[:start]) + (1,) * len(block) + tuple(outer[start:])
-    outer_strides = [strides[d] for d in rest]
-    outer_strides = tuple(outer_strides[:start]) + (0,) * len(block) + tuple(outer_strides[start:])
-    addressed = [_offset(loop_shape, outer, outer_strides, base, flat=False)]
-    lines = []
-    pointers = [pointer_of[source]] + [pointer_of[index] for index in indices]
-    if node.op == "index_put":
-        pointers.insert(1, pointer_of[values])
-        base_offset = _offset(tuple(node.shape), *layouts[source], flat=True)
-        lines += [f"for (int64_t i = 0; i < {_numel(node.shape)}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(tuple(node.shape))
-                                              if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    lines.append(f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{")
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    for ordinal, (dim, index, (index_shape, index_strides, index_base)) in enumerate(
-            zip(dims, indices, index_layouts)):
-        # the index tensor broadcast into the block (aligned right, as numpy broadcasts)
-        lead = (1,) * (start + len(block) - len(index_shape))
-        tail = (1,) * (len(loop_shape) - start - len(block))
-        index_offset = _offset(loop_shape, lead + tuple(index_shape) + tail,
-                               (0,) * len(lead) + tuple(index_strides) + (0,) * len(tail),
-                               index_base, flat=False)
-        size = source_shape[dim]
-        lines += [f"    int64_t position{ordinal} = {pointer_of[index]}[{index_offset}];",
-                  f"    if (position{ordinal} < -{size} || position{ordinal} >= {size}) {{",
-                  f"        graphc_error[0] = position{ordinal};",
-                  f"        graphc_error[1] = {size};",
-                  f"        graphc_error[2] = {ordinal};",
-                  "        graphc_error[3] = 0;",
-                  "        return 1;",
-                  "    }",
-                  f"    position{ordinal} += position{ordinal} < 0 ? {size} : 0;"]
-        addressed.append(f"position{ordinal} * {strides[dim]}")
-    address = " + ".join(term for term in addressed if term != "0") or "0"
-    if node.op == "index":
-        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
-    else:
-        value = f"{pointer_of[values]}[{_offset(loop_shape, *layouts[values], flat=False)}]"
-        operator = "+=" if node.attrs["accumulate"] else "="
-        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
-    lines.append("}")
-    described = ", ".join(f"%{index} [{', '.join(map(str, layouts[index][0]))}]"
-                          for index in indices)
-    accumulating = node.op == "index_put" and node.attrs["accumulate"]
-    return _lines_kernel(position, graph, node,
-                         f"{node.op} at dims {list(dims)} by {described}"
-                         + (" (accumulating)" if accumulating else ""),
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
-
-
-def _error_lines(value, size, dim, kind):
-    """C lines stopping the call on a bad index; `kind` picks eager's exception and message
-    (compile._Specialisation.raise_error): 0 advanced indexing's IndexError, 1 gather's and
-    scatter's RuntimeError, ... (`dim`: the dimension the message names)."""
-    return [f"    graphc_error[0] = {value};", f"    graphc_error[1] = {size};",
-            f"    graphc_error[2] = {dim};", f"    graphc_error[3] = {int(kind)};",
-            "    return 1;"]
-
-
-def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                           draw=None):
-    """gather: out[o] = x[o with dim replaced by index[o]]; scatter/scatter_add: the base
-    copied, then src[o] stored (or added, one element at a time) at index[o] along dim. Loops
-    over the index's shape; every index must lie in [0, size), else RuntimeError as eager's."""
-    dim_attr = node.attrs["dim"]
-    if node.op == "gather":
-        source, index = node.inputs
-    else:
-        source, index, values = node.inputs
-    index_shape = tuple(layouts[index][0])
-    dim = dim_attr % max(len(index_shape), 1)
-    size = graph.node(source).shape[dim] if graph.node(source).shape else 1
-    index_offset = _offset(index_shape, *layouts[index], flat=False)
-    lines, pointers = [], [pointer_of[source], pointer_of[index]]
-    if node.op == "gather":
-        shape, strides, base = layouts[source]
-    else:
-        shape = tuple(node.shape)
-        shape, strides, base = shape, _row_major(shape), 0
-        base_offset = _offset(shape, *layouts[source], flat=True)
-        lines += [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(index_shape, index_shape, others, base, flat=False)
-    address = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}") \
-        if strides else "0"
-    lines.append(f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{")
-    lines += ["    " + line for line in _index_lines(index_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim_attr, 1)] + ["    }"]
-    if node.op == "gather":
-        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
-    else:
-        if values in layouts:
-            pointers.append(pointer_of[values])
-            value = f"{pointer_of[values]}[{_offset(index_shape, *layouts[values], flat=False)}]"
-        else:
-            value = repr(float(_constant(values)))
-        operator = "+=" if node.op == "scatter_add" else "="
-        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
-    lines.append("}")
-    shown = ", ".join(map(str, index_shape))
-    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index} [{shown}]",
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
-
-
-def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, lines,
-                  comment="serial: stores may land on one element twice, and the first bad "
-                          "index is reported"):
-    """A kernel written as its own C lines (gathers, scatters, scans, copies, randperm): it
-    returns non-zero to stop the call (a bad index)."""
-    return {
-        "name": f"kernel{position}_{node.op}",
-        "output": node.name,
-        "summary": summary,
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(reads, [target_pointer], types),
-        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": comment,
-    }
-
-
-def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                           draw=None):
-    """The gradient of a slice or a diagonal: zeros, with the gradient copied into the region
-    the forward view reads (found by running that view on an array of offsets: an affine map)."""
-    import numpy as np
-    shape = tuple(node.shape)
-    forward = {"slice_backward": "slice", "diagonal_backward": "diagonal"}[node.op]
-    attrs = {k: v for k, v in node.attrs.items() if k != "shape"}
-    offsets = np.asarray(REGISTRY[forward].eager(
-        np.arange(_numel(shape), dtype=np.int64).reshape(shape), **attrs))
-    grad = node.inputs[0]
-    part = tuple(offsets.shape)
-    if offsets.size:
-        base = int(offsets.flat[0])
-        strides = tuple(int(offsets[tuple(1 if k == d else 0 for k in range(len(part)))]) - base
-                        if size > 1 else 0 for d, size in enumerate(part))
-    else:
-        base, strides = 0, (0,) * len(part)
-    target = _offset(part, part, strides, base, flat=False)
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++)",
-             f"    {target_pointer}[i] = 0;",
-             f"for (int64_t i = 0; i < {_numel(part)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(part)]
-    lines += [f"    {target_pointer}[{target}] = "
-              f"{pointer_of[grad]}[{_offset(part, *layouts[grad], flat=False)}];", "}"]
-    return _lines_kernel(position, graph, node,
-                         f"zeros with %{grad} in the region of {forward} {attrs}",
-                         [pointer_of[grad]], target_pointer, types, lines,
-                         comment="zeros, then the region")
-
-
-def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                draw=None):
-    """cat: each operand copied into its block of the result along dim."""
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % len(shape)
-    strides = _row_major(shape)
-    lines, start, pointers = [], 0, []
-    for operand in node.inputs:
-        if operand not in layouts:
-            raise Unsupported("cat of a number (not compiled yet)")
-        part = tuple(layouts[operand][0])
-        if len(part) != len(shape) or 0 in part:  # torch skips empty 1-d operands
-            continue
-        target = _offset(part, part, strides, start * strides[dim], flat=False)
-        lines += [f"for (int64_t i = 0; i < {_numel(part)}; i++) {{  /* %{operand} */"]
-        lines += ["    " + line for line in _index_lines(part)]
-        lines += [f"    {target_pointer}[{target}] = "
-                  f"{pointer_of[operand]}[{_offset(part, *layouts[operand], flat=False)}];", "}"]
-        pointers.append(pointer_of[operand])
-        start += part[dim]
-    return _lines_kernel(position, graph, node,
-                         f"cat along dim {dim} of " + ", ".join(f"%{o}" for o in node.inputs),
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines,
-                         comment="each operand copied into its block")
-
-
-def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                 draw=None):
-    """cumsum/cumprod along one dim: each line of the input folded in order, accumulated in
-    the result's type (as eager numpy accumulates)."""
-    source = node.inputs[0]
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % max(len(shape), 1)
-    start, operator = _SCANS[node.op]
-    element = types.of(target_pointer)
-    if not shape:  # a 0-dim scan is its input
-        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{layouts[source][2]}];"]
-    else:
-        others = [(size, d) for d, size in enumerate(shape) if d != dim]
-        written = _offset(shape, shape, _row_major(shape), 0, flat=False)
-        lines = [f"for (int64_t o = 0; o < {_numel(size for size, _ in others)}; o++) {{"]
-        lines += ["    " + line for line in _decode("o", others)]
-        lines += [f"    {element} accumulator = {start};",
-                  f"    for (int64_t idx{dim} = 0; idx{dim} < {shape[dim]}; idx{dim}++) {{",
-                  f"        accumulator {operator} {pointer_of[source]}"
-                  f"[{_offset(shape, *layouts[source], flat=False)}];",
-                  f"        {target_pointer}[{written}] = accumulator;", "    }", "}"]
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source} along dim {dim}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="serial along the scanned dim")
-
-
-class _ElementTypes(dict):
-    """The C element type of each data pointer (`in0_data` -> "float"); `compute` is the type
-    of the graph's floating-point arithmetic, and of any pointer not listed."""
-
-    def __init__(self, compute):
-        super().__init__()
-        self.compute = compute
-
-    def of(self, pointer):
-        return self.get(pointer, self.compute)
-
-
-def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                         draw=None):
-    """The values at the positions argmax/argmin/sort/topk/median found along `dim`: x read at
-    index[o] along dim, for each element o of the index (kept dims read x as they are)."""
-    source, index = node.inputs
-    shape, strides, base = layouts[source]
-    dim = node.attrs["dim"] % len(shape)
-    index_shape, index_strides, index_base = layouts[index]
-    if not node.attrs["keepdim"]:
-        index_shape = tuple(index_shape[:dim]) + (1,) + tuple(index_shape[dim:])
-        index_strides = tuple(index_strides[:dim]) + (0,) + tuple(index_strides[dim:])
-    loop_shape = tuple(index_shape)
-    index_offset = _offset(loop_shape, index_shape, index_strides, index_base, flat=False)
-    rest = _offset(loop_shape, tuple(shape[:dim]) + (1,) + tuple(shape[dim + 1:]),
-                   tuple(strides[:dim]) + (0,) + tuple(strides[dim + 1:]), base, flat=False)
-    addressed = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}")
-    lines = [f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];", "}"]
-    pointers = [pointer_of[source], pointer_of[index]]
-    return _lines_kernel(position, graph, node,
-                         f"%{source} at the positions %{index} found along dim {dim}",
-                         pointers, target_pointer, types, lines)
-
-
-def _signature(reads, writes, types):
-    """A kernel's C parameters (what it reads is const) and the entry point's arguments."""
-    parameters = [f"const {types.of(p)} *restrict {p}" for p in reads] + [
-        f"{types.of(p)} *restrict {p}" for p in writes]
-    return {"parameters": ", ".join(parameters), "arguments": ", ".join(reads + writes)}
-
-
-def _numel(shape):
-    return math.prod(shape)
-
-
-BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
-
-
 def _lapack_declaration(ctype):
     from . import blas
     return {"library": blas.library_dir(), "lines": blas.lapack_declarations(ctype)}
@@ -1087,629 +698,3 @@ def _blas_declaration(ctype):
                           f"{ctype} alpha, const {ctype} *a, int lda, const {ctype} *b, int ldb, "
                           f"{ctype} beta, {ctype} *c, int ldc")}
 
-
-def _blas_operand(rows, columns, row_stride, column_stride):
-    """(transposed?, leading dimension) for a row-major BLAS call, or None."""
-    if column_stride == 1 and row_stride >= max(columns, 1):
-        return False, row_stride
-    if row_stride == 1 and column_stride >= max(rows, 1):
-        return True, column_stride
-    return None
-
-
-def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctype):
-    """C lines calling BLAS once per batch entry, or None when the layouts do not allow it."""
-    from . import blas
-    if blas.library_dir() is None or m * n * k < BLAS_MINIMUM:
-        return None
-    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = a_layout, b_layout
-    left = _blas_operand(m, k, a_strides[-2], a_strides[-1])
-    right = _blas_operand(k, n, b_strides[-2], b_strides[-1])
-    if left is None or right is None:
-        return None
-    lines = []
-    batch_count = _numel(batch)
-    a_offset = _offset(batch, tuple(a_shape[:-2]), tuple(a_strides[:-2]), a_base, flat=False)
-    b_offset = _offset(batch, tuple(b_shape[:-2]), tuple(b_strides[:-2]), b_base, flat=False)
-    lines.append(f"for (int64_t batch = 0; batch < {batch_count}; batch++) {{")
-    lines += ["    " + line for line in _decode("batch", [(s, d) for d, s in enumerate(batch)])]
-    one = "1.0f" if ctype == "float" else "1.0"
-    zero = "0.0f" if ctype == "float" else "0.0"
-    lines.append(f"    {blas.GEMM[ctype]}(101, {112 if left[0] else 111}, {112 if right[0] else 111}, "
-                 f"{m}, {n}, {k}, {one}, {pointers[a]} + ({a_offset}), {left[1]}, "
-                 f"{pointers[b]} + ({b_offset}), {right[1]}, {zero}, {target} + batch * {m * n}, {n});")
-    lines.append("}")
-    return lines
-
-
-def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                   draw=None):
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: BLAS for products big enough to pay
-    for the call (operands passed in place, transposed when that is their layout), else a
-    reduction over k of the loop (batch..., i, k, j) reading both operands through their
-    strides."""
-    import numpy as np
-    a, b = node.inputs
-    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = layouts[a], layouts[b]
-    # a vector is a one-row matrix on the left and a one-column matrix on the right (the
-    # product's memory is the same with that dim dropped, as torch drops it)
-    if len(a_shape) == 1:
-        a_shape, a_strides = (1,) + tuple(a_shape), (a_shape[0] * a_strides[0],) + tuple(a_strides)
-    if len(b_shape) == 1:
-        b_shape, b_strides = tuple(b_shape) + (1,), tuple(b_strides) + (1,)
-    batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
-    m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
-    gemm = _gemm_lines(a, b, (a_shape, a_strides, a_base), (b_shape, b_strides, b_base), batch,
-                       m, k, n, pointer_of, target_pointer, types.compute)
-    loop_shape = batch + (m, k, n)
-    # both operands on the loop (batch..., i, k, j): a has no j, b no i
-    a_layout = (tuple(a_shape[:-2]) + (m, k, 1),
-                tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
-    b_layout = (tuple(b_shape[:-2]) + (1, k, n),
-                tuple(b_strides[:-2]) + (0, b_strides[-2], b_strides[-1]), b_base)
-    numel = _numel(node.shape)
-    kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
-    pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
-    return {
-        "name": f"kernel{position}_matmul",
-        "output": node.name,
-        "summary": f"matmul of %{a} [{', '.join(map(str, a_shape))}] and %{b} "
-                   f"[{', '.join(map(str, b_shape))}]",
-        "nodes": [f"%{node.name} = matmul"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(pointers, [target_pointer], types),
-        "numel": numel,
-        "index_lines": [],
-        "loads": [{"symbol": "left", "pointer": pointer_of[a],
-                   "offset": _offset(loop_shape, *a_layout, flat=False)},
-                  {"symbol": "right", "pointer": pointer_of[b],
-                   "offset": _offset(loop_shape, *b_layout, flat=False)}],
-        "temporaries": [],
-        "result": "left * right",
-        "output_pointer": target_pointer,
-        "reduction": None if gemm else {
-            "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
-            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "", "around": "",
-            "start": "0.0", "combine": None, "position": False},
-        "random": None,
-        "gemm": gemm,
-    }
-
-
-def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
-    recipe), through qsort on (key, index) pairs."""
-    n = node.attrs["n"]
-    lines = [f"graphc_keyed *keyed = malloc({max(n, 1)} * sizeof *keyed);",
-             "if (keyed == NULL) {",
-             f"    graphc_error[0] = {n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;",
-             "}"]
-    lines += [f"for (int64_t b = 0; b < {-(-n // 2)}; b++) {{  /* two keys per Philox block */",
-              "    uint32_t w[4];",
-              "    graphc_philox(seed, offset + (uint64_t)b, w);",
-              "    for (int64_t k = 0; k < 2; k++) {",
-              "        const int64_t i = 2 * b + k;",
-              f"        if (i < {n}) {{",
-              "            keyed[i].key = ((uint64_t)w[2 * k] << 32) | w[2 * k + 1];",
-              "            keyed[i].index = i;",
-              "        }", "    }", "}",
-              f"qsort(keyed, {n}, sizeof *keyed, graphc_keyed_compare);",
-              f"for (int64_t i = 0; i < {n}; i++)",
-              f"    {target_pointer}[i] = keyed[i].index;",
-              "free(keyed);"]
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"randperm draw {index} ({n} values)", comment="keys, then one sort")
-
-
-def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
-    """sort/argsort, topk, kthvalue, median and nanmedian: each line along `dim` copied as
-    (value, index) pairs and qsort-ed in eager's stable order (equal values keep their order;
-    NaN last ascending, first descending), then the positions the op asks for written out."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    if node.op == "median_all":  # all elements as one line
-        dim, others, size = None, [], _numel(shape)
-    else:
-        dim = node.attrs["dim"] % len(shape)
-        others, size = [(n, d) for d, n in enumerate(shape) if d != dim], shape[dim]
-    descending = node.attrs.get("descending") or node.attrs.get("largest", False)
-    order = "graphc_descending" if descending else "graphc_ascending"
-    lines = [f"graphc_ranked *line = malloc({max(size, 1)} * sizeof *line);",
-             "if (line == NULL) {",
-             f"    graphc_error[0] = {size};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;",
-             "}",
-             f"for (int64_t o = 0; o < {_numel(n for n, _ in others)}; o++) {{"]
-    lines += ["    " + line for line in _decode("o", others)]
-    if dim is None:
-        read = _offset(tuple(shape), *layouts[source], flat=False)
-        lines += [f"    for (int64_t i = 0; i < {size}; i++) {{"]
-        lines += ["        " + line for line in _index_lines(tuple(shape))]
-        lines += [f"        line[i].value = {pointer_of[source]}[{read}];",
-                  "        line[i].index = i;", "    }"]
-    else:
-        read = _offset(tuple(shape), *layouts[source], flat=False)
-        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {size}; idx{dim}++) {{",
-                  f"        line[idx{dim}].value = {pointer_of[source]}[{read}];",
-                  f"        line[idx{dim}].index = idx{dim};", "    }"]
-    lines += [f"    qsort(line, {size}, sizeof *line, {order});"]
-    # the result, row-major over the input's shape with `count` along dim
-    count = {"sort_indices": size, "topk_indices": node.attrs.get("k")}.get(node.op, 1)
-    if dim is not None:
-        kept = tuple(shape[:dim]) + (count,) + tuple(shape[dim + 1:])
-        written = _offset(kept, kept, _row_major(kept), 0, flat=False)
-    if node.op in ("sort_indices", "topk_indices"):
-        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {count}; idx{dim}++)",
-                  f"        {target_pointer}[{written}] = line[idx{dim}].index;"]
-    elif node.op == "mode_indices":  # the end of the first longest run of equal values
-        lines += ["    int64_t best = 0, longest = -1, start = 0;",
-                  f"    for (int64_t j = 0; j < {size}; j++) {{",
-                  "        if (j > 0 && !(line[j].value == line[j - 1].value))",
-                  "            start = j;  /* NaN equals nothing: a run of its own */",
-                  "        if (j - start > longest) {",
-                  "            longest = j - start;", "            best = j;", "        }",
-                  "    }",
-                  f"    const int64_t idx{dim} = 0;",
-                  f"    {target_pointer}[{written}] = line[best].index;"]
-    elif node.op == "kthvalue_indices":
-        lines += [f"    const int64_t idx{dim} = 0;",
-                  f"    {target_pointer}[{written}] = line[{node.attrs['k'] - 1}].index;"]
-    else:  # medians: NaN sorts last, so `present` values come first
-        lines += [f"    int64_t present = {size};",
-                  "    while (present > 0 && line[present - 1].value != line[present - 1].value)",
-                  "        present--;"]
-        if node.attrs["ignore_nan"]:
-            pick = "line[(present > 0 ? present - 1 : 0) / 2]"
-        else:  # torch.median: the first NaN, if any
-            pick = f"line[present < {size} ? present : ({size} - 1) / 2]"
-        if node.op == "median_all":
-            lines += [f"    {target_pointer}[0] = present == 0 || "
-                      + ("0" if node.attrs["ignore_nan"] else f"present < {size}")
-                      + f" ? NAN : {pick}.value;"]
-        else:
-            lines += [f"    const int64_t idx{dim} = 0;",
-                      f"    {target_pointer}[{written}] = {pick}.index;"]
-    lines += ["}", "free(line);"]
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source}"
-                         + ("" if dim is None else f" along dim {dim}"),
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="each line sorted in eager's stable order")
-
-
-def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                         draw=None):
-    """index_select: out[..., j, ...] = x[..., index[j], ...] along dim; an index outside
-    [0, size) stops the call with eager's RuntimeError."""
-    source, index = node.inputs
-    shape, strides, base = layouts[source]
-    out_shape = tuple(node.shape)
-    if not shape:  # a 0-d input is copied
-        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{base}];"]
-        return _lines_kernel(position, graph, node, f"index_select of 0-d %{source}",
-                             [pointer_of[source]], target_pointer, types, lines)
-    dim = node.attrs["dim"] % len(shape)
-    size = shape[dim]
-    index_shape, index_strides, index_base = layouts[index]
-    flat_index = _offset((out_shape[dim],), (_numel(index_shape),),
-                         (index_strides[-1] if index_strides else 0,), index_base, flat=False)
-    flat_index = flat_index.replace("idx0", f"idx{dim}")
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(out_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)), others,
-                   base, flat=False)
-    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(out_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
-              f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, 0, 3)] + ["    }"]
-    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
-              + ("" if rest == "0" else f" + {rest}") + "];", "}"]
-    return _lines_kernel(position, graph, node, f"index_select along dim {dim} by %{index}",
-                         [pointer_of[source], pointer_of[index]], target_pointer, types, lines)
-
-
-def _index_add_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                      draw=None):
-    """index_add (index_select's gradient), index_copy and index_fill along dim: the base
-    copied, then at index[j] the source's slice j added (one element at a time, so repeated
-    indices accumulate) or stored, or the value stored. Bad indices raise as eager does."""
-    base_name, index, source = node.inputs
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % max(len(shape), 1)
-    strides, size = _row_major(shape), shape[dim] if shape else 1
-    index_shape, index_strides, index_base = layouts[index]
-    count = _numel(index_shape)
-    if node.op == "index_fill":  # every element of the filled slices
-        loop_shape = tuple(count if d == dim else n for d, n in enumerate(shape))
-        value = repr(float(_constant(source))) if source not in layouts else \
-            f"{pointer_of[source]}[{layouts[source][2]}]"
-    else:
-        loop_shape = tuple(layouts[source][0])
-        value = f"{pointer_of[source]}[{_offset(loop_shape, *layouts[source], flat=False)}]"
-    index_offset = f"{index_base} + idx{dim} * {index_strides[-1] if index_strides else 0}"
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(loop_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)),
-                   others, 0, flat=False)
-    alpha = node.attrs.get("alpha", 1)
-    base_offset = _offset(shape, *layouts[base_name], flat=True)
-    # index_add: RuntimeError; index_copy: its own IndexError; both want [0, size); index_fill
-    # takes negative indices too
-    kind, low = {"index_add": (1, "0"), "index_copy": (7, "0")}.get(node.op, (0, f"-{size}"))
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
-    lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
-    lines += [f"    {target_pointer}[i] = {pointer_of[base_name]}[{base_offset}];", "}",
-              f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    lines += [f"    int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < {low} || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim, kind)] + ["    }"]
-    lines += [f"    position += position < 0 ? {size} : 0;"]
-    if node.op == "index_add":
-        operator, value = "+=", ("" if alpha == 1 else f"{float(alpha)!r} * ") + value
-    else:
-        operator = "="
-    lines += [f"    {target_pointer}[position * {strides[dim]}" + ("" if rest == "0" else
-                                                                f" + {rest}")
-              + f"] {operator} {value};", "}"]
-    reads = [pointer_of[base_name], pointer_of[index]] + (
-        [pointer_of[source]] if source in layouts else [])
-    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index}",
-                         list(dict.fromkeys(reads)), target_pointer, types, lines)
-
-
-def _take_put_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """take and put: x read (take) or written (put, stored or accumulated, in order) at flat
-    row-major positions, negative ones counting from the end; a position outside [-n, n)
-    raises eager's IndexError."""
-    source, index = node.inputs[:2]
-    shape, strides, base = layouts[source]
-    n = _numel(shape)
-    index_shape = tuple(layouts[index][0])
-    lines = []
-    if node.op == "put":
-        base_offset = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=True)
-        lines += [f"for (int64_t i = 0; i < {n}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(tuple(shape))
-                                              if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    lines += [f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(index_shape)]
-    lines += [f"    int64_t position = {pointer_of[index]}"
-              f"[{_offset(index_shape, *layouts[index], flat=False)}];",
-              f"    if (position < -{n} || position >= {n}) {{"]
-    lines += ["    " + line for line in _error_lines("position", n, 0, 8)] + ["    }"]
-    lines += [f"    position += position < 0 ? {n} : 0;"]
-    if node.op == "take":  # x at the flat position, through its strides
-        decode = [f"    int64_t rest_p = position, address = {base};"]
-        for d in range(len(shape) - 1, -1, -1):
-            decode += [f"    address += (rest_p % {shape[d]}) * {strides[d]}; "
-                       f"rest_p /= {shape[d]};"]
-        lines += decode + [f"    {target_pointer}[i] = {pointer_of[source]}[address];", "}"]
-        reads = [pointer_of[source], pointer_of[index]]
-    else:
-        values = node.inputs[2]
-        operator = "+=" if node.attrs.get("accumulate") else "="
-        lines += [f"    {target_pointer}[position] {operator} {pointer_of[values]}"
-                  f"[{_offset(index_shape, *layouts[values], flat=False)}];", "}"]
-        reads = [pointer_of[source], pointer_of[index], pointer_of[values]]
-    return _lines_kernel(position, graph, node, f"{node.op} at the flat positions %{index}",
-                         list(dict.fromkeys(reads)), target_pointer, types, lines)
-
-
-def _triangle_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """triu/tril: the matrices (last two dims) kept on and above (triu) or below (tril) the
-    diagonal `diagonal`, zero elsewhere."""
-    source = node.inputs[0]
-    shape = tuple(node.shape)
-    rows, columns = len(shape) - 2, len(shape) - 1
-    k = node.attrs["diagonal"]
-    keep = (f"idx{columns} - idx{rows} >= {k}" if node.op == "triu"
-            else f"idx{columns} - idx{rows} <= {k}")
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(shape)]
-    lines += [f"    {target_pointer}[i] = {keep} ? "
-              f"{pointer_of[source]}[{_offset(shape, *layouts[source], flat=False)}] : 0;", "}"]
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source} at diagonal {k}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="one pass over the result")
-
-
-def _repeat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                   draw=None):
-    """repeat (np.tile): out[i] reads x at each index modulo x's size in that dim (x's dims
-    aligned to the right, as torch adds leading ones)."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    out_shape = tuple(node.shape)
-    lead = len(out_shape) - len(shape)
-    terms = [f"(idx{lead + d} % {n}) * {stride}"
-             for d, (n, stride) in enumerate(zip(shape, strides)) if n != 1 and stride != 0]
-    terms += [str(base)] if base else []
-    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(out_shape)]
-    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{' + '.join(terms) or '0'}];", "}"]
-    return _lines_kernel(position, graph, node, f"repeat of %{source} {node.attrs['repeats']}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="one pass over the result")
-
-
-def _trace_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
-    """trace: the sum of the main diagonal, accumulated in double."""
-    source = node.inputs[0]
-    (rows, columns), (row_stride, column_stride), base = layouts[source]
-    lines = ["double accumulator = 0.0;",
-             f"for (int64_t i = 0; i < {min(rows, columns)}; i++)",
-             f"    accumulator += {pointer_of[source]}[{base} + i * {row_stride + column_stride}];",
-             f"{target_pointer}[0] = accumulator;"]
-    return _lines_kernel(position, graph, node, f"trace of %{source}", [pointer_of[source]],
-                         target_pointer, types, lines, comment="the diagonal, summed")
-
-
-def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                   draw=None):
-    """inverse, det, solve and cholesky through LAPACK (the OpenBLAS of scipy-openblas32): each
-    matrix of the batch copied row-major, factored (getrf, gesv, potrf), and the result taken
-    from the factors; a singular or not positive-definite matrix stops the call with eager's
-    LinAlgError (LAPACK's info is the pivot or the order torch reports)."""
-    from . import blas
-    if blas.library_dir() is None:
-        raise Unsupported(f"{node.op} needs LAPACK (the scipy-openblas32 wheel)")
-    if node.op == "solve" and not node.attrs.get("left", True):
-        raise Unsupported("solve with left=False (not compiled yet)")
-    a = node.inputs[0]
-    shape, strides, base = layouts[a]
-    n = shape[-1]
-    batch = tuple(shape[:-2])
-    element, f = types.of(pointer_of[a]), blas.LAPACK_PREFIX[types.of(pointer_of[a])]
-    batched = int(len(shape) > 2)
-    matrix = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
-    lines = [f"{element} *work = malloc({max(n * n, 1)} * sizeof *work);",
-             f"int *pivots = malloc({max(n, 1)} * sizeof *pivots);",
-             "if (work == NULL || pivots == NULL) {",
-             "    free(work);", "    free(pivots);",
-             f"    graphc_error[0] = {n * n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
-             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
-    lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
-    lines += [f"    for (int64_t idx{len(shape) - 2} = 0; idx{len(shape) - 2} < {n}; "
-              f"idx{len(shape) - 2}++)",
-              f"        for (int64_t idx{len(shape) - 1} = 0; idx{len(shape) - 1} < {n}; "
-              f"idx{len(shape) - 1}++)",
-              f"            work[idx{len(shape) - 2} * {n} + idx{len(shape) - 1}] = "
-              f"{pointer_of[a]}[{matrix}];"]
-
-    def fail(kind, detail):
-        return [f"    if (info > 0) {{", "        free(work);", "        free(pivots);",
-                f"        graphc_error[0] = {detail};", "        graphc_error[1] = b;",
-                f"        graphc_error[2] = {batched};",
-                f"        graphc_error[3] = {kind};", "        return 1;", "    }"]
-    out = f"{target_pointer} + b * {n * n}"
-    if node.op == "inverse":
-        lines += [f"    int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);"]
-        lines += fail(4, "info")
-        lines += [f"    {f}getri(101, {n}, work, {n}, pivots);",
-                  f"    memcpy({out}, work, {n * n} * sizeof *work);"]
-    elif node.op == "det":  # LU: the product of the pivots, negated per row swap
-        lines += [f"    const int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);",
-                  "    double product = 1.0;",
-                  f"    for (int i = 0; i < {n}; i++)",
-                  f"        product *= (pivots[i] != i + 1 ? -1.0 : 1.0) * work[i * {n} + i];",
-                  f"    {target_pointer}[b] = info > 0 ? 0.0 : product;"]
-    elif node.op == "solve":
-        right = node.inputs[1]
-        r_shape, r_strides, r_base = layouts[right]
-        columns = r_shape[-1] if len(r_shape) == len(shape) else 1
-        if len(r_shape) != len(shape) and len(r_shape) != len(shape) - 1 or \
-                tuple(r_shape[:len(batch)]) != batch:
-            raise Unsupported("solve with a broadcast right-hand side (not compiled yet)")
-        rhs = _offset(tuple(r_shape), tuple(r_shape), tuple(r_strides), r_base, flat=False)
-        loops = [f"    for (int64_t idx{len(batch)} = 0; idx{len(batch)} < {n}; idx{len(batch)}++)"]
-        if columns > 1 or len(r_shape) == len(shape):
-            loops.append(f"        for (int64_t idx{len(batch) + 1} = 0; idx{len(batch) + 1} < "
-                         f"{columns}; idx{len(batch) + 1}++)")
-            place = f"idx{len(batch)} * {columns} + idx{len(batch) + 1}"
-        else:
-            place = f"idx{len(batch)}"
-        out = f"{target_pointer} + b * {n * columns}"
-        lines += loops + [f"            ({out})[{place}] = {pointer_of[right]}[{rhs}];",
-                          f"    int info = {f}gesv(101, {n}, {columns}, work, {n}, pivots, "
-                          f"{out}, {columns});"]
-        lines += fail(5, "info")
-    else:  # cholesky: the factor, the other triangle zeroed
-        upper = bool(node.attrs.get("upper", False))
-        lines += [f"    int info = {f}potrf(101, '{'U' if upper else 'L'}', {n}, work, {n});"]
-        lines += fail(6, "info")
-        lines += [f"    for (int i = 0; i < {n}; i++)",
-                  f"        for (int j = 0; j < {n}; j++)",
-                  f"            ({out})[i * {n} + j] = "
-                  f"{'j >= i' if upper else 'j <= i'} ? work[i * {n} + j] : 0;"]
-    lines += ["}", "free(work);", "free(pivots);"]
-    reads = list(dict.fromkeys(pointer_of[o] for o in node.inputs))
-    return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)", reads,
-                         target_pointer, types, lines, comment="one matrix of the batch at a time")
-
-
-def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                        index):
-    """multinomial, as graphc.random specifies it: every probability checked first (eager's
-    RuntimeErrors), then per row either inverse-CDF sampling with replacement (the first
-    cumulative sum above v * total, never past the last positive weight) or, without, the
-    first `num_samples` of a stable sort by -log(1 - v) / p."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    k = shape[-1]
-    rows = _numel(shape[:-1])
-    samples, replacement = node.attrs["num_samples"], node.attrs["replacement"]
-    row_stride = strides[-2] if len(shape) == 2 else 0
-    p = f"{pointer_of[source]}[{base} + r * {row_stride} + i * {strides[-1]}]"
-    lines = [f"for (int64_t r = 0; r < {rows}; r++)  /* the checks eager makes first */",
-             f"    for (int64_t i = 0; i < {k}; i++)",
-             f"        if (!isfinite((double){p}) || {p} < 0) {{",
-             "            graphc_error[3] = 9;", "            return 1;", "        }",
-             f"for (int64_t r = 0; r < {rows}; r++) {{",
-             "    double total = 0.0;",
-             f"    for (int64_t i = 0; i < {k}; i++)",
-             f"        total += {p};",
-             "    if (!(total > 0)) {",
-             "        graphc_error[3] = 10;", "        return 1;", "    }", "}",
-             f"double *cumulative = malloc({max(k, 1)} * sizeof *cumulative);",
-             f"graphc_ranked *line = malloc({max(k, 1)} * sizeof *line);",
-             "if (cumulative == NULL || line == NULL) {",
-             "    free(cumulative);", "    free(line);",
-             f"    graphc_error[0] = {k};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
-             f"for (int64_t r = 0; r < {rows}; r++) {{"]
-    if replacement:
-        lines += ["    double running = 0.0;", "    int64_t last_positive = 0;",
-                  f"    for (int64_t i = 0; i < {k}; i++) {{",
-                  f"        running += {p};", "        cumulative[i] = running;",
-                  f"        if ({p} > 0)", "            last_positive = i;", "    }",
-                  f"    for (int64_t j = 0; j < {samples}; j++) {{",
-                  f"        const double v = graphc_uniform53(seed, offset, r * {samples} + j);",
-                  f"        const double target = v * cumulative[{k - 1}];",
-                  f"        int64_t low = 0, high = {k};  /* the first cumulative > target */",
-                  "        while (low < high) {",
-                  "            const int64_t middle = (low + high) / 2;",
-                  "            if (cumulative[middle] > target)",
-                  "                high = middle;", "            else",
-                  "                low = middle + 1;", "        }",
-                  f"        {target_pointer}[r * {samples} + j] = "
-                  "low < last_positive ? low : last_positive;", "    }"]
-    else:
-        lines += [f"    for (int64_t i = 0; i < {k}; i++) {{",
-                  f"        const double v = graphc_uniform53(seed, offset, r * {k} + i);",
-                  f"        line[i].value = {p} > 0 ? -log(1.0 - v) / {p} : INFINITY;",
-                  "        line[i].index = i;", "    }",
-                  f"    qsort(line, {k}, sizeof *line, graphc_ascending);",
-                  f"    for (int64_t j = 0; j < {samples}; j++)",
-                  f"        {target_pointer}[r * {samples} + j] = line[j].index;"]
-    lines += ["}", "free(cumulative);", "free(line);"]
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"multinomial draw {index} ({rows} x {samples}, "
-                        f"{'with' if replacement else 'without'} replacement)",
-                        [pointer_of[source]], comment="checks, then each row drawn")
-
-
-def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
-                 comment="element i of the draw, in row-major order: eager's numbers"):
-    """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
-    signature = _signature(list(reads), [target_pointer], types)
-    return _lines_kernel(position, graph, node, summary, list(reads), target_pointer, types,
-                         lines, comment) | {
-        "parameters": f"uint64_t seed, uint64_t offset, {signature['parameters']}",
-        "arguments": f"seed{index}, offset{index}, {signature['arguments']}",
-    }
-
-
-def _word_draw_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """bernoulli, exponential_ and randint from Philox words, as graphc.random specifies them:
-    bernoulli compares word * 2^-32 with p (a number or a tensor of probabilities);
-    exponential_ is -log(1 - v) / lambd on the normal recipe's uniforms; randint is
-    low + word % span (two words per value when the span passes 2^32)."""
-    shape = tuple(node.shape)
-    n = _numel(shape)
-    reads, prologue = [], []
-    if node.op == "bernoulli":
-        per_block, p = 4, node.inputs[0]
-        if p in layouts:  # a tensor of probabilities, each checked as eager checks them
-            reads.append(pointer_of[p])
-            p = f"(double){pointer_of[p]}[{_offset(shape, *layouts[p], flat=False)}]"
-            prologue = _index_lines(shape) + [f"if (!({p} >= 0 && {p} <= 1)) {{",
-                                              "    graphc_error[3] = 11;", "    return 1;", "}"]
-        value = f"((double)w[k] * 0x1p-32 < {p}) ? 1 : 0"
-    elif node.op == "exponential":
-        bits = 24 if node.dtype is _dt.float32 else 53
-        per_block = 4 if bits <= 32 else 2
-        value = f"-log(1.0 - uniform[k]) / {float(node.attrs['lambd'])!r}"
-        prologue = None  # uniforms, not raw words
-    else:
-        low, span = int(node.attrs["low"]), int(node.attrs["high"]) - int(node.attrs["low"])
-        if span <= 1 << 32:
-            per_block, word = 4, "(uint64_t)w[k]"
-        else:
-            per_block, word = 2, "(((uint64_t)w[2 * k] << 32) | w[2 * k + 1])"
-        drawn = word if span == 1 << 64 else f"{word} % {span}u"
-        value = f"(int64_t)((uint64_t){low} + {drawn})"
-    if prologue is None:
-        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
-                 "    double uniform[4];",
-                 f"    graphc_uniform_block(seed, offset, b, {bits}, uniform);"]
-    else:
-        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
-                 "    uint32_t w[4];",
-                 "    graphc_philox(seed, offset + (uint64_t)b, w);"]
-    lines += [f"    for (int64_t k = 0; k < {per_block}; k++) {{",
-              f"        const int64_t i = b * {per_block} + k;",
-              f"        if (i >= {n})", "            break;"]
-    lines += ["        " + line for line in (prologue or [])]
-    lines += [f"        {target_pointer}[i] = {value};", "    }", "}"]
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"{node.op} draw {index} ({n} values)", reads)
-
-
-def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """A draw of uniform or normal numbers, element i from the stream word graphc.random's
-    recipe assigns to it (the runner claims seed and offset from the generator per call)."""
-    ctype, dtype = types.of(target_pointer), node.dtype
-    numel = _numel(node.shape)
-    attrs = node.attrs
-    bits = 24 if dtype is _dt.float32 else 53
-    per_block = 4 if bits <= 32 else 2
-    value = "values[k]"
-    if node.op == "uniform":
-        if (attrs["low"], attrs["high"]) != (0.0, 1.0):
-            value = f"({float(attrs['high']) - float(attrs['low'])!r} * {value} + {float(attrs['low'])!r})"
-    elif (attrs["mean"], attrs["std"]) != (0.0, 1.0):
-        value = f"({value} * {float(attrs['std'])!r} + {float(attrs['mean'])!r})"
-    random = {"block": f"graphc_{node.op}_block", "bits": bits, "per_block": per_block,
-              "blocks": -(-numel // per_block), "ragged": numel % per_block != 0,
-              "value": f"({ctype}){value}"}
-    return {
-        "name": f"kernel{position}_{node.op}",
-        "output": node.name,
-        "summary": f"{node.op} draw {index} ({numel} values)",
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": f"uint64_t seed, uint64_t offset, {ctype} *restrict {target_pointer}",
-        "arguments": f"seed{index}, offset{index}, {target_pointer}",
-        "numel": numel, "index_lines": [], "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None,
-        "random": random,
-        "gemm": None,
-    }
-
-
-def _row_major(shape):
-    strides, running = [], 1
-    for size in reversed(shape):
-        strides.append(running)
-        running *= max(size, 1)
-    return tuple(reversed(strides))
-
-
-# the kernels of values computed into memory of their own, by op: each is called as
-# builder(position, graph, node, target pointer, layouts, pointers, element types, draw index)
-_MEMORY_KERNELS = {
-    "matmul": _matmul_kernel, "cat": _cat_kernel, "slice_backward": _slice_backward_kernel,
-    "diagonal_backward": _slice_backward_kernel,
-    "value_select": _value_select_kernel, "index": _indexing_kernel,
-    "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
-    "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
-    "cumsum": _scan_kernel, "cumprod": _scan_kernel,
-    **{op: _sort_kernel for op in _SORTED},
-    "index_select": _index_select_kernel, "index_add": _index_add_kernel,
-    "index_copy": _index_add_kernel, "index_fill": _index_add_kernel,
-    "take": _take_put_kernel, "put": _take_put_kernel,
-    "triu": _triangle_kernel, "tril": _triangle_kernel,
-    "repeat": _repeat_kernel, "trace": _trace_kernel,
-    **{op: _linalg_kernel for op in _LAPACK},
-    "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
-    "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
-    "multinomial": _multinomial_kernel,
-}

@@ -1,0 +1,144 @@
+"""Index arithmetic over strided memory, shared by the C backend and its kernels: where the
+element at a loop's multi-index lives in an operand (`_offset`), the multi-index of a flat
+index, views as affine maps, kernels' C signatures and element types, and `Unsupported`."""
+import math
+
+from ..ir.registry import REGISTRY
+
+
+class Unsupported(Exception):
+    """The graph has something the C backend does not lower yet."""
+
+
+def _constant(text):
+    """An operand recorded as a number (its repr) back to a sympy number."""
+    import sympy
+    if text in ("True", "False"):
+        return sympy.true if text == "True" else sympy.false
+    return sympy.sympify(text)
+
+
+def _offset(output_shape, input_shape, input_strides, base=0, flat=True):
+    """The element offset of the input at the loop's multi-index (idx0, idx1, ...); `i` when
+    the loop is flat and the input dense in the loop's shape."""
+    if flat and not base and input_shape == output_shape and _dense(input_shape, input_strides):
+        return "i"
+    lead = len(output_shape) - len(input_shape)
+    terms = [f"idx{lead + d} * {stride}" if stride != 1 else f"idx{lead + d}"
+             for d, (size, stride) in enumerate(zip(input_shape, input_strides))
+             if size != 1 and stride != 0]
+    if base:
+        terms.append(str(base))
+    return " + ".join(terms) or "0"
+
+
+def _view_chain(graph, name, views):
+    """The value a chain of views starts from, and the view nodes from it to `name`."""
+    chain = []
+    while name in views:
+        node = graph.node(name)
+        chain.append(node)
+        name = node.inputs[0]
+    return name, list(reversed(chain))
+
+
+def _memory_map(root_shape, root_strides, chain):
+    """(shape, strides, offset) of the last view of `chain` in the root's memory: the views'
+    own numpy implementations applied to the array of the root's element offsets. None when
+    the view is not an affine function of its index (a reshape across strides)."""
+    import numpy as np
+    offsets = np.zeros(root_shape, dtype=np.int64)
+    for d, (size, stride) in enumerate(zip(root_shape, root_strides)):
+        shape = [1] * len(root_shape)
+        shape[d] = size
+        offsets = offsets + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    for node in chain:
+        offsets = REGISTRY[node.op].eager(offsets, **node.attrs)
+    offsets = np.asarray(offsets)
+    if offsets.size == 0:
+        return offsets.shape, (0,) * offsets.ndim, 0
+    base = int(offsets.flat[0])
+    strides = []
+    for d, size in enumerate(offsets.shape):
+        index = [0] * offsets.ndim
+        if size > 1:
+            index[d] = 1
+            strides.append(int(offsets[tuple(index)]) - base)
+        else:
+            strides.append(0)
+    expected = np.full(offsets.shape, base, dtype=np.int64)
+    for d, (size, stride) in enumerate(zip(offsets.shape, strides)):
+        shape = [1] * offsets.ndim
+        shape[d] = size
+        expected = expected + (np.arange(size, dtype=np.int64) * stride).reshape(shape)
+    if not np.array_equal(offsets, expected):
+        return None
+    return offsets.shape, tuple(strides), base
+
+
+def _dense(shape, strides):
+    expected = 1
+    for size, stride in zip(reversed(shape), reversed(strides)):
+        if size != 1 and stride != expected:
+            return False
+        expected *= size
+    return True
+
+
+def _index_lines(shape):
+    """C statements computing idx0 .. idx{n-1} from the flat index i (row-major)."""
+    if not shape:
+        return []
+    lines = ["int64_t rest = i;"]
+    for d in range(len(shape) - 1, -1, -1):
+        if d == 0:
+            lines.append("const int64_t idx0 = rest;")
+        else:
+            lines.append(f"const int64_t idx{d} = rest % {shape[d]}; rest /= {shape[d]};")
+    return lines
+
+
+def _decode(variable, sizes_and_dims):
+    """C lines setting idx{d} for each (size, d), row-major, from the flat index `variable`."""
+    if not sizes_and_dims:
+        return []
+    lines = [f"int64_t rest_{variable} = {variable};"]
+    for position in range(len(sizes_and_dims) - 1, -1, -1):
+        size, d = sizes_and_dims[position]
+        if position == 0:
+            lines.append(f"const int64_t idx{d} = rest_{variable};")
+        else:
+            lines.append(f"const int64_t idx{d} = rest_{variable} % {size}; rest_{variable} /= {size};")
+    return lines
+
+
+class _ElementTypes(dict):
+    """The C element type of each data pointer (`in0_data` -> "float"); `compute` is the type
+    of the graph's floating-point arithmetic, and of any pointer not listed."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self.compute = compute
+
+    def of(self, pointer):
+        return self.get(pointer, self.compute)
+
+
+def _signature(reads, writes, types):
+    """A kernel's C parameters (what it reads is const) and the entry point's arguments."""
+    parameters = [f"const {types.of(p)} *restrict {p}" for p in reads] + [
+        f"{types.of(p)} *restrict {p}" for p in writes]
+    return {"parameters": ", ".join(parameters), "arguments": ", ".join(reads + writes)}
+
+
+def _numel(shape):
+    return math.prod(shape)
+
+
+def _row_major(shape):
+    strides, running = [], 1
+    for size in reversed(shape):
+        strides.append(running)
+        running *= max(size, 1)
+    return tuple(reversed(strides))
+
