@@ -630,12 +630,16 @@ class _Specialisation:
             8: f"out of range: tried to access index {value} on a tensor of {size} elements.",
             9: "probability tensor contains either `inf`, `nan` or element < 0",
             10: "invalid multinomial distribution (sum of probabilities <= 0)",
+            12: f"the LAPACK routine of this op failed on matrix {size} (info {value})",
             11: "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
                 "message be improved?  If so, please report an enhancement request to "
                 "PyTorch.)",
         }.get(kind, f"index {value} is out of bounds for dimension {dim} with size {size}")
         # advanced indexing counts the dimension among its index tensors; gather, scatter,
         # index_add and index_select raise RuntimeError
+        if kind == 12:
+            from .ir.ops.linalg import LinAlgError
+            raise LinAlgError(message)
         raise (RuntimeError if kind in (1, 3, 9, 10, 11) else IndexError)(message)
 
     def input_slots(self, out):

@@ -27,10 +27,13 @@ _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
 
 
 _REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
-               "tril", "repeat", "trace")  # read or written through index maths
+               "tril", "repeat", "trace", "diag_embed")  # read or written through index maths
 
 
-_LAPACK = ("inverse", "det", "solve", "cholesky")
+_LINEAR_SYSTEMS = ("inverse", "det", "solve", "cholesky")
+_FACTORISATIONS = ("svd_s", "svd_u", "svd_vh", "svd_v", "eigh_values", "eigh_vectors", "qr_q",
+                   "qr_r")
+_LAPACK = _LINEAR_SYSTEMS + _FACTORISATIONS
 
 
 def _index_placement(shape, dims, index_shapes):
@@ -638,6 +641,30 @@ def _triangle_kernel(position, graph, node, target_pointer, layouts, pointer_of,
                          comment="one pass over the result")
 
 
+def _diag_embed_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                       draw=None):
+    """diag_embed (the gradient of a diagonal): zeros, with the last dim of x on the `offset`
+    diagonal of the two new last dims."""
+    if (node.attrs["dim1"], node.attrs["dim2"]) not in ((-2, -1), (len(node.shape) - 2,
+                                                                 len(node.shape) - 1)):
+        raise Unsupported("diag_embed into other dims than the last two (not compiled yet)")
+    source = node.inputs[0]
+    shape = tuple(layouts[source][0])
+    size, offset = node.shape[-1], node.attrs["offset"]
+    row, column = max(-offset, 0), max(offset, 0)
+    lines = [f"for (int64_t i = 0; i < {_numel(node.shape)}; i++)",
+             f"    {target_pointer}[i] = 0;",
+             f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(shape)]
+    last = f"idx{len(shape) - 1}"
+    lines += [f"    {target_pointer}[(i / {shape[-1]}) * {size * size} + ({last} + {row}) * {size}"
+              f" + {last} + {column}] = "
+              f"{pointer_of[source]}[{_offset(shape, *layouts[source], flat=False)}];", "}"]
+    return _lines_kernel(position, graph, node, f"diag_embed of %{source} at offset {offset}",
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="zeros, then the diagonal")
+
+
 def _repeat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                    draw=None):
     """repeat (np.tile): out[i] reads x at each index modulo x's size in that dim (x's dims
@@ -752,6 +779,79 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     reads = list(dict.fromkeys(pointer_of[o] for o in node.inputs))
     return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)", reads,
                          target_pointer, types, lines, comment="one matrix of the batch at a time")
+
+
+def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                          draw=None):
+    """svd (gesdd), eigh (syevd) and qr (geqrf, orgqr) through LAPACK, the routines numpy's
+    own LAPACK runs, so the results (signs of singular and eigenvectors included) are eager's
+    to rounding. Each matrix of the batch is copied row-major, factored, and the part the op
+    asks for written out."""
+    from . import blas
+    if blas.library_dir() is None:
+        raise Unsupported(f"{node.op} needs LAPACK (the scipy-openblas32 wheel)")
+    if node.op.startswith("qr") and node.attrs["mode"] != "reduced" and not (
+            node.op == "qr_r" and node.attrs["mode"] == "r"):
+        raise Unsupported(f"qr with mode={node.attrs['mode']!r} (not compiled yet)")
+    a = node.inputs[0]
+    shape, strides, base = layouts[a]
+    m, n = shape[-2], shape[-1]
+    k, batch = min(m, n), tuple(shape[:-2])
+    element, f = types.of(pointer_of[a]), blas.LAPACK_PREFIX[types.of(pointer_of[a])]
+    per_matrix = _numel(node.shape) // max(_numel(batch), 1)
+    full = bool(node.attrs.get("full_matrices", False))
+    u_columns, vt_rows = (m, n) if full else (k, k)
+    rows, columns = len(shape) - 2, len(shape) - 1
+    lines = [f"{element} *work = malloc({max(m * n, 1)} * sizeof *work);",
+             f"{element} *values = malloc({max(m, n, 1)} * sizeof *values);",
+             f"{element} *u = malloc({max(m * u_columns, 1)} * sizeof *u);",
+             f"{element} *vt = malloc({max(vt_rows * n, 1)} * sizeof *vt);",
+             "if (work == NULL || values == NULL || u == NULL || vt == NULL) {",
+             "    free(work);", "    free(values);", "    free(u);", "    free(vt);",
+             f"    graphc_error[0] = {m * n};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;", "}",
+             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
+    lines += [f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
+              f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
+              f"            work[idx{rows} * {n} + idx{columns}] = {pointer_of[a]}"
+              f"[{_offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)}];"]
+    out = f"{target_pointer}[b * {per_matrix} + "
+    if node.op.startswith("svd"):
+        job = "N" if node.op == "svd_s" else ("A" if full else "S")
+        lines += [f"    int info = {f}gesdd(101, '{job}', {m}, {n}, work, {n}, values, u, "
+                  f"{u_columns}, vt, {n});"]
+        written = {"svd_s": (k, 1, "values[i]"),
+                   "svd_u": (m, u_columns, f"u[i * {u_columns} + j]"),
+                   "svd_vh": (vt_rows, n, f"vt[i * {n} + j]"),
+                   "svd_v": (n, vt_rows, f"vt[j * {n} + i]")}[node.op]
+    elif node.op.startswith("eigh"):
+        job = "V" if node.op == "eigh_vectors" else "N"
+        lines += [f"    int info = {f}syevd(101, '{job}', '{node.attrs['uplo']}', {n}, work, {n}, "
+                  "values);"]
+        written = (n, n, f"work[i * {n} + j]") if job == "V" else (n, 1, "values[i]")
+    else:  # qr: R is the upper triangle of the factored rows, Q rebuilt from the reflectors
+        lines += [f"    int info = {f}geqrf(101, {m}, {n}, work, {n}, values);"]
+        if node.op == "qr_q":
+            lines += ["    if (info == 0)",
+                      f"        info = {f}orgqr(101, {m}, {k}, {k}, work, {n}, values);"]
+            written = (m, k, f"work[i * {n} + j]")
+        else:
+            written = (k, n, f"(j >= i ? work[i * {n} + j] : 0)")
+    lines += ["    if (info != 0) {",
+              "        free(work);", "        free(values);", "        free(u);", "        free(vt);",
+              "        graphc_error[0] = info;", "        graphc_error[1] = b;",
+              "        graphc_error[3] = 12;  /* LAPACK did not converge */",
+              "        return 1;", "    }"]
+    out_rows, out_columns, value = written
+    lines += [f"    for (int64_t i = 0; i < {out_rows}; i++)",
+              f"        for (int64_t j = 0; j < {out_columns}; j++)",
+              f"            {out}i * {out_columns} + j] = {value};",
+              "}", "free(work);", "free(values);", "free(u);", "free(vt);"]
+    return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)",
+                         [pointer_of[a]], target_pointer, types, lines,
+                         comment="one matrix of the batch at a time")
 
 
 def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -919,8 +1019,9 @@ _MEMORY_KERNELS = {
     "index_copy": _index_add_kernel, "index_fill": _index_add_kernel,
     "take": _take_put_kernel, "put": _take_put_kernel,
     "triu": _triangle_kernel, "tril": _triangle_kernel,
-    "repeat": _repeat_kernel, "trace": _trace_kernel,
-    **{op: _linalg_kernel for op in _LAPACK},
+    "repeat": _repeat_kernel, "trace": _trace_kernel, "diag_embed": _diag_embed_kernel,
+    **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
+    **{op: _factorisation_kernel for op in _FACTORISATIONS},
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
     "multinomial": _multinomial_kernel,

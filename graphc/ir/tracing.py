@@ -155,7 +155,10 @@ class Tracer:
 
     def on_grad_created(self, leaf, grad):
         """The traced backward gave `leaf` its first .grad (`grad`, a traced value)."""
-        self.grad_sets.append((self.name_of(leaf), self.names[id(grad)]))
+        # the leaf is an input: named as one (a later view over the same memory, x.t().t(),
+        # may have taken over its memory key)
+        name = self.input_of_memory.get(_memory_key(leaf)) or self.name_of(leaf)
+        self.grad_sets.append((name, self.names[id(grad)]))
         self.grad_created.append(leaf)
 
     def graph_break(self, reason):
