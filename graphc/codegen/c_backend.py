@@ -144,6 +144,18 @@ class _Expressions:
             expression = self.of(node.inputs[0], inputs)
         elif node.op == "cast":
             expression = self._cast(node, inputs)
+        elif node.op == "isclose":  # eager's formula: equal, both NaN, or |a - b| within bounds
+            import sympy
+            a, b = (_as_number(self.of(o, inputs)) for o in node.inputs)
+            attrs = node.attrs
+            terms = [self.math.eq(a, b)]
+            if attrs["equal_nan"]:
+                terms.append(sympy.And(self.math.isnan(a), self.math.isnan(b)))
+            if attrs["rtol"] != 0 or attrs["atol"] != 0:
+                difference = sympy.Abs(a - b)
+                terms.append(sympy.And(self.math.isfinite(difference), sympy.Le(
+                    difference, attrs["atol"] + attrs["rtol"] * sympy.Abs(b), evaluate=False)))
+            expression = sympy.Or(*terms)
         elif node.op == "masked_fill":  # x where the mask is false, the value where it is true
             import sympy
             x, mask, value = node.inputs

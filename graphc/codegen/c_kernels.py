@@ -27,10 +27,10 @@ _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
 
 
 _REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
-               "tril", "repeat", "trace", "diag_embed")  # read or written through index maths
+               "tril", "repeat", "trace", "diag_embed", "cross")  # read or written by index maths
 
 
-_LINEAR_SYSTEMS = ("inverse", "det", "solve", "cholesky")
+_LINEAR_SYSTEMS = ("inverse", "det", "slogdet_sign", "slogdet_logabsdet", "solve", "cholesky")
 _FACTORISATIONS = ("svd_s", "svd_u", "svd_vh", "svd_v", "eigh_values", "eigh_vectors", "qr_q",
                    "qr_r")
 _LAPACK = _LINEAR_SYSTEMS + _FACTORISATIONS
@@ -665,6 +665,35 @@ def _diag_embed_kernel(position, graph, node, target_pointer, layouts, pointer_o
                          comment="zeros, then the diagonal")
 
 
+def _cross_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                  draw=None):
+    """cross along dim (of size 3): c_i = a_(i+1) b_(i+2) - a_(i+2) b_(i+1), the operands read
+    through their own (broadcast) strides."""
+    shape = tuple(node.shape)
+    dim = node.attrs["dim"] % len(shape)
+    reads = []
+    for operand in node.inputs:
+        o_shape, o_strides, o_base = layouts[operand]
+        lead = len(shape) - len(o_shape)
+        o_shape = (1,) * lead + tuple(o_shape)
+        o_strides = (0,) * lead + tuple(o_strides)
+        rest = _offset(shape, tuple(1 if d == dim else n for d, n in enumerate(o_shape)),
+                       tuple(0 if d == dim else st for d, st in enumerate(o_strides)), o_base,
+                       flat=False)
+        reads.append((pointer_of[operand], rest, o_strides[dim]))
+
+    def element(which, shift):
+        pointer, rest, stride = reads[which]
+        return f"{pointer}[{rest} + ((idx{dim} + {shift}) % 3) * {stride}]"
+    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
+    lines += ["    " + line for line in _index_lines(shape)]
+    lines += [f"    {target_pointer}[i] = {element(0, 1)} * {element(1, 2)} - "
+              f"{element(0, 2)} * {element(1, 1)};", "}"]
+    return _lines_kernel(position, graph, node, f"cross along dim {dim}",
+                         list(dict.fromkeys(p for p, _, _ in reads)), target_pointer, types,
+                         lines, comment="one pass over the result")
+
+
 def _repeat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                    draw=None):
     """repeat (np.tile): out[i] reads x at each index modulo x's size in that dim (x's dims
@@ -747,6 +776,15 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
                   f"    for (int i = 0; i < {n}; i++)",
                   f"        product *= (pivots[i] != i + 1 ? -1.0 : 1.0) * work[i * {n} + i];",
                   f"    {target_pointer}[b] = info > 0 ? 0.0 : product;"]
+    elif node.op.startswith("slogdet"):  # the pivots' signs and the sum of their logs
+        lines += [f"    const int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);",
+                  "    double sign = 1.0, logabs = 0.0;",
+                  f"    for (int i = 0; i < {n}; i++) {{",
+                  f"        const double pivot = work[i * {n} + i];",
+                  "        sign *= (pivots[i] != i + 1 ? -1.0 : 1.0) * (pivot < 0 ? -1.0 : 1.0);",
+                  "        logabs += log(fabs(pivot));", "    }",
+                  f"    {target_pointer}[b] = info > 0 ? "
+                  + ("0.0 : sign;" if node.op == "slogdet_sign" else "-INFINITY : logabs;")]
     elif node.op == "solve":
         right = node.inputs[1]
         r_shape, r_strides, r_base = layouts[right]
@@ -1020,6 +1058,7 @@ _MEMORY_KERNELS = {
     "take": _take_put_kernel, "put": _take_put_kernel,
     "triu": _triangle_kernel, "tril": _triangle_kernel,
     "repeat": _repeat_kernel, "trace": _trace_kernel, "diag_embed": _diag_embed_kernel,
+    "cross": _cross_kernel,
     **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
     **{op: _factorisation_kernel for op in _FACTORISATIONS},
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,

@@ -26,7 +26,8 @@ def sympy_math():
         c_name = C_PREDICATES[name]
         return type(name, (sympy.logic.boolalg.BooleanFunction,), {
             "nargs": 1,
-            "_ccode": lambda self, printer: f"{c_name}({printer._print(self.args[0])})",
+            # a cast: sympy may fold the argument to an integer constant, which isnan refuses
+            "_ccode": lambda self, printer: f"{c_name}((double)({printer._print(self.args[0])}))",
             "_numpycode": lambda self, printer: f"numpy.{c_name}({printer._print(self.args[0])})",
         })
 
