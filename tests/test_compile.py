@@ -63,6 +63,18 @@ def check_value_and_gradient(function, shape, index, atol=0.0):
     return compiled
 
 
+def draws_of(compiled, function, *args, seed, calls=3):
+    """`calls` results of the compiled and of the eager function from one seed, after checking
+    that both leave the generator in the same state: (ours, theirs)."""
+    graphc.manual_seed(seed)
+    ours = [compiled(*args) for _ in range(calls)]
+    state = graphc.get_rng_state().tolist()
+    graphc.manual_seed(seed)
+    theirs = [function(*args) for _ in range(calls)]
+    assert graphc.get_rng_state().tolist() == state
+    return ours, theirs
+
+
 def _tensors(result):
     return [result] if isinstance(result, graphc.Tensor) else list(result)
 
@@ -866,17 +878,12 @@ def test_random_draws_are_identical_to_eager_and_advance_the_generator(dtype):
         return noise, uniform, x * uniform + noise * 0.5 + 2
     compiled = graphc.compile(function, fullgraph=True)
     x = rand(4, 3, dtype=dtype)
-    graphc.manual_seed(123)
-    ours = [compiled(x) for _ in range(4)]
-    state_after_compiled = graphc.get_rng_state()
-    graphc.manual_seed(123)
-    theirs = [function(x) for _ in range(4)]
+    ours, theirs = draws_of(compiled, function, x, seed=123, calls=4)
     for mine, reference in zip(ours, theirs):
         for a, b in zip(mine[:2], reference[:2]):  # the draws themselves: bit for bit
             np.testing.assert_array_equal(a.numpy(), b.numpy())
         # fused arithmetic may round in another order
         np.testing.assert_allclose(mine[2].numpy(), reference[2].numpy(), rtol=1e-6)
-    assert graphc.get_rng_state().tolist() == state_after_compiled.tolist()
     assert "graphc_philox" in compiled.source()
 
 
@@ -890,15 +897,10 @@ def test_draws_of_every_length_match_eager_bit_for_bit(dtype):
                 + [graphc.empty(3, 3, dtype=dtype).uniform_(-2, 3),
                    graphc.empty(5, dtype=dtype).normal_(1.5, 0.25)])
     compiled = graphc.compile(function, fullgraph=True)
-    graphc.manual_seed(7)
-    ours = [compiled() for _ in range(3)]
-    state = graphc.get_rng_state().tolist()
-    graphc.manual_seed(7)
-    theirs = [function() for _ in range(3)]
+    ours, theirs = draws_of(compiled, function, seed=7, calls=3)
     for mine, reference in zip(ours, theirs):
         for a, b in zip(mine, reference):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
-    assert graphc.get_rng_state().tolist() == state
 
 
 def test_bernoulli_exponential_and_randint_draws_are_identical_to_eager():
@@ -913,12 +915,7 @@ def test_bernoulli_exponential_and_randint_draws_are_identical_to_eager():
                 x * keep / 0.7)
     compiled = graphc.compile(function, fullgraph=True)
     x = rand(4, 3)
-    graphc.manual_seed(9)
-    ours = [compiled(x) for _ in range(3)]
-    state = graphc.get_rng_state().tolist()
-    graphc.manual_seed(9)
-    theirs = [function(x) for _ in range(3)]
-    assert graphc.get_rng_state().tolist() == state
+    ours, theirs = draws_of(compiled, function, x, seed=9, calls=3)
     for mine, reference in zip(ours, theirs):
         for a, b in zip(mine[:-1], reference[:-1]):  # the draws: bit for bit
             assert a.dtype == b.dtype
@@ -940,12 +937,7 @@ def test_multinomial_draws_and_checks_as_eager():
                 graphc.multinomial(p[1] * 2, 3))
     compiled = graphc.compile(function, fullgraph=True)
     p = graphc.tensor([[0.1, 0.5, 0.4, 0.0], [0.0, 1.0, 2.0, 3.0]])
-    graphc.manual_seed(4)
-    ours = [compiled(p) for _ in range(4)]
-    state = graphc.get_rng_state().tolist()
-    graphc.manual_seed(4)
-    theirs = [function(p) for _ in range(4)]
-    assert graphc.get_rng_state().tolist() == state
+    ours, theirs = draws_of(compiled, function, p, seed=4, calls=4)
     for mine, reference in zip(ours, theirs):
         for a, b in zip(mine, reference):
             np.testing.assert_array_equal(a.numpy(), b.numpy())
@@ -970,15 +962,10 @@ def test_randperm_minibatches_are_identical_to_eager():
         return (batch @ w).sum(), graphc.randperm(7)
     compiled = graphc.compile(function, fullgraph=True)
     w = rand(3, 2, seed=1)
-    graphc.manual_seed(11)
-    ours = [compiled(w) for _ in range(4)]
-    state = graphc.get_rng_state().tolist()
-    graphc.manual_seed(11)
-    theirs = [function(w) for _ in range(4)]
+    ours, theirs = draws_of(compiled, function, w, seed=11, calls=4)
     for (loss, perm), (eager_loss, eager_perm) in zip(ours, theirs):
         np.testing.assert_array_equal(perm.numpy(), eager_perm.numpy())
         np.testing.assert_allclose(loss.item(), eager_loss.item(), rtol=1e-5)
-    assert graphc.get_rng_state().tolist() == state
     assert "kernel0_randperm" in compiled.source()
 
 
