@@ -85,6 +85,8 @@ CHAINS = {
     "scalars both sides": lambda x, y: 2.5 - x / 3 + 1 / (1 + y.abs()),
     "many ops": lambda x, y: graphc.maximum(x, y).clamp(-0.5, 0.5) + (x * x + 1).log() * y.cos(),
     "relu and where": lambda x, y: graphc.where(x > y, x.relu(), y.square()),
+    # found by test_compile_properties: C's true/false, and sympy's set logic on isnan
+    "relu, clamp, exp": lambda x, y: x.relu().clamp(-5, 5).exp() * y,
 }
 
 

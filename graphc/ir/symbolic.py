@@ -29,6 +29,9 @@ def sympy_math():
             # a cast: sympy may fold the argument to an integer constant, which isnan refuses
             "_ccode": lambda self, printer: f"{c_name}((double)({printer._print(self.args[0])}))",
             "_numpycode": lambda self, printer: f"numpy.{c_name}({printer._print(self.args[0])})",
+            # no set of reals for sympy to reason with (its reals are never NaN): Piecewise's
+            # simplifications leave the condition alone
+            "_eval_as_set": _no_set,
         })
 
     def where(condition, x, y):
@@ -98,6 +101,10 @@ def formula_expression(op, **attrs):
 
 
 # the C functions that graphc's truth-valued opaque functions print as
+def _no_set(self):
+    raise NotImplementedError(f"{type(self).__name__} has no set of reals")
+
+
 def _reflexive(relation, true_unless_nan, is_nan):
     """`relation`, except for a value against itself: x == x, x <= x, x >= x hold unless x is
     NaN, x != x holds only for NaN (None: the relation never holds, as sympy already says)."""
