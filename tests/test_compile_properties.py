@@ -39,6 +39,15 @@ UNARY = [
     ("flip", lambda a: a.flip(0) if a.dim() else None),
     ("softmax", lambda a: a.softmax(-1) if a.dim() else None),
     ("cumsum", lambda a: a.cumsum(0) if a.dim() else None),
+    ("rows by index", lambda a: a[graphc.tensor([0, -1, 0])] if a.dim() else None),
+    ("sorted", lambda a: a.sort(-1)[0] if a.dim() else None),
+    ("max over dim", lambda a: a.max(0)[0] if a.dim() else None),
+    ("std", lambda a: a.std(-1) if a.dim() and a.shape[-1] > 1 else None),
+    ("norm", lambda a: a.norm()),
+    ("log_softmax pick", lambda a: a.log_softmax(-1)[..., 0] if a.dim() else None),
+    ("reshape", lambda a: a.reshape(-1)),
+    ("unsqueeze expand", lambda a: a.unsqueeze(0).expand(2, *a.shape)),
+    ("argmax gather", lambda a: a.gather(-1, a.argmax(-1, keepdim=True)) if a.dim() else None),
 ]
 BINARY = [
     ("add", lambda a, b: a + b),
@@ -47,6 +56,8 @@ BINARY = [
     ("where", lambda a, b: graphc.where(a > b, a, b * 2)),
     ("maximum", lambda a, b: graphc.maximum(a, b)),
     ("matmul", lambda a, b: a @ b),
+    ("cat", lambda a, b: graphc.cat([a, b], -1) if a.dim() and a.dim() == b.dim() else None),
+    ("masked_fill", lambda a, b: a.masked_fill(b > 0.5, -1.0)),
 ]
 
 
