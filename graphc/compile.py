@@ -15,6 +15,7 @@ import functools
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 
@@ -521,6 +522,7 @@ class _Specialisation:
                                        dtype=self.graph.node(name).dtype.np)
                         for name in self.buffers if name not in self.outputs}
         self.entry = self.lib.graphc_entry
+        self.lock = threading.Lock()
         self._plan_call(_slot_names(self.structure))
         return self
 
@@ -577,7 +579,13 @@ class _Specialisation:
         return [tensor if index is None else sourced[index] for index, tensor, _ in self.plan]
 
     def __call__(self, args, kwargs, sourced):
-        """The generic call path (call_path.py renders the same steps for one signature)."""
+        """The generic call path (call_path.py renders the same steps for one signature). One
+        call at a time: the slots and planned buffers are shared, and the native call releases
+        the GIL."""
+        with self.lock:
+            return self._call(args, kwargs, sourced)
+
+    def _call(self, args, kwargs, sourced):
         ffi, slots = self.ffi, self.slots
         tensors = [args[i] for i in self.argument_positions] + self.captured_tensors(sourced)
         for index, tensor in enumerate(tensors):

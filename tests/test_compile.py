@@ -971,6 +971,28 @@ def test_randperm_minibatches_are_identical_to_eager():
     assert "kernel0_randperm" in compiled.source()
 
 
+def test_threads_calling_one_compiled_function_get_their_own_results():
+    """The native call releases the GIL, and a specialisation's slots and buffers are shared:
+    calls take turns (they used to mix each other's inputs and outputs)."""
+    import threading
+    compiled = graphc.compile(lambda x: (x * 2).sum(1), fullgraph=True)
+    inputs = [graphc.full((2000, 100), float(i)) for i in range(4)]
+    compiled(inputs[0]), compiled(inputs[0])  # the rendered call path from here on
+    wrong = []
+
+    def worker(i):
+        for _ in range(100):
+            if not np.allclose(compiled(inputs[i]).numpy(), i * 200.0):
+                wrong.append(i)
+                return
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
 def test_a_returned_tensor_is_never_overwritten_by_a_later_call():
     """The call path reuses last call's output array only when nothing holds it any more."""
     compiled = graphc.compile(lambda x: x * 2, fullgraph=True)

@@ -135,6 +135,12 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     out.add("return MISS", 2)
     if native:
         specialisation.render_call(out, names, captured, fixed)
+        # the specialisation's slots and buffers serve one call at a time (the native call
+        # releases the GIL): everything after the docstring runs under its lock
+        lock = out.constant("LOCK", specialisation.lock)
+        body = ["    " + line for line in out.lines[2:]]
+        out.lines[2:] = [f"    {lock}.acquire()", "    try:"] + body + [
+            "    finally:", f"        {lock}.release()"]
     else:
         out.add(f"return {out.constant('SPECIALISATION', specialisation)}(args, kwargs, "
                 f"[{', '.join(captured)}])")
