@@ -226,19 +226,19 @@ class Tensor:
 
     # -------------------------------------------------------------- conversion
     def tolist(self):
-        if _cpu.tracer is not None:
+        if _cpu.tracing_state.tracer is not None:
             _value_read("tolist()")
         return self._data.tolist()
 
     def item(self):
-        if _cpu.tracer is not None:
+        if _cpu.tracing_state.tracer is not None:
             _value_read("item()")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.reshape(()).item()
 
     def numpy(self, *, force=False):
-        if _cpu.tracer is not None:
+        if _cpu.tracing_state.tracer is not None:
             _value_read("numpy()")
         if self._requires_grad is True and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
@@ -252,7 +252,7 @@ class Tensor:
         return data.copy() if copy else data
 
     def __bool__(self):
-        if _cpu.tracer is not None:
+        if _cpu.tracing_state.tracer is not None:
             _value_read("bool(tensor)")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
@@ -270,7 +270,7 @@ class Tensor:
         return int(self._data.reshape(()).item())
 
     def _scalar(self):
-        if _cpu.tracer is not None:
+        if _cpu.tracing_state.tracer is not None:
             _value_read("float(tensor)/int(tensor)")
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")

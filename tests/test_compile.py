@@ -993,6 +993,34 @@ def test_threads_calling_one_compiled_function_get_their_own_results():
     assert wrong == []
 
 
+def test_a_trace_records_only_its_own_threads_ops():
+    """The tracer is per thread: eager ops another thread runs meanwhile stay out of the
+    graph (they used to be recorded into it, and their tensors captured)."""
+    import threading
+    stop = threading.Event()
+
+    def eager_worker():
+        y = graphc.rand(5)
+        while not stop.is_set():
+            (y * 3 + 1).exp().sum()
+    worker = threading.Thread(target=eager_worker)
+    worker.start()
+    try:
+        def function(x):
+            for _ in range(100):
+                x = x * 1.0001 + 0.001
+            return x
+        compiled = graphc.compile(function, fullgraph=True)
+        for seed in range(3):
+            x = rand(5, seed=seed)
+            np.testing.assert_allclose(compiled(x).numpy(), function(x).numpy(), rtol=1e-5)
+    finally:
+        stop.set()
+        worker.join()
+    ops = {node.op for node in compiled.graph().nodes}
+    assert ops == {"input", "mul", "add"} and len(compiled.graph().nodes) == 201
+
+
 def test_a_returned_tensor_is_never_overwritten_by_a_later_call():
     """The call path reuses last call's output array only when nothing holds it any more."""
     compiled = graphc.compile(lambda x: x * 2, fullgraph=True)

@@ -243,7 +243,7 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
     When grad mode is off (a backward that records nothing) the products are computed on numpy
     arrays directly; with create_graph=True they are graphc ops, so they are recorded in turn."""
     # (while graphc.compile traces, the products must be graphc ops so that they are recorded)
-    on_arrays = not _grad_state.enabled and _cpu.tracer is None
+    on_arrays = not _grad_state.enabled and _cpu.tracing_state.tracer is None
     scalars = ()
     for index, value in enumerate(operands):
         if value.__class__ in _NUMBERS:

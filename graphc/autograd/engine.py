@@ -270,7 +270,7 @@ def _call_pre_hooks(node, grads):
 
 def _accumulate(leaf_node, grad, create_graph):
     """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
-    if _cpu.tracer is not None:
+    if _cpu.tracing_state.tracer is not None:
         return _traced_accumulate(leaf_node.variable, grad, create_graph)
     leaf = leaf_node.variable
     for hook in leaf._hooks or ():
@@ -297,7 +297,7 @@ def _accumulate(leaf_node, grad, create_graph):
 
 def _traced_accumulate(leaf, grad, create_graph):
     """While graphc.compile traces: the same accumulation, through traced ops."""
-    tracer = _cpu.tracer
+    tracer = _cpu.tracing_state.tracer
     if create_graph or leaf._hooks:
         tracer.graph_break("backward(create_graph=True) or tensor hooks (not compiled yet)")
     if leaf._grad is None:
@@ -326,8 +326,8 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     With `capture` (a dict node -> None), the gradients reaching those nodes are stored there;
     `accumulate=False` leaves the leaves' .grad alone (autograd.grad).
     """
-    if _cpu.tracer is not None:  # graphc.compile: this call's gradients are part of its graph
-        _cpu.tracer.ran_backward = True
+    if _cpu.tracing_state.tracer is not None:  # graphc.compile: this call's gradients are part of its graph
+        _cpu.tracing_state.tracer.ran_backward = True
     buffers = {}
     for (node, output_nr), grad in roots:
         _add_to_buffer(buffers, node, output_nr, grad)

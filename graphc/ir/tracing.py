@@ -166,7 +166,7 @@ class Tracer:
         if self.stop_at_break:
             raise GraphBreak(message)
         self.broken = message
-        _cpu.tracer = None  # the rest of the call runs eagerly, untraced
+        _cpu.tracing_state.tracer = None  # the rest of the call runs eagerly, untraced
 
 
 def _overlaps(a, b):
@@ -185,23 +185,23 @@ def trace(function, args, kwargs, stop_at_break=False):
     The function runs exactly once, eagerly (its result and side effects are those of an eager
     call). At a graph break the tracer either raises GraphBreak (`stop_at_break`) or records
     the reason in `tracer.broken` and lets the function finish untraced."""
-    if _cpu.tracer is not None:
+    if _cpu.tracing_state.tracer is not None:
         raise GraphBreak("graphc.compile functions cannot be traced inside one another yet")
     tracer = Tracer()
     tracer.stop_at_break = stop_at_break
     for index, value in enumerate(args):
         if isinstance(value, _cpu.Tensor):
             tracer.add_input(f"arg{index}", value)
-    _cpu.tracer = tracer
+    _cpu.tracing_state.tracer = tracer
     try:
         result = function(*args, **kwargs)
     finally:
-        _cpu.tracer = None
+        _cpu.tracing_state.tracer = None
     return tracer, result
 
 
 def check_not_tracing(what):
     """Called by Tensor methods that hand tensor values to Python."""
-    if _cpu.tracer is not None:
-        _cpu.tracer.graph_break(f"{what} reads a tensor's value in Python")
+    if _cpu.tracing_state.tracer is not None:
+        _cpu.tracing_state.tracer.graph_break(f"{what} reads a tensor's value in Python")
 

@@ -5,6 +5,7 @@ their declared numpy implementation. Both wrap the result into a Tensor and hand
 This is the per-op hot path: keep it free of sympy, of numpy error-state contexts and of
 anything that allocates more than the result.
 """
+import threading
 import warnings
 
 import numpy as np
@@ -21,11 +22,18 @@ _asarray = np.asarray
 _new = object.__new__
 _bool, _int, _float = bool, int, float
 
+class _TracingState(threading.local):
+    """graphc.compile's tracer, set by graphc.ir.tracing while it traces a function, per thread:
+    the ops other threads run meanwhile are theirs, not the trace's."""
+    tracer = None
+
+
+tracing_state = _TracingState()
+
 # bound by graphc.tensor at import (the runtime must not import the Tensor class itself)
 Tensor = None
 wrap = None
 grad_state = None
-tracer = None  # set by graphc.ir.tracing while graphc.compile traces a function
 record = None  # set by graphc.autograd: record(op, inputs, output, attrs) attaches a grad_fn
 
 
@@ -397,6 +405,7 @@ def apply(op, args, attrs=_no_attrs):
                     break
     elif grad_state.inference:
         tensor._inference = True
+    tracer = tracing_state.tracer
     if tracer is not None:
         tracer.on_op(op, args, attrs, tensor)
     return tensor
@@ -411,6 +420,7 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
     When autograd records, the op runs out of place on a snapshot of the target's old value (so
     saved values stay valid), and the target takes over the result's grad_fn.
     """
+    tracer = tracing_state.tracer
     if tracer is not None:
         if grad_state.enabled and _any_requires_grad(args):
             tracer.graph_break(f"in-place {op.name}_ recorded by autograd (not compiled yet)")
@@ -526,6 +536,7 @@ def apply_view(op, source, attrs):
     tensor = make_view(source, array)
     if record is not None and grad_state.enabled and source._requires_grad:
         record(op, (source,), tensor, attrs)
+    tracer = tracing_state.tracer
     if tracer is not None:
         tracer.on_op(op, (source,), attrs, tensor)
     return tensor

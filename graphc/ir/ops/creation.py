@@ -106,8 +106,8 @@ def _finish(array, dtype, requires_grad=False):
         array = np.lib.stride_tricks.as_strided(
             array, array.shape, contiguous_strides(array.shape, array.itemsize))
     result = _cpu.wrap(array, dtype)
-    if _cpu.tracer is not None and not requires_grad:
-        _cpu.tracer.on_created(result)  # a constant of the traced graph, fresh in every call
+    if _cpu.tracing_state.tracer is not None and not requires_grad:
+        _cpu.tracing_state.tracer.on_created(result)  # a constant of the traced graph, fresh in every call
     if requires_grad:
         if dtype.category != 2:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "

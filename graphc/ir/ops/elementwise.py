@@ -606,8 +606,8 @@ def _tracked(tensor, value=None):
 
 
 def zero_(self):
-    if _cpu.tracer is not None and not _tracked(self):
-        _cpu.tracer.on_fill(self, 0)
+    if _cpu.tracing_state.tracer is not None and not _tracked(self):
+        _cpu.tracing_state.tracer.on_fill(self, 0)
     if _tracked(self):
         self[...] = 0
         return self
@@ -629,8 +629,8 @@ def fill_(self, value):
                         f"{_type_name(value)}")
     if self._dtype.category != 2 or value.__class__ not in (float, int):
         value = _creation.cast_number(value, self._dtype)  # range checks and C wrapping
-    if _cpu.tracer is not None and not _tracked(self):
-        _cpu.tracer.on_fill(self, value)
+    if _cpu.tracing_state.tracer is not None and not _tracked(self):
+        _cpu.tracing_state.tracer.on_fill(self, value)
     if _tracked(self):
         self[...] = value
         return self
@@ -642,8 +642,8 @@ def fill_(self, value):
 
 def copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast to self's shape, any dtype) into self."""
-    if _cpu.tracer is not None and not _tracked(self, src):
-        _cpu.tracer.on_copy(self, src)
+    if _cpu.tracing_state.tracer is not None and not _tracked(self, src):
+        _cpu.tracing_state.tracer.on_copy(self, src)
     if _tracked(self, src):
         self[...] = src
         return self

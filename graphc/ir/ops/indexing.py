@@ -353,7 +353,7 @@ def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
     When autograd must see the write (grad mode, and the target or a tensor operand requires
     grad), the op runs out of place through its primitive and the target takes over its history.
     """
-    if _cpu.tracer is not None:  # graphc.compile: the write must be part of the traced graph
+    if _cpu.tracing_state.tracer is not None:  # graphc.compile: the write must be part of the traced graph
         _writable(target, allow_overlap)
         return _cpu.apply_inplace(_WRITER_PRIMITIVES[writer], target, (target,) + tuple(operands),
                                   attrs)

@@ -100,16 +100,16 @@ _multinomial = primitive("multinomial", "random", _multinomial_eager,
 
 def _draw(op, generator, word_count, args=(), **attrs):
     """Claim the next `word_count` words of the generator's stream and run `op` on them."""
-    if _cpu.tracer is not None:
-        _cpu.tracer.pending_draw = (generator, word_count)  # compiled code claims it per call
+    if _cpu.tracing_state.tracer is not None:
+        _cpu.tracing_state.tracer.pending_draw = (generator, word_count)  # compiled code claims it per call
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _cpu.apply(op, args, attrs)
 
 
 def _draw_into(target, op, generator, word_count, args=(), **attrs):
     """`_draw`, written into `target` (uniform_, normal_, ...)."""
-    if _cpu.tracer is not None:
-        _cpu.tracer.pending_draw = (generator, word_count)
+    if _cpu.tracing_state.tracer is not None:
+        _cpu.tracing_state.tracer.pending_draw = (generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _cpu.apply_inplace(op, target, args, attrs)
 
