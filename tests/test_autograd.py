@@ -597,6 +597,22 @@ def test_sgd_step_through_data(lib):
     assert_close(w.grad, [0.0, 0.0])
 
 
+def test_grad_mode_is_per_thread(lib):
+    """As torch documents: no_grad in one thread does not reach another."""
+    import threading
+    x = leaf(lib, [1.0, 2.0])
+    seen = []
+
+    def other():
+        seen.append((lib.is_grad_enabled(), (x * 2).requires_grad))
+    with lib.no_grad():
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        seen.append((lib.is_grad_enabled(), (x * 2).requires_grad))
+    assert seen == [(True, True), (False, False)]
+
+
 def test_no_grad_enable_grad_and_set_grad_enabled_nest(lib):
     x = leaf(lib, [1.0, 2.0])
     with lib.no_grad():

@@ -1,16 +1,15 @@
 """Grad mode: whether ops record history (no_grad, enable_grad, set_grad_enabled, inference_mode)."""
 import functools
+import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "state"]
 
 
-class _GradState:
-    __slots__ = ("enabled", "inference")
-
-    def __init__(self):
-        self.enabled = True
-        self.inference = False  # inside inference_mode: new tensors are inference tensors
+class _GradState(threading.local):
+    """Per thread, as torch's: no_grad in one thread does not reach another."""
+    enabled = True
+    inference = False  # inside inference_mode: new tensors are inference tensors
 
 
 state = _GradState()
