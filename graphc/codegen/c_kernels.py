@@ -305,7 +305,8 @@ def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer
     pointers = [pointer_of[source], pointer_of[index]]
     return _lines_kernel(position, graph, node,
                          f"%{source} at the positions %{index} found along dim {dim}",
-                         pointers, target_pointer, types, lines)
+                         pointers, target_pointer, types, lines,
+                         comment="each value read at the position found for it")
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
