@@ -699,8 +699,10 @@ def _check_indexing(graph, node):
 
 
 def _lapack_declaration(ctype):
+    """Both precisions: a norm computes in double whatever the graph's type."""
     from . import blas
-    return {"library": blas.library_dir(), "lines": blas.lapack_declarations(ctype)}
+    return {"library": blas.library_dir(),
+            "lines": blas.lapack_declarations("float") + blas.lapack_declarations("double")}
 
 
 def _blas_declaration(ctype):

@@ -33,7 +33,7 @@ _REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", 
 _LINEAR_SYSTEMS = ("inverse", "det", "slogdet_sign", "slogdet_logabsdet", "solve", "cholesky")
 _FACTORISATIONS = ("svd_s", "svd_u", "svd_vh", "svd_v", "eigh_values", "eigh_vectors", "qr_q",
                    "qr_r")
-_LAPACK = _LINEAR_SYSTEMS + _FACTORISATIONS
+_LAPACK = _LINEAR_SYSTEMS + _FACTORISATIONS + ("matrix_norm",)
 
 
 def _index_placement(shape, dims, index_shapes):
@@ -893,6 +893,68 @@ def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointe
                          comment="one matrix of the batch at a time")
 
 
+def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                        draw=None):
+    """matrix_norm over the last two dims: ±1 and ±inf from column or row sums of |x|, ±2 and
+    'nuc' from the singular values (gesdd, as numpy)."""
+    from . import blas
+    order = node.attrs["ord"]
+    source = node.inputs[0]
+    shape, strides, base = layouts[source]
+    dims = tuple(sorted(d % len(shape) for d in node.attrs["dims"]))
+    if dims != (len(shape) - 2, len(shape) - 1):
+        raise Unsupported("matrix_norm over other dims than the last two (not compiled yet)")
+    if order in ("nuc", 2, -2) and blas.library_dir() is None:
+        raise Unsupported("matrix_norm of this order needs LAPACK (the scipy-openblas32 wheel)")
+    m, n = shape[-2], shape[-1]
+    batch = tuple(shape[:-2])
+    rows, columns = len(shape) - 2, len(shape) - 1
+    read = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
+    lines = [f"double *sums = malloc({max(m, n, 1)} * sizeof *sums);",
+             f"double *work = malloc({max(m * n, 1)} * sizeof *work);",
+             "if (sums == NULL || work == NULL) {",
+             "    free(sums);", "    free(work);",
+             f"    graphc_error[0] = {m * n};",
+             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+             "    return 1;", "}",
+             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
+    if order in ("nuc", 2, -2):
+        count = min(m, n)
+        lines += [f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
+                  f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
+                  f"            work[idx{rows} * {n} + idx{columns}] = {pointer_of[source]}"
+                  f"[{read}];",
+                  "    double unused;",
+                  f"    if (scipy_LAPACKE_dgesdd(101, 'N', {m}, {n}, work, {n}, sums, &unused, 1, "
+                  "&unused, 1) != 0) {",
+                  "        free(sums);", "        free(work);",
+                  "        graphc_error[1] = b;",
+                  "        graphc_error[3] = 12;  /* LAPACK did not converge */",
+                  "        return 1;", "    }"]
+    else:  # the sums of |x| down the columns (order ±1) or along the rows (±inf)
+        down = abs(order) == 1
+        count = n if down else m
+        lines += [f"    for (int64_t k = 0; k < {count}; k++)", "        sums[k] = 0.0;",
+                  f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
+                  f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
+                  f"            sums[idx{columns if down else rows}] += "
+                  f"fabs((double){pointer_of[source]}[{read}]);"]
+    if order == "nuc":
+        lines += ["    double result = 0.0;", f"    for (int64_t k = 0; k < {count}; k++)",
+                  "        result += sums[k];"]
+    elif order > 0:  # the largest (0 for an empty matrix, numpy's initial)
+        lines += ["    double result = 0.0;", f"    for (int64_t k = 0; k < {count}; k++)",
+                  "        result = sums[k] > result || sums[k] != sums[k] ? sums[k] : result;"]
+    else:
+        lines += ["    double result = INFINITY;", f"    for (int64_t k = 0; k < {count}; k++)",
+                  "        result = sums[k] < result || sums[k] != sums[k] ? sums[k] : result;"]
+    lines += [f"    {target_pointer}[b] = result;", "}", "free(sums);", "free(work);"]
+    return _lines_kernel(position, graph, node, f"matrix_norm of order {order!r} of %{source}",
+                         [pointer_of[source]], target_pointer, types, lines,
+                         comment="one matrix of the batch at a time")
+
+
 def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
                         index):
     """multinomial, as graphc.random specifies it: every probability checked first (eager's
@@ -1062,6 +1124,7 @@ _MEMORY_KERNELS = {
     "cross": _cross_kernel,
     **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
     **{op: _factorisation_kernel for op in _FACTORISATIONS},
+    "matrix_norm": _matrix_norm_kernel,
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
     "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
     "multinomial": _multinomial_kernel,
