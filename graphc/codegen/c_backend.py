@@ -681,7 +681,7 @@ def _compute_dtype(graph, inputs):
 
 def _check_indexing(graph, node):
     """What the C lowering covers: int64 index tensors (any shapes that broadcast together)."""
-    if node.op in ("value_select", "gather", "scatter", "scatter_add"):
+    if node.op in ("value_select", "gather", "scatter", "scatter_add", "scatter_reduce"):
         if node.op == "scatter" and node.attrs.get("reduce") is not None:
             raise Unsupported("scatter with reduce= (not compiled yet)")
         return  # one index per element (value_select's comes from argmax/argmin)

@@ -12,7 +12,8 @@ _RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint
            "multinomial")
 
 
-_INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add")
+_INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add",
+             "scatter_reduce")
 
 
 _SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
@@ -160,6 +161,17 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
     rest = _offset(index_shape, index_shape, others, base, flat=False)
     address = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}") \
         if strides else "0"
+    def each_index(body):  # a loop over the index, each position checked, then `body`
+        loop = [f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{"]
+        loop += ["    " + line for line in _index_lines(index_shape)]
+        loop += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
+                 f"    if (position < 0 || position >= {size}) {{"]
+        loop += ["    " + line for line in _error_lines("position", size, dim_attr, 1)]
+        return loop + ["    }"] + ["    " + line for line in body] + ["}"]
+    if node.op == "scatter_reduce":
+        return _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, pointer_of,
+                                      types, lines, pointers, each_index,
+                                      f"{target_pointer}[{address}]", _numel(shape))
     lines.append(f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{")
     lines += ["    " + line for line in _index_lines(index_shape)]
     lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
@@ -178,6 +190,41 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
     lines.append("}")
     shown = ", ".join(map(str, index_shape))
     return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index} [{shown}]",
+                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
+
+
+def _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
+                           lines, pointers, each_index, target, numel):
+    """scatter_reduce, as eager: the base copied; without include_self the scattered-to
+    elements start from the reduction's identity; then each src element folded in, in order
+    (amax/amin keep a NaN); mean divides by how many were folded into each element."""
+    _, index, values = node.inputs
+    index_shape = tuple(layouts[index][0])
+    reduce, include_self = node.attrs["reduce"], node.attrs["include_self"]
+    pointers = pointers + [pointer_of[values]]
+    value = f"{pointer_of[values]}[{_offset(index_shape, *layouts[values], flat=False)}]"
+    identity = {"sum": "0", "mean": "0", "prod": "1", "amax": "-INFINITY",
+                "amin": "INFINITY"}[reduce]
+    if not include_self:
+        lines += each_index([f"{target} = {identity};"])
+    fold = {"sum": f"{target} += v;", "mean": f"{target} += v;", "prod": f"{target} *= v;",
+            "amax": f"{target} = (v > {target} || v != v) ? v : {target};",
+            "amin": f"{target} = (v < {target} || v != v) ? v : {target};"}[reduce]
+    body = [f"const double v = {value};", fold]
+    if reduce == "mean":
+        lines += [f"int64_t *counts = malloc({max(numel, 1)} * sizeof *counts);",
+                  "if (counts == NULL) {", f"    graphc_error[0] = {numel};",
+                  "    graphc_error[3] = 2;  /* out of memory: MemoryError */", "    return 1;",
+                  "}", f"for (int64_t i = 0; i < {numel}; i++)",
+                  f"    counts[i] = {1 if include_self else 0};"]
+        body.append(f"counts[&{target} - {target_pointer}] += 1;")
+    lines += each_index(body)
+    if reduce == "mean":
+        lines += [f"for (int64_t i = 0; i < {numel}; i++)",
+                  "    if (counts[i] > 0)",
+                  f"        {target_pointer}[i] /= counts[i];",
+                  "free(counts);"]
+    return _lines_kernel(position, graph, node, f"scatter_reduce ({reduce}) by %{index}",
                          list(dict.fromkeys(pointers)), target_pointer, types, lines)
 
 
@@ -1114,6 +1161,7 @@ _MEMORY_KERNELS = {
     "value_select": _value_select_kernel, "index": _indexing_kernel,
     "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
     "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
+    "scatter_reduce": _gather_scatter_kernel,
     "cumsum": _scan_kernel, "cumprod": _scan_kernel,
     **{op: _sort_kernel for op in _SORTED},
     "index_select": _index_select_kernel, "index_add": _index_add_kernel,
