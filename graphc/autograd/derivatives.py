@@ -101,9 +101,6 @@ class _GraphcPrinter:
                 pairs = ", ".join(f"({self._print(v)}, {self._print(c)})" for v, c in expr.args)
                 return f"Piecewise({pairs})"
 
-            def _print_Not(self, expr):
-                return f"logical_not({self._print(expr.args[0])})"
-
             def _print_IsNan(self, expr):  # the predicates of graphc.ir.symbolic
                 return f"isnan({self._print(expr.args[0])})"
 
