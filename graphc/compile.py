@@ -482,6 +482,7 @@ class _Specialisation:
                            dtype))
         self.input_names = [spec[0] for spec in inputs]
         self.writes = dict(tracer.writes)          # input name -> value written into it
+        self.versioned_writes = set(tracer.versioned_writes)
         self.grad_sets = list(tracer.grad_sets)    # (leaf input name, value): a new .grad
         wanted = list(outputs) + list(self.writes.values()) + [v for _, v in self.grad_sets]
         self.outputs = []
@@ -565,10 +566,12 @@ class _Specialisation:
             else:
                 self.slots[base + position] = _address(ffi, self.scratch[name])
         self.buffer_aliases = getattr(self, "buffer_aliases", [])
-        # tensors the native code writes in place get a new version (not those read through
-        # another tensor over their memory, such as `w.data`: see CompiledFunction._capture_plan)
+        # tensors the native code writes in place get a new version where eager's write gave
+        # them one: not through `w.data` (a counter of its own), nor through a capture read by
+        # memory (see CompiledFunction._capture_plan)
         arguments = len(self.argument_positions)
-        self.bumped = [i for i in (self.input_names.index(name) for name in self.writes)
+        self.bumped = [i for i in (self.input_names.index(name) for name in self.writes
+                                   if name in self.versioned_writes)
                        if i < arguments or self.plan[i - arguments][2]]
         self.returns_inputs = bool(set(structure_names) & set(self.input_names))
         # a created tensor returned as it was made: a copy per call (the caller owns it)

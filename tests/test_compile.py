@@ -1043,6 +1043,27 @@ def test_a_trace_records_only_its_own_threads_ops():
     assert ops == {"input", "mul", "add"} and len(compiled.graph().nodes) == 201
 
 
+def test_compiled_writes_give_the_versions_eager_gives():
+    """`w.data.sub_` leaves w's version alone (.data has a counter of its own); `v.sub_` under
+    no_grad and the accumulation into .grad bump theirs, as eager does."""
+    def make():
+        w, v = graphc.rand(3, requires_grad=True), graphc.rand(3, requires_grad=True)
+
+        def step():
+            (w * v).sum().backward()
+            w.data.sub_(0.1)
+            with graphc.no_grad():
+                v.sub_(0.1)
+        return w, v, step
+    w, v, step = make()
+    compiled = graphc.compile(step)
+    ew, ev, eager = make()
+    for _ in range(4):
+        compiled(), eager()
+        assert (w._version, v._version, w.grad._version) == \
+            (ew._version, ev._version, ew.grad._version)
+
+
 def test_a_returned_tensor_is_never_overwritten_by_a_later_call():
     """The call path reuses last call's output array only when nothing holds it any more."""
     compiled = graphc.compile(lambda x: x * 2, fullgraph=True)

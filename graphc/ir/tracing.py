@@ -48,6 +48,8 @@ class Tracer:
         self.constants = []    # (name, array, dtype): tensors the function created (zeros, ...)
         self.locations = {}    # value name -> user source location
         self.input_of_memory = {}  # memory key of an input -> its input name
+        self.input_tensors = {}    # input name -> the tensor traced as it
+        self.versioned_writes = set()  # inputs whose eager writes bump their version counter
         self.writes = {}       # input name -> the value written into it by the end of the call
         self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
         self.grad_created = []  # those leaves (they had no .grad before the call)
@@ -61,6 +63,7 @@ class Tracer:
     # -------------------------------------------------------------- values
     def add_input(self, name, tensor):
         self._bind(tensor, name)
+        self.input_tensors[name] = tensor
         self.input_of_memory[_memory_key(tensor)] = name
         self.graph.nodes.append(GraphNode(name, "input", [], {}, tensor.shape, tensor.dtype,
                                           "forward"))
@@ -136,6 +139,12 @@ class Tracer:
         written = self.input_of_memory.get(key)
         if written is not None:
             self.writes[written] = name
+            # does eager's write give the input a new version? Only if the tensor written
+            # shares its version counter (not through `.data`, which has a counter of its own)
+            tensor = self.input_tensors[written]
+            counter = target._version_counter
+            if target is tensor or (counter is not None and counter is tensor._version_counter):
+                self.versioned_writes.add(written)
 
     def on_fill(self, target, value):
         """`target.fill_(value)` / `zero_()`: a constant node, then the write."""
