@@ -706,8 +706,10 @@ class _Specialisation:
         for generator, counts in _runs_by_generator(self.draws):
             # one claim for consecutive draws from one generator: the same offsets
             blocks = [_random.blocks_for(count) for count in counts]
-            out.add(f"seed, offset = {out.constant('GENERATOR', generator)}"
-                    f".claim({4 * sum(blocks)})")
+            # Generator.claim, inlined: the offset advances by the blocks the draws take
+            name = out.constant("GENERATOR", generator)
+            out.add(f"seed, offset = {name}._seed, {name}._offset")
+            out.add(f"{name}._offset = (offset + {sum(blocks)}) & {_random.MASK64:#x}")
             for index in range(len(counts)):
                 skip = sum(blocks[:index])
                 out.add(f"{words}[{2 * position}], {words}[{2 * position + 1}] = seed, "
