@@ -54,7 +54,14 @@ def compile(function=None, *, fullgraph=False, backend="c", dynamic=False, mode=
         raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
     if function is None:
         return functools.partial(compile, fullgraph=fullgraph, backend=backend)
-    return CompiledFunction(function, fullgraph)
+    return _compiled(function, fullgraph)
+
+
+def _compiled(function, fullgraph):
+    """A CompiledFunction of a class of its own, so that the call path rendered for it can be
+    its __call__ (a call then enters the rendered code directly: no frame of ours between)."""
+    own_class = type("CompiledFunction", (CompiledFunction,), {"__module__": __name__})
+    return own_class(function, fullgraph)
 
 
 _NUMBERS = (bool, int, float, complex)
@@ -190,15 +197,29 @@ class CompiledFunction:
         self._sources = []      # _Source: where captured tensors are read on every call
         self._fixed = []        # captured tensors found no other way: held by identity
         self._fast_calls = {}   # key -> the call path rendered for it (call_path.py)
-        self._fast = None       # the latest one: tried first
 
     # -------------------------------------------------------------- calling
     def __call__(self, *args, **kwargs):
-        fast = self._fast
-        if fast is not None:
-            result = fast(args, kwargs)
-            if result is not call_path.MISS:
-                return result
+        return self._call(args, kwargs)
+
+    @property
+    def _fast(self):
+        """The call path rendered for the signature met last (None: the generic path)."""
+        call = type(self).__dict__.get("__call__")
+        return None if call is None or call is CompiledFunction.__call__ else call
+
+    @_fast.setter
+    def _fast(self, call):
+        if type(self) is CompiledFunction:  # constructed directly: no class of its own
+            return
+        if call is None:
+            type(self).__call__ = CompiledFunction.__call__
+        else:
+            type(self).__call__ = call
+
+    def _call(self, args, kwargs):
+        """The generic path: the signature computed and looked up (also where the rendered
+        call path sends a call its guard refuses)."""
         if self._closure_readers is None:
             self._closure_readers = _closure_numbers(self._function)
         sourced = [source.value() for source in self._sources]
@@ -439,7 +460,7 @@ class _Differentiable:
             inputs = [call_args[i] for i in positions] + list(captured)
             return _autograd.grad(outputs, inputs, list(grads), allow_unused=True)
         gradients.__name__ = gradients.__qualname__ = f"{owner.__name__}_backward"
-        self.backward = CompiledFunction(gradients, owner._fullgraph)
+        self.backward = _compiled(gradients, owner._fullgraph)
 
     @staticmethod
     def _differentiable_captured(captured):

@@ -1234,7 +1234,8 @@ def test_the_rendered_call_path_refuses_what_it_was_not_written_for():
     x, y = rand(3), rand(3, seed=1)
     compiled(x, y), compiled(x, y)
     source = compiled.call_source()
-    assert source.startswith("def call_function(args, kwargs):") and "return MISS" in source
+    assert source.startswith("def call_function(self, *args, **kwargs):") and "raise Miss" in source
+    assert type(compiled).__call__.source == source  # the call enters it directly
     assert "ENTRY0(SLOTS0, WORDS0" in source  # one native call
     # each of these changes what the call means: the guard must send it elsewhere
     cases = [((rand(4), rand(4, seed=1)), {}, lambda: None),

@@ -5,13 +5,16 @@ generic loops over a specialisation's tables, as graphc.compile first does, that
 interpreter work per call: several times the native code of a small training step. Rendered
 for one signature (no loops, key tuples or dicts; every constant a global of the generated
 function), the same work takes ~2 µs. graphc.compile renders this function for the signature
-it last met and tries it first; its guard returns MISS, before anything has happened, for any
-call it was not written for, and the generic path takes over.
+it last met, and it becomes the compiled function's own `__call__`; its guard raises Miss,
+before anything has happened, for any call it was not written for, and the generic path
+(`CompiledFunction._call`) takes over.
 
 `compiled.call_source()` shows the latest one.
 """
 
-MISS = object()  # the guard rejected the call: nothing was done, take the generic path
+
+class Miss(Exception):
+    """The guard rejected the call: nothing was done, the generic path takes it."""
 
 # reading a rebound or emptied name, or a value of another type, rejects the call
 _GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
@@ -21,7 +24,7 @@ class Writer:
     """Lines of Python, with the objects they use kept as named globals."""
 
     def __init__(self):
-        self.lines, self.namespace = [], {"MISS": MISS}
+        self.lines, self.namespace = [], {"Miss": Miss}
 
     def constant(self, label, value):
         for name, known in self.namespace.items():
@@ -50,19 +53,19 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
     out.add(f"if data is not {seen}[{index}]:", depth)
     out.add(f"if type({expression}) is not {out.constant('TYPE', type(value))} "
             f"or data.shape != {shape!r} or data.strides != {strides!r}:", depth + 1)
-    out.add("return MISS", depth + 2)
+    out.add("raise Miss", depth + 2)
     out.add(f"{seen}[{index}] = data", depth + 1)
     if slot is not None:
         out.add(f"{slot[2]}[{index}] = {slot[3]}({slot[4]}, data)", depth + 1)
     out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
             f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True:",
             depth)
-    out.add("return MISS", depth + 1)
+    out.add("raise Miss", depth + 1)
     if grad is None:
         out.add(f"if {expression}._grad is not None:", depth)
     else:
         out.add(f"if {expression}._grad is not {out.constant('GRAD', value._grad)}:", depth)
-    out.add("return MISS", depth + 1)
+    out.add("raise Miss", depth + 1)
 
 
 def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode_state,
@@ -83,11 +86,11 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     if native:
         fixed = [tensor for index, tensor, _ in specialisation.plan if index is None]
     out.add(f"def call_{''.join(c if c.isalnum() else '_' for c in function_name)}"
-            f"(args, kwargs):", 0)
+            f"(self, *args, **kwargs):", 0)
     out.add('"""The guard, then the call (graphc/codegen/call_path.py)."""')
     out.add("try:")
     out.add(f"if kwargs or len(args) != {len(args)}:", 2)
-    out.add("return MISS", 3)
+    out.add("raise Miss", 3)
     names = [f"a{i}" for i in range(len(args))]
     if args:
         out.add(f"{', '.join(names)}{',' if len(args) == 1 else ''} = args", 2)
@@ -99,20 +102,20 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         elif signature[0] == "value":
             out.add(f"if type({name}) is not {out.constant('TYPE', signature[1])} "
                     f"or {name} != {out.constant('VALUE', signature[2])}:", 2)
-            out.add("return MISS", 3)
+            out.add("raise Miss", 3)
         else:
             out.add(f"if {out.constant('SIGNATURE', signature_of)}({name}) != "
                     f"{out.constant('EXPECTED', signature)}:", 2)
-            out.add("return MISS", 3)
+            out.add("raise Miss", 3)
     out.add(f"if {out.constant('GRAD_MODE', grad_mode_state)}.enabled is not "
             f"{grad_enabled!r}:", 2)
-    out.add("return MISS", 3)
+    out.add("raise Miss", 3)
     for source, value in numbers:
         root = out.constant("ROOT", source.root)
         out.add(f"number = {source.expression.replace('ROOT', root)}  # {source.label}", 2)
         out.add(f"if type(number) is not {out.constant('TYPE', type(value))} "
                 f"or number != {out.constant('VALUE', value)}:", 2)
-        out.add("return MISS", 3)
+        out.add("raise Miss", 3)
     captured = []
     for index, (source, value, state) in enumerate(zip(sources, sourced, source_states)):
         root = out.constant("ROOT", source.root)
@@ -127,23 +130,28 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         out.add(f"if {name}._data is not {data} "
                 f"or ({name}._requires_grad is True) is not {tensor._requires_grad is True!r}:",
                 2)
-        out.add("return MISS", 3)
+        out.add("raise Miss", 3)
         grad = "None" if tensor._grad is None else out.constant("GRAD", tensor._grad)
         out.add(f"if {name}._grad is not {grad}:", 2)
-        out.add("return MISS", 3)
+        out.add("raise Miss", 3)
     out.add(f"except {out.constant('FAILURES', _GUARD_FAILURES)}:")
-    out.add("return MISS", 2)
+    out.add("raise Miss", 2)
     if native:
         specialisation.render_call(out, names, captured, fixed)
-        # the specialisation's slots and buffers serve one call at a time (the native call
-        # releases the GIL): everything after the docstring runs under its lock
-        lock = out.constant("LOCK", specialisation.lock)
-        body = ["    " + line for line in out.lines[2:]]
-        out.lines[2:] = [f"    {lock}.acquire()", "    try:"] + body + [
-            "    finally:", f"        {lock}.release()"]
     else:
         out.add(f"return {out.constant('SPECIALISATION', specialisation)}(args, kwargs, "
                 f"[{', '.join(captured)}])")
+    # a refused call goes to the generic path, after the lock is let go: the specialisation's
+    # slots and buffers serve one call at a time (the native call releases the GIL)
+    body = out.lines[2:]
+    if native:
+        lock = out.constant("LOCK", specialisation.lock)
+        body = [f"    {lock}.acquire()", "    try:"] + ["    " + line for line in body] + [
+            "    except Miss:", "        pass", "    finally:", f"        {lock}.release()"]
+    else:
+        body = ["    try:"] + ["    " + line for line in body] + [
+            "    except Miss:", "        pass"]
+    out.lines[2:] = body + ["    return self._call(args, kwargs)"]
     return "\n".join(out.lines) + "\n", out.namespace
 
 
