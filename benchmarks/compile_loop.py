@@ -17,6 +17,7 @@ on 2 cores; --no-torch-compile skips it).
 
 Run: python benchmarks/compile_loop.py [--quick] [--no-torch-compile]
 """
+import gc
 import os
 import statistics
 import subprocess
@@ -90,10 +91,12 @@ def regression(quick):
             step()
     for _ in range(rounds):
         for name, step in rows.items():
+            gc.disable()  # as timeit does: a collection of another row's garbage is no one's
             start = timeit.default_timer()
             for _ in range(steps):
                 step()
             samples[name].append((timeit.default_timer() - start) / steps * 1e6)
+            gc.enable()
     times = {name: statistics.median(values) for name, values in samples.items()}
     for name, value in times.items():
         print(f"  {name:40} {value:8.1f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
