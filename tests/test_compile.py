@@ -310,33 +310,16 @@ def test_training_step_with_backward_and_in_place_sgd_matches_eager():
     assert len(compiled._specialisations) == 2  # .grad absent, then present
 
 
-def _seed_regression():
-    """The seed's linear regression (2.4): data drawn inside the step, autograd, SGD on .data."""
-    graphc.manual_seed(1000)
-    w = graphc.rand(1, 1).requires_grad_()
-    b = graphc.zeros(1, 1).requires_grad_()
-    lr = 0.001
-
-    def step():
-        x = graphc.rand(8, 1) * 20
-        y = x * 2 + (1 + graphc.randn(8, 1)) * 3
-        y_pred = x.mm(w) + b.expand_as(y)
-        loss = (0.5 * (y_pred - y) ** 2).sum()
-        loss.backward()
-        w.data.sub_(lr * w.grad.data)
-        b.data.sub_(lr * b.grad.data)
-        w.grad.data.zero_()
-        b.grad.data.zero_()
-        return loss
-    return w, b, step
-
-
-def test_seed_regression_200_steps_compiled_equals_eager():
-    w, b, step = _seed_regression()
+def test_seed_regression_200_steps_compiled_equals_eager(monkeypatch):
+    """The seed's linear regression (2.4) as the README's main example writes it: data drawn
+    inside the step, autograd, SGD on .data."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples"))
+    from linear_regression import make_model
+    step, w, b = make_model(1000)
     compiled = graphc.compile(step, fullgraph=True)
     compiled_losses = [compiled().item() for _ in range(200)]
     compiled_fit = (w.item(), b.item())
-    w, b, step = _seed_regression()
+    step, w, b = make_model(1000)
     eager_losses = [step().item() for _ in range(200)]
     np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-5)
     np.testing.assert_allclose(compiled_fit, (w.item(), b.item()), rtol=1e-5)
