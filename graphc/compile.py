@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+import types
 import warnings
 
 import numpy as np
@@ -104,12 +105,14 @@ class _Source:
     the next call, as in eager mode."""
 
     def __init__(self, root, expression, label):
-        self.root, self.expression, self.label = root, expression, label  # expression over ROOT
-        self.read = eval(f"lambda: {expression}", {"ROOT": root})  # noqa: S307 (built here)
+        # expression over ROOT, or over ARGS (the call's positional arguments: `self.weight`
+        # of a compiled method)
+        self.root, self.expression, self.label = root, expression, label
+        self.read = eval(f"lambda ARGS: {expression}", {"ROOT": root})  # noqa: S307 (ours)
 
-    def value(self):
+    def value(self, args=()):
         try:
-            return self.read()
+            return self.read(args)
         except (AttributeError, IndexError, KeyError, TypeError, ValueError):
             return None
 
@@ -133,18 +136,21 @@ def _roots(function):
         yield function, f"ROOT.__kwdefaults__[{name!r}]", name
 
 
-def _candidates(function):
-    """(root, expression, label, tensor) for the tensors a function can reach from its roots."""
-    import types
+def _candidates(function, args):
+    """(root, expression, label, tensor) for the tensors a function can reach from its roots,
+    and from the objects among its positional arguments (`self` of a method)."""
 
     def with_grad(root, expression, label, tensor):
         yield root, expression, label, tensor
         if isinstance(tensor._grad, Tensor):
             yield root, f"{expression}._grad", f"{label}.grad", tensor._grad
 
-    for root, expression, label in _roots(function):
+    names = getattr(getattr(function, "__code__", None), "co_varnames", ())
+    arguments = [(None, f"ARGS[{i}]", names[i] if i < len(names) else f"argument {i}")
+                 for i, value in enumerate(args) if not isinstance(value, (Tensor, *_NUMBERS))]
+    for root, expression, label in [*_roots(function), *arguments]:
         try:
-            value = eval(expression, {"ROOT": root})  # noqa: S307 (built by _roots)
+            value = eval(expression, {"ROOT": root, "ARGS": args})  # noqa: S307 (ours)
         except (ValueError, KeyError, IndexError):
             continue
         if isinstance(value, Tensor):
@@ -167,12 +173,12 @@ def _candidates(function):
                                          f"{label}.{attribute}", item)
 
 
-def _find_sources(function, captured):
+def _find_sources(function, captured, args):
     """For each captured tensor, a (root, expression, label) it is read from on every call, or
     None when the function reaches it some other way (it is then held by identity). A tensor
     found only by its memory (the function read `w.data`, which is a new object each time) is
     read through the tensor that owns that memory."""
-    candidates = list(_candidates(function))
+    candidates = list(_candidates(function, args))
     found = []
     for tensor in captured:
         match = next((c for c in candidates if c[3] is tensor), None)
@@ -202,6 +208,11 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         return self._call(args, kwargs)
 
+    def __get__(self, instance, owner=None):
+        """A compiled method: bound, the instance is its first argument (its tensors are read
+        from it on every call, as a closure's are)."""
+        return self if instance is None else types.MethodType(self, instance)
+
     @property
     def _fast(self):
         """The call path rendered for the signature met last (None: the generic path)."""
@@ -222,7 +233,7 @@ class CompiledFunction:
         call path sends a call its guard refuses)."""
         if self._closure_readers is None:
             self._closure_readers = _closure_numbers(self._function)
-        sourced = [source.value() for source in self._sources]
+        sourced = [source.value(args) for source in self._sources]
         key = self._key(args, kwargs, sourced)
         specialisation = self._specialisations.get(key)
         if specialisation is None:
@@ -265,12 +276,12 @@ class CompiledFunction:
         self._fast_calls[key] = fast
         return fast
 
-    def _capture_plan(self, tracer):
+    def _capture_plan(self, tracer, args):
         """Where each captured tensor of a trace comes from on later calls: (index into
         self._sources or None for a fixed tensor, the tensor, whether writes bump its version)."""
         plan = []
         captured = [tensor for _, tensor in tracer.captured]
-        for tensor, found in zip(captured, _find_sources(self._function, captured)):
+        for tensor, found in zip(captured, _find_sources(self._function, captured, args)):
             if found is None:
                 if not any(t is tensor for t in self._fixed):
                     self._fixed.append(tensor)
@@ -307,7 +318,7 @@ class CompiledFunction:
         if tracer.broken:
             self._fall_back(tracer.broken)
         else:
-            plan = self._capture_plan(tracer)
+            plan = self._capture_plan(tracer, args)
             try:
                 specialisation = _Specialisation.build(self._function, args, tracer, result, key,
                                                        plan)
@@ -340,7 +351,7 @@ class CompiledFunction:
             # them. It is the call's signature as it was before the trace ran, so a .grad the
             # traced backward created counts as absent.
             created = {id(tensor) for tensor in tracer.grad_created}
-            key = self._key(args, kwargs, [source.value() for source in self._sources],
+            key = self._key(args, kwargs, [source.value(args) for source in self._sources],
                             created)
             self._fast_calls.clear()
             self._fast = None
@@ -451,7 +462,7 @@ class _Differentiable:
                           if isinstance(a, Tensor) and a.requires_grad]
         function, positions, count = owner._function, self.positions, len(args)
         captured_count = len(self._differentiable_captured(forward.captured_tensors(
-            [source.value() for source in owner._sources])))
+            [source.value(args) for source in owner._sources])))
 
         def gradients(*values):
             call_args = values[:count]

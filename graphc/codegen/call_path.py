@@ -119,7 +119,8 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     captured = []
     for index, (source, value, state) in enumerate(zip(sources, sourced, source_states)):
         root = out.constant("ROOT", source.root)
-        out.add(f"s{index} = {source.expression.replace('ROOT', root)}  # {source.label}", 2)
+        expression = source.expression.replace("ROOT", root).replace("ARGS", "args")
+        out.add(f"s{index} = {expression}  # {source.label}", 2)
         _tensor_guard(out, f"s{index}", value, state, 2, slot_of("source", index))
         captured.append(f"s{index}")
     for tensor in fixed:
