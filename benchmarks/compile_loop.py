@@ -41,6 +41,15 @@ def median_ms(function, number, repeat):
     return statistics.median(timeit.repeat(function, number=number, repeat=repeat)) / number * 1e3
 
 
+def print_against_floor(title, rows, number, repeat):
+    """Time each row (median ms) and print it beside the memory-floor row."""
+    times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
+    floor = times["memory floor (copy of the same bytes)"]
+    print(title)
+    for name, value in times.items():
+        print(f"  {name:40} {value:8.2f}   {value / floor:5.2f}x floor")
+
+
 def add_torch_compile(rows, function, *args):
     """A "torch.compile" row calling torch.compile(function)(*args) (it takes tens of seconds to
     build on 2 cores; --no-torch-compile skips it); left out, saying why, if it fails."""
@@ -233,12 +242,8 @@ def fused_forward_backward(quick):
             return y, torch.autograd.grad(y, x_t, ones_t)[0]
         rows["torch eager"] = torch_step
         add_torch_compile(rows, torch_step)
-    number, repeat = (2, 5) if quick else (5, 9)
-    times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
-    floor_time = times["memory floor (copy of the same bytes)"]
-    print(f"fused forward + backward, y and dy/dx of x**2 * exp(x), {size:,} float32 (ms, median)")
-    for name, value in times.items():
-        print(f"  {name:40} {value:8.2f}   {value / floor_time:5.2f}x floor")
+    print_against_floor(f"fused forward + backward, y and dy/dx of x**2 * exp(x), {size:,} "
+                        "float32 (ms, median)", rows, *((2, 5) if quick else (5, 9)))
 
 
 def fused_elementwise(quick):
@@ -257,12 +262,8 @@ def fused_elementwise(quick):
         x_t = torch.from_numpy(x_np)
         rows["torch eager"] = lambda: x_t ** 2 * torch.exp(x_t)
         add_torch_compile(rows, lambda t: t ** 2 * torch.exp(t), x_t)
-    number, repeat = (3, 5) if quick else (10, 9)
-    times = {name: median_ms(function, number, repeat) for name, function in rows.items()}
-    floor = times["memory floor (copy of the same bytes)"]
-    print(f"fused elementwise forward, y = x**2 * exp(x), {size:,} float32 (ms, median)")
-    for name, value in times.items():
-        print(f"  {name:40} {value:8.2f}   {value / floor:5.2f}x floor")
+    print_against_floor(f"fused elementwise forward, y = x**2 * exp(x), {size:,} float32 "
+                        "(ms, median)", rows, *((3, 5) if quick else (10, 9)))
 
 
 COMPILE_SCRIPT = """

@@ -113,7 +113,7 @@ class _Source:
     def value(self, args=()):
         try:
             return self.read(args)
-        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        except call_path.GUARD_FAILURES:  # rebound, emptied or of another type: no value
             return None
 
 
@@ -125,7 +125,7 @@ def _roots(function):
     code = getattr(function, "__code__", None)
     if code is None:
         return
-    for index, (name, cell) in enumerate(zip(code.co_freevars, function.__closure__ or ())):
+    for name, cell in zip(code.co_freevars, function.__closure__ or ()):
         yield cell, "ROOT.cell_contents", name
     for name in code.co_names:
         if name in function.__globals__:
@@ -149,10 +149,7 @@ def _candidates(function, args):
     arguments = [(None, f"ARGS[{i}]", names[i] if i < len(names) else f"argument {i}")
                  for i, value in enumerate(args) if not isinstance(value, (Tensor, *_NUMBERS))]
     for root, expression, label in [*_roots(function), *arguments]:
-        try:
-            value = eval(expression, {"ROOT": root, "ARGS": args})  # noqa: S307 (ours)
-        except (ValueError, KeyError, IndexError):
-            continue
+        value = _Source(root, expression, label).value(args)
         if isinstance(value, Tensor):
             yield from with_grad(root, expression, label, value)
         elif isinstance(value, (list, tuple)):

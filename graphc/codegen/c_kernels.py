@@ -212,20 +212,44 @@ def _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, point
             "amin": f"{target} = (v < {target} || v != v) ? v : {target};"}[reduce]
     body = [f"const double v = {value};", fold]
     if reduce == "mean":
-        lines += [f"int64_t *counts = malloc({max(numel, 1)} * sizeof *counts);",
-                  "if (counts == NULL) {", f"    graphc_error[0] = {numel};",
-                  "    graphc_error[3] = 2;  /* out of memory: MemoryError */", "    return 1;",
-                  "}", f"for (int64_t i = 0; i < {numel}; i++)",
+        lines += _allocate([("int64_t", "counts", numel)])
+        lines += [f"for (int64_t i = 0; i < {numel}; i++)",
                   f"    counts[i] = {1 if include_self else 0};"]
         body.append(f"counts[&{target} - {target_pointer}] += 1;")
     lines += each_index(body)
     if reduce == "mean":
         lines += [f"for (int64_t i = 0; i < {numel}; i++)",
                   "    if (counts[i] > 0)",
-                  f"        {target_pointer}[i] /= counts[i];",
-                  "free(counts);"]
+                  f"        {target_pointer}[i] /= counts[i];"] + _release(["counts"])
     return _lines_kernel(position, graph, node, f"scatter_reduce ({reduce}) by %{index}",
                          list(dict.fromkeys(pointers)), target_pointer, types, lines)
+
+
+def _allocate(buffers):
+    """C lines allocating scratch arrays, (element type, name, count) each, that stop the call
+    with MemoryError (kind 2) when one cannot be had, every one freed first."""
+    names = [name for _, name, _ in buffers]
+    lines = [f"{ctype} *{name} = malloc({max(count, 1)} * sizeof *{name});"
+             for ctype, name, count in buffers]
+    return lines + [f"if ({' || '.join(f'{name} == NULL' for name in names)}) {{",
+                    *["    " + line for line in _release(names)],
+                    f"    graphc_error[0] = {sum(count for _, _, count in buffers)};",
+                    "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+                    "    return 1;", "}"]
+
+
+def _release(names):
+    return [f"free({name});" for name in names]
+
+
+def _copy_matrix(pointer, layout, target, m, n):
+    """C lines (one level in) copying matrix b of a batch row-major into `target` (m x n)."""
+    shape, strides, base = layout
+    rows, columns = len(shape) - 2, len(shape) - 1
+    read = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
+    return [f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
+            f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
+            f"            {target}[idx{rows} * {n} + idx{columns}] = {pointer}[{read}];"]
 
 
 def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, lines,
@@ -451,12 +475,7 @@ def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of,
     """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
     recipe), through qsort on (key, index) pairs."""
     n = node.attrs["n"]
-    lines = [f"graphc_keyed *keyed = malloc({max(n, 1)} * sizeof *keyed);",
-             "if (keyed == NULL) {",
-             f"    graphc_error[0] = {n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;",
-             "}"]
+    lines = _allocate([("graphc_keyed", "keyed", n)])
     lines += [f"for (int64_t b = 0; b < {-(-n // 2)}; b++) {{  /* two keys per Philox block */",
               "    uint32_t w[4];",
               "    graphc_philox(seed, offset + (uint64_t)b, w);",
@@ -468,8 +487,7 @@ def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of,
               "        }", "    }", "}",
               f"qsort(keyed, {n}, sizeof *keyed, graphc_keyed_compare);",
               f"for (int64_t i = 0; i < {n}; i++)",
-              f"    {target_pointer}[i] = keyed[i].index;",
-              "free(keyed);"]
+              f"    {target_pointer}[i] = keyed[i].index;"] + _release(["keyed"])
     return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
                         f"randperm draw {index} ({n} values)", comment="keys, then one sort")
 
@@ -487,12 +505,7 @@ def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
         others, size = [(n, d) for d, n in enumerate(shape) if d != dim], shape[dim]
     descending = node.attrs.get("descending") or node.attrs.get("largest", False)
     order = "graphc_descending" if descending else "graphc_ascending"
-    lines = [f"graphc_ranked *line = malloc({max(size, 1)} * sizeof *line);",
-             "if (line == NULL) {",
-             f"    graphc_error[0] = {size};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;",
-             "}",
+    lines = _allocate([("graphc_ranked", "line", size)]) + [
              f"for (int64_t o = 0; o < {_numel(n for n, _ in others)}; o++) {{"]
     lines += ["    " + line for line in _decode("o", others)]
     if dim is None:
@@ -543,7 +556,7 @@ def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
         else:
             lines += [f"    const int64_t idx{dim} = 0;",
                       f"    {target_pointer}[{written}] = {pick}.index;"]
-    lines += ["}", "free(line);"]
+    lines += ["}"] + _release(["line"])
     return _lines_kernel(position, graph, node, f"{node.op} of %{source}"
                          + ("" if dim is None else f" along dim {dim}"),
                          [pointer_of[source]], target_pointer, types, lines,
@@ -785,30 +798,19 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     if node.op == "solve" and not node.attrs.get("left", True):
         raise Unsupported("solve with left=False (not compiled yet)")
     a = node.inputs[0]
-    shape, strides, base = layouts[a]
+    shape = layouts[a][0]
     n = shape[-1]
     batch = tuple(shape[:-2])
     element, f = types.of(pointer_of[a]), blas.LAPACK_PREFIX[types.of(pointer_of[a])]
     batched = int(len(shape) > 2)
-    matrix = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
-    lines = [f"{element} *work = malloc({max(n * n, 1)} * sizeof *work);",
-             f"int *pivots = malloc({max(n, 1)} * sizeof *pivots);",
-             "if (work == NULL || pivots == NULL) {",
-             "    free(work);", "    free(pivots);",
-             f"    graphc_error[0] = {n * n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
-             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    scratch = ["work", "pivots"]
+    lines = _allocate([(element, "work", n * n), ("int", "pivots", n)])
+    lines += [f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
     lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
-    lines += [f"    for (int64_t idx{len(shape) - 2} = 0; idx{len(shape) - 2} < {n}; "
-              f"idx{len(shape) - 2}++)",
-              f"        for (int64_t idx{len(shape) - 1} = 0; idx{len(shape) - 1} < {n}; "
-              f"idx{len(shape) - 1}++)",
-              f"            work[idx{len(shape) - 2} * {n} + idx{len(shape) - 1}] = "
-              f"{pointer_of[a]}[{matrix}];"]
+    lines += _copy_matrix(pointer_of[a], layouts[a], "work", n, n)
 
     def fail(kind, detail):
-        return ["    if (info > 0) {", "        free(work);", "        free(pivots);",
+        return ["    if (info > 0) {", *["        " + line for line in _release(scratch)],
                 f"        graphc_error[0] = {detail};", "        graphc_error[1] = b;",
                 f"        graphc_error[2] = {batched};",
                 f"        graphc_error[3] = {kind};", "        return 1;", "    }"]
@@ -861,7 +863,7 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
                   f"        for (int j = 0; j < {n}; j++)",
                   f"            ({out})[i * {n} + j] = "
                   f"{'j >= i' if upper else 'j <= i'} ? work[i * {n} + j] : 0;"]
-    lines += ["}", "free(work);", "free(pivots);"]
+    lines += ["}"] + _release(scratch)
     reads = list(dict.fromkeys(pointer_of[o] for o in node.inputs))
     return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)", reads,
                          target_pointer, types, lines, comment="one matrix of the batch at a time")
@@ -880,29 +882,19 @@ def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointe
             node.op == "qr_r" and node.attrs["mode"] == "r"):
         raise Unsupported(f"qr with mode={node.attrs['mode']!r} (not compiled yet)")
     a = node.inputs[0]
-    shape, strides, base = layouts[a]
+    shape = layouts[a][0]
     m, n = shape[-2], shape[-1]
     k, batch = min(m, n), tuple(shape[:-2])
     element, f = types.of(pointer_of[a]), blas.LAPACK_PREFIX[types.of(pointer_of[a])]
     per_matrix = _numel(node.shape) // max(_numel(batch), 1)
     full = bool(node.attrs.get("full_matrices", False))
     u_columns, vt_rows = (m, n) if full else (k, k)
-    rows, columns = len(shape) - 2, len(shape) - 1
-    lines = [f"{element} *work = malloc({max(m * n, 1)} * sizeof *work);",
-             f"{element} *values = malloc({max(m, n, 1)} * sizeof *values);",
-             f"{element} *u = malloc({max(m * u_columns, 1)} * sizeof *u);",
-             f"{element} *vt = malloc({max(vt_rows * n, 1)} * sizeof *vt);",
-             "if (work == NULL || values == NULL || u == NULL || vt == NULL) {",
-             "    free(work);", "    free(values);", "    free(u);", "    free(vt);",
-             f"    graphc_error[0] = {m * n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
-             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    scratch = ["work", "values", "u", "vt"]
+    lines = _allocate([(element, "work", m * n), (element, "values", max(m, n)),
+                       (element, "u", m * u_columns), (element, "vt", vt_rows * n)])
+    lines += [f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
     lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
-    lines += [f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
-              f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
-              f"            work[idx{rows} * {n} + idx{columns}] = {pointer_of[a]}"
-              f"[{_offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)}];"]
+    lines += _copy_matrix(pointer_of[a], layouts[a], "work", m, n)
     out = f"{target_pointer}[b * {per_matrix} + "
     if node.op.startswith("svd"):
         job = "N" if node.op == "svd_s" else ("A" if full else "S")
@@ -925,8 +917,7 @@ def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointe
             written = (m, k, f"work[i * {n} + j]")
         else:
             written = (k, n, f"(j >= i ? work[i * {n} + j] : 0)")
-    lines += ["    if (info != 0) {",
-              "        free(work);", "        free(values);", "        free(u);", "        free(vt);",
+    lines += ["    if (info != 0) {", *["        " + line for line in _release(scratch)],
               "        graphc_error[0] = info;", "        graphc_error[1] = b;",
               "        graphc_error[3] = 12;  /* LAPACK did not converge */",
               "        return 1;", "    }"]
@@ -934,7 +925,7 @@ def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointe
     lines += [f"    for (int64_t i = 0; i < {out_rows}; i++)",
               f"        for (int64_t j = 0; j < {out_columns}; j++)",
               f"            {out}i * {out_columns} + j] = {value};",
-              "}", "free(work);", "free(values);", "free(u);", "free(vt);"]
+              "}"] + _release(scratch)
     return _lines_kernel(position, graph, node, f"{node.op} of %{a} (LAPACK)",
                          [pointer_of[a]], target_pointer, types, lines,
                          comment="one matrix of the batch at a time")
@@ -957,25 +948,16 @@ def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_
     batch = tuple(shape[:-2])
     rows, columns = len(shape) - 2, len(shape) - 1
     read = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=False)
-    lines = [f"double *sums = malloc({max(m, n, 1)} * sizeof *sums);",
-             f"double *work = malloc({max(m * n, 1)} * sizeof *work);",
-             "if (sums == NULL || work == NULL) {",
-             "    free(sums);", "    free(work);",
-             f"    graphc_error[0] = {m * n};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
-             f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
+    scratch = ["sums", "work"]
+    lines = _allocate([("double", "sums", max(m, n)), ("double", "work", m * n)])
+    lines += [f"for (int64_t b = 0; b < {_numel(batch)}; b++) {{"]
     lines += ["    " + line for line in _decode("b", list(zip(batch, range(len(batch)))))]
     if order in ("nuc", 2, -2):
         count = min(m, n)
-        lines += [f"    for (int64_t idx{rows} = 0; idx{rows} < {m}; idx{rows}++)",
-                  f"        for (int64_t idx{columns} = 0; idx{columns} < {n}; idx{columns}++)",
-                  f"            work[idx{rows} * {n} + idx{columns}] = {pointer_of[source]}"
-                  f"[{read}];",
-                  "    double unused;",
+        lines += _copy_matrix(pointer_of[source], layouts[source], "work", m, n)
+        lines += ["    double unused;",
                   f"    if (scipy_LAPACKE_dgesdd(101, 'N', {m}, {n}, work, {n}, sums, &unused, 1, "
-                  "&unused, 1) != 0) {",
-                  "        free(sums);", "        free(work);",
+                  "&unused, 1) != 0) {", *["        " + line for line in _release(scratch)],
                   "        graphc_error[1] = b;",
                   "        graphc_error[3] = 12;  /* LAPACK did not converge */",
                   "        return 1;", "    }"]
@@ -996,7 +978,7 @@ def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_
     else:
         lines += ["    double result = INFINITY;", f"    for (int64_t k = 0; k < {count}; k++)",
                   "        result = sums[k] < result || sums[k] != sums[k] ? sums[k] : result;"]
-    lines += [f"    {target_pointer}[b] = result;", "}", "free(sums);", "free(work);"]
+    lines += [f"    {target_pointer}[b] = result;", "}"] + _release(scratch)
     return _lines_kernel(position, graph, node, f"matrix_norm of order {order!r} of %{source}",
                          [pointer_of[source]], target_pointer, types, lines,
                          comment="one matrix of the batch at a time")
@@ -1025,13 +1007,7 @@ def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_
              f"        total += {p};",
              "    if (!(total > 0)) {",
              "        graphc_error[3] = 10;", "        return 1;", "    }", "}",
-             f"double *cumulative = malloc({max(k, 1)} * sizeof *cumulative);",
-             f"graphc_ranked *line = malloc({max(k, 1)} * sizeof *line);",
-             "if (cumulative == NULL || line == NULL) {",
-             "    free(cumulative);", "    free(line);",
-             f"    graphc_error[0] = {k};",
-             "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
-             "    return 1;", "}",
+             *_allocate([("double", "cumulative", k), ("graphc_ranked", "line", k)]),
              f"for (int64_t r = 0; r < {rows}; r++) {{"]
     if replacement:
         lines += ["    double running = 0.0;", "    int64_t last_positive = 0;",
@@ -1057,7 +1033,7 @@ def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_
                   f"    qsort(line, {k}, sizeof *line, graphc_ascending);",
                   f"    for (int64_t j = 0; j < {samples}; j++)",
                   f"        {target_pointer}[r * {samples} + j] = line[j].index;"]
-    lines += ["}", "free(cumulative);", "free(line);"]
+    lines += ["}"] + _release(["cumulative", "line"])
     return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
                         f"multinomial draw {index} ({rows} x {samples}, "
                         f"{'with' if replacement else 'without'} replacement)",

@@ -16,8 +16,9 @@ before anything has happened, for any call it was not written for, and the gener
 class Miss(Exception):
     """The guard rejected the call: nothing was done, the generic path takes it."""
 
-# reading a rebound or emptied name, or a value of another type, rejects the call
-_GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
+# reading a rebound or emptied name, or a value of another type, rejects the call (and gives a
+# captured source no value: compile._Source)
+GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
 
 class Writer:
@@ -135,7 +136,7 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         grad = "None" if tensor._grad is None else out.constant("GRAD", tensor._grad)
         out.add(f"if {name}._grad is not {grad}:", 2)
         out.add("raise Miss", 3)
-    out.add(f"except {out.constant('FAILURES', _GUARD_FAILURES)}:")
+    out.add(f"except {out.constant('FAILURES', GUARD_FAILURES)}:")
     out.add("raise Miss", 2)
     if native:
         specialisation.render_call(out, names, captured, fixed)
