@@ -1,6 +1,8 @@
 """The seed tutorial's code blocks, transliterated from torch to graphc, and a runner.
 
-`chapter_blocks(1)` lists chapter 1's ```py blocks in order; `transliterate` makes one runnable
+The blocks are the project's own test programs: `programs/chapter<C>_block<NN>.txt` hold the
+tutorial's code exactly as it is written there (for torch, typos and IPython magics included).
+`chapter_blocks(1)` lists chapter 1's blocks in order; `transliterate` makes one runnable
 with graphc (`import torch` -> `import graphc`, the tutorial's typos fixed); `run_block` executes
 it, capturing what it prints; `mask` hides what may differ between runs (memory addresses).
 """
@@ -11,20 +13,12 @@ import re
 import sys
 import types
 
-SEED = pathlib.Path(__file__).resolve().parents[3] / "shared" / "seeds" / "000_743f6e2f1765dcd5.txt"
-CHAPTER_TITLES = {1: "## 1.Tensor", 2: "## 2.autograd"}
-
-
-def seed_text():
-    return SEED.read_text(encoding="utf-8")
+PROGRAMS = pathlib.Path(__file__).resolve().parent / "programs"
 
 
 def chapter_blocks(chapter):
-    text = seed_text()
-    start = text.index(CHAPTER_TITLES[chapter])
-    following = CHAPTER_TITLES.get(chapter + 1)
-    end = text.index(following) if following else len(text)
-    return re.findall(r"```py\n(.*?)```", text[start:end], re.S)
+    paths = sorted(PROGRAMS.glob(f"chapter{chapter}_block*.txt"))
+    return [path.read_text(encoding="utf-8") for path in paths]
 
 
 def transliterate(code, module="graphc"):
