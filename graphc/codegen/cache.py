@@ -229,7 +229,8 @@ def _load_or_build(root, key, source, cdef, name):
     did; raises _Unwritable when `root` refuses a write."""
     target = _entry(root, key)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target.parent.mkdir(exist_ok=True, mode=0o700)
         lock = open(target.with_suffix(".lock"), "a")
     except OSError as error:
         raise _Unwritable(error) from None
@@ -328,7 +329,8 @@ def remember(graph_key, generated):
     for root in reversed(_roots()):
         path = _graph_index(root, graph_key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(exist_ok=True, mode=0o700)
             _write_atomically(path, record)
             return
         except OSError:
