@@ -246,9 +246,10 @@ def _load_or_build(root, key, source, cdef, name):
                 how = "built"
             try:
                 return _open(target, cdef), how
-            except OSError:
+            except OSError as error:
                 if attempt:
-                    raise
+                    raise BuildFailed(f"the library built for {name} cannot be loaded: "
+                                      f"{error}") from None
                 log.warning("graphc: cache entry %s failed to load; rebuilding it", target.name)
                 target.unlink()
 
@@ -273,7 +274,13 @@ def load(source, cdef, name):
         try:
             loaded, how = _load_or_build(shared, key, source, cdef, name)
         except _Unwritable as reason:
-            loaded, how = _load_or_build(_private_dir(shared, reason), key, source, cdef, name)
+            try:
+                private = _private_dir(shared, reason)
+                loaded, how = _load_or_build(private, key, source, cdef, name)
+            except (OSError, _Unwritable) as error:
+                raise BuildFailed(f"graphc has nowhere to build {name}: neither the cache "
+                                  f"directory {shared} ({reason}) nor a temporary directory "
+                                  f"({error}) can be written") from None
     _loaded[key] = loaded
     return loaded, key, how
 
