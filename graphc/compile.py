@@ -324,7 +324,7 @@ class CompiledFunction:
                     raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
                                        f"{reason}") from None
                 self._fall_back(reason)
-            except cache.CompilerMissing as missing:
+            except (cache.CompilerMissing, cache.BuildFailed) as missing:
                 if self._fullgraph:
                     raise CompileError(str(missing)) from None
                 warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,

@@ -1328,23 +1328,6 @@ def test_inspection_names_kernels_and_ir_nodes(tmp_path, monkeypatch):
     assert dumped and dumped[0].read_text() == source
 
 
-SCRIPT = textwrap.dedent("""
-    import graphc, numpy as np
-    f = graphc.compile(lambda x: (x * 3).sigmoid() + x)
-    x = graphc.arange(6.0)
-    out = f(x)
-    assert np.allclose(out.numpy(), (1 / (1 + np.exp(-3 * np.arange(6.0))) + np.arange(6.0)))
-    print(f._latest.origin)
-""")
-
-
-def _run_script(cache_dir, extra_env=None):
-    env = dict(os.environ, GRAPHC_CACHE_DIR=str(cache_dir), PYTHONPATH=str(ROOT))
-    env.update(extra_env or {})
-    return subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
-                          env=env, timeout=120)
-
-
 def test_a_process_with_busy_openmp_workers_exits_cleanly(private_cache):
     """Unloading compiled libraries at exit used to unmap libgomp under its spinning workers."""
     script = textwrap.dedent("""
@@ -1360,42 +1343,3 @@ def test_a_process_with_busy_openmp_workers_exits_cleanly(private_cache):
     finished = subprocess.run([sys.executable, "-c", script], env=environment,
                               capture_output=True, text=True, timeout=120)
     assert (finished.returncode, finished.stdout.strip()) == (0, "done"), finished.stderr
-
-
-def test_a_second_process_reuses_the_disk_cache(private_cache):
-    first = _run_script(private_cache)
-    second = _run_script(private_cache)
-    assert first.returncode == 0, first.stderr
-    assert second.returncode == 0, second.stderr
-    assert first.stdout.strip() == "built" and second.stdout.strip() == "disk"
-
-
-def test_processes_compiling_at_once_share_one_build(private_cache):
-    env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
-    processes = [subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=env) for _ in range(3)]
-    outcomes = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
-    assert all(code == 0 for _, _, code in outcomes), outcomes
-    assert sorted(out.strip() for out, _, _ in outcomes).count("built") == 1
-    assert len(list(private_cache.rglob("*.so"))) == 1
-
-
-def test_a_corrupted_cache_entry_is_rebuilt(private_cache):
-    assert _run_script(private_cache).returncode == 0
-    (library,) = private_cache.rglob("*.so")
-    library.write_bytes(b"not a shared library")
-    result = _run_script(private_cache)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "built"
-
-
-def test_cache_command_line(private_cache):
-    assert _run_script(private_cache).returncode == 0
-    env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
-    info = subprocess.run([sys.executable, "-m", "graphc", "cache", "info"], capture_output=True,
-                          text=True, env=env, check=True)
-    assert "libraries: 1" in info.stdout
-    subprocess.run([sys.executable, "-m", "graphc", "cache", "clear"], env=env, check=True,
-                   capture_output=True)
-    assert not list(private_cache.rglob("*.so"))
-    assert oct(private_cache.stat().st_mode & 0o777) == oct(0o700)

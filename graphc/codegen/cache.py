@@ -1,29 +1,39 @@
 """Building generated C into a shared library, content-addressed on disk.
 
-The key hashes the source, the compiler command, its version and flags, the machine, and
-graphc's own code generator and templates (a changed template never serves stale code). A
-build looks the key up, takes a per-key lock, looks again (another process may have built it
-meanwhile), compiles in a temporary directory and renames the result into place, so processes
-sharing the cache never see a half-written library. A library that fails to load is treated as
-corrupted and rebuilt. Loaded libraries are also kept in memory for the process.
+The key hashes the source, the compiler command, its version and flags, the machine, and all
+of graphc's Python sources and templates (an edited template or op formula never serves stale
+code). A lookup loads an entry only after checking it against the size and checksum kept
+beside it (a library cut short would crash the process with SIGBUS when loaded); any other
+entry is rebuilt. A build takes a per-key lock, looks again (another process may have built
+it meanwhile), compiles in a temporary directory and renames the result into place, so
+processes sharing the cache never see a half-written library. A cache directory that cannot
+be written still serves what it holds; builds then go to a private temporary directory, with
+one warning. Loaded libraries are also kept in memory for the process.
 """
+import atexit
 import fcntl
 import functools
 import hashlib
+import json
 import logging
 import os
 import pathlib
 import platform
 import shutil
-import subprocess
 import tempfile
+import threading
+import warnings
+
+from .toolchain import BuildFailed, CompilerMissing, compile_library, compiler, compiler_version
+from . import toolchain
 
 __all__ = ["CompilerMissing", "BuildFailed", "cache_dir", "load", "clear", "info"]
 
-FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
-OPENMP = ("-fopenmp",)
 log = logging.getLogger("graphc")
 _loaded = {}  # key -> (ffi, lib), for this process
+_private = {}  # an unwritable cache directory -> the temporary directory used instead
+_private_lock = threading.Lock()
+_PACKAGE = pathlib.Path(__file__).resolve().parents[1]
 
 # OpenMP workers that spin after a parallel loop starve OpenBLAS's threads in the gemm that
 # follows (a 784-256-10 MLP step ran 10x slower on 2 cores); passive waiting costs a parallel
@@ -32,52 +42,58 @@ _loaded = {}  # key -> (ffi, lib), for this process
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-class CompilerMissing(RuntimeError):
-    """No C compiler: set CC, or install gcc/clang."""
+class _Unwritable(Exception):
+    """A cache directory refused a write (read-only, not a directory, no permission)."""
 
 
-class BuildFailed(RuntimeError):
-    """The C compiler rejected generated code (its output is in the message and the dump)."""
-
-
-def cache_dir():
-    """$GRAPHC_CACHE_DIR, else the user's cache directory; created private (0700)."""
+def _configured_dir():
+    """$GRAPHC_CACHE_DIR, else the user's cache directory (not created here)."""
     root = os.environ.get("GRAPHC_CACHE_DIR")
     if not root:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         root = os.path.join(base, "graphc")
-    path = pathlib.Path(root)
+    return pathlib.Path(root)
+
+
+def cache_dir():
+    """The cache directory, created private (0700)."""
+    path = _configured_dir()
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
-def compiler():
-    command = os.environ.get("CC", "cc")
-    found = shutil.which(command)
-    if found is None:
-        raise CompilerMissing(
-            f"graphc.compile needs a C compiler and found none ('{command}' is not on PATH): "
-            "install gcc or clang, or point CC at one.")
-    return found
+def _private_dir(shared, reason):
+    """The temporary directory this process builds in instead of `shared` (warned once)."""
+    with _private_lock:
+        if shared not in _private:
+            folder = pathlib.Path(tempfile.mkdtemp(prefix="graphc-cache-"))
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+            _private[shared] = folder
+            warnings.warn(
+                f"graphc: the kernel cache directory {shared} cannot be written ({reason}); this "
+                f"process builds in the temporary directory {folder} instead, and its kernels "
+                "are rebuilt by the next process. Point GRAPHC_CACHE_DIR at a writable "
+                "directory.", RuntimeWarning, stacklevel=2)
+        return _private[shared]
 
 
-@functools.lru_cache(maxsize=None)
-def _compiler_version(path):
-    result = subprocess.run([path, "--version"], capture_output=True, text=True)
-    return result.stdout.splitlines()[0] if result.stdout else path
+def _roots():
+    """Where entries are looked up: the cache directory, then this process's private one."""
+    shared = _configured_dir()
+    return [shared] + ([_private[shared]] if shared in _private else [])
 
 
 @functools.lru_cache(maxsize=None)
 def _codegen_fingerprint():
-    """A hash of graphc's code generator and templates: part of every key."""
+    """A hash of graphc's Python sources and templates (the op declarations and formulas, the
+    code generator, the dtypes...): part of every key. Computed once per process."""
     from .c_backend import template_root
     digest = hashlib.sha256()
-    roots = [pathlib.Path(__file__).parent, template_root()]
-    for root in roots:
+    for root in (_PACKAGE, template_root()):
         for path in sorted(root.rglob("*")):
             if path.suffix in (".py", ".j2") and path.is_file():
-                digest.update(path.name.encode())
-                digest.update(path.read_bytes())
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -88,14 +104,29 @@ def _blas_library():
     return str(blas.library_dir())
 
 
-def key_of(source, cdef):
+def _toolchain_parts():
     path = compiler()
+    return [path, compiler_version(path), " ".join(toolchain.FLAGS),
+            " ".join(toolchain.OPENMP), platform.machine(), _codegen_fingerprint(),
+            _blas_library()]
+
+
+def _hash(parts):
     digest = hashlib.sha256()
-    for part in (source, cdef, path, _compiler_version(path), " ".join(FLAGS), platform.machine(),
-                 platform.platform(), _codegen_fingerprint(), _blas_library()):
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+def key_of(source, cdef):
+    return _hash([source, cdef, *_toolchain_parts(), platform.platform()])
+
+
+def graph_key_of(description):
+    """The key of a traced graph: its description, the code generator, the compiler and the
+    BLAS (two environments sharing a cache must not serve each other's code)."""
+    return _hash([description, *_toolchain_parts()])
 
 
 def _dump(name, source, compiler_output=None):
@@ -109,26 +140,71 @@ def _dump(name, source, compiler_output=None):
         pathlib.Path(folder, f"{name}.compiler.txt").write_text(compiler_output)
 
 
-def _build(source, target):
-    """Compile `source` into the shared library `target` (atomically)."""
-    with tempfile.TemporaryDirectory(dir=target.parent) as folder:
-        c_file = pathlib.Path(folder, "kernel.c")
-        c_file.write_text(source)
-        library = pathlib.Path(folder, "kernel.so")
+def _write_atomically(path, text):
+    """Write `path` through a temporary file of its own (threads and processes never share
+    one) and a rename, so that readers see the old content or the new, never a part."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        pathlib.Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _checksum(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _metadata_path(target):
+    return target.with_name(target.name + ".json")
+
+
+def _intact(target):
+    """Whether the library `target` is whole: its size and checksum are those recorded when
+    it was built (a library cut short would crash the process with SIGBUS when loaded)."""
+    try:
+        recorded = json.loads(_metadata_path(target).read_text())
+        size = target.stat().st_size
+        return (isinstance(recorded, dict) and recorded.get("size") == size
+                and recorded.get("sha256") == _checksum(target))
+    except (OSError, ValueError):
+        return False
+
+
+def _kernel_count(source):
+    return source.count("\n * IR nodes: ")
+
+
+def _build(source, target, name):
+    """Compile `source` into the shared library `target` (atomically), then record its size
+    and checksum beside it."""
+    try:
+        folder = tempfile.TemporaryDirectory(dir=target.parent, prefix=".build-")
+    except OSError as error:
+        raise _Unwritable(error) from None
+    with folder:
+        c_file = pathlib.Path(folder.name, "kernel.c")
+        library = pathlib.Path(folder.name, "kernel.so")
+        try:
+            c_file.write_text(source)
+        except OSError as error:
+            raise _Unwritable(error) from None
         from .blas import link_flags
-        libraries = [*link_flags(source), "-lm"]
-        command = [compiler(), *FLAGS, *OPENMP, str(c_file), "-o", str(library), *libraries]
-        result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0 and "openmp" in (result.stderr + result.stdout).lower():
-            # a compiler without OpenMP: the pragmas are ignored and the loops run on one thread
-            command = [compiler(), *FLAGS, str(c_file), "-o", str(library), *libraries]
-            result = subprocess.run(command, capture_output=True, text=True)
-        if result.returncode != 0:
-            output = " ".join(command) + "\n" + result.stdout + result.stderr
-            _dump(target.stem, source, output)
-            raise BuildFailed(f"the C compiler failed on generated code:\n{output}")
-        os.replace(library, target)
-        target.with_suffix(".c").write_text(source)
+        what = f"{name} ({_kernel_count(source)} kernels)"
+        try:
+            compile_library(c_file, library, [*link_flags(source), "-lm"], what)
+        except BuildFailed as failure:
+            _dump(name, source, str(failure))
+            raise
+        metadata = json.dumps({"size": library.stat().st_size, "sha256": _checksum(library)})
+        try:
+            os.replace(library, target)
+            _write_atomically(_metadata_path(target), metadata)
+            target.with_suffix(".c").write_text(source)
+        except OSError as error:
+            raise _Unwritable(error) from None
 
 
 def _dlopen_flags(ffi):
@@ -137,77 +213,142 @@ def _dlopen_flags(ffi):
     return ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
 
 
+def _open(target, cdef):
+    import cffi
+    ffi = cffi.FFI()
+    ffi.cdef(cdef)
+    return ffi, ffi.dlopen(str(target), _dlopen_flags(ffi))
+
+
+def _entry(root, key):
+    return root / key[:2] / f"{key}.so"
+
+
+def _load_or_build(root, key, source, cdef, name):
+    """(ffi, lib) and where it came from, building the entry in `root` unless another process
+    did; raises _Unwritable when `root` refuses a write."""
+    target = _entry(root, key)
+    try:
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target.parent.mkdir(exist_ok=True, mode=0o700)
+        lock = open(target.with_suffix(".lock"), "a")
+    except OSError as error:
+        raise _Unwritable(error) from None
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        how = "disk"
+        for attempt in range(2):
+            if not _intact(target):
+                if target.exists():
+                    log.warning("graphc: cache entry %s does not match its recorded size and "
+                                "checksum; rebuilding it", target.name)
+                _build(source, target, name)
+                how = "built"
+            try:
+                return _open(target, cdef), how
+            except OSError as error:
+                if attempt:
+                    raise BuildFailed(f"the library built for {name} cannot be loaded: "
+                                      f"{error}") from None
+                log.warning("graphc: cache entry %s failed to load; rebuilding it", target.name)
+                target.unlink()
+
+
 def load(source, cdef, name):
     """(ffi, lib) for `source` with the C declarations `cdef`, building it when not cached."""
-    import cffi
     key = key_of(source, cdef)
     if key in _loaded:
         return _loaded[key], key, "memory"
     _dump(name, source)
-    folder = cache_dir() / key[:2]
-    folder.mkdir(exist_ok=True, mode=0o700)
-    target = folder / f"{key}.so"
-    how = "disk"
-    with open(folder / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        for attempt in range(2):
-            if not target.exists():
-                _build(source, target)
-                how = "built"
-            ffi = cffi.FFI()
-            ffi.cdef(cdef)
+    loaded = None
+    # a whole entry needs no lock, and no write: a read-only cache serves what it holds
+    for root in _roots():
+        if _intact(_entry(root, key)):
             try:
-                lib = ffi.dlopen(str(target), _dlopen_flags(ffi))
+                loaded, how = _open(_entry(root, key), cdef), "disk"
                 break
             except OSError:
-                if attempt:
-                    raise
-                log.warning("cache entry %s is corrupted; rebuilding it", target.name)
-                target.unlink()
-    _loaded[key] = (ffi, lib)
-    return (ffi, lib), key, how
+                pass  # rebuilt below
+    if loaded is None:
+        shared = _configured_dir()
+        try:
+            loaded, how = _load_or_build(shared, key, source, cdef, name)
+        except _Unwritable as reason:
+            try:
+                private = _private_dir(shared, reason)
+                loaded, how = _load_or_build(private, key, source, cdef, name)
+            except (OSError, _Unwritable) as error:
+                raise BuildFailed(f"graphc has nowhere to build {name}: neither the cache "
+                                  f"directory {shared} ({reason}) nor a temporary directory "
+                                  f"({error}) can be written") from None
+    _loaded[key] = loaded
+    return loaded, key, how
 
 
-def _graph_index(graph_key):
-    return cache_dir() / graph_key[:2] / f"{graph_key}.json"
+def _graph_index(root, graph_key):
+    return root / graph_key[:2] / f"{graph_key}.json"
+
+
+_GENERATED_FIELDS = {"source": str, "cdef": str, "dtype": str, "ctype": str, "buffers": list,
+                     "randoms": list}
+
+
+def _valid_generated(record):
+    """The generated code in an index record, or None when the record is not one graphc wrote
+    (cut short, edited, or from another version): then the code is generated again."""
+    if not isinstance(record, dict) or not isinstance(record.get("generated"), dict):
+        return None
+    generated = record["generated"]
+    if record.get("sha256") != hashlib.sha256(_canonical(generated).encode()).hexdigest():
+        return None
+    if set(generated) != set(_GENERATED_FIELDS) or not all(
+            isinstance(generated[field], kind) for field, kind in _GENERATED_FIELDS.items()):
+        return None
+    if not all(isinstance(item, str) for item in generated["buffers"] + generated["randoms"]):
+        return None
+    return generated
+
+
+def _canonical(generated):
+    return json.dumps(generated, sort_keys=True)
 
 
 def generated_for(graph_key):
     """What an earlier process generated for this graph (its source and declarations), so that
     a warm start loads the library without rendering the code again (sympy stays unloaded)."""
-    import json
-    path = _graph_index(graph_key)
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
+    for root in _roots():
+        try:
+            record = json.loads(_graph_index(root, graph_key).read_text())
+        except (OSError, ValueError):
+            continue
+        generated = _valid_generated(record)
+        if generated is not None:
+            return generated
+    return None
 
 
 def remember(graph_key, generated):
-    import json
-    path = _graph_index(graph_key)
-    path.parent.mkdir(exist_ok=True, mode=0o700)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_text(json.dumps(generated))
-    os.replace(temporary, path)
-
-
-def graph_key_of(description):
-    """The key of a traced graph: its description, the code generator, the compiler and the
-    BLAS (two environments sharing a cache must not serve each other's code)."""
-    path = compiler()
-    digest = hashlib.sha256()
-    for part in (description, path, _compiler_version(path), " ".join(FLAGS),
-                 platform.machine(), _codegen_fingerprint(), _blas_library()):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()
+    """Record what was generated for this graph, for later processes; best effort (a cache
+    that cannot be written only loses the warm start)."""
+    text = _canonical(generated)
+    record = json.dumps({"sha256": hashlib.sha256(text.encode()).hexdigest(),
+                         "generated": generated})
+    for root in reversed(_roots()):
+        path = _graph_index(root, graph_key)
+        try:
+            root.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.parent.mkdir(exist_ok=True, mode=0o700)
+            _write_atomically(path, record)
+            return
+        except OSError:
+            continue
 
 
 def info():
-    folder = cache_dir()
-    libraries = list(folder.rglob("*.so"))
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    folder = _configured_dir()
+    files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    libraries = [p for p in files if p.suffix == ".so"]
+    size = sum(p.stat().st_size for p in files)
     return {"directory": str(folder), "libraries": len(libraries), "bytes": size}
 
 
