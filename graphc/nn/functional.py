@@ -281,9 +281,13 @@ def _pad_constant(x, dim, before, after, value):
 def _pad_by_index(x, dim, before, after, mode, ndim, pad_length):
     size = x.shape[dim]
     spatial = pad_length // 2
-    if ndim not in (spatial + 1, spatial + 2):
+    if ndim not in (spatial + 1, spatial + 2) or spatial > 3:
         raise NotImplementedError(
-            f"Only 2D, 3D, 4D, 5D padding with non-constant padding are supported for now")
+            f"Padding size {pad_length} is not supported for {ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
     if mode == "reflect" and (before >= size or after >= size):
         raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding "
                            f"input dimension, but got: padding ({before}, {after}) at dimension "
