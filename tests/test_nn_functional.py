@@ -182,3 +182,11 @@ def test_functional_matches_torch():
         values(F.cosine_similarity(graphc.tensor(x), graphc.tensor(y), dim=1)),
         torch.nn.functional.cosine_similarity(torch.tensor(x), torch.tensor(y), dim=1).numpy(),
         rtol=1e-5, atol=1e-6)
+
+
+def test_second_derivatives_through_nn_functions():
+    from graphc.autograd import gradgradcheck
+    assert gradgradcheck(F.gelu, (leaf(2, 3),))
+    assert gradgradcheck(lambda t: F.cross_entropy(t, graphc.tensor([0, 2])), (leaf(2, 3),))
+    assert gradgradcheck(lambda t, w: F.conv2d(t, w, padding=1), (leaf(1, 1, 3, 3),
+                                                                  leaf(1, 1, 2, 2)))
