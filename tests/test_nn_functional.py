@@ -1,7 +1,6 @@
 """Activations, softmax, pad, one_hot, normalize, cosine_similarity and interpolate against
 numpy (always) and torch (when importable), with float64 gradchecks."""
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +8,7 @@ import pytest
 import graphc
 import graphc.nn as nn
 import graphc.nn.functional as F
-from nn_helpers import RNG, array, leaf, values, check_gradients
+from nn_helpers import array, leaf, values, check_gradients
 
 ERF = np.vectorize(math.erf)
 

@@ -9,7 +9,7 @@ import pytest
 import graphc
 import graphc.nn as nn
 import graphc.nn.functional as F
-from nn_helpers import array, leaf, values, from_torch, load_torch_weights, check_gradients
+from nn_helpers import array, leaf, values, load_torch_weights, check_gradients
 
 
 # ------------------------------------------------------------------ numpy references

@@ -7,7 +7,7 @@ import pytest
 
 import graphc
 import graphc.nn as nn
-from nn_helpers import array, leaf, values, from_torch, load_torch_weights, check_gradients
+from nn_helpers import array, leaf, values, load_torch_weights, check_gradients
 
 
 def sigmoid(x):

@@ -6,13 +6,11 @@ computed in Python from sizes only; no function reads a tensor's values into Pyt
 forward path (one_hot without num_classes is the exception: its size is data).
 """
 import math
-import numbers
 import warnings
 
 import numpy as np
 
 from .. import dtypes as _dt
-from ..tensor import Tensor
 from .. import zeros, ones, full, arange, cat, stack, where, from_numpy, tensor as _tensor
 from ..autograd.grad_mode import no_grad
 from ..autograd.function import Function
