@@ -48,3 +48,11 @@ def result_type(tensor1, tensor2):
 
 
 from .runtime.threads import set_num_threads, get_num_threads  # noqa: E402
+
+
+def __getattr__(name):
+    # graphc.nn is imported on first use, so that `import graphc` stays cheap
+    if name == "nn":
+        import importlib
+        return importlib.import_module(".nn", __name__)
+    raise AttributeError(f"module 'graphc' has no attribute '{name}'")
