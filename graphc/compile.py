@@ -944,13 +944,21 @@ class _ResultNames:
                 continue
             data = original._data
             if np.may_share_memory(tensor._data, data):
-                low, high = np.byte_bounds(data)
-                start, end = np.byte_bounds(tensor._data)
+                low, high = _byte_bounds(data)
+                start, end = _byte_bounds(tensor._data)
                 if not (low <= start and end <= high) or tensor._data.dtype != data.dtype:
                     raise tracing.GraphBreak("the function returns a view reaching outside the "
                                              "input it views (not compiled yet)")
                 return _Alias(input_name, tensor, original)
         return name
+
+
+def _byte_bounds(array):
+    try:
+        from numpy.lib.array_utils import byte_bounds
+    except ImportError:  # numpy < 2
+        byte_bounds = np.byte_bounds
+    return byte_bounds(array)
 
 
 class _Alias:
