@@ -32,7 +32,7 @@ from .ir import tracing
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
-__all__ = ["compile", "CompileError"]
+__all__ = ["compile", "CompileError", "RecompileWarning"]
 
 log = logging.getLogger("graphc")
 if os.environ.get("GRAPHC_LOG") and not log.handlers:
@@ -42,6 +42,12 @@ if os.environ.get("GRAPHC_LOG") and not log.handlers:
     log.setLevel(logging.INFO)
 
 
+class RecompileWarning(UserWarning):
+    """A compiled function met more signatures than it specialises for (further ones run
+    eagerly). A category of its own, so that it can be filtered and is not one of the
+    RuntimeWarnings graphc hides."""
+
+
 class CompileError(RuntimeError):
     """graphc.compile(fullgraph=True) met something it cannot compile (the message says where)."""
 
@@ -49,20 +55,73 @@ class CompileError(RuntimeError):
 MAX_SPECIALISATIONS = 8
 
 
-def compile(function=None, *, fullgraph=False, backend="c", dynamic=False, mode=None):
-    """`graphc.compile(fn)`, `@graphc.compile` or `@graphc.compile(fullgraph=True)`."""
-    if backend != "c":
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=None,
+            options=None, disable=False, recompile_limit=None):
+    """`graphc.compile(fn)`, `@graphc.compile` or `@graphc.compile(fullgraph=True)`; also a
+    callable object (its `__call__` is compiled, bound to it) or a bound method. torch's other
+    options are refused or warned about, never ignored: graphc has one mode and no tuning
+    options, and it specialises on every shape (`dynamic=True` is warned about: each new
+    shape is a new specialisation). `disable=True` returns the function itself;
+    `recompile_limit` replaces the 8 specialisations a function may have."""
+    if backend not in ("c", "inductor", None):
         raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if mode not in (None, "default"):
+        warnings.warn(f"graphc.compile has one mode: mode={mode!r} compiles as the default "
+                      "one", UserWarning, stacklevel=2)
+    if options:
+        raise RuntimeError(f"Unexpected optimization option {next(iter(options))}: "
+                           "graphc.compile has no optimization options")
+    if dynamic:
+        warnings.warn("graphc.compile(dynamic=True) is not implemented: graphc specialises "
+                      "on every shape (each new one is traced and built again)", UserWarning,
+                      stacklevel=2)
+    if recompile_limit is not None and (not isinstance(recompile_limit, int)
+                                        or recompile_limit < 1):
+        raise ValueError(f"graphc.compile: recompile_limit must be a positive int, got "
+                         f"{recompile_limit!r}")
     if function is None:
-        return functools.partial(compile, fullgraph=fullgraph, backend=backend)
-    return _compiled(function, fullgraph)
+        return functools.partial(_decorate, fullgraph=fullgraph, disable=disable,
+                                 limit=recompile_limit)
+    return _decorate(function, fullgraph, disable, recompile_limit)
 
 
-def _compiled(function, fullgraph):
+def _decorate(function, fullgraph=False, disable=False, limit=None):
+    if disable:
+        return function
+    if not callable(function):
+        raise TypeError(f"graphc.compile: expected a callable, got {type(function).__name__}")
+    if isinstance(function, types.MethodType) or (
+            not isinstance(function, (types.FunctionType, CompiledFunction, type))
+            and isinstance(getattr(type(function), "__call__", None),
+                           (types.FunctionType, CompiledFunction))):
+        # a bound method, or an object with __call__: the function compiled with the object
+        # as its first argument (its tensors are read from it on every call, as a compiled
+        # method's are)
+        owner = function.__self__ if isinstance(function, types.MethodType) else function
+        method = function.__func__ if isinstance(function, types.MethodType) \
+            else type(function).__call__
+        if isinstance(method, CompiledFunction):  # already compiled (@graphc.compile inside)
+            return types.MethodType(method, owner)
+        return types.MethodType(_compiled(method, fullgraph, limit), owner)
+    return _compiled(function, fullgraph, limit)
+
+
+def _compiled(function, fullgraph, limit=None):
     """A CompiledFunction of a class of its own, so that the call path rendered for it can be
     its __call__ (a call then enters the rendered code directly: no frame of ours between)."""
     own_class = type("CompiledFunction", (CompiledFunction,), {"__module__": __name__})
-    return own_class(function, fullgraph)
+    compiled = own_class(function, fullgraph)
+    if limit is not None:
+        compiled._limit = limit
+    return compiled
 
 
 _NUMBERS = (bool, int, float, complex)
@@ -215,14 +274,19 @@ def _find_sources(function, captured, args):
 class CompiledFunction:
     """What graphc.compile returns: call it like the function it wraps."""
 
+    _limit = None  # graphc.compile(recompile_limit=); None: MAX_SPECIALISATIONS
+
     def __init__(self, function, fullgraph):
         functools.update_wrapper(self, function)
+        if not hasattr(self, "__name__"):  # a callable that is no function (a partial)
+            self.__name__ = type(function).__name__
         self._function = function
         self._fullgraph = fullgraph
         self._specialisations = {}
         self._closure_readers = None  # found at the first call (cells may be filled late)
         self._latest = None
         self._warned = False
+        self._limit_warned = False
         self._sources = []      # _Source: where captured tensors are read on every call
         self._fixed = []        # captured tensors found no other way: held by identity
         self._fast_calls = {}   # key -> the call path rendered for it (call_path.py)
@@ -342,13 +406,18 @@ class CompiledFunction:
 
     def _specialise(self, key, args, kwargs):
         """Trace (running the function once) and build; returns (specialisation, result)."""
+        limit = self._limit or MAX_SPECIALISATIONS
+        if len(self._specialisations) >= limit:
+            if not self._limit_warned:
+                log.info("%s: not recompiling (%s); the limit of %d signatures is reached",
+                         self.__name__, self._reason(key), limit)
+                _warn_at_user(f"graphc.compile: {self.__name__} was specialised for {limit} "
+                              "signatures; further ones run eagerly (graphc.compile("
+                              "recompile_limit=) raises the limit)", RecompileWarning)
+                self._limit_warned = True
+            return self._eager, self._function(*args, **kwargs)
         if self._specialisations:
             log.info("recompiling %s: %s", self.__name__, self._reason(key))
-        if len(self._specialisations) >= MAX_SPECIALISATIONS:
-            warnings.warn(f"graphc.compile: {self.__name__} was specialised for "
-                          f"{MAX_SPECIALISATIONS} signatures; further ones run eagerly",
-                          RuntimeWarning, stacklevel=3)
-            return self._eager, self._function(*args, **kwargs)
         started = time.perf_counter()
         try:
             tracer, result = tracing.trace(self._function, args, kwargs,
@@ -364,16 +433,19 @@ class CompiledFunction:
             try:
                 specialisation = _Specialisation.build(self._function, args, tracer, result, key,
                                                        plan)
-            except (tracing.GraphBreak, c_backend.Unsupported) as reason:
-                if self._fullgraph:
-                    raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
-                                       f"{reason}") from None
-                self._fall_back(reason)
             except cache.CompilerMissing as missing:
                 if self._fullgraph:
                     raise CompileError(str(missing)) from None
-                warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,
-                              stacklevel=4)
+                _warn_at_user(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning)
+            except Exception as failure:  # noqa: BLE001
+                # the user's code ran (and raised) in the trace above: whatever fails from here
+                # on is graphc's lowering or build (an op not lowered, a printer or compiler
+                # error), a graph break, never the user's exception
+                reason = _located(failure, tracer, self._function)
+                if self._fullgraph:
+                    raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
+                                       f"{reason}") from failure
+                self._fall_back(reason)
             else:
                 self._latest = specialisation
                 if _grad_mode.state.enabled and not tracer.ran_backward \
@@ -401,20 +473,49 @@ class CompiledFunction:
 
     def _fall_back(self, reason):
         if not self._warned:
-            warnings.warn(f"graphc.compile: {self.__name__} runs eagerly for this signature: "
-                          f"{reason}", RuntimeWarning, stacklevel=5)
+            _warn_at_user(f"graphc.compile: {self.__name__} runs eagerly for this signature: "
+                          f"{reason}", RuntimeWarning)
             self._warned = True
 
     def _eager(self, args, kwargs, sourced=None):
         return self._function(*args, **kwargs)
 
     def _reason(self, key):
+        """Which guard of the latest specialisation this key fails, with both values, as
+        TORCH_LOGS=recompiles says it (`x: shape (64, 3) -> (40, 3)`)."""
         previous = next(reversed(self._specialisations))
-        labels = ("arguments", "keyword arguments", "grad mode", "numbers read from closure "
-                  "or globals", "tensors read from closures or globals (or their .grad)",
-                  "other captured tensors (or their .grad)", "which arguments have a .grad")
-        changed = [label for label, old, new in zip(labels, previous, key) if old != new]
-        return "changed " + ", ".join(changed)
+        code = getattr(self._function, "__code__", None)
+        names = code.co_varnames[:code.co_argcount] if code is not None else ()
+        changes = []
+        for index, (old, new) in enumerate(zip(previous[0], key[0])):
+            label = names[index] if index < len(names) else f"argument {index}"
+            changes += _signature_changes(label, old, new)
+        if previous[1] != key[1]:
+            changes.append(f"keyword arguments: {_short(previous[1])} -> {_short(key[1])}")
+        if len(previous[0]) != len(key[0]):
+            changes.append(f"number of arguments: {len(previous[0])} -> {len(key[0])}")
+        if previous[2] != key[2]:
+            changes.append(f"grad mode: {'enabled' if previous[2] else 'disabled'} -> "
+                           f"{'enabled' if key[2] else 'disabled'}")
+        for source, old, new in zip(self._closure_readers or (), previous[3], key[3]):
+            if type(old) is not type(new) or old != new:
+                changes.append(f"{source.label} ({_kind_of(source)}): {old!r} -> {new!r}")
+        for source, old, new in zip(self._sources, previous[4], key[4]):
+            changes += _state_changes(f"{source.label}", old, new)
+        for index, (old, new) in enumerate(zip(previous[5], key[5])):
+            changes += _state_changes(f"captured tensor {index}", old, new)
+        tensor_names = [names[i] if i < len(names) else f"argument {i}"
+                        for i, signature in enumerate(key[0]) if signature[0] == "tensor"]
+        for label, old, new in zip(tensor_names, previous[6], key[6]):
+            if old != new:
+                changes.append(f"{label}.grad: {'tensor' if old else 'None'} -> "
+                               f"{'tensor' if new else 'None'}")
+        if previous[7] != key[7]:
+            changes.append(f"tensors sharing memory (arguments, then captured): "
+                           f"{previous[7] or 'none'} -> {key[7] or 'none'}")
+        if len(previous[4]) != len(key[4]) or len(previous[5]) != len(key[5]):
+            changes.append("new captured tensors found")
+        return "; ".join(changes) or "no guard changed"
 
     # -------------------------------------------------------------- inspection
     def graph(self):
@@ -434,6 +535,94 @@ class CompiledFunction:
         if self._latest is None:
             raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: call it first")
         return self._latest
+
+
+def _warn_at_user(message, category):
+    """A warning at the innermost line outside graphc (the user's call of the compiled
+    function, also through the rendered call path or from inside backward)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename == "<graphc call path>" or
+                                 os.path.abspath(frame.f_code.co_filename).startswith(
+                                     tracing._PACKAGE + os.sep)):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _located(failure, tracer, function):
+    """A lowering failure's message with the user's line it concerns: the graph node the
+    backend was lowering (found among the frames it raised from), else the function's line."""
+    locations = tracer.locations
+    where = None
+    frame = failure.__traceback__
+    while frame is not None:
+        node = frame.tb_frame.f_locals.get("node")
+        name = getattr(node, "name", None)
+        if isinstance(name, str) and name in locations:
+            where = locations[name]
+        frame = frame.tb_next
+    if where is None:
+        code = getattr(function, "__code__", None)
+        where = f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
+    if isinstance(failure, tracing.GraphBreak):  # the tracer's messages name the line
+        return str(failure)
+    message = str(failure) if isinstance(failure, c_backend.Unsupported) \
+        else f"{type(failure).__name__}: {failure} (graphc could not build this graph)"
+    return f"{message} at {where}"
+
+
+def _kind_of(source):
+    root = source.root
+    if isinstance(root, types.CellType):
+        return "closure"
+    if isinstance(root, dict):
+        return "global"
+    return "default"
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _signature_changes(label, old, new):
+    """How an argument's signature changed, in words."""
+    if old[0] == "tensor" and new[0] == "tensor":
+        changes = []
+        for index, what in ((1, "shape"), (2, "strides"), (3, "dtype"), (4, "requires_grad")):
+            if old[index] != new[index]:
+                before, after = old[index], new[index]
+                if what == "dtype":
+                    before, after = before.name, after.name
+                changes.append(f"{label}: {what} {before} -> {after}")
+        return changes
+    if old == new:
+        return []
+    return [f"{label}: {_describe(old)} -> {_describe(new)}"]
+
+
+def _describe(signature):
+    if signature[0] == "tensor":
+        return f"tensor of shape {signature[1]}"
+    if signature[0] == "value":
+        return repr(signature[2])
+    if signature[0] == "object":
+        return "an object"
+    return _short(signature)
+
+
+def _state_changes(label, old, new):
+    """How a captured tensor's state (signature, grad) changed, in words."""
+    if old == new:
+        return []
+    if old[0][0] != "tensor" or new[0][0] != "tensor":
+        return [f"{label}: {_describe(old[0])} -> {_describe(new[0])}"]
+    changes = _signature_changes(label, old[0], new[0])
+    if (old[1] is None or old[1] is False) != (new[1] is None or new[1] is False):
+        changes.append(f"{label}.grad: {'None' if old[1] in (None, False) else 'tensor'} -> "
+                       f"{'None' if new[1] in (None, False) else 'tensor'}")
+    elif old[1] != new[1]:
+        changes.append(f"{label}.grad: another tensor")
+    return changes
 
 
 def _tensors_in(value):
@@ -472,6 +661,14 @@ class CompiledCall(Function):
         return (None, *gradients)
 
 
+def _as_leaf(value):
+    if not isinstance(value, Tensor) or value._grad_fn is None:
+        return value
+    leaf = value.detach()
+    leaf._requires_grad = value._requires_grad
+    return leaf
+
+
 def _zeros(shape, dtype):
     from . import zeros
     return zeros(shape, dtype=dtype)
@@ -506,7 +703,9 @@ class _Differentiable:
             [source.value(args) for source in owner._sources])))
 
         def gradients(*values):
-            call_args = values[:count]
+            # the call's tensors as leaves: the gradient reaching them is this call's own (a
+            # tensor computed by another compiled call keeps that call's backward out of here)
+            call_args = [_as_leaf(v) for v in values[:count]]
             captured, grads = values[count:count + captured_count], values[count + captured_count:]
             outputs = _tensors_in(function(*call_args))
             inputs = [call_args[i] for i in positions] + list(captured)
