@@ -95,7 +95,9 @@ def test_deleting_grad_and_rebinding_grad_data_and_requires_grad_are_replayed():
         compiled(*pairs[1])
         for mine, theirs in zip(pairs[1], pairs[0]):
             assert_same_state(mine, theirs)
-        assert pairs[1][0].grad is None and pairs[1][0]._data is not None
+        assert pairs[1][0].grad is None
+    # one trace: the later calls ran the compiled code (the signature is the state a call met)
+    assert compiled.call_source() is not None and len(compiled._specialisations) == 1
 
 
 def test_a_grad_set_to_none_is_seen_by_the_next_calls_signature():
@@ -225,3 +227,162 @@ def test_several_writes_to_one_argument_bump_its_version_as_often_as_eager():
         compiled(a)
         f(b)
         assert_same_state(a, b)
+
+
+# ------------------------------------------------------------------ 3. callables and methods
+
+
+class Scaled:
+    def __init__(self, seed):
+        self.weight = rand(3, seed=seed)
+
+    def __call__(self, x):
+        return (x * self.weight).exp()
+
+    def shifted(self, x):
+        return x + self.weight
+
+
+def test_a_callable_object_and_a_bound_method_compile():
+    module = Scaled(1)
+    compiled, method = graphc.compile(module), graphc.compile(module.shifted)
+    for seed in range(3):
+        x = rand(3, seed=seed + 10)
+        np.testing.assert_allclose(compiled(x).numpy(), module(x).numpy(), rtol=1e-6)
+        np.testing.assert_allclose(method(x).numpy(), module.shifted(x).numpy(), rtol=1e-6)
+    module.weight = rand(3, seed=7)  # rebinding is seen, as in eager mode
+    x = rand(3, seed=3)
+    np.testing.assert_allclose(compiled(x).numpy(), module(x).numpy(), rtol=1e-6)
+    assert compiled.graph() is not None and compiled.__name__ == "__call__"
+
+
+def _layer_call(self, x):
+    return (x @ self.weight).tanh()
+
+
+class EagerLayer:
+    def __init__(self, seed):
+        self.weight = rand(3, 3, seed=seed).requires_grad_()
+
+    __call__ = _layer_call
+
+
+class CompiledLayer(EagerLayer):
+    __call__ = graphc.compile(_layer_call)
+
+
+def test_a_compiled_call_shared_by_chained_instances_trains_as_eager():
+    eager = [EagerLayer(1), EagerLayer(2)]
+    compiled = [CompiledLayer(1), CompiledLayer(2)]
+    for step in range(4):
+        x = rand(5, 3, seed=20 + step)
+        for first, second in (eager, compiled):
+            y = second(first(x))
+            y.sum().backward()
+        for mine, theirs in zip(compiled, eager):
+            np.testing.assert_allclose(mine.weight.grad.numpy(), theirs.weight.grad.numpy(),
+                                       rtol=1e-5, atol=1e-6)
+    assert CompiledLayer.__call__._latest is not None
+
+
+# ------------------------------------------------------------------ 4. lowering failures
+
+
+def test_any_failure_of_the_backend_is_a_graph_break_at_the_users_line(monkeypatch):
+    from graphc.codegen import c_backend
+
+    def broken_printer(*args, **kwargs):
+        raise ValueError("the printer met something it cannot print")
+    monkeypatch.setattr(c_backend, "render", broken_printer)
+
+    def f(x):
+        return x.sin() * 2
+    compiled = graphc.compile(f)
+    x = rand(4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        ours = compiled(x); line = _line()  # noqa: E702 (the call's line)
+        compiled(x)
+    assert [w.category for w in caught] == [RuntimeWarning]
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+    assert "the printer met something" in str(caught[0].message)
+    np.testing.assert_allclose(ours.numpy(), f(x).numpy(), rtol=1e-6)
+    with pytest.raises(graphc.CompileError, match="the printer met something"):
+        graphc.compile(f, fullgraph=True)(x)
+
+
+def _line():
+    import sys
+    return sys._getframe(1).f_lineno
+
+
+def test_mask_indexing_with_fullgraph_names_the_users_line():
+    def f(x):
+        return x[x > 0].sum()
+    with pytest.raises(graphc.CompileError) as raised:
+        graphc.compile(f, fullgraph=True)(rand(6))
+    assert f"{__file__}:{f.__code__.co_firstlineno + 1}" in str(raised.value)
+    x = rand(6)
+    with pytest.warns(RuntimeWarning, match="mask"):
+        np.testing.assert_allclose(graphc.compile(f)(x).item(), f(x).item(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ 5. recompiles and options
+
+
+def test_recompiles_are_logged_with_the_guard_and_both_values(caplog):
+    lr = 0.1
+    w = rand(3).requires_grad_()
+
+    def f(x):
+        return x * lr + w.sum()
+    compiled = graphc.compile(f)
+    caplog.set_level(logging.INFO, logger="graphc")
+    compiled(rand(64, 3))
+    compiled(rand(40, 3))
+    lr = 0.05
+    compiled(rand(40, 3))
+    w.grad = graphc.ones(3)
+    compiled(rand(40, 3))
+    messages = "\n".join(r.getMessage() for r in caplog.records if "recompiling" in
+                         r.getMessage())
+    assert "x: shape (64, 3) -> (40, 3)" in messages
+    assert "lr (closure): 0.1 -> 0.05" in messages
+    assert "w.grad: None -> tensor" in messages
+
+
+def test_the_signature_limit_warning_is_shown_once_at_the_callers_line():
+    compiled = graphc.compile(lambda x: x + 1, recompile_limit=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        # graphc's own filters (pyproject's and graphc.runtime.cpu's) stay in force
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="graphc")
+        for size in (1, 1, 2, 2, 3, 3, 4, 5, 6, 4):  # repeated sizes: the rendered path
+            compiled(graphc.ones(size)); line = _line()  # noqa: E702
+    assert [w.category for w in caught] == [graphc.RecompileWarning]
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+    assert issubclass(graphc.RecompileWarning, UserWarning)
+    np.testing.assert_array_equal(compiled(graphc.ones(9)).numpy(), np.full(9, 2.0))
+
+
+def test_torch_options_graphc_does_not_implement_are_refused_or_warned_about():
+    def f(x):
+        return x * 2
+    for mode in ("reduce-overhead", "max-autotune"):
+        with pytest.warns(UserWarning, match="one mode"):
+            compiled = graphc.compile(f, mode=mode)
+        np.testing.assert_array_equal(compiled(graphc.ones(2)).numpy(), [2.0, 2.0])
+    with pytest.warns(UserWarning, match=r"dynamic=True\) is not implemented"):
+        graphc.compile(f, dynamic=True)
+    with pytest.raises(RuntimeError, match="Unrecognized mode=fastest"):
+        graphc.compile(f, mode="fastest")
+    with pytest.raises(RuntimeError, match="Unexpected optimization option"):
+        graphc.compile(f, options={"triton.cudagraphs": True})
+    with pytest.raises(RuntimeError, match="Either mode or options"):
+        graphc.compile(f, mode="max-autotune", options={})
+    with pytest.raises(ValueError, match="unknown backend"):
+        graphc.compile(f, backend="eager")
+    assert graphc.compile(f, disable=True) is f
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the defaults warn about nothing
+        graphc.compile(f, mode="default", dynamic=False)
