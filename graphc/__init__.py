@@ -13,7 +13,7 @@ from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from .ir import ops as _ops
 from . import linalg
-from .compile import compile, CompileError
+from .compile import compile, CompileError, RecompileWarning
 from .printing import set_printoptions, get_printoptions
 from .serialization import save, load
 from . import random

@@ -32,7 +32,7 @@ from .ir import tracing
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
-__all__ = ["compile", "CompileError"]
+__all__ = ["compile", "CompileError", "RecompileWarning"]
 
 log = logging.getLogger("graphc")
 if os.environ.get("GRAPHC_LOG") and not log.handlers:
@@ -42,6 +42,12 @@ if os.environ.get("GRAPHC_LOG") and not log.handlers:
     log.setLevel(logging.INFO)
 
 
+class RecompileWarning(UserWarning):
+    """A compiled function met more signatures than it specialises for (further ones run
+    eagerly). A category of its own, so that it can be filtered and is not one of the
+    RuntimeWarnings graphc hides."""
+
+
 class CompileError(RuntimeError):
     """graphc.compile(fullgraph=True) met something it cannot compile (the message says where)."""
 
@@ -49,20 +55,73 @@ class CompileError(RuntimeError):
 MAX_SPECIALISATIONS = 8
 
 
-def compile(function=None, *, fullgraph=False, backend="c", dynamic=False, mode=None):
-    """`graphc.compile(fn)`, `@graphc.compile` or `@graphc.compile(fullgraph=True)`."""
-    if backend != "c":
+_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=None,
+            options=None, disable=False, recompile_limit=None):
+    """`graphc.compile(fn)`, `@graphc.compile` or `@graphc.compile(fullgraph=True)`; also a
+    callable object (its `__call__` is compiled, bound to it) or a bound method. torch's other
+    options are refused or warned about, never ignored: graphc has one mode and no tuning
+    options, and it specialises on every shape (`dynamic=True` is warned about: each new
+    shape is a new specialisation). `disable=True` returns the function itself;
+    `recompile_limit` replaces the 8 specialisations a function may have."""
+    if backend not in ("c", "inductor", None):
         raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
+    if mode is not None and options is not None:
+        raise RuntimeError("Either mode or options can be specified, but both can't be "
+                           "specified at the same time.")
+    if mode is not None and mode not in _MODES:
+        raise RuntimeError(f"Unrecognized mode={mode}, should be one of: {', '.join(_MODES)}")
+    if mode not in (None, "default"):
+        warnings.warn(f"graphc.compile has one mode: mode={mode!r} compiles as the default "
+                      "one", UserWarning, stacklevel=2)
+    if options:
+        raise RuntimeError(f"Unexpected optimization option {next(iter(options))}: "
+                           "graphc.compile has no optimization options")
+    if dynamic:
+        warnings.warn("graphc.compile(dynamic=True) is not implemented: graphc specialises "
+                      "on every shape (each new one is traced and built again)", UserWarning,
+                      stacklevel=2)
+    if recompile_limit is not None and (not isinstance(recompile_limit, int)
+                                        or recompile_limit < 1):
+        raise ValueError(f"graphc.compile: recompile_limit must be a positive int, got "
+                         f"{recompile_limit!r}")
     if function is None:
-        return functools.partial(compile, fullgraph=fullgraph, backend=backend)
-    return _compiled(function, fullgraph)
+        return functools.partial(_decorate, fullgraph=fullgraph, disable=disable,
+                                 limit=recompile_limit)
+    return _decorate(function, fullgraph, disable, recompile_limit)
 
 
-def _compiled(function, fullgraph):
+def _decorate(function, fullgraph=False, disable=False, limit=None):
+    if disable:
+        return function
+    if not callable(function):
+        raise TypeError(f"graphc.compile: expected a callable, got {type(function).__name__}")
+    if isinstance(function, types.MethodType) or (
+            not isinstance(function, (types.FunctionType, CompiledFunction, type))
+            and isinstance(getattr(type(function), "__call__", None),
+                           (types.FunctionType, CompiledFunction))):
+        # a bound method, or an object with __call__: the function compiled with the object
+        # as its first argument (its tensors are read from it on every call, as a compiled
+        # method's are)
+        owner = function.__self__ if isinstance(function, types.MethodType) else function
+        method = function.__func__ if isinstance(function, types.MethodType) \
+            else type(function).__call__
+        if isinstance(method, CompiledFunction):  # already compiled (@graphc.compile inside)
+            return types.MethodType(method, owner)
+        return types.MethodType(_compiled(method, fullgraph, limit), owner)
+    return _compiled(function, fullgraph, limit)
+
+
+def _compiled(function, fullgraph, limit=None):
     """A CompiledFunction of a class of its own, so that the call path rendered for it can be
     its __call__ (a call then enters the rendered code directly: no frame of ours between)."""
     own_class = type("CompiledFunction", (CompiledFunction,), {"__module__": __name__})
-    return own_class(function, fullgraph)
+    compiled = own_class(function, fullgraph)
+    if limit is not None:
+        compiled._limit = limit
+    return compiled
 
 
 _NUMBERS = (bool, int, float, complex)
@@ -86,16 +145,38 @@ def _number_snapshot(sources):
     return tuple(source.value() for source in sources)
 
 
-def _signature_of(value):
-    """What a specialisation depends on of one argument or captured value."""
+def _signature_of(value, before=None):
+    """What a specialisation depends on of one argument or captured value. `before`: the
+    states traced tensors had when the call began (tracing.Tracer.initial), which the
+    function may have changed since."""
     if isinstance(value, Tensor):
-        data = value._data
-        return ("tensor", data.shape, data.strides, value._dtype, value._requires_grad is True)
+        data, dtype, requires_grad, _ = _state_of(value, before)
+        return ("tensor", data.shape, data.strides, dtype, requires_grad is True)
     if isinstance(value, (bool, int, float, str, type(None))):
         return ("value", type(value), value)
     if isinstance(value, (tuple, list)):
-        return (type(value), tuple(_signature_of(v) for v in value))
+        return (type(value), tuple(_signature_of(v, before) for v in value))
     return ("object", id(value))
+
+
+def _state_of(tensor, before):
+    """(data, dtype, requires_grad, grad) of a tensor, as the call met it."""
+    if before:
+        state = before.get(id(tensor))
+        if state is not None:
+            return state
+    return tensor._data, tensor._dtype, tensor._requires_grad, tensor._grad
+
+
+def alias_pattern(tensors, before=None):
+    """None when no two of these tensors share their array; otherwise, for each, the position
+    of the first one sharing it (`f(x, x)`, an argument that is also a captured tensor): the
+    traced graph reads such tensors as one value, so aliasing is part of the signature."""
+    ids = [id(_state_of(tensor, before)[0]) for tensor in tensors]
+    if len(set(ids)) == len(ids):
+        return None
+    first = {}
+    return tuple(first.setdefault(array, position) for position, array in enumerate(ids))
 
 
 class _Source:
@@ -148,6 +229,10 @@ def _candidates(function, args):
     names = getattr(getattr(function, "__code__", None), "co_varnames", ())
     arguments = [(None, f"ARGS[{i}]", names[i] if i < len(names) else f"argument {i}")
                  for i, value in enumerate(args) if not isinstance(value, (Tensor, *_NUMBERS))]
+    for index, value in enumerate(args):  # an argument's .grad is read through it
+        if isinstance(value, Tensor) and isinstance(value._grad, Tensor):
+            label = names[index] if index < len(names) else f"argument {index}"
+            yield None, f"ARGS[{index}]._grad", f"{label}.grad", value._grad
     for root, expression, label in [*_roots(function), *arguments]:
         value = _Source(root, expression, label).value(args)
         if isinstance(value, Tensor):
@@ -189,14 +274,19 @@ def _find_sources(function, captured, args):
 class CompiledFunction:
     """What graphc.compile returns: call it like the function it wraps."""
 
+    _limit = None  # graphc.compile(recompile_limit=); None: MAX_SPECIALISATIONS
+
     def __init__(self, function, fullgraph):
         functools.update_wrapper(self, function)
+        if not hasattr(self, "__name__"):  # a callable that is no function (a partial)
+            self.__name__ = type(function).__name__
         self._function = function
         self._fullgraph = fullgraph
         self._specialisations = {}
         self._closure_readers = None  # found at the first call (cells may be filled late)
         self._latest = None
         self._warned = False
+        self._limit_warned = False
         self._sources = []      # _Source: where captured tensors are read on every call
         self._fixed = []        # captured tensors found no other way: held by identity
         self._fast_calls = {}   # key -> the call path rendered for it (call_path.py)
@@ -241,24 +331,31 @@ class CompiledFunction:
                                                                   specialisation)
         return specialisation(args, kwargs, sourced)
 
-    def _key(self, args, kwargs, sourced, created=frozenset()):
-        """The signature of a call: what a specialisation was built for. `created`: ids of the
-        tensors whose .grad the traced call itself created (it had none before)."""
-        def grad_state(tensor):
-            grad = tensor._grad
-            return None if grad is None or id(tensor) in created else id(grad)
-
+    def _key(self, args, kwargs, sourced, before=None):
+        """The signature of a call: what a specialisation was built for. `before`: the states
+        a traced call met (tracing.Tracer.initial), which its own writes may have changed.
+        Whether an argument's or a source's tensor has a .grad is part of it (the .grad itself
+        is read through a source of its own); a fixed tensor's .grad is held by identity."""
         def state(value):
-            signature = _signature_of(value)
-            return (signature, grad_state(value)) if signature[0] == "tensor" else (signature,)
-        return (tuple(map(_signature_of, args)) if args else (),
-                tuple(sorted((k, _signature_of(v)) for k, v in kwargs.items()))
+            signature = _signature_of(value, before)
+            if signature[0] != "tensor":
+                return (signature,)
+            return (signature, _state_of(value, before)[3] is not None)
+
+        def fixed_state(tensor):
+            grad = _state_of(tensor, before)[3]
+            return (_signature_of(tensor, before), None if grad is None else id(grad))
+        tensors = [a for a in args if isinstance(a, Tensor)]
+        return (tuple(_signature_of(a, before) for a in args) if args else (),
+                tuple(sorted((k, _signature_of(v, before)) for k, v in kwargs.items()))
                 if kwargs else (),
                 _grad_mode.state.enabled,
                 _number_snapshot(self._closure_readers) if self._closure_readers else (),
                 tuple(map(state, sourced)),
-                tuple(map(state, self._fixed)),
-                tuple(grad_state(a) for a in args if isinstance(a, Tensor)))
+                tuple(map(fixed_state, self._fixed)),
+                tuple(_state_of(a, before)[3] is not None for a in tensors),
+                alias_pattern(tensors + [v for v in sourced if isinstance(v, Tensor)]
+                              + self._fixed, before))
 
     def _render_call(self, key, args, kwargs, sourced, specialisation):
         """The call path of this key's specialisation as straight-line Python (or None)."""
@@ -267,7 +364,7 @@ class CompiledFunction:
             return None
         source, namespace = call_path.render(
             self.__name__, key, args, list(zip(self._closure_readers, key[3])), self._sources,
-            sourced, self._fixed, _grad_mode.state, specialisation, _signature_of)
+            sourced, self._fixed, _grad_mode.state, specialisation, _signature_of, alias_pattern)
         fast = call_path.build(source, namespace)
         fast.source = source
         self._fast_calls[key] = fast
@@ -276,6 +373,7 @@ class CompiledFunction:
     def _capture_plan(self, tracer, args):
         """Where each captured tensor of a trace comes from on later calls: (index into
         self._sources or None for a fixed tensor, the tensor, whether writes bump its version)."""
+        self._watch_aliases(tracer, args)
         plan = []
         captured = [tensor for _, tensor in tracer.captured]
         for tensor, found in zip(captured, _find_sources(self._function, captured, args)):
@@ -295,15 +393,31 @@ class CompiledFunction:
             plan.append((index, None, identical))
         return plan
 
+    def _watch_aliases(self, tracer, args):
+        """A tensor the function can reach (a global, `self.w`) that is also one of this call's
+        arguments is read through the argument by the trace, which cannot tell the two apart:
+        it becomes a source, so that the signature records the alias (alias_pattern) and a call
+        with another argument is traced again."""
+        arrays = {id(tracer.initial[id(a)][0]) for a in args if isinstance(a, Tensor)}
+        for root, expression, label, tensor in _candidates(self._function, args):
+            if id(tensor._data) in arrays and not any(
+                    s.root is root and s.expression == expression for s in self._sources):
+                self._sources.append(_Source(root, expression, label))
+
     def _specialise(self, key, args, kwargs):
         """Trace (running the function once) and build; returns (specialisation, result)."""
+        limit = self._limit or MAX_SPECIALISATIONS
+        if len(self._specialisations) >= limit:
+            if not self._limit_warned:
+                log.info("%s: not recompiling (%s); the limit of %d signatures is reached",
+                         self.__name__, self._reason(key), limit)
+                _warn_at_user(f"graphc.compile: {self.__name__} was specialised for {limit} "
+                              "signatures; further ones run eagerly (graphc.compile("
+                              "recompile_limit=) raises the limit)", RecompileWarning)
+                self._limit_warned = True
+            return self._eager, self._function(*args, **kwargs)
         if self._specialisations:
             log.info("recompiling %s: %s", self.__name__, self._reason(key))
-        if len(self._specialisations) >= MAX_SPECIALISATIONS:
-            warnings.warn(f"graphc.compile: {self.__name__} was specialised for "
-                          f"{MAX_SPECIALISATIONS} signatures; further ones run eagerly",
-                          RuntimeWarning, stacklevel=3)
-            return self._eager, self._function(*args, **kwargs)
         started = time.perf_counter()
         try:
             tracer, result = tracing.trace(self._function, args, kwargs,
@@ -319,16 +433,19 @@ class CompiledFunction:
             try:
                 specialisation = _Specialisation.build(self._function, args, tracer, result, key,
                                                        plan)
-            except (tracing.GraphBreak, c_backend.Unsupported) as reason:
-                if self._fullgraph:
-                    raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
-                                       f"{reason}") from None
-                self._fall_back(reason)
             except (cache.CompilerMissing, cache.BuildFailed) as missing:
                 if self._fullgraph:
                     raise CompileError(str(missing)) from None
-                warnings.warn(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning,
-                              stacklevel=4)
+                _warn_at_user(f"{missing} Running {self.__name__} eagerly.", RuntimeWarning)
+            except Exception as failure:  # noqa: BLE001
+                # the user's code ran (and raised) in the trace above: whatever fails from here
+                # on is graphc's lowering or build (an op not lowered, a printer or compiler
+                # error), a graph break, never the user's exception
+                reason = _located(failure, tracer, self._function)
+                if self._fullgraph:
+                    raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
+                                       f"{reason}") from failure
+                self._fall_back(reason)
             else:
                 self._latest = specialisation
                 if _grad_mode.state.enabled and not tracer.ran_backward \
@@ -345,11 +462,10 @@ class CompiledFunction:
                 log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
                          (time.perf_counter() - started) * 1e3, specialisation.origin)
             # the trace may have found new places captured tensors live: the key grows with
-            # them. It is the call's signature as it was before the trace ran, so a .grad the
-            # traced backward created counts as absent.
-            created = {id(tensor) for tensor in tracer.grad_created}
+            # them. It is the call's signature as it was before the trace ran (a .grad the
+            # traced call created or dropped, a requires_grad it set, count as they were).
             key = self._key(args, kwargs, [source.value(args) for source in self._sources],
-                            created)
+                            tracer.initial)
             self._fast_calls.clear()
             self._fast = None
         self._specialisations[key] = specialisation
@@ -357,20 +473,49 @@ class CompiledFunction:
 
     def _fall_back(self, reason):
         if not self._warned:
-            warnings.warn(f"graphc.compile: {self.__name__} runs eagerly for this signature: "
-                          f"{reason}", RuntimeWarning, stacklevel=5)
+            _warn_at_user(f"graphc.compile: {self.__name__} runs eagerly for this signature: "
+                          f"{reason}", RuntimeWarning)
             self._warned = True
 
     def _eager(self, args, kwargs, sourced=None):
         return self._function(*args, **kwargs)
 
     def _reason(self, key):
+        """Which guard of the latest specialisation this key fails, with both values, as
+        TORCH_LOGS=recompiles says it (`x: shape (64, 3) -> (40, 3)`)."""
         previous = next(reversed(self._specialisations))
-        labels = ("arguments", "keyword arguments", "grad mode", "numbers read from closure "
-                  "or globals", "tensors read from closures or globals (or their .grad)",
-                  "other captured tensors (or their .grad)", "which arguments have a .grad")
-        changed = [label for label, old, new in zip(labels, previous, key) if old != new]
-        return "changed " + ", ".join(changed)
+        code = getattr(self._function, "__code__", None)
+        names = code.co_varnames[:code.co_argcount] if code is not None else ()
+        changes = []
+        for index, (old, new) in enumerate(zip(previous[0], key[0])):
+            label = names[index] if index < len(names) else f"argument {index}"
+            changes += _signature_changes(label, old, new)
+        if previous[1] != key[1]:
+            changes.append(f"keyword arguments: {_short(previous[1])} -> {_short(key[1])}")
+        if len(previous[0]) != len(key[0]):
+            changes.append(f"number of arguments: {len(previous[0])} -> {len(key[0])}")
+        if previous[2] != key[2]:
+            changes.append(f"grad mode: {'enabled' if previous[2] else 'disabled'} -> "
+                           f"{'enabled' if key[2] else 'disabled'}")
+        for source, old, new in zip(self._closure_readers or (), previous[3], key[3]):
+            if type(old) is not type(new) or old != new:
+                changes.append(f"{source.label} ({_kind_of(source)}): {old!r} -> {new!r}")
+        for source, old, new in zip(self._sources, previous[4], key[4]):
+            changes += _state_changes(f"{source.label}", old, new)
+        for index, (old, new) in enumerate(zip(previous[5], key[5])):
+            changes += _state_changes(f"captured tensor {index}", old, new)
+        tensor_names = [names[i] if i < len(names) else f"argument {i}"
+                        for i, signature in enumerate(key[0]) if signature[0] == "tensor"]
+        for label, old, new in zip(tensor_names, previous[6], key[6]):
+            if old != new:
+                changes.append(f"{label}.grad: {'tensor' if old else 'None'} -> "
+                               f"{'tensor' if new else 'None'}")
+        if previous[7] != key[7]:
+            changes.append(f"tensors sharing memory (arguments, then captured): "
+                           f"{previous[7] or 'none'} -> {key[7] or 'none'}")
+        if len(previous[4]) != len(key[4]) or len(previous[5]) != len(key[5]):
+            changes.append("new captured tensors found")
+        return "; ".join(changes) or "no guard changed"
 
     # -------------------------------------------------------------- inspection
     def graph(self):
@@ -390,6 +535,94 @@ class CompiledFunction:
         if self._latest is None:
             raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: call it first")
         return self._latest
+
+
+def _warn_at_user(message, category):
+    """A warning at the innermost line outside graphc (the user's call of the compiled
+    function, also through the rendered call path or from inside backward)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and (frame.f_code.co_filename == "<graphc call path>" or
+                                 os.path.abspath(frame.f_code.co_filename).startswith(
+                                     tracing._PACKAGE + os.sep)):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _located(failure, tracer, function):
+    """A lowering failure's message with the user's line it concerns: the graph node the
+    backend was lowering (found among the frames it raised from), else the function's line."""
+    locations = tracer.locations
+    where = None
+    frame = failure.__traceback__
+    while frame is not None:
+        node = frame.tb_frame.f_locals.get("node")
+        name = getattr(node, "name", None)
+        if isinstance(name, str) and name in locations:
+            where = locations[name]
+        frame = frame.tb_next
+    if where is None:
+        code = getattr(function, "__code__", None)
+        where = f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
+    if isinstance(failure, tracing.GraphBreak):  # the tracer's messages name the line
+        return str(failure)
+    message = str(failure) if isinstance(failure, c_backend.Unsupported) \
+        else f"{type(failure).__name__}: {failure} (graphc could not build this graph)"
+    return f"{message} at {where}"
+
+
+def _kind_of(source):
+    root = source.root
+    if isinstance(root, types.CellType):
+        return "closure"
+    if isinstance(root, dict):
+        return "global"
+    return "default"
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _signature_changes(label, old, new):
+    """How an argument's signature changed, in words."""
+    if old[0] == "tensor" and new[0] == "tensor":
+        changes = []
+        for index, what in ((1, "shape"), (2, "strides"), (3, "dtype"), (4, "requires_grad")):
+            if old[index] != new[index]:
+                before, after = old[index], new[index]
+                if what == "dtype":
+                    before, after = before.name, after.name
+                changes.append(f"{label}: {what} {before} -> {after}")
+        return changes
+    if old == new:
+        return []
+    return [f"{label}: {_describe(old)} -> {_describe(new)}"]
+
+
+def _describe(signature):
+    if signature[0] == "tensor":
+        return f"tensor of shape {signature[1]}"
+    if signature[0] == "value":
+        return repr(signature[2])
+    if signature[0] == "object":
+        return "an object"
+    return _short(signature)
+
+
+def _state_changes(label, old, new):
+    """How a captured tensor's state (signature, grad) changed, in words."""
+    if old == new:
+        return []
+    if old[0][0] != "tensor" or new[0][0] != "tensor":
+        return [f"{label}: {_describe(old[0])} -> {_describe(new[0])}"]
+    changes = _signature_changes(label, old[0], new[0])
+    if (old[1] is None or old[1] is False) != (new[1] is None or new[1] is False):
+        changes.append(f"{label}.grad: {'None' if old[1] in (None, False) else 'tensor'} -> "
+                       f"{'None' if new[1] in (None, False) else 'tensor'}")
+    elif old[1] != new[1]:
+        changes.append(f"{label}.grad: another tensor")
+    return changes
 
 
 def _tensors_in(value):
@@ -428,6 +661,14 @@ class CompiledCall(Function):
         return (None, *gradients)
 
 
+def _as_leaf(value):
+    if not isinstance(value, Tensor) or value._grad_fn is None:
+        return value
+    leaf = value.detach()
+    leaf._requires_grad = value._requires_grad
+    return leaf
+
+
 def _zeros(shape, dtype):
     from . import zeros
     return zeros(shape, dtype=dtype)
@@ -462,7 +703,9 @@ class _Differentiable:
             [source.value(args) for source in owner._sources])))
 
         def gradients(*values):
-            call_args = values[:count]
+            # the call's tensors as leaves: the gradient reaching them is this call's own (a
+            # tensor computed by another compiled call keeps that call's backward out of here)
+            call_args = [_as_leaf(v) for v in values[:count]]
             captured, grads = values[count:count + captured_count], values[count + captured_count:]
             outputs = _tensors_in(function(*call_args))
             inputs = [call_args[i] for i in positions] + list(captured)
@@ -495,15 +738,15 @@ class _Specialisation:
         self.graph.locations = tracer.locations
         self.plan = plan
         self.argument_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        outputs = _flatten(result, tracer)
-        self.structure = _structure(result, tracer)
-        inputs = []
-        for position in self.argument_positions:
-            tensor = args[position]
-            inputs.append((tracer.names[id(tensor)], tensor.shape, _element_strides(tensor),
-                           tensor.dtype))
-        for name, tensor in tracer.captured:
-            inputs.append((name, tensor.shape, _element_strides(tensor), tensor.dtype))
+        name_of = _ResultNames(tracer)
+        outputs = _flatten(result, name_of)
+        self.structure = _structure(result, name_of)
+
+        def spec(name, tensor):  # as the call met it (the function may set .data)
+            data, dtype, _, _ = tracer.initial[id(tensor)]
+            return (name, data.shape, tuple(s // data.itemsize for s in data.strides), dtype)
+        inputs = [spec(f"arg{position}", args[position]) for position in self.argument_positions]
+        inputs += [spec(name, tensor) for name, tensor in tracer.captured]
         # the tensors the function created: inputs too, whose memory the specialisation owns
         self.constants = {name: (array, dtype) for name, array, dtype in tracer.constants}
         for name, array, dtype in tracer.constants:
@@ -511,9 +754,17 @@ class _Specialisation:
                            dtype))
         self.input_names = [spec[0] for spec in inputs]
         self.writes = dict(tracer.writes)          # input name -> value written into it
-        self.versioned_writes = set(tracer.versioned_writes)
-        self.grad_sets = list(tracer.grad_sets)    # (leaf input name, value): a new .grad
-        wanted = list(outputs) + list(self.writes.values()) + [v for _, v in self.grad_sets]
+        self.versioned_writes = dict(tracer.versioned_writes)
+        # what the call leaves as an input's .grad (a value, or None), .data and requires_grad,
+        # replayed onto the tensor after the native call, as eager left it
+        self.attribute_sets = [("grad", leaf, value) for leaf, value in tracer.grad_sets.items()]
+        self.attribute_sets += [("data", name, tracer.final_value(tensor))
+                                for name, tensor in tracer.data_sets.items()]
+        self.attribute_sets += [("requires_grad", name, flag)
+                                for name, flag in tracer.flag_sets.items()]
+        self.new_values = [value for kind, _, value in self.attribute_sets
+                           if kind != "requires_grad" and value is not None]
+        wanted = list(outputs) + list(self.writes.values()) + self.new_values
         self.outputs = []
         for name in wanted:
             if name not in self.input_names and name not in self.outputs:
@@ -522,7 +773,7 @@ class _Specialisation:
         location = f"{location.co_filename}:{location.co_firstlineno}" if location else "?"
         name = getattr(function, "__qualname__", "function")
         # outputs read after the call; the other written values may be stored in place
-        kept = sorted(set(_slot_names(self.structure)) | {v for _, v in self.grad_sets})
+        kept = sorted(set(_slot_names(self.structure)) | set(self.new_values))
         description = repr((name, location, self.graph.listing(), inputs, self.outputs, kept,
                             sorted(tracer.locations.items())))
         graph_key = cache.graph_key_of(description)
@@ -566,7 +817,7 @@ class _Specialisation:
         buffers, live in memory planned here. The entry point takes one array of data
         pointers (`slots`): the planned ones are set now, the others when they change."""
         ffi = self.ffi
-        fresh = set(structure_names) | {value for _, value in self.grad_sets}
+        fresh = set(structure_names) | set(self.new_values)
         self.fresh = [name in fresh for name in self.outputs]
         self.planned = {name: np.empty(shape, dtype=self.graph.node(name).dtype.np)
                         for name, shape, keep in zip(self.outputs, self.output_shapes, self.fresh)
@@ -599,12 +850,17 @@ class _Specialisation:
         # them one: not through `w.data` (a counter of its own), nor through a capture read by
         # memory (see CompiledFunction._capture_plan)
         arguments = len(self.argument_positions)
-        self.bumped = [i for i in (self.input_names.index(name) for name in self.writes
-                                   if name in self.versioned_writes)
+        # (input index, how many writes of eager's bumped it)
+        self.bumped = [(i, self.versioned_writes[name]) for i, name in
+                       ((self.input_names.index(name), name) for name in self.writes
+                        if self.versioned_writes.get(name))
                        if i < arguments or self.plan[i - arguments][2]]
-        self.returns_inputs = bool(set(structure_names) & set(self.input_names))
-        # a created tensor returned as it was made: a copy per call (the caller owns it)
-        self.returned_constants = [name for name in structure_names if name in self.constants]
+        self.returns_inputs = bool(set(structure_names) & set(self.input_names)) or any(
+            isinstance(item, _Alias) for item in _leaves(self.structure))
+        # a created tensor returned (or made a .grad or .data) as it was made: a copy per call
+        # (the caller owns it)
+        self.returned_constants = [name for name in [*structure_names, *self.new_values]
+                                   if name in self.constants]
 
     def captured_tensors(self, sourced):
         """This call's captured tensors, in input order."""
@@ -637,16 +893,17 @@ class _Specialisation:
             words[2 * position], words[2 * position + 1] = generator.claim(count)
         if self.entry(slots, words, _num_threads[0]):
             self.raise_error()
-        for index in self.bumped:  # the native code wrote these tensors in place
-            tensors[index]._bump_version()
-        if self.grad_sets or self.returns_inputs:
+        for index, count in self.bumped:  # the native code wrote these tensors in place
+            for _ in range(count):
+                tensors[index]._bump_version()
+        if self.attribute_sets or self.returns_inputs:
             inputs = dict(zip(self.input_names, tensors))
-            for leaf_name, value in self.grad_sets:
-                inputs[leaf_name]._grad = values[value]
             values.update(inputs)
             for name in self.returned_constants:
                 array, dtype = self.constants[name]
                 values[name] = wrap(array.copy(), dtype)
+            for kind, name, value in self.attribute_sets:
+                _ASSIGN[kind](inputs[name], values.get(value, value))
         return _rebuild(self.structure, values)
 
     def raise_error(self):
@@ -693,8 +950,11 @@ class _Specialisation:
             if kind == "argument":
                 index = self.argument_positions.index(which)
             else:
-                index = next(arguments + i for i, (source, tensor, _) in enumerate(self.plan)
-                             if (source == which if kind == "source" else tensor is which))
+                index = next((arguments + i for i, (source, tensor, _) in enumerate(self.plan)
+                              if (source == which if kind == "source" else tensor is which)),
+                             None)
+                if index is None:  # a source another specialisation reads
+                    return None
             return (index, *names)
         return slot_of
 
@@ -709,12 +969,12 @@ class _Specialisation:
         from_buffer, wrapped = out.constant("FROM_BUFFER", self.ffi.from_buffer), {}
         if self.fresh_slots:
             out.add("# outputs returned or becoming a .grad: fresh arrays")
-        grads = {value for _, value in self.grad_sets}
+        grads = set(self.new_values)
         for name, slot, shape, value_dtype in self.fresh_slots:
             dtype = out.constant("NP_DTYPE", value_dtype.np)
             wrapped[name] = f"{out.constant('WRAP', wrap)}({name}, "\
                             f"{out.constant('DTYPE', value_dtype)})"
-            if name in grads:  # a new .grad stays referenced: always a fresh array
+            if name in grads:  # a new .grad or .data stays referenced: always a fresh array
                 out.add(f"{name} = {empty}({shape!r}, {dtype})")
                 out.add(f"{slots}[{slot}] = {from_buffer}({name})")
                 continue
@@ -747,19 +1007,46 @@ class _Specialisation:
         out.add(f"if {out.constant('ENTRY', self.entry)}({slots}, {words}, "
                 f"{out.constant('THREADS', _num_threads)}[0]):")
         out.add(f"{out.constant('RAISE', self.raise_error)}()", 2)
-        for index in self.bumped:
+        for index, count in self.bumped:
             out.add(f"counter = {tensors[index]}._version_counter")
             out.add("if counter is None:")
             out.add(f"{tensors[index]}._bump_version()", 2)
+            if count > 1:
+                out.add(f"{tensors[index]}._version_counter.value += {count - 1}", 2)
             out.add("else:")
-            out.add("counter.value += 1", 2)
+            out.add(f"counter.value += {count}", 2)
         values = dict(zip(self.input_names, tensors))
         for name, expression in wrapped.items():
             out.add(f"{name} = {expression}")
             values[name] = name
-        for leaf_name, value in self.grad_sets:
-            out.add(f"{values[leaf_name]}._grad = {value}")
+        for kind, name, value in self.attribute_sets:  # as eager left them
+            target = values[name]
+            if kind == "requires_grad":
+                out.add(f"{target}._requires_grad = {value!r}")
+            elif value is None:
+                out.add(f"{target}._grad = None")
+            elif kind == "grad":
+                out.add(f"{target}._grad = {values[value]}")
+            else:
+                out.add(f"{out.constant('SET_DATA', _set_data)}({target}, {values[value]})")
         out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+
+def _set_grad(tensor, value):
+    tensor._grad = value
+
+
+def _set_data(tensor, value):
+    """`tensor.data = value`, as Tensor.data's setter does it."""
+    tensor._data, tensor._dtype = value._data, value._dtype
+    tensor._storage = value._storage if value._storage is not None else value.storage()
+
+
+def _set_requires_grad(tensor, flag):
+    tensor._requires_grad = flag
+
+
+_ASSIGN = {"grad": _set_grad, "data": _set_data, "requires_grad": _set_requires_grad}
 
 
 def _unreferenced_count(ffi):
@@ -788,6 +1075,8 @@ def _rebuild_expression(structure, values, out):
     """`_rebuild` as a Python expression over the names in `values`."""
     if isinstance(structure, _Slot):
         return values[structure.name]
+    if isinstance(structure, _Alias):
+        return f"{out.constant('ALIAS', structure)}({values[structure.input]})"
     if isinstance(structure, tuple):
         return "(" + "".join(_rebuild_expression(v, values, out) + ", " for v in structure) + ")"
     if isinstance(structure, list):
@@ -828,16 +1117,96 @@ def _short_signature(key):
     return ", ".join(tensors) or "(no tensors)"
 
 
-def _flatten(result, tracer):
-    """The value names of the tensors in a (nested) result, in order."""
+class _ResultNames:
+    """The value name of each tensor a traced call returns: the input itself when it returns
+    an argument or a captured tensor (`x.add_(1); return x`: eager returns that very object),
+    an _Alias for a view into an input's memory (eager's result shares it), otherwise the
+    value computed."""
+
+    def __init__(self, tracer):
+        self.tracer = tracer
+
+    def __call__(self, tensor):
+        tracer = self.tracer
+        for name, original in tracer.input_tensors.items():
+            if original is tensor:
+                return name
+        name = tracer.names.get(id(tensor))
+        if name is None:
+            raise tracing.GraphBreak("the function returns a tensor it did not compute")
+        base = tensor._base if tensor._base is not None else getattr(tensor, "_storage_owner",
+                                                                     None)
+        if base is None:
+            return name
+        for input_name, original in tracer.input_tensors.items():
+            if not input_name.startswith(("arg", "captured")):
+                continue
+            data = original._data
+            if np.may_share_memory(tensor._data, data):
+                low, high = _byte_bounds(data)
+                start, end = _byte_bounds(tensor._data)
+                if not (low <= start and end <= high) or tensor._data.dtype != data.dtype:
+                    raise tracing.GraphBreak("the function returns a view reaching outside the "
+                                             "input it views (not compiled yet)")
+                return _Alias(input_name, tensor, original)
+        return name
+
+
+def _byte_bounds(array):
+    try:
+        from numpy.lib.array_utils import byte_bounds
+    except ImportError:  # numpy < 2
+        byte_bounds = np.byte_bounds
+    return byte_bounds(array)
+
+
+class _Alias:
+    """A returned view of an input's memory, made again over that input on every call."""
+    __slots__ = ("input", "shape", "strides", "offset", "writeable")
+
+    def __init__(self, input_name, view, original):
+        self.input = input_name
+        self.shape, self.strides = view._data.shape, view._data.strides
+        self.offset = (view._data.__array_interface__["data"][0]
+                       - original._data.__array_interface__["data"][0])
+        self.writeable = view._data.flags.writeable
+
+    def __call__(self, tensor):
+        from .tensor import make_view
+        data = tensor._data
+        address = data.__array_interface__["data"][0] + self.offset
+        return make_view(tensor, np.asarray(_Memory(data, address, self.shape, self.strides,
+                                                    not self.writeable)))
+
+
+class _Memory:
+    """Elements at an address, as numpy reads them (keeps the array owning them alive)."""
+
+    def __init__(self, owner, address, shape, strides, readonly):
+        self.owner = owner
+        self.__array_interface__ = {"data": (address, readonly), "shape": shape,
+                                    "strides": strides, "typestr": owner.dtype.str,
+                                    "version": 3}
+
+
+def _leaves(structure):
+    if isinstance(structure, (tuple, list)):
+        return [leaf for item in structure for leaf in _leaves(item)]
+    if isinstance(structure, dict):
+        return [leaf for item in structure.values() for leaf in _leaves(item)]
+    return [structure]
+
+
+def _flatten(result, name_of):
+    """The value names of the tensors in a (nested) result, in order (inputs and views of
+    them are not computed)."""
     names = []
 
     def visit(value):
         if isinstance(value, Tensor):
-            name = tracer.names.get(id(value))
-            if name is None:
-                raise tracing.GraphBreak("the function returns a tensor it did not compute")
-            names.append(name)
+            name = name_of(value)
+            if isinstance(name, str):
+                names.append(name)
         elif isinstance(value, (tuple, list)):
             for v in value:
                 visit(v)
@@ -848,16 +1217,17 @@ def _flatten(result, tracer):
     return names
 
 
-def _structure(result, tracer):
+def _structure(result, name_of):
     """The result with each tensor replaced by its value name (a marker)."""
     if isinstance(result, Tensor):
-        return _Slot(tracer.names[id(result)])
+        name = name_of(result)
+        return _Slot(name) if isinstance(name, str) else name
     if isinstance(result, tuple):
-        return tuple(_structure(v, tracer) for v in result)
+        return tuple(_structure(v, name_of) for v in result)
     if isinstance(result, list):
-        return [_structure(v, tracer) for v in result]
+        return [_structure(v, name_of) for v in result]
     if isinstance(result, dict):
-        return {k: _structure(v, tracer) for k, v in result.items()}
+        return {k: _structure(v, name_of) for k, v in result.items()}
     if isinstance(result, (bool, int, float, str, type(None))):
         return result
     raise tracing.GraphBreak(f"the function returns a {type(result).__name__}")
@@ -883,6 +1253,8 @@ class _Slot:
 def _rebuild(structure, values):
     if isinstance(structure, _Slot):
         return values[structure.name]
+    if isinstance(structure, _Alias):
+        return structure(values[structure.input])
     if isinstance(structure, tuple):
         return tuple(_rebuild(v, values) for v in structure)
     if isinstance(structure, list):

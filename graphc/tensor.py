@@ -419,6 +419,8 @@ class Tensor:
             return self
         if requires_grad and self._dtype.category != 2:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
+            _cpu.tracing_state.tracer.on_requires_grad(self, bool(requires_grad))
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -442,10 +444,14 @@ class Tensor:
                 raise RuntimeError("assigned grad has data of a different size")
             if value._dtype is not self._dtype:
                 raise RuntimeError("assigned grad has data of a different type")
+        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
+            _cpu.tracing_state.tracer.on_grad_assigned(self, value)
         self._grad = value
 
     @grad.deleter
     def grad(self):
+        if _cpu.tracing_state.tracer is not None:
+            _cpu.tracing_state.tracer.on_grad_assigned(self, None)
         self._grad = None
 
     @property
@@ -476,6 +482,8 @@ class Tensor:
 
     @data.setter
     def data(self, value):
+        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
+            _cpu.tracing_state.tracer.on_data_assigned(self, value)
         self._data = value._data
         self._dtype = value._dtype
         self._storage = value._storage if value._storage is not None else value.storage()

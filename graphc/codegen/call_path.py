@@ -45,7 +45,7 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
     not the one last seen there (numpy arrays never change shape in place). `slot`: (index,
     ARRAYS, SLOTS, ADDRESS, FFI) names of the native input this tensor is, whose pointer is
     updated with the array."""
-    (_, shape, strides, dtype, requires_grad), grad = state
+    (_, shape, strides, dtype, requires_grad), grad = state  # grad: has one (or is this id)
     if slot is None:
         index, seen = 0, out.constant("SEEN", [value._data])
     else:
@@ -62,15 +62,17 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
             f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True:",
             depth)
     out.add("raise Miss", depth + 1)
-    if grad is None:
+    if grad is None or grad is False:
         out.add(f"if {expression}._grad is not None:", depth)
+    elif grad is True:
+        out.add(f"if {expression}._grad is None:", depth)
     else:
         out.add(f"if {expression}._grad is not {out.constant('GRAD', value._grad)}:", depth)
     out.add("raise Miss", depth + 1)
 
 
 def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode_state,
-           specialisation, signature_of):
+           specialisation, signature_of, alias_pattern):
     """The source and globals of `call_<name>(args, kwargs)` for the signature `key`.
 
     key, args, sourced: a call's signature (compile.CompiledFunction._key), its arguments and
@@ -78,12 +80,13 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     the numbers the function reads from closures and globals; sources: compile._Source, where
     captured tensors are read on every call; fixed: the captured tensors held by identity.
     `specialisation` has `render_call` (its steps are written out) or is called after the
-    guard as `specialisation(args, kwargs, sourced)`."""
+    guard as `specialisation(args, kwargs, sourced)`; alias_pattern: compile.alias_pattern."""
     out = Writer()
-    arguments, _, grad_enabled, _, source_states, _, _ = key
+    arguments, _, grad_enabled, _, source_states, _, _, aliases = key
     native = hasattr(specialisation, "render_call")
     # a native specialisation's inputs: their pointers are updated by the guard
     slot_of = specialisation.input_slots(out) if native else lambda kind, which: None
+    all_fixed = fixed
     if native:
         fixed = [tensor for index, tensor, _ in specialisation.plan if index is None]
     out.add(f"def call_{''.join(c if c.isalnum() else '_' for c in function_name)}"
@@ -97,8 +100,7 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         out.add(f"{', '.join(names)}{',' if len(args) == 1 else ''} = args", 2)
     for name, value, signature in zip(names, args, arguments):
         if signature[0] == "tensor":
-            grad = None if value._grad is None else id(value._grad)
-            _tensor_guard(out, name, value, (signature, grad), 2,
+            _tensor_guard(out, name, value, (signature, value._grad is not None), 2,
                           slot_of("argument", int(name[1:])))
         elif signature[0] == "value":
             out.add(f"if type({name}) is not {out.constant('TYPE', signature[1])} "
@@ -135,6 +137,17 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         out.add("raise Miss", 3)
         grad = "None" if tensor._grad is None else out.constant("GRAD", tensor._grad)
         out.add(f"if {name}._grad is not {grad}:", 2)
+        out.add("raise Miss", 3)
+    # which of these tensors are one array (compile.alias_pattern): the trace read them as one
+    tensors = [name for name, signature in zip(names, arguments) if signature[0] == "tensor"]
+    tensors += captured + [out.constant("FIXED", tensor) for tensor in all_fixed]
+    if tensors and aliases is None:
+        out.add(f"if len({{{', '.join(f'id({t}._data)' for t in tensors)}}}) != "
+                f"{len(tensors)}:", 2)
+        out.add("raise Miss", 3)
+    elif tensors:
+        out.add(f"if {out.constant('ALIASES', alias_pattern)}([{', '.join(tensors)}]) != "
+                f"{aliases!r}:", 2)
         out.add("raise Miss", 3)
     out.add(f"except {out.constant('FAILURES', GUARD_FAILURES)}:")
     out.add("raise Miss", 2)

@@ -7,6 +7,7 @@ afresh on every call, never frozen. Anything whose result depends on tensor valu
 (`.item()`, `bool(t)`, `.tolist()`, `.numpy()`) is a graph break, as are ops that the code
 generators cannot lower yet; the tracer raises `GraphBreak` naming the user's file and line.
 """
+import collections
 import os
 import traceback
 
@@ -49,10 +50,15 @@ class Tracer:
         self.locations = {}    # value name -> user source location
         self.input_of_memory = {}  # memory key of an input -> its input name
         self.input_tensors = {}    # input name -> the tensor traced as it
-        self.versioned_writes = set()  # inputs whose eager writes bump their version counter
+        # input name -> how many of eager's writes into it bumped its version counter
+        self.versioned_writes = collections.Counter()
         self.writes = {}       # input name -> the value written into it by the end of the call
-        self.grad_sets = []    # (input name, value name): leaf.grad made by the traced backward
-        self.grad_created = []  # those leaves (they had no .grad before the call)
+        # input name -> what the call leaves as the tensor's .grad / .data / requires_grad:
+        # a value name (None: no .grad), a value name, a flag; replayed after a compiled call
+        self.grad_sets = {}
+        self.data_sets = {}    # input name -> the tensor whose .data was assigned
+        self.flag_sets = {}
+        self.initial = {}      # id(input tensor) -> its state before the call changed it
         self.ran_backward = False  # the function ran backward/autograd.grad itself
         self.stale = set()     # memory keys of views made out of date by an in-place write
         self.broken = None     # why the function cannot become one graph (None: it can)
@@ -62,6 +68,10 @@ class Tracer:
 
     # -------------------------------------------------------------- values
     def add_input(self, name, tensor):
+        # the signature is the state the call met (the function may rebind .grad, .data or
+        # requires_grad later): read before anything of the trace changes it
+        self.initial.setdefault(id(tensor), (tensor._data, tensor._dtype, tensor._requires_grad,
+                                             tensor._grad))
         self._bind(tensor, name)
         self.input_tensors[name] = tensor
         self.input_of_memory[_memory_key(tensor)] = name
@@ -144,7 +154,7 @@ class Tracer:
             tensor = self.input_tensors[written]
             counter = target._version_counter
             if target is tensor or (counter is not None and counter is tensor._version_counter):
-                self.versioned_writes.add(written)
+                self.versioned_writes[written] += 1
 
     def on_fill(self, target, value):
         """`target.fill_(value)` / `zero_()`: a constant node, then the write."""
@@ -164,11 +174,46 @@ class Tracer:
 
     def on_grad_created(self, leaf, grad):
         """The traced backward gave `leaf` its first .grad (`grad`, a traced value)."""
-        # the leaf is an input: named as one (a later view over the same memory, x.t().t(),
-        # may have taken over its memory key)
-        name = self.input_of_memory.get(_memory_key(leaf)) or self.name_of(leaf)
-        self.grad_sets.append((name, self.names[id(grad)]))
-        self.grad_created.append(leaf)
+        self.grad_sets[self._input_name(leaf, "a .grad")] = self.names[id(grad)]
+
+    # -------------------------------------------------------------- attribute writes
+    def _input_name(self, tensor, what):
+        """The input name of a tensor whose attribute the function sets (its state after the
+        call is replayed onto the tensor); a tensor made inside the call is a graph break."""
+        if id(tensor) not in self.initial:
+            self.name_of(tensor)  # an untraced tensor becomes a (captured) input first
+        # named as an input (a later view over the same memory, x.t().t(), may have taken
+        # over its memory key)
+        name = next((n for n, t in self.input_tensors.items() if t is tensor), None)
+        if name is None:
+            self.graph_break(f"{what} set on a tensor made inside the function (not compiled "
+                             "yet)")
+        return name
+
+    def on_grad_assigned(self, tensor, value):
+        """`tensor.grad = value` (or `del tensor.grad`, value None)."""
+        name = self._input_name(tensor, "a .grad")
+        if name is not None:
+            self.grad_sets[name] = None if value is None else self.name_of(value)
+
+    def on_requires_grad(self, tensor, flag):
+        """`tensor.requires_grad_(flag)` on a leaf."""
+        name = self._input_name(tensor, "requires_grad")
+        if name is not None:
+            self.flag_sets[name] = flag
+
+    def on_data_assigned(self, tensor, value):
+        """`tensor.data = value`: the tensor now reads `value`'s memory."""
+        if id(tensor) in self.initial or id(tensor) not in self.names:
+            name = self._input_name(tensor, ".data")
+            if name is None:
+                return
+            self.data_sets[name] = tensor
+        self.names[id(tensor)] = self.name_of(value)
+
+    def final_value(self, tensor):
+        """The value name a tensor holds at the end of the trace."""
+        return self.by_memory.get(_memory_key(tensor)) or self.names[id(tensor)]
 
     def graph_break(self, reason):
         message = f"{reason} at {user_location()}"
