@@ -1,0 +1,2 @@
+"""graphc.utils: torch.utils counterparts (data loading)."""
+from . import data

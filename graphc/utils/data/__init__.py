@@ -1,0 +1,1 @@
+"""graphc.utils.data: datasets, samplers and the DataLoader."""
