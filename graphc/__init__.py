@@ -48,6 +48,7 @@ def result_type(tensor1, tensor2):
 
 
 from .runtime.threads import set_num_threads, get_num_threads  # noqa: E402
+from . import optim, utils  # noqa: E402  (after the functions above: they build on them)
 
 
 def __getattr__(name):
