@@ -129,6 +129,8 @@ def _node_name(op, args, attrs):
         return "rsub"
     elif (name == "sum" or name == "mean") and attrs.get("dim") is not None:
         return name + "_dim"
+    elif name == "round" and attrs.get("decimals"):
+        return "round_decimals"
     elif name == "matmul":
         return _MATMUL_NAMES.get((args[0].dim(), args[1].dim()), "matmul")
     return name

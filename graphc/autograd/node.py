@@ -204,6 +204,7 @@ _TORCH_NAMES = {
     "rpow": "PowBackward2", "pow": "PowBackward1", "max_all": "MaxBackward1",
     "min_all": "MinBackward1", "max_dim": "MaxBackward0", "min_dim": "MinBackward0",
     "sum_dim": "SumBackward1", "mean_dim": "MeanBackward1", "rsub": "RsubBackward1",
+    "round_decimals": "RoundBackward1",
 }
 _CLASSES = {}
 
