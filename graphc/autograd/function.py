@@ -67,6 +67,10 @@ class BackwardFunction(FunctionCtx):
         self._saved = None
         self._released = True
 
+    def _gradients(self, grads):
+        from .engine import _custom_function_grads
+        return _custom_function_grads(self, grads)
+
     def register_hook(self, hook):
         from .node import Node
         return Node.register_hook(self, hook)
