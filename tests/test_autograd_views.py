@@ -316,3 +316,14 @@ def test_hooks_and_retain_grad_on_a_written_view():
     expected = np.zeros((3, 4))
     expected[:, 1] = 2 * 6 * 6 * np.array(X0)[:, 1]
     np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-13)
+
+
+def test_calling_copy_slices_and_other_nodes_directly():
+    x = leaf([[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
+    y = x * 2
+    base_grad, other = y.grad_fn(graphc.ones(2, 3, dtype=graphc.float64))
+    np.testing.assert_array_equal(base_grad.numpy(), np.full((2, 3), 2.0))
+    assert other is None
+    y.select(1, 0).mul_(3)
+    base_grad, _ = y.grad_fn(graphc.ones(2, 3, dtype=graphc.float64))  # (as torch: and None)
+    np.testing.assert_array_equal(base_grad.numpy(), [[3.0, 1.0, 1.0], [3.0, 1.0, 1.0]])

@@ -215,7 +215,7 @@ class Node:
 
     def apply(self, *grads):
         from .engine import run_node
-        return run_node(self, grads[0])
+        return tuple(run_node(self, list(grads)))
 
 
 # torch's names of the operands a node saves, where they are not (self, other)
