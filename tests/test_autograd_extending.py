@@ -280,3 +280,20 @@ def test_inner_hooks_replace_outer_ones_and_can_be_disabled():
         with pytest.raises(RuntimeError, match="no hooks here"):
             with graph.saved_tensors_hooks(lambda t: t, lambda t: t):
                 pass
+
+
+def test_an_in_place_op_packs_its_saved_output_once():
+    x, y = _pair(graphc)
+    packed = []
+    z = x * y
+    with graphc.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
+        z.exp_()
+        z[1:].sigmoid_()
+    assert len(packed) == 2
+    z.sum().backward()
+    product = x.detach().numpy() * y.detach().numpy()
+    exp = np.exp(product)
+    sigmoid = 1 / (1 + np.exp(-exp))
+    expected = exp * y.detach().numpy()
+    expected[1:] *= (sigmoid * (1 - sigmoid))[1:]
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-13)

@@ -41,8 +41,8 @@ def refresh_view(view):
         return
     view._view_version = counter.value
     base = view._base
-    if base._requires_grad is not True or view._dtype.category != 2:
-        return
+    if base._requires_grad is not True or view._dtype is not base._dtype:
+        return  # (a view as another dtype is not differentiable)
     from ..ir.ops.shape import _as_strided
     from .engine import record
     geometry = _geometry(view, base)
@@ -107,7 +107,8 @@ def _save_view_as_output(fn, target):
     the memory makes backward raise rather than read new values (as in torch)."""
     from .node import SavedTensor
     saved = fn._saved
-    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output:
+    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output and \
+            saved[-1].unpack_hook is None:  # (a packed output is neither kept nor checked)
         fn._saved = saved[:-1] + (SavedTensor(target, is_output=True),)
 
 

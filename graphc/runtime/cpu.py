@@ -499,7 +499,8 @@ def _save_target_as_output(node, target):
     write to the target must make backward raise rather than read the new values."""
     from ..autograd.node import SavedTensor
     saved = node._saved
-    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output:
+    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output and \
+            saved[-1].unpack_hook is None:  # (a packed output is neither kept nor checked)
         node._saved = saved[:-1] + (SavedTensor(target, is_output=True),)
 
 
