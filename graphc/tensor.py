@@ -71,6 +71,8 @@ class Tensor:
     _retains_grad = False
     _output_nr = 0
     _inference = False        # created under inference_mode
+    _view_version = 0         # views: the memory's version when the history was last set
+    _no_grad_view = False     # a view made under no_grad of a tensor that requires grad
 
     __module__ = "graphc"
 
@@ -401,6 +403,8 @@ class Tensor:
     # -------------------------------------------------------------- autograd state
     @property
     def requires_grad(self):
+        if self._base is not None:
+            _refresh_view(self)
         return self._requires_grad is True
 
     @requires_grad.setter
@@ -456,6 +460,8 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        if self._base is not None:
+            _refresh_view(self)
         return self._grad_fn
 
     def is_inference(self):
@@ -463,7 +469,7 @@ class Tensor:
 
     @property
     def is_leaf(self):
-        return self._grad_fn is None
+        return self.grad_fn is None
 
     @property
     def retains_grad(self):
@@ -505,6 +511,8 @@ class Tensor:
 
     def register_hook(self, hook):
         """`hook(grad)` runs when this tensor's gradient is computed; it may return a new one."""
+        if self._base is not None:
+            _refresh_view(self)
         if self._requires_grad is not True:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._grad_fn is not None:
@@ -517,6 +525,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep the gradient of this non-leaf tensor in .grad after backward."""
+        if self._base is not None:
+            _refresh_view(self)
         if self._requires_grad is not True:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         if self._grad_fn is None or self._retains_grad:
@@ -600,6 +610,7 @@ def make_view(source, array):
     if counter is None:
         counter = source._version_counter = _VersionCounter()
     t._version_counter = counter
+    t._view_version = counter.value
     return t
 
 
@@ -643,6 +654,7 @@ def wrap_dim(dim, ndim):
     return dim + max(ndim, 1) if dim < 0 else dim
 
 
+_refresh_view = _engine.refresh_view
 _cpu.bind(Tensor, wrap, _grad_mode.state)
 _cpu.make_view = make_view
 _engine.bind(Tensor)

@@ -9,7 +9,7 @@ from .engine import backward, grad
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 from .variable import Variable
-from . import function, grad_mode
+from . import function, grad_mode, graph
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "backward", "grad", "Function", "FunctionCtx", "once_differentiable", "gradcheck",

@@ -235,7 +235,9 @@ _NUMBERS = (int, float, bool)
 
 def elementwise_vjp(op, attrs, operands, output, grad, needs):
     """Gradients of an elementwise op: grad * d op / d x_i for each operand i in `needs`
-    (`output` is the op's saved result where a derivative reads it, else None).
+    (`output` is the op's saved result where a derivative reads it, else None). A derivative
+    that is identically zero (floor, round, sign, ...) gives zeros, as torch's rules do, so the
+    operand still receives a gradient.
 
     When grad mode is off (a backward that records nothing) the products are computed on numpy
     arrays directly; with create_graph=True they are graphc ops, so they are recorded in turn."""
@@ -258,8 +260,10 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
         return _array_vjp(table, operands, output, grad, needs)
     grads = []
     for need, derivative in zip(needs, table):
-        if not need or derivative is None:
+        if not need:
             grads.append(None)
+        elif derivative is None:
+            grads.append(_zeros_like(grad))
         elif derivative == 1:
             grads.append(grad)
         elif derivative == -1:
@@ -269,12 +273,19 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
     return grads
 
 
+def _zeros_like(grad):
+    from ..ir.ops.creation import zeros_like
+    return zeros_like(grad)
+
+
 def _array_vjp(table, operands, output, grad, needs):
     arrays = None
     grads = []
     for need, function in zip(needs, table):
-        if not need or function is None:
+        if not need:
             grads.append(None)
+        elif function is None:
+            grads.append(wrap(np.zeros_like(grad._data), grad._dtype))
         elif function == 1:
             grads.append(grad)
         elif function == -1:

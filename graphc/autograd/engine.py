@@ -11,6 +11,7 @@ from . import grad_mode
 from ..runtime import cpu as _cpu
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
+from .views import refresh_view
 
 __all__ = ["record", "backward", "grad", "run_node"]
 
@@ -33,6 +34,8 @@ def _creation():
 
 def gradient_edge(tensor):
     """Where a gradient for `tensor` goes: its grad_fn, or its (cached) AccumulateGrad."""
+    if tensor._base is not None:
+        refresh_view(tensor)
     node = tensor._grad_fn
     if node is not None:
         return node
@@ -85,6 +88,8 @@ def record(op, args, out, attrs):
         if isinstance(a, Tensor):
             flag = a._requires_grad
             if flag is True:
+                if a._base is not None:
+                    refresh_view(a)  # a view whose memory was written since: history re-derived
                 needs.append(True)
                 node = a._grad_fn
                 edges.append((node if node is not None else gradient_edge(a), a._output_nr))
@@ -129,6 +134,8 @@ def _node_name(op, args, attrs):
         return "rsub"
     elif (name == "sum" or name == "mean") and attrs.get("dim") is not None:
         return name + "_dim"
+    elif name == "round" and attrs.get("decimals"):
+        return "round_decimals"
     elif name == "matmul":
         return _MATMUL_NAMES.get((args[0].dim(), args[1].dim()), "matmul")
     return name
@@ -194,8 +201,8 @@ def _custom_function_grads(node, grads):
 def run_node(node, grads):
     """The gradients of `node`'s operands given the gradients of its outputs (a list)."""
     op = node.op
-    if op is None:
-        results, input_meta = _custom_function_grads(node, grads)
+    if op is None:  # a custom Function's node, or CopySlices
+        results, input_meta = node._gradients(grads)
     else:
         grad = grads[0]
         input_meta = node.input_meta

@@ -1,8 +1,11 @@
-"""Custom autograd Functions: static forward(ctx, ...) and backward(ctx, ...), used via apply.
+"""Custom autograd Functions, used via apply: static forward(ctx, ...) and backward(ctx, ...),
+or, in torch's current style, forward(...) without ctx plus setup_context(ctx, inputs, output).
 
-The ctx handed to forward is the node that becomes the outputs' grad_fn (as in torch), so
-`y.grad_fn.apply(grad)` calls the user's backward directly.
+The ctx is the node that becomes the outputs' grad_fn (as in torch), so `y.grad_fn.apply(grad)`
+calls the user's backward directly.
 """
+import inspect
+
 from . import grad_mode
 from .node import FREED_MESSAGE, SavedTensor
 
@@ -13,10 +16,19 @@ class FunctionCtx:
     """What forward and backward share: saved tensors and flags."""
 
     def save_for_backward(self, *tensors):
-        self._saved = tuple(SavedTensor(t) if t is not None else None for t in tensors)
+        """Kept as given until apply has marked the outputs, then saved (see _save_tensors)."""
+        from ..tensor import Tensor
+        for index, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {index} "
+                                f"is of type {type(t).__name__}")
+        self._to_save = tensors
 
     @property
     def saved_tensors(self):
+        pending = self.__dict__.get("_to_save")
+        if pending is not None:
+            return tuple(pending)
         saved = getattr(self, "_saved", ())
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
@@ -67,6 +79,10 @@ class BackwardFunction(FunctionCtx):
         self._saved = None
         self._released = True
 
+    def _gradients(self, grads):
+        from .engine import _custom_function_grads
+        return _custom_function_grads(self, grads)
+
     def register_hook(self, hook):
         from .node import Node
         return Node.register_hook(self, hook)
@@ -89,11 +105,17 @@ class _FunctionMeta(type):
 
 
 class Function(metaclass=_FunctionMeta):
-    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`."""
+    """Subclass with static `forward(ctx, *args)` and `backward(ctx, *grad_outputs)`; or with
+    `forward(*args)` and `setup_context(ctx, inputs, output)`, which gets the arguments (keyword
+    ones and defaults bound into `inputs`, as torch does) and forward's result."""
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
@@ -107,11 +129,20 @@ class Function(metaclass=_FunctionMeta):
         from ..tensor import Tensor
         from .engine import gradient_edge
         ctx = cls._backward_cls()
+        separate_setup = cls.setup_context is not Function.setup_context
+        if separate_setup:
+            bound = inspect.signature(cls.forward).bind(*args, **kwargs)  # torch's TypeError
+            bound.apply_defaults()
+            args, kwargs = tuple(bound.args), {}
         tensor_args = [a for a in args if isinstance(a, Tensor)]
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         ctx.needs_input_grad = needs
         with grad_mode.no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if separate_setup:
+                outputs = cls.forward(*args)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
         records = grad_mode.state.enabled and any(needs)
         single = not isinstance(outputs, tuple)
         output_tuple = (outputs,) if single else outputs
@@ -144,29 +175,21 @@ class Function(metaclass=_FunctionMeta):
                 marked.append(out)
             ctx._output_meta = tuple((o.shape, o.dtype) if isinstance(o, Tensor) else None for o in marked)
             output_tuple = tuple(marked)
-            _save_outputs_without_cycles(ctx, output_tuple)
+        _save_tensors(ctx, output_tuple)
         return output_tuple[0] if single else output_tuple
 
 
-def _save_outputs_without_cycles(ctx, outputs):
-    """Saved outputs now carry ctx as grad_fn: keep them as node outputs (see SavedTensor)."""
-    saved = getattr(ctx, "_saved", None)
-    if not saved:
+def _save_tensors(ctx, outputs):
+    """Save what forward or setup_context gave save_for_backward (through the saved-tensor
+    hooks, if any). Outputs now carry ctx as grad_fn: they are saved as the node's outputs,
+    without their history (see SavedTensor)."""
+    tensors = ctx.__dict__.pop("_to_save", None)
+    if tensors is None:
         return
-    by_identity = {id(o): o for o in outputs if isinstance(o, _tensor_class())}
-    replaced = []
-    for entry in saved:
-        if entry is not None and id(entry.tensor) in by_identity and entry.tensor._grad_fn is ctx:
-            fresh = SavedTensor(entry.tensor, is_output=True)
-            fresh.version = entry.version
-            entry = fresh
-        replaced.append(entry)
-    ctx._saved = tuple(replaced)
-
-
-def _tensor_class():
-    from ..tensor import Tensor
-    return Tensor
+    outputs = {id(o) for o in outputs}
+    ctx._saved = tuple(
+        None if t is None else SavedTensor(t, is_output=id(t) in outputs and t._grad_fn is ctx)
+        for t in tensors)
 
 
 def once_differentiable(backward):

@@ -10,6 +10,8 @@ class _GradState(threading.local):
     """Per thread, as torch's: no_grad in one thread does not reach another."""
     enabled = True
     inference = False  # inside inference_mode: new tensors are inference tensors
+    saved_hooks = None  # (pack, unpack) of graphc.autograd.graph.saved_tensors_hooks
+    saved_hooks_disabled = None  # the message of disable_saved_tensors_hooks, while active
 
 
 state = _GradState()

@@ -3,6 +3,8 @@ for leaves. Node classes are named as torch names them (MulBackward0, ...), so p
 grad_fn or walking `next_functions` looks the same as in PyTorch.
 """
 
+from .grad_mode import state as _grad_state
+
 __all__ = ["Node", "AccumulateGrad", "node_class"]
 
 FREED_MESSAGE = (
@@ -22,31 +24,77 @@ class SavedTensor:
 
     A node's own output is saved without its history (which points back at the node, a cycle
     that only the garbage collector could break); unpacking gives it that history again, so
-    double backward through a saved output stays connected.
+    double backward through a saved output stays connected. With pack/unpack hooks (those of
+    graphc.autograd.graph.saved_tensors_hooks, or `register_hooks`) only what `pack` returned is
+    kept, and `unpack` gives the tensor back; as in torch, no version is checked then (what
+    `pack` kept may be a copy that later writes do not reach).
     """
 
-    __slots__ = ("tensor", "version", "is_output")
+    __slots__ = ("tensor", "version", "is_output", "packed", "unpack_hook")
 
     def __init__(self, tensor, is_output=False):
         self.tensor = _history_free_alias(tensor) if is_output else tensor
         self.version = tensor._version
         self.is_output = is_output
+        self.unpack_hook = None
+        hooks = _grad_state.saved_hooks
+        if hooks is not None:
+            self._pack(*hooks)
+
+    def _pack(self, pack_hook, unpack_hook):
+        self.packed = pack_hook(self.tensor)
+        self.unpack_hook = unpack_hook
+        self.tensor = None
+
+    def register_hooks(self, pack_hook, unpack_hook):
+        """torch's SavedTensor.register_hooks: pack now, unpack whenever the tensor is used."""
+        if not callable(pack_hook) or not callable(unpack_hook):
+            raise TypeError("register_hooks(): incompatible function arguments: pack_hook and "
+                            "unpack_hook must be callables")
+        if self.unpack_hook is not None:
+            raise RuntimeError("Calling register_hooks on a saved tensor whose hooks have already "
+                               "been set. Hint: only one pair of hooks is allowed at a time.")
+        if self.tensor is None:
+            raise RuntimeError(FREED_MESSAGE)
+        self._pack(pack_hook, unpack_hook)
 
     def unpack(self, node, position):
+        if self.unpack_hook is not None:
+            return self._unpack_hooked(node, position)
         tensor = self.tensor
         if tensor._version != self.version:
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{tensor.type()} {list(tensor.shape)}], which is output "
-                f"{position} of {node.name()}, is at version {tensor._version}; expected version "
-                f"{self.version} instead. Hint: the backtrace further above can be used to find "
-                "the operation that failed to compute its gradient. The variable in question was "
-                "changed in there or anywhere later. Good luck!")
+            raise _modified_error(tensor, tensor._version, self.version, node, position)
         if self.is_output:
             tensor = _history_free_alias(tensor)
             tensor._grad_fn = node
             tensor._requires_grad = True
         return tensor
+
+    def _unpack_hooked(self, node, position):
+        tensor = self.unpack_hook(self.packed)
+        if not isinstance(tensor, _tensor_class()):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got "
+                            f"result of type {type(tensor).__name__}")
+        if self.is_output:
+            tensor = _history_free_alias(tensor)
+            tensor._grad_fn = node
+            tensor._requires_grad = True
+        return tensor
+
+
+def _modified_error(tensor, version, expected, node, position):
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an "
+        f"inplace operation: [{tensor.type()} {list(tensor.shape)}], which is output "
+        f"{position} of {node.name()}, is at version {version}; expected version "
+        f"{expected} instead. Hint: the backtrace further above can be used to find "
+        "the operation that failed to compute its gradient. The variable in question was "
+        "changed in there or anywhere later. Good luck!")
+
+
+def _tensor_class():
+    from ..tensor import Tensor
+    return Tensor
 
 
 def _history_free_alias(tensor):
@@ -123,6 +171,28 @@ class Node:
         self._saved = tuple(_FREED if isinstance(s, SavedTensor) else s for s in self._saved)
         self._released = True
 
+    def __getattr__(self, name):
+        """torch's saved-value introspection: `_saved_self`, `_saved_other`, `_saved_result`
+        (the tensor, unpacked), `_raw_saved_self`, ... (the SavedTensor, for register_hooks).
+        A value the op did not save (its rule does not need it here) reads as None."""
+        raw = name.startswith("_raw_saved_")
+        if not (raw or name.startswith("_saved_")):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        position = _saved_position(self, name[len("_raw_saved_" if raw else "_saved_"):])
+        if position is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        saved = self._saved[position] if position < len(self._saved) else None
+        if saved is _FREED:
+            raise RuntimeError(FREED_MESSAGE)
+        if saved.__class__ is SavedTensor:
+            return saved if raw else saved.unpack(self, position)
+        if raw:
+            return None
+        if saved is not None and self.op.name in _WRAPS_SCALARS:
+            from ..ir.ops.creation import tensor
+            return tensor(saved)  # torch wraps the number of a Scalar overload into a tensor
+        return saved
+
     def register_hook(self, hook):
         if self._hooks is None:
             self._hooks = []
@@ -145,7 +215,33 @@ class Node:
 
     def apply(self, *grads):
         from .engine import run_node
-        return run_node(self, grads[0])
+        return tuple(run_node(self, list(grads)))
+
+
+# torch's names of the operands a node saves, where they are not (self, other)
+_OPERAND_NAMES = {
+    "PowBackward0": ("self", "exponent"), "PowBackward1": ("self", "exponent"),
+    "PowBackward2": ("self", "exponent"), "WhereBackward0": ("condition", "self", "other"),
+    "ClampBackward1": ("self", "min", "max"), "MmBackward0": ("self", "mat2"),
+    "BmmBackward0": ("self", "mat2"), "MvBackward0": ("self", "vec"),
+    "DotBackward0": ("self", "tensor"), "LerpBackward0": ("self", "end", "weight"),
+    "LerpBackward1": ("self", "end", "weight"),
+}
+_DEFAULT_NAMES = ("self", "other")
+
+
+def _saved_position(node, name):
+    """Which entry of `node._saved` torch's `_saved_<name>` is (the output follows the operands)."""
+    count = len(node.input_meta)
+    if name == "result":
+        saved = node._saved
+        has_output = len(saved) > count and (saved[count].__class__ is SavedTensor or
+                                             saved[count] is _FREED)
+        return count if has_output else None
+    names = _OPERAND_NAMES.get(type(node).__name__, _DEFAULT_NAMES)
+    if name in names and names.index(name) < count:
+        return names.index(name)
+    return None
 
 
 class AccumulateGrad:
@@ -204,6 +300,7 @@ _TORCH_NAMES = {
     "rpow": "PowBackward2", "pow": "PowBackward1", "max_all": "MaxBackward1",
     "min_all": "MinBackward1", "max_dim": "MaxBackward0", "min_dim": "MinBackward0",
     "sum_dim": "SumBackward1", "mean_dim": "MeanBackward1", "rsub": "RsubBackward1",
+    "round_decimals": "RoundBackward1",
 }
 _CLASSES = {}
 

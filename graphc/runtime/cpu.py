@@ -429,8 +429,11 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
         _write(target, result._data)
         tracer.after_write(target, result)
         return target
-    if record is not None and grad_state.enabled and _any_requires_grad(args):
-        return recorded_inplace(op, target, args, attrs)
+    if record is not None and grad_state.enabled:
+        if _any_requires_grad(args):
+            return recorded_inplace(op, target, args, attrs)
+        if target._base is not None:
+            check_view_write(target)
     out, result_dtype = op.run(args, attrs or _no_attrs)
     _check_cast(result_dtype, target)
     _write(target, out)
@@ -452,17 +455,17 @@ def _any_requires_grad(args):
 
 def check_inplace_allowed(target):
     """torch's refusals for writing into a tensor that autograd tracks."""
-    if target._requires_grad is True and target._grad_fn is None:
+    if target._base is not None:
+        check_view_write(target)
+    elif target._requires_grad is True and target._grad_fn is None:
         raise RuntimeError(LEAF_INPLACE_MESSAGE)
-    base = target._base
-    if base is not None and base._requires_grad is True:
-        raise RuntimeError(
-            "graphc cannot yet differentiate an in-place operation on a view of a tensor that "
-            "requires grad; use the out-of-place form of the operation instead.")
 
 
 def recorded_inplace(op, target, args, attrs):
     check_inplace_allowed(target)
+    if target._base is not None:
+        # a view: the write changes its base, whose history is rebased (CopySlices)
+        return inplace_on_view(op, target, args, attrs, apply, _write, _check_cast)
     snapshot = wrap(target._data.copy(), target._dtype)
     snapshot._grad_fn = target._grad_fn
     snapshot._requires_grad = target._requires_grad
@@ -496,8 +499,21 @@ def _save_target_as_output(node, target):
     write to the target must make backward raise rather than read the new values."""
     from ..autograd.node import SavedTensor
     saved = node._saved
-    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output:
+    if saved and isinstance(saved[-1], SavedTensor) and saved[-1].is_output and \
+            saved[-1].unpack_hook is None:  # (a packed output is neither kept nor checked)
         node._saved = saved[:-1] + (SavedTensor(target, is_output=True),)
+
+
+def check_view_write(target):
+    global check_view_write
+    from ..autograd.views import check_view_write  # (autograd imports this module first)
+    return check_view_write(target)
+
+
+def inplace_on_view(*args):
+    global inplace_on_view
+    from ..autograd.views import inplace_on_view
+    return inplace_on_view(*args)
 
 
 def write_into(target, values):
@@ -536,6 +552,11 @@ def apply_view(op, source, attrs):
     tensor = make_view(source, array)
     if record is not None and grad_state.enabled and source._requires_grad:
         record(op, (source,), tensor, attrs)
+    elif not grad_state.enabled:
+        if source._requires_grad is True:
+            tensor._no_grad_view = True  # an in-place write through it in grad mode is refused
+    elif source._no_grad_view:
+        tensor._no_grad_view = True  # a view of such a view is one too
     tracer = tracing_state.tracer
     if tracer is not None:
         tracer.on_op(op, (source,), attrs, tensor)

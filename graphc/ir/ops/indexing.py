@@ -361,6 +361,8 @@ def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
             isinstance(o, _cpu.Tensor) and o._requires_grad is True for o in operands)):
         primitive_op = _WRITER_PRIMITIVES[writer]
         return _cpu.recorded_inplace(primitive_op, target, (target,) + tuple(operands), attrs)
+    if target._base is not None and _cpu.grad_state.enabled:
+        _cpu.check_view_write(target)
     arrays = [o._data if isinstance(o, _cpu.Tensor) else o for o in operands]
     writer(_writable(target, allow_overlap), *arrays, **attrs)
     target._bump_version()
@@ -930,18 +932,27 @@ def _copy_to(destination, value):
                 source = _shape.expand(reshaped, target_shape)._data  # torch's errors if it fails
         _check_overlap(destination._data, source, allow_identical=True)
         value = source
+    if destination._no_grad_view and _cpu.grad_state.enabled:
+        _cpu.check_view_write(destination)
     _writable(destination)[...] = value
     destination._bump_version()
 
 
 def _copy_basic(target, key, view, value):
     """`target[key] = value` for a basic key (`view` is target[key]). When autograd must see the
-    write, it is recorded as put_ at the flat positions the view covers (torch: CopySlices)."""
+    write, it is recorded as put_ into the view (every position of it), which autograd records
+    on the view's base as torch does (CopySlices); a key covering the whole of a tensor that is
+    no view is put_ into the tensor itself."""
     if not (_cpu.grad_state.enabled and (target._requires_grad is True or (
             isinstance(value, _cpu.Tensor) and value._requires_grad is True))):
         return _copy_to(view, value)
-    flat_positions = np.arange(target._data.size).reshape(target._data.shape)
-    positions = getitem(_cpu.wrap(flat_positions, _dt.int64), key)
+    if target._base is None and _same_elements(view, target):
+        written = target
+        positions = _cpu.wrap(np.arange(target._data.size).reshape(target._data.shape), _dt.int64)
+        positions = getitem(positions, key)
+    else:
+        written = view
+        positions = _cpu.wrap(np.arange(view._data.size).reshape(view._data.shape), _dt.int64)
     source = _as_tensor(value, target._dtype)
     if source._dtype is not target._dtype:
         source = source.to(target._dtype)
@@ -951,7 +962,13 @@ def _copy_basic(target, key, view, value):
         if stripped != source._data.shape:
             source = _shape.view(source, stripped)
         source = _shape.expand(source, shape)  # torch's error when it does not broadcast
-    put_(target, positions, source)
+    put_(written, positions, source)
+
+
+def _same_elements(view, tensor):
+    a, b = view._data, tensor._data
+    return a.shape == b.shape and a.strides == b.strides and \
+        a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
 
 
 def setitem(self, key, value):

@@ -773,8 +773,15 @@ def _input_slots(attrs):
     input_shape = attrs["input_shape"]
     input_positions = _positions(input_shape, attrs["input_stride"], attrs["input_offset"])
     output_positions = _positions(attrs["size"], attrs["stride"], attrs["offset"])
-    lookup = {position: slot for slot, position in enumerate(input_positions.tolist())}
-    return np.array([lookup.get(p, -1) for p in output_positions.tolist()], dtype=np.int64)
+    if not input_positions.size:
+        return np.full(output_positions.shape, -1, dtype=np.int64)
+    # a sorted lookup; where elements of the input alias, the last of them is the one read
+    order = np.argsort(input_positions, kind="stable")
+    ordered = input_positions[order]
+    found = np.searchsorted(ordered, output_positions, side="right") - 1
+    clipped = np.maximum(found, 0)
+    inside = (found >= 0) & (ordered[clipped] == output_positions)
+    return np.where(inside, order[clipped], -1).astype(np.int64)
 
 
 def _slice_backward_eager(grad, shape, index):
