@@ -311,8 +311,11 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return _finish(fill_array(shape, fill_value, dtype), dtype, requires_grad)
 
 
-def _like(input, dtype, memory_format, fill):
-    """A new tensor shaped like `input`, filled with fill(dtype)."""
+def _like(input, dtype, memory_format, fill, device):
+    """A new tensor shaped like `input`, filled with fill(dtype), on input's device unless
+    `device` names one."""
+    if device is not None:
+        check_device(device)
     dtype = input._dtype if dtype is None else _dt.to_dtype(dtype)
     array = allocate_like(input._data, dtype.np, memory_format)
     array[...] = fill(dtype)
@@ -321,19 +324,19 @@ def _like(input, dtype, memory_format, fill):
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 0)
+    dtype, array = _like(input, dtype, memory_format, lambda d: 0, device)
     return _finish(array, dtype, requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
               layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 1)
+    dtype, array = _like(input, dtype, memory_format, lambda d: 1, device)
     return _finish(array, dtype, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 0)
+    dtype, array = _like(input, dtype, memory_format, lambda d: 0, device)
     return _finish(array, dtype, requires_grad)
 
 
@@ -344,7 +347,7 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     def fill(d):
         return cast_number(fill_value, d)
 
-    dtype, array = _like(input, dtype, memory_format, fill)
+    dtype, array = _like(input, dtype, memory_format, fill, device)
     return _finish(array, dtype, requires_grad)
 
 

@@ -1,0 +1,141 @@
+"""Eager-mode behaviour scripts written for torch rely on: graphc.cuda and devices without CUDA,
+numpy's axis=/keepdims= keywords, refusing writes through overlapping memory, softmax over an
+empty dim, printing huge expanded tensors, torch's exception classes for bad arguments, and
+clamp's NaN bounds. Each is checked against known values; where torch is installed, against it.
+"""
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import graphc
+
+NO_CUDA = "Torch not compiled with CUDA enabled"
+PARTIAL_OVERLAP = ("unsupported operation: some elements of the input tensor and the written-to "
+                   "tensor refer to a single memory location. Please clone() the tensor before "
+                   "performing the operation.")
+
+
+def outcome(function):
+    """('ok', value) or (exception class name, message) of calling `function`."""
+    try:
+        return "ok", function()
+    except Exception as error:  # noqa: BLE001 (the class is what is compared)
+        return type(error).__name__, str(error)
+
+
+# ---------------------------------------------------------------- graphc.cuda and devices
+
+
+def test_cuda_module_reports_no_cuda():
+    assert graphc.cuda.is_available() is False
+    assert graphc.cuda.device_count() == 0
+    assert graphc.cuda.is_initialized() is False
+    assert graphc.cuda.memory_allocated() == 0 and graphc.cuda.max_memory_allocated() == 0
+    assert graphc.cuda.empty_cache() is None
+    assert graphc.cuda.manual_seed(0) is None and graphc.cuda.manual_seed_all(1) is None
+    with pytest.raises(TypeError):
+        graphc.cuda.manual_seed(None)  # torch converts the seed with int() first
+    for needs_gpu in (graphc.cuda.current_device, graphc.cuda.get_device_name,
+                      graphc.cuda.synchronize, graphc.cuda.get_device_capability,
+                      graphc.cuda.initial_seed):
+        with pytest.raises(AssertionError, match=NO_CUDA):
+            needs_gpu()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: graphc.ones(2).cuda(),
+    lambda: graphc.zeros(2, device="cuda"),
+    lambda: graphc.zeros(2, device="cuda:0"),
+    lambda: graphc.zeros(2, device=graphc.device("cuda", 0)),
+    lambda: graphc.ones(2).to("cuda"),
+    lambda: graphc.ones(2).to(device="cuda"),
+    lambda: graphc.tensor([1.0], device="cuda"),
+    lambda: graphc.arange(3, device="cuda"),
+    lambda: graphc.zeros_like(graphc.ones(2), device="cuda"),
+    lambda: graphc.ones(2).new_zeros(2, device="cuda"),
+], ids=["cuda()", "zeros", "zeros cuda:0", "zeros device()", "to", "to(device=)", "tensor",
+        "arange", "zeros_like", "new_zeros"])
+def test_asking_for_cuda_raises_torchs_assertion(make):
+    with pytest.raises(AssertionError, match=NO_CUDA):
+        make()
+
+
+def test_script_choosing_its_device_runs_on_cpu():
+    device = "cuda" if graphc.cuda.is_available() else "cpu"
+    x = graphc.ones(2, 3, device=device).to(device)
+    y = graphc.zeros_like(x, device=device) + x.to(graphc.device(device))
+    assert y.tolist() == [[1.0] * 3] * 2
+    assert y.is_cuda is False and y.device == graphc.device("cpu")
+    assert repr(y.device) == "device(type='cpu')" and str(y.device) == "cpu"
+
+
+def test_device_objects():
+    assert repr(graphc.device("cuda", 0)) == "device(type='cuda', index=0)"
+    assert repr(graphc.device("cuda:1")) == "device(type='cuda', index=1)"
+    assert graphc.device(type="cuda", index=0) == graphc.device("cuda:0")
+    assert graphc.device("cpu") != graphc.device("cpu", 0)
+    assert graphc.device("cpu") != "cpu"  # as torch: a device never equals a string
+    assert pickle.loads(pickle.dumps(graphc.device("cuda", 2))) == graphc.device("cuda:2")
+    assert repr(graphc.device("meta")) == "device(type='meta')"
+    for bad, error in (("CUDA", RuntimeError), ("cuda:x", RuntimeError), ("cuda:00", RuntimeError),
+                       ("tpu", RuntimeError), (0, RuntimeError)):
+        with pytest.raises(error):
+            graphc.device(bad)
+    with pytest.raises(RuntimeError, match="must not be negative"):
+        graphc.device("cuda", -1)
+    with pytest.raises(TypeError):
+        graphc.device("cuda", "0")
+    with pytest.raises(RuntimeError, match="must not include an index"):
+        graphc.device("cuda:0", 1)
+
+
+def test_default_device():
+    assert graphc.get_default_device() == graphc.device("cpu")
+    on_cpu = graphc.zeros(1)
+    try:
+        graphc.set_default_device("cpu")
+        assert graphc.zeros(1).device == graphc.device("cpu")
+        graphc.set_default_device("cuda")  # accepted, as torch does; the next factory fails
+        with pytest.raises(AssertionError, match=NO_CUDA):
+            graphc.zeros(1)
+        with pytest.raises(AssertionError, match=NO_CUDA):
+            graphc.get_default_device()
+        assert graphc.ones_like(on_cpu).tolist() == [1.0]  # like-functions keep input's device
+    finally:
+        graphc.set_default_device(None)
+    assert graphc.zeros(1).tolist() == [0.0]
+    with pytest.raises(NotImplementedError, match="meta"):
+        graphc.set_default_device("meta")
+    with graphc.device("cpu"):
+        assert graphc.zeros(1).device == graphc.device("cpu")
+    with pytest.raises(AssertionError):
+        with graphc.device("cuda"):
+            graphc.zeros(1)
+    assert graphc.get_default_device() == graphc.device("cpu")  # restored on leaving the block
+
+
+def test_load_to_cuda_is_refused_as_torch_does(tmp_path):
+    graphc.save(graphc.ones(1), tmp_path / "x.pt")
+    with pytest.raises(RuntimeError, match="torch.cuda.is_available\\(\\) is False"):
+        graphc.load(tmp_path / "x.pt", map_location="cuda")
+
+
+def test_cuda_behaviour_matches_torch():
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("compares against a torch built without CUDA")
+    cases = [
+        lambda t: t.cuda.is_available(), lambda t: t.cuda.device_count(),
+        lambda t: t.cuda.current_device(), lambda t: t.cuda.get_device_name(0),
+        lambda t: t.cuda.synchronize(), lambda t: t.cuda.manual_seed_all(3),
+        lambda t: t.ones(2).cuda(), lambda t: t.ones(2).cuda(0),
+        lambda t: t.zeros(2, device="cuda"), lambda t: t.ones(2).to("cuda"),
+        lambda t: repr(t.device("cuda", 0)), lambda t: repr(t.device("cuda:3")),
+        lambda t: t.device("cuda:x"), lambda t: t.device("cuda", -1), lambda t: t.device("foo"),
+        lambda t: repr(t.ones(2).device), lambda t: t.ones(2).is_cuda,
+        lambda t: repr(t.get_default_device()),
+    ]
+    for case in cases:
+        assert outcome(lambda: case(graphc)) == outcome(lambda: case(torch))
