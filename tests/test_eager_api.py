@@ -139,3 +139,75 @@ def test_cuda_behaviour_matches_torch():
     ]
     for case in cases:
         assert outcome(lambda: case(graphc)) == outcome(lambda: case(torch))
+
+
+# ---------------------------------------------------------------- numpy's axis= and keepdims=
+
+MATRIX = np.arange(12.0).reshape(3, 4) - 5.0
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("sum", MATRIX.sum(axis=1, keepdims=True)),
+    ("mean", MATRIX.mean(axis=1, keepdims=True)),
+    ("prod", MATRIX.prod(axis=1, keepdims=True)),
+    ("amax", MATRIX.max(axis=1, keepdims=True)),
+    ("amin", MATRIX.min(axis=1, keepdims=True)),
+    ("std", MATRIX.std(axis=1, ddof=1, keepdims=True)),
+    ("var", MATRIX.var(axis=1, ddof=1, keepdims=True)),
+    ("argmax", MATRIX.argmax(axis=1, keepdims=True)),
+    ("argmin", MATRIX.argmin(axis=1, keepdims=True)),
+    ("logsumexp", np.log(np.exp(MATRIX).sum(axis=1, keepdims=True))),
+    ("nansum", MATRIX.sum(axis=1, keepdims=True)),
+])
+def test_reductions_take_axis_and_keepdims(name, expected):
+    x = graphc.tensor(MATRIX)
+    for result in (getattr(x, name)(axis=1, keepdims=True), getattr(graphc, name)(x, axis=1,
+                                                                                  keepdims=True)):
+        assert tuple(result.shape) == (3, 1)
+        np.testing.assert_allclose(result.numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(getattr(x, name)(axis=0).numpy(),
+                               getattr(x, name)(dim=0).numpy())
+
+
+def test_other_ops_take_axis():
+    x = graphc.tensor(MATRIX)
+    assert x.cumsum(axis=0).tolist() == MATRIX.cumsum(axis=0).tolist()
+    assert graphc.cumprod(x, axis=1).tolist() == MATRIX.cumprod(axis=1).tolist()
+    assert (x > 0).any(axis=1, keepdims=True).tolist() == [[False], [True], [True]]
+    assert (x > -6).all(axis=0).tolist() == [True] * 4
+    values, indices = x.max(axis=1, keepdims=True)
+    assert values.tolist() == [[-2.0], [2.0], [6.0]] and indices.tolist() == [[3]] * 3
+    assert x.sort(axis=0, descending=True).values[0].tolist() == MATRIX[2].tolist()
+    assert graphc.cat([x, x], axis=1).shape == (3, 8)
+    assert x.unsqueeze(axis=0).shape == (1, 3, 4)
+    np.testing.assert_allclose(x.softmax(axis=1).sum(axis=1).numpy(), np.ones(3))
+    assert x.sum(axis=(0, 1)).item() == MATRIX.sum()
+
+
+def test_axis_is_refused_where_torch_refuses_it():
+    x = graphc.tensor(MATRIX)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'axis'"):
+        x.sum(dim=0, axis=1)  # both spellings
+    with pytest.raises(TypeError):
+        x.sum(0, axis=1)
+    with pytest.raises(TypeError):
+        x.norm(dim=1, keepdims=True)  # written in Python in torch: no numpy names
+    with pytest.raises(TypeError):
+        x.cumsum(axis=0, keepdims=True)  # cumsum has no keepdim to alias
+
+
+def test_numpy_keywords_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [lambda t, x: x.sum(axis=1, keepdims=True), lambda t, x: x.mean(axis=0),
+             lambda t, x: t.amax(x, axis=1, keepdims=True), lambda t, x: x.cumsum(axis=1),
+             lambda t, x: x.var(axis=1, keepdims=True), lambda t, x: x.argmax(keepdims=True),
+             lambda t, x: x.median(axis=1, keepdims=True).values,
+             lambda t, x: t.std_mean(x, axis=1, keepdims=True)[0],
+             lambda t, x: x.sum(dim=1, axis=0), lambda t, x: x.norm(dim=1, keepdims=True),
+             lambda t, x: x.count_nonzero(axis=0)]
+    for case in cases:
+        kind, ours = outcome(lambda: case(graphc, graphc.tensor(MATRIX)))
+        expected_kind, theirs = outcome(lambda: case(torch, torch.tensor(MATRIX)))
+        assert kind == expected_kind
+        if kind == "ok":
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
