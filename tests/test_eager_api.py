@@ -283,3 +283,67 @@ def test_overlap_refusals_match_torch():
         assert kind == expected_kind
         if case in cases:
             assert ours.tolist() == theirs.tolist()
+
+
+# ---------------------------------------------------------------- softmax over an empty dim
+
+
+@pytest.mark.parametrize("function", [graphc.softmax, graphc.log_softmax])
+def test_softmax_over_an_empty_dim_is_empty(function):
+    for shape, dim in (((0,), 0), ((2, 0), 1), ((2, 0), -1), ((0, 3), 1)):
+        x = graphc.zeros(*shape, requires_grad=True)
+        result = function(x, dim)
+        assert tuple(result.shape) == shape and result.dtype == graphc.float32
+        result.sum().backward()
+        assert tuple(x.grad.shape) == shape
+    assert function(graphc.zeros(2, 0), 1, dtype=graphc.float64).dtype == graphc.float64
+    assert function(graphc.zeros(2, 0, dtype=graphc.int64), 1).dtype == graphc.int64
+    with pytest.raises(IndexError):
+        function(graphc.zeros(2, 0), 2)
+
+
+# ---------------------------------------------------------------- torch's exception classes
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: graphc.ones(2) << 1, NotImplementedError, "\"lshift_cpu\" not implemented for 'Float'"),
+    (lambda: graphc.ones(2) >> 1, NotImplementedError, "\"rshift_cpu\" not implemented for 'Float'"),
+    (lambda: 1 << graphc.ones(2), NotImplementedError, "\"lshift_cpu\" not implemented for 'Float'"),
+    (lambda: graphc.tensor([True]) << True, NotImplementedError, "not implemented for 'Bool'"),
+    (lambda: graphc.ones(2, dtype="float32"), TypeError,
+     "ones(): argument 'dtype' must be torch.dtype, not str"),
+    (lambda: graphc.zeros(2, dtype=np.float32), TypeError,
+     "zeros(): argument 'dtype' must be torch.dtype, not type"),
+    (lambda: graphc.tensor([1.0], dtype="float32"), TypeError,
+     "tensor(): argument 'dtype' must be torch.dtype, not str"),
+    (lambda: graphc.full((2,), "x"), TypeError,
+     "full(): argument 'fill_value' (position 2) must be Number, not str"),
+    (lambda: graphc.full((2,), None), TypeError, "must be Number, not NoneType"),
+    (lambda: graphc.full((2,), graphc.tensor([1.0])), TypeError, "must be Number, not Tensor"),
+    (lambda: graphc.full_like(graphc.ones(2), "x"), TypeError,
+     "full_like(): argument 'fill_value' (position 2) must be Number, not str"),
+])
+def test_bad_arguments_raise_torchs_exception(make, error, message):
+    with pytest.raises(error) as raised:
+        make()
+    assert message in str(raised.value)
+
+
+def test_accepted_dtype_and_fill_forms():
+    assert graphc.ones(2, dtype=float).dtype == graphc.float64  # Python types, as torch
+    assert graphc.zeros(2, dtype=int).dtype == graphc.int64
+    assert graphc.full((2,), graphc.tensor(3.0)).tolist() == [3.0, 3.0]
+    assert graphc.full((2,), np.float32(2)).tolist() == [2.0, 2.0]
+
+
+def test_exception_classes_match_torch():
+    torch = pytest.importorskip("torch")
+    cases = [lambda t: t.ones(2) << 1, lambda t: t.ones(2, dtype=t.float64) >> 1,
+             lambda t: t.ones(2, dtype="float32"), lambda t: t.full((2,), "x"),
+             lambda t: t.full((2,), [1]), lambda t: t.softmax(t.zeros(2, 0), 1).shape,
+             lambda t: t.log_softmax(t.zeros(0, 3, dtype=t.int64), 0).dtype]
+    for case in cases:
+        ours, theirs = outcome(lambda: case(graphc)), outcome(lambda: case(torch))
+        assert ours[0] == theirs[0]
+        assert str(ours[1]) == str(theirs[1])
+    assert outcome(lambda: graphc.arange(3, dtype="int64"))[0] == "TypeError"  # torch: TypeError

@@ -646,8 +646,18 @@ def _softmax_shifted(input, dim, dtype, name):
     return input - shift, dim
 
 
+def _empty_softmax(input, dim, dtype, node_name):
+    """torch runs no kernel on an empty tensor: the result is empty, of any dtype (even
+    integral), and backward gives an empty gradient."""
+    _wrap_dim(dim, input._data.ndim)
+    result = (input if dtype is None else input.to(dtype)).clone()
+    return _rename_node(result, node_name)
+
+
 def softmax(input, dim, dtype=None):
     """exp(x) / sum(exp(x)) along `dim`, computed on x - max(x)."""
+    if not input._data.size:
+        return _empty_softmax(input, dim, dtype, "SoftmaxBackward0")
     shifted, dim = _softmax_shifted(input, dim, dtype, "softmax")
     exponentials = shifted.exp()
     return _rename_node(exponentials / exponentials.sum(dim, keepdim=True), "SoftmaxBackward0")
@@ -655,6 +665,8 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     """x - log(sum(exp(x))) along `dim`, computed on x - max(x)."""
+    if not input._data.size:
+        return _empty_softmax(input, dim, dtype, "LogSoftmaxBackward0")
     shifted, dim = _softmax_shifted(input, dim, dtype, "log_softmax")
     return _rename_node(shifted - shifted.exp().sum(dim, keepdim=True).log(),
                         "LogSoftmaxBackward0")
