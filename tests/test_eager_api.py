@@ -347,3 +347,71 @@ def test_exception_classes_match_torch():
         assert ours[0] == theirs[0]
         assert str(ours[1]) == str(theirs[1])
     assert outcome(lambda: graphc.arange(3, dtype="int64"))[0] == "TypeError"  # torch: TypeError
+
+
+# ---------------------------------------------------------------- clamp with NaN bounds
+
+NAN = math.nan
+
+
+def _same(result, expected):
+    np.testing.assert_array_equal(result.numpy(), np.array(expected, dtype=result.numpy().dtype))
+
+
+def test_clamp_with_nan_bounds_gives_nan():
+    x = graphc.tensor([-1.0, 0.5, 2.0, NAN])
+    _same(graphc.clamp(x, min=graphc.tensor(NAN)), [NAN] * 4)
+    _same(graphc.clamp(x, max=graphc.tensor(NAN)), [NAN] * 4)
+    _same(graphc.clamp(x, min=graphc.tensor([NAN, 0.0, NAN, 0.0])), [NAN, 0.5, NAN, NAN])
+    _same(graphc.clamp(x, min=graphc.zeros(4), max=graphc.tensor([NAN, 1.0, 1.0, 1.0])),
+          [NAN, 0.5, 1.0, NAN])
+    for bounds in ({"min": NAN}, {"max": NAN}, {"min": NAN, "max": NAN}, {"min": 0.0, "max": NAN}):
+        _same(graphc.clamp(x, **bounds), [NAN] * 4)
+    _same(graphc.clamp_min(x, NAN), [NAN] * 4)
+    _same(graphc.clamp_max(x, graphc.tensor(NAN)), [NAN] * 4)
+    _same(x.clone().clamp_(min=graphc.tensor(NAN)), [NAN] * 4)
+    _same(graphc.clip(x, min=graphc.tensor(NAN)), [NAN] * 4)
+    _same(graphc.maximum(x, graphc.tensor(NAN)), [NAN] * 4)
+    result = graphc.clamp(graphc.tensor([1, 2]), min=NAN)  # an int tensor becomes float
+    assert result.dtype == graphc.float32
+    _same(result, [NAN, NAN])
+    _same(graphc.clamp(x, min=0.0, max=1.0), [0.0, 0.5, 1.0, NAN])  # unchanged without NaN
+
+
+def test_clamp_nan_bound_passes_no_gradient():
+    x = graphc.tensor([1.0, 2.0], requires_grad=True)
+    graphc.clamp(x, min=NAN).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    x.grad = None
+    low = graphc.tensor([NAN, 3.0], requires_grad=True)
+    graphc.clamp(x, min=low).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0] and low.grad.tolist()[1] == 1.0
+    from graphc.autograd import gradcheck
+    a = graphc.tensor([-2.0, -0.3, 0.2, 1.7], dtype=graphc.float64, requires_grad=True)
+    b = graphc.tensor([-1.0, 0.0, -0.1, 1.0], dtype=graphc.float64, requires_grad=True)
+    assert gradcheck(lambda a, b: graphc.clamp(a, min=b, max=b + 0.5), (a, b))
+
+
+def test_compiled_clamp_with_nan_matches_eager():
+    x = graphc.tensor([-1.0, 0.5, 2.0, NAN, 3.0])
+    low = graphc.tensor([NAN, 0.0, 0.0, 0.0, 1.0])
+    high = graphc.tensor([1.0, NAN, 1.0, 1.0, 2.0])
+    for function in (lambda a, b, c: graphc.clamp(a, min=b, max=c),
+                     lambda a, b, c: graphc.clamp(a, min=b), lambda a, b, c: graphc.clamp(a, max=c)):
+        eager = function(x, low, high).numpy()
+        np.testing.assert_array_equal(graphc.compile(function)(x, low, high).numpy(), eager)
+
+
+def test_clamp_nan_matches_torch():
+    torch = pytest.importorskip("torch")
+    values = [-1.0, 0.5, 2.0, NAN]
+    cases = [lambda t, x: t.clamp(x, min=t.tensor(NAN)), lambda t, x: t.clamp(x, max=NAN),
+             lambda t, x: t.clamp(x, min=t.tensor([NAN, 0.0, NAN, 0.0])),
+             lambda t, x: t.clamp_min(x, NAN), lambda t, x: t.clamp_max(x, t.tensor(NAN)),
+             lambda t, x: t.minimum(x, t.tensor([NAN, 0.0, NAN, 0.0])),
+             lambda t, x: t.clamp(x.long(), min=NAN)]
+    for case in cases:
+        ours = case(graphc, graphc.tensor(values))
+        theirs = case(torch, torch.tensor(values))
+        assert str(ours.dtype) == str(theirs.dtype)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

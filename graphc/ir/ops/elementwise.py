@@ -100,16 +100,28 @@ elementwise("bitwise_xor", lambda m, x, y: m.bitwise_xor(x, y), INTEGRAL)
 
 elementwise("where", lambda m, c, x, y: m.where(c, x, y), PROMOTE, arity=3)
 elementwise("lerp", lambda m, x, y, w: x + w * (y - x), FLOAT_ONLY)
+def _nan_unless(m, bound, value):
+    """`value`, or the bound where it is NaN. The bound itself rather than a NaN constant keeps
+    the C expression in the operands' type (a NAN would make an int64 clamp go through float);
+    nested where()s rather than logical_or, which sympy prints for numpy as one reduction that
+    fails on operands of different shapes."""
+    return m.where(m.isnan(bound), bound, value)
+
+
 # clamp_min/clamp_max take a scalar bound (a tensor bound is maximum/minimum, which torch allows
 # on bool); clamp takes two bounds of the same kind
 # Written with where() so that the derived gradient has torch's convention: x passes its
-# gradient when it lies on a bound (inclusive), a bound only when x lies strictly beyond it; NaN
-# propagates, and min > max gives max everywhere.
-elementwise("clamp", lambda m, x, low, high: m.where(m.logical_or(x > high, low > high), high,
-                                                     m.where(x < low, low, x)),
+# gradient when it lies on a bound (inclusive), a bound only when x lies strictly beyond it, and
+# min > max gives max everywhere (also for a NaN x, where torch gives NaN). A NaN bound gives
+# NaN, passing x no gradient; the NaN bound takes it (torch: neither, its masks compare with
+# NaN); a NaN x gives NaN and passes its own gradient (torch: none).
+elementwise("clamp", lambda m, x, low, high: _nan_unless(m, low, _nan_unless(m, high, m.where(
+    x > high, high, m.where(low > high, high, m.where(x < low, low, x))))),
+    PROMOTE, no_bool=True)
+elementwise("clamp_min", lambda m, x, low: _nan_unless(m, low, m.where(x < low, low, x)),
             PROMOTE, no_bool=True)
-elementwise("clamp_min", lambda m, x, low: m.where(x < low, low, x), PROMOTE, no_bool=True)
-elementwise("clamp_max", lambda m, x, high: m.where(x > high, high, x), PROMOTE, no_bool=True)
+elementwise("clamp_max", lambda m, x, high: _nan_unless(m, high, m.where(x > high, high, x)),
+            PROMOTE, no_bool=True)
 
 
 # ------------------------------------------------------------------ dtype conversion
@@ -475,10 +487,20 @@ def _bool_operands(input, bound):
     return isinstance(bound, _cpu.Tensor) and (input._dtype is _dt.bool or bound._dtype is _dt.bool)
 
 
+def _is_nan_number(bound):
+    return isinstance(bound, (float, np.floating)) and bound != bound
+
+
 def _clamp_call(input, min, max):
     """The op and operands of clamp(input, min, max): both bounds Tensors, or both numbers."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if _is_nan_number(min) or _is_nan_number(max):
+        # number bounds become 0-dim tensors of the default dtype (which promote as numbers
+        # do), so that the gradient is not derived with NaN substituted into the formula:
+        # sympy refuses to compare with NaN
+        min, max = (b if b is None or isinstance(b, _cpu.Tensor) else _creation.scalar_tensor(b)
+                    for b in (min, max))
     if max is None:
         return (_maximum if _bool_operands(input, min) else _clamp_min), (input, min)
     if min is None:
