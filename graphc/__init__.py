@@ -6,13 +6,13 @@ from . import dtypes as _dtypes
 from .dtypes import (bool, uint8, int8, int16, int32, int64, float16, float32, float64, half,
                      float, double, short, int, long, dtype, get_default_dtype, set_default_dtype,
                      set_default_tensor_type, promote_types, can_cast)
-from .device import device
+from .device import device, set_default_device, get_default_device
 from .tensor import Tensor, Size
 from .storage import TypedStorage, UntypedStorage
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
 from .ir import ops as _ops
-from . import linalg
+from . import linalg, cuda
 from .compile import compile, CompileError, RecompileWarning
 from .printing import set_printoptions, get_printoptions
 from .serialization import save, load

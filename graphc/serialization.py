@@ -296,6 +296,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
 def _check_map_location(map_location):
     if map_location is None or isinstance(map_location, dict) or callable(map_location):
         return
+    if _device(map_location).type == "cuda":
+        raise RuntimeError(
+            "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is "
+            "False. If you are running on a CPU-only machine, please use torch.load with "
+            "map_location=torch.device('cpu') to map your storages to the CPU.")
     check_device(map_location)
 
 

@@ -345,8 +345,8 @@ class Tensor:
     def cpu(self):
         return self
 
-    def cuda(self, *args, **kwargs):
-        check_device("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        check_device("cuda" if device is None else device)  # cuda(0): torch's "no accelerator"
 
     def float(self):
         return self.to(_dt.float32)
@@ -378,23 +378,28 @@ class Tensor:
     # -------------------------------------------------------------- new_* (same dtype by default)
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from .ir.ops.creation import tensor
-        return tensor(data, dtype=dtype or self._dtype, requires_grad=requires_grad)
+        return tensor(data, dtype=dtype or self._dtype, device=device or CPU,
+                      requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         from .ir.ops.creation import zeros
-        return zeros(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+        return zeros(*size, dtype=dtype or self._dtype, device=device or CPU,
+                     requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
         from .ir.ops.creation import ones
-        return ones(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+        return ones(*size, dtype=dtype or self._dtype, device=device or CPU,
+                    requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
         from .ir.ops.creation import empty
-        return empty(*size, dtype=dtype or self._dtype, requires_grad=requires_grad)
+        return empty(*size, dtype=dtype or self._dtype, device=device or CPU,
+                     requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
         from .ir.ops.creation import full
-        return full(size, fill_value, dtype=dtype or self._dtype, requires_grad=requires_grad)
+        return full(size, fill_value, dtype=dtype or self._dtype, device=device or CPU,
+                    requires_grad=requires_grad)
 
     def new(self, *args):
         """Legacy: like Tensor(*args) but with this tensor's dtype."""

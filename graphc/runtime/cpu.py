@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..ir import registry as _reg
+from .memory_overlap import INTERNAL_OVERLAP_MESSAGE, check_no_overlap
 
 # numpy reports floating-point errors as warnings attributed to the calling frame; torch reports
 # nothing, so ignore them when they come from graphc itself (the user's own numpy is untouched).
@@ -420,6 +421,11 @@ def apply_inplace(op, target, args, attrs=_no_attrs):
     When autograd records, the op runs out of place on a snapshot of the target's old value (so
     saved values stay valid), and the target takes over the result's grad_fn.
     """
+    if op.kind == "elementwise":  # torch's TensorIterator refuses x[1:] += x[:-1]
+        written = target._data
+        for a in args:
+            if a is not target and isinstance(a, Tensor):
+                check_no_overlap(written, a._data)
     tracer = tracing_state.tracer
     if tracer is not None:
         if grad_state.enabled and _any_requires_grad(args):
@@ -539,9 +545,7 @@ def _write(target, values):
                 f"output with shape {list(data.shape)} doesn't match the broadcast shape "
                 f"{list(broadcast) if broadcast is not None else list(values.shape)}")
     if not data.flags.writeable:
-        raise RuntimeError(
-            "unsupported operation: more than one element of the written-to tensor refers to a "
-            "single memory location. Please clone() the tensor before performing the operation.")
+        raise RuntimeError(INTERNAL_OVERLAP_MESSAGE)
     data[...] = values
     target._bump_version()
 

@@ -3,10 +3,12 @@
 Each family module lists its public functions in `__all__`; they become graphc.<name> and, unless
 named in the module's `NOT_METHODS`, Tensor methods too (methods take the tensor as their first
 argument). A module may add `EXTRA_METHODS` (name -> function or property) for methods that have
-no same-named function (in-place forms such as `masked_fill_`).
+no same-named function (in-place forms such as `masked_fill_`). Every one accepts numpy's
+`axis=`/`keepdims=` where it has torch's `dim`/`keepdim` (see numpy_keywords).
 """
 from . import creation, elementwise, shape, operators
 from . import reductions, sorting, indexing, linalg, random_ops
+from .numpy_keywords import accept_numpy_keywords
 
 FUNCTIONS = {}
 METHODS = {}
@@ -23,6 +25,9 @@ for _module in (creation, shape, reductions, sorting, indexing, linalg, random_o
         if _name not in _not_methods:
             METHODS[_name] = FUNCTIONS[_name]
     METHODS.update(getattr(_module, "EXTRA_METHODS", {}))
+
+FUNCTIONS = {_name: accept_numpy_keywords(_name, _f) for _name, _f in FUNCTIONS.items()}
+METHODS = {_name: accept_numpy_keywords(_name, _f) for _name, _f in METHODS.items()}
 
 
 def install_methods(tensor_class):

@@ -116,8 +116,19 @@ def _finish(array, dtype, requires_grad=False):
     return result
 
 
-def _resolve_dtype(dtype):
-    return _dt.get_default_dtype() if dtype is None else _dt.to_dtype(dtype)
+def factory_dtype(dtype, function):
+    """The `dtype=` of a factory function: a graphc dtype, or Python's float/int/bool (float64,
+    int64, bool), as torch's parser accepts; a string or a numpy type is its TypeError."""
+    if isinstance(dtype, _dt.dtype):
+        return dtype
+    if dtype is float or dtype is int or dtype is bool:
+        return _dt.to_dtype(dtype)
+    raise TypeError(f"{function}(): argument 'dtype' must be torch.dtype, not "
+                    f"{type(dtype).__name__}")
+
+
+def _resolve_dtype(dtype, function):
+    return _dt.get_default_dtype() if dtype is None else factory_dtype(dtype, function)
 
 
 # ------------------------------------------------------------------ from data
@@ -234,7 +245,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor.detach().clone() or "
                       "sourceTensor.detach().clone().requires_grad_(True), rather than "
                       "torch.tensor(sourceTensor).", UserWarning, stacklevel=2)
-    dtype = None if dtype is None else _dt.to_dtype(dtype)
+    dtype = None if dtype is None else factory_dtype(dtype, "tensor")
     array = array_from_data(data, dtype)
     return _finish(array, _dt.from_numpy_dtype(array.dtype), requires_grad)
 
@@ -265,7 +276,8 @@ def from_numpy(array):
 
 
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
-    return full((), value, dtype=_resolve_dtype(dtype), requires_grad=requires_grad)
+    return full((), value, dtype=_resolve_dtype(dtype, "scalar_tensor"),
+                requires_grad=requires_grad)
 
 
 # ------------------------------------------------------------------ filled
@@ -273,13 +285,13 @@ def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
 
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     check_device(device)
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "zeros")
     return _finish(np.zeros(parse_size(size, "zeros"), dtype=dtype.np), dtype, requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     check_device(device)
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "ones")
     return _finish(np.ones(parse_size(size, "ones"), dtype=dtype.np), dtype, requires_grad)
 
 
@@ -287,23 +299,27 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
           memory_format=None, pin_memory=False):
     """Uninitialised in torch; zero-filled here, so no stale memory can leak into results."""
     check_device(device)
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "empty")
     return _finish(np.zeros(parse_size(size, "empty"), dtype=dtype.np), dtype, requires_grad)
 
 
-def _fill_number(value):
+def _fill_number(value, function):
+    """full's fill_value as torch's parser takes it: a number or a 0-dim tensor."""
     if isinstance(value, _cpu.Tensor):
-        if value._data.size != 1:
-            raise RuntimeError(f"fill value must be a single number, got a tensor with "
-                               f"{value._data.size} elements")
-        return value._data.reshape(()).item()
-    return value
+        if value._data.ndim == 0:
+            return value._data.item()
+    elif isinstance(value, (int, float, bool, np.number, np.bool_)):
+        return value
+    kind = type(value)
+    name = kind.__name__ if kind.__module__ in ("builtins", "graphc") else \
+        f"{kind.__module__}.{kind.__name__}"
+    raise TypeError(f"{function}(): argument 'fill_value' (position 2) must be Number, not {name}")
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     check_device(device)
-    fill_value = _fill_number(fill_value)
-    dtype = _dt.scalar_dtype(fill_value) if dtype is None else _dt.to_dtype(dtype)
+    fill_value = _fill_number(fill_value, "full")
+    dtype = _dt.scalar_dtype(fill_value) if dtype is None else factory_dtype(dtype, "full")
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
@@ -311,9 +327,12 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return _finish(fill_array(shape, fill_value, dtype), dtype, requires_grad)
 
 
-def _like(input, dtype, memory_format, fill):
-    """A new tensor shaped like `input`, filled with fill(dtype)."""
-    dtype = input._dtype if dtype is None else _dt.to_dtype(dtype)
+def _like(function, input, dtype, memory_format, fill, device):
+    """A new tensor shaped like `input`, filled with fill(dtype), on input's device unless
+    `device` names one."""
+    if device is not None:
+        check_device(device)
+    dtype = input._dtype if dtype is None else factory_dtype(dtype, function)
     array = allocate_like(input._data, dtype.np, memory_format)
     array[...] = fill(dtype)
     return dtype, array
@@ -321,36 +340,36 @@ def _like(input, dtype, memory_format, fill):
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 0)
+    dtype, array = _like("zeros_like", input, dtype, memory_format, lambda d: 0, device)
     return _finish(array, dtype, requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
               layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 1)
+    dtype, array = _like("ones_like", input, dtype, memory_format, lambda d: 1, device)
     return _finish(array, dtype, requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False, memory_format=None,
                layout=None):
-    dtype, array = _like(input, dtype, memory_format, lambda d: 0)
+    dtype, array = _like("empty_like", input, dtype, memory_format, lambda d: 0, device)
     return _finish(array, dtype, requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None, layout=None):
-    fill_value = _fill_number(fill_value)
+    fill_value = _fill_number(fill_value, "full_like")
 
     def fill(d):
         return cast_number(fill_value, d)
 
-    dtype, array = _like(input, dtype, memory_format, fill)
+    dtype, array = _like("full_like", input, dtype, memory_format, fill, device)
     return _finish(array, dtype, requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     check_device(device)
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "eye")
     for name, position, value in (("n", 1, n), ("m", 2, m)):
         if value is None:
             continue
@@ -377,7 +396,7 @@ def _range_dtype(dtype, values, function_name):
     if dtype is None:
         return _dt.int64 if all(_is_integral_number(v) for v in values) else \
             _dt.get_default_dtype()
-    dtype = _dt.to_dtype(dtype)
+    dtype = factory_dtype(dtype, function_name)
     if dtype is _dt.bool:
         raise NotImplementedError(f"\"{function_name}_cpu\" not implemented for 'Bool'")
     return dtype
@@ -463,7 +482,7 @@ def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fal
                   "behavior is inconsistent with Python's range builtin. Instead, use "
                   "torch.arange, which produces values in [start, end).", UserWarning,
                   stacklevel=2)
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "range")
     if step == 0:
         raise RuntimeError("step must be nonzero")
     _check_range(start, end, step)
@@ -510,7 +529,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False,
     check_device(device)
     start, end = _number(start), _number(end)
     steps = _check_steps(steps, "linspace")
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "linspace")
     if dtype is _dt.bool:
         raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
     if dtype.category == 1:
@@ -527,7 +546,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     check_device(device)
     start, end = _number(start), _number(end)
     steps = _check_steps(steps, "logspace")
-    dtype = _resolve_dtype(dtype)
+    dtype = _resolve_dtype(dtype, "logspace")
     if dtype is _dt.bool:
         raise NotImplementedError("\"logspace_cpu\" not implemented for 'Bool'")
     exponents = _spaced(start, end, steps, dtype if dtype.category == 2 else _dt.float64)

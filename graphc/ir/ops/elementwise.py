@@ -12,6 +12,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ...runtime.memory_overlap import check_no_overlap
 from ...autograd.node import rename_node as _rename_node
 from . import creation as _creation
 from ..registry import (COMPARE, FLOAT_ONLY, INT_TO_FLOAT, INTEGRAL, LOGICAL, PROMOTE, REGISTRY,
@@ -99,16 +100,28 @@ elementwise("bitwise_xor", lambda m, x, y: m.bitwise_xor(x, y), INTEGRAL)
 
 elementwise("where", lambda m, c, x, y: m.where(c, x, y), PROMOTE, arity=3)
 elementwise("lerp", lambda m, x, y, w: x + w * (y - x), FLOAT_ONLY)
+def _nan_unless(m, bound, value):
+    """`value`, or the bound where it is NaN. The bound itself rather than a NaN constant keeps
+    the C expression in the operands' type (a NAN would make an int64 clamp go through float);
+    nested where()s rather than logical_or, which sympy prints for numpy as one reduction that
+    fails on operands of different shapes."""
+    return m.where(m.isnan(bound), bound, value)
+
+
 # clamp_min/clamp_max take a scalar bound (a tensor bound is maximum/minimum, which torch allows
 # on bool); clamp takes two bounds of the same kind
 # Written with where() so that the derived gradient has torch's convention: x passes its
-# gradient when it lies on a bound (inclusive), a bound only when x lies strictly beyond it; NaN
-# propagates, and min > max gives max everywhere.
-elementwise("clamp", lambda m, x, low, high: m.where(m.logical_or(x > high, low > high), high,
-                                                     m.where(x < low, low, x)),
+# gradient when it lies on a bound (inclusive), a bound only when x lies strictly beyond it, and
+# min > max gives max everywhere (also for a NaN x, where torch gives NaN). A NaN bound gives
+# NaN, passing x no gradient; the NaN bound takes it (torch: neither, its masks compare with
+# NaN); a NaN x gives NaN and passes its own gradient (torch: none).
+elementwise("clamp", lambda m, x, low, high: _nan_unless(m, low, _nan_unless(m, high, m.where(
+    x > high, high, m.where(low > high, high, m.where(x < low, low, x))))),
+    PROMOTE, no_bool=True)
+elementwise("clamp_min", lambda m, x, low: _nan_unless(m, low, m.where(x < low, low, x)),
             PROMOTE, no_bool=True)
-elementwise("clamp_min", lambda m, x, low: m.where(x < low, low, x), PROMOTE, no_bool=True)
-elementwise("clamp_max", lambda m, x, high: m.where(x > high, high, x), PROMOTE, no_bool=True)
+elementwise("clamp_max", lambda m, x, high: _nan_unless(m, high, m.where(x > high, high, x)),
+            PROMOTE, no_bool=True)
 
 
 # ------------------------------------------------------------------ dtype conversion
@@ -175,11 +188,15 @@ def check_subtraction(input, other):
                            "operator instead.")
 
 
-def write_out(result, out):
+def write_out(result, out, reads=()):
     """The `out=` convention: resize `out` to the result (warning when it had elements), check
-    that the result dtype casts to out's dtype, and copy into it."""
+    that the result dtype casts to out's dtype, and copy into it. `reads`: the operands of an
+    elementwise op, which torch refuses to let `out` partly overlap."""
     if out is None:
         return result
+    for operand in reads:
+        if isinstance(operand, _cpu.Tensor):
+            check_no_overlap(out._data, operand._data)
     if not _dt.can_cast(result._dtype, out._dtype):
         raise RuntimeError(f"result type {result._dtype.scalar_name} can't be cast to the desired "
                            f"output type {out._dtype.scalar_name}")
@@ -215,7 +232,7 @@ def _make_unary(public_name, op_name=None, inplace=True):
         if not isinstance(input, _cpu.Tensor):
             check_tensor(public_name, input)
         result = _apply(op, (input,))
-        return result if out is None else write_out(result, out)
+        return result if out is None else write_out(result, out, (input,))
 
     def method(self):
         return _apply_inplace(op, self, (self,))
@@ -244,7 +261,7 @@ def square(input, *, out=None):
     if input._dtype is _dt.bool:
         input = cast(input, _dt.int64)
     result = _apply(_square, (input,))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input,))
 
 
 def square_(self):
@@ -264,7 +281,7 @@ def round(input, *, decimals=0, out=None):
     if decimals and input._dtype.category == 1:
         raise NotImplementedError(f"\"round_cpu\" not implemented for '{input._dtype.scalar_name}'")
     result = _apply(_round, (input,), {"decimals": decimals})
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input,))
 
 
 def round_(self, *, decimals=0):
@@ -287,7 +304,7 @@ def _make_binary(public_name, op_name=None, *, scalar_other=True, scalar_input=F
         if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
             _check_operands(public_name, input, other, scalar_input, scalar_other)
         result = _apply(op, (input, other))
-        return result if out is None else write_out(result, out)
+        return result if out is None else write_out(result, out, (input, other))
 
     def method(self, other):
         if not isinstance(other, _cpu.Tensor):
@@ -342,13 +359,22 @@ def add(input, other, *, alpha=1, out=None):
     if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
         _check_operands("add", input, other, True, True)
     result = _apply(_add, (input, _scaled(input, other, alpha)))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, other))
+
+
+def _scaled_for_write(self, other, alpha):
+    """`alpha * other` for add_/sub_: the overlap of self with `other` itself is refused (the
+    product is a new tensor, which apply_inplace would find apart from self)."""
+    if alpha.__class__ is not int or alpha != 1:
+        if isinstance(other, _cpu.Tensor) and other is not self:
+            check_no_overlap(self._data, other._data)
+    return _scaled(self, other, alpha)
 
 
 def add_(self, other, *, alpha=1):
     if not isinstance(other, _cpu.Tensor):
         _check_operands("add", self, other, False, True)
-    return _apply_inplace(_add, self, (self, _scaled(self, other, alpha)))
+    return _apply_inplace(_add, self, (self, _scaled_for_write(self, other, alpha)))
 
 
 def sub(input, other, *, alpha=1, out=None):
@@ -358,21 +384,21 @@ def sub(input, other, *, alpha=1, out=None):
     elif input._dtype is _dt.bool or other._dtype is _dt.bool:
         check_subtraction(input, other)
     result = _apply(_sub, (input, _scaled(input, other, alpha)))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, other))
 
 
 def sub_(self, other, *, alpha=1):
     if not isinstance(other, _cpu.Tensor):
         _check_operands("sub", self, other, False, True)
     check_subtraction(self, other)
-    return _apply_inplace(_sub, self, (self, _scaled(self, other, alpha)))
+    return _apply_inplace(_sub, self, (self, _scaled_for_write(self, other, alpha)))
 
 
 def mul(input, other, *, out=None):
     if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
         _check_operands("mul", input, other, True, True)
     result = _apply(_mul, (input, other))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, other))
 
 
 def mul_(self, other):
@@ -396,7 +422,7 @@ def div(input, other, *, rounding_mode=None, out=None):
     if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
         _check_operands("div", input, other, True, True)
     result = _apply(_division_op(rounding_mode), (input, other))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, other))
 
 
 def div_(self, other, *, rounding_mode=None):
@@ -428,9 +454,9 @@ def pow(input, exponent, *, out=None):
         if _bool_to_bool_power(input, exponent):
             result = _apply(_cast_op, (input,), {"dtype": _dt.bool}) if exponent else \
                 _creation.ones_like(input)
-            return result if out is None else write_out(result, out)
+            return result if out is None else write_out(result, out, (input,))
     result = _apply(_pow, (input, exponent))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, exponent))
 
 
 def pow_(self, exponent):
@@ -461,10 +487,20 @@ def _bool_operands(input, bound):
     return isinstance(bound, _cpu.Tensor) and (input._dtype is _dt.bool or bound._dtype is _dt.bool)
 
 
+def _is_nan_number(bound):
+    return isinstance(bound, (float, np.floating)) and bound != bound
+
+
 def _clamp_call(input, min, max):
     """The op and operands of clamp(input, min, max): both bounds Tensors, or both numbers."""
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if _is_nan_number(min) or _is_nan_number(max):
+        # number bounds become 0-dim tensors of the default dtype (which promote as numbers
+        # do), so that the gradient is not derived with NaN substituted into the formula:
+        # sympy refuses to compare with NaN
+        min, max = (b if b is None or isinstance(b, _cpu.Tensor) else _creation.scalar_tensor(b)
+                    for b in (min, max))
     if max is None:
         return (_maximum if _bool_operands(input, min) else _clamp_min), (input, min)
     if min is None:
@@ -483,7 +519,7 @@ def clamp(input, min=None, max=None, *, out=None):
         check_tensor("clamp", input)
     op, args = _clamp_call(input, min, max)
     result = _rename_node(_apply(op, args), _clamp_node_name(min, max))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, min, max))
 
 
 def _clamp_node_name(min, max):
@@ -541,7 +577,7 @@ def _check_lerp(input, end, weight):
 def lerp(input, end, weight, *, out=None):
     _check_lerp(input, end, weight)
     result = _apply(_lerp, (input, end, weight))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (input, end, weight))
 
 
 def lerp_(self, end, weight):
@@ -573,7 +609,7 @@ def where(condition, input=None, other=None, *, out=None):
     if not isinstance(values[0], _cpu.Tensor) and not isinstance(values[1], _cpu.Tensor):
         values[0] = _creation.full((), values[0], dtype=result_dtype)
     result = _apply(_where, (condition, values[0], values[1]))
-    return result if out is None else write_out(result, out)
+    return result if out is None else write_out(result, out, (condition, input, other))
 
 
 _register("where", where)
@@ -658,6 +694,8 @@ def copy_(self, src, non_blocking=False):
             error = _cpu.broadcast_error([shape, values.shape])
             raise error or RuntimeError(f"output with shape {list(shape)} doesn't match the "
                                         f"broadcast shape {list(broadcast)}")
+    if isinstance(src, _cpu.Tensor):
+        check_no_overlap(self._data, values)
     _cpu.write_into(self, values)
     return self
 

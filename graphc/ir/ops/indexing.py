@@ -25,6 +25,8 @@ import numpy as np
 from ... import dtypes as _dt
 from ...autograd.node import rename_node as _rename_node
 from ...runtime import cpu as _cpu
+from ...runtime.memory_overlap import (INTERNAL_OVERLAP_MESSAGE, check_no_overlap,
+                                       has_internal_overlap)
 from ..registry import defvjp, primitive
 from . import shape as _shape
 from .elementwise import PUBLIC as _ELEMENTWISE
@@ -48,14 +50,6 @@ _C_TYPE = {_dt.uint8: "uint8_t", _dt.int8: "int8_t", _dt.int16: "int16_t", _dt.i
 _C_TYPE_LONG = {_dt.uint8: "unsigned char", _dt.int8: "signed char", _dt.int16: "short int",
                 _dt.int32: "int", _dt.int64: "long int", _dt.float16: "c10::Half",
                 _dt.float32: "float", _dt.float64: "double", _dt.bool: "bool"}
-
-_OVERLAP_MESSAGE = ("unsupported operation: more than one element of the written-to tensor refers "
-                    "to a single memory location. Please clone() the tensor before performing the "
-                    "operation.")
-_PARTIAL_OVERLAP_MESSAGE = ("unsupported operation: some elements of the input tensor and the "
-                            "written-to tensor refer to a single memory location. Please clone() "
-                            "the tensor before performing the operation.")
-
 
 # ================================================================== writers (numpy, in place)
 
@@ -306,10 +300,6 @@ def _require_tensor(value, function, name, position):
                         f"not {type(value).__name__}")
 
 
-def _has_internal_overlap(array):
-    return any(stride == 0 and n > 1 for n, stride in zip(array.shape, array.strides))
-
-
 def _writable(tensor, allow_overlap=False):
     """The numpy array to write `tensor`'s elements through.
 
@@ -318,33 +308,14 @@ def _writable(tensor, allow_overlap=False):
     data = tensor._data
     if data.flags.writeable:
         return data
-    if not allow_overlap and _has_internal_overlap(data):
-        raise RuntimeError(_OVERLAP_MESSAGE)
+    if not allow_overlap and has_internal_overlap(data):
+        raise RuntimeError(INTERNAL_OVERLAP_MESSAGE)
     flat = tensor.storage()._flat
     if not flat.flags.writeable:
-        raise RuntimeError(_OVERLAP_MESSAGE)
+        raise RuntimeError(INTERNAL_OVERLAP_MESSAGE)
     offset = (data.__array_interface__["data"][0] - flat.__array_interface__["data"][0])
     return np.lib.stride_tricks.as_strided(flat[offset // flat.itemsize:], data.shape,
                                            data.strides, writeable=True)
-
-
-def _memory_span(array):
-    start = array.__array_interface__["data"][0]
-    return start, start + array.nbytes
-
-
-def _check_overlap(destination, source, allow_identical):
-    """torch refuses to read and write memory that partly overlaps (only dense tensors are
-    checked, as torch does); `allow_identical` accepts a source that is the destination."""
-    if not (destination.flags.c_contiguous and source.flags.c_contiguous):
-        return
-    if not np.may_share_memory(destination, source):
-        return
-    low, high = _memory_span(destination)
-    source_low, source_high = _memory_span(source)
-    if allow_identical and (low, high) == (source_low, source_high):
-        return
-    raise RuntimeError(_PARTIAL_OVERLAP_MESSAGE)
 
 
 def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
@@ -930,7 +901,7 @@ def _copy_to(destination, value):
             if stripped != target_shape:
                 reshaped = _shape.view(value, stripped) if stripped != source.shape else value
                 source = _shape.expand(reshaped, target_shape)._data  # torch's errors if it fails
-        _check_overlap(destination._data, source, allow_identical=True)
+        check_no_overlap(destination._data, source, allow_identical=True)
         value = source
     if destination._no_grad_view and _cpu.grad_state.enabled:
         _cpu.check_view_write(destination)
@@ -1048,7 +1019,7 @@ def _expandable(shape, target):
 
 
 def _index_put_in_place(target, pairs, values, accumulate):
-    if _has_internal_overlap(target._data):
+    if has_internal_overlap(target._data):
         warnings.warn("Use of index_put_ on expanded tensors is deprecated. Please clone() the "
                       "tensor before performing this operation. This also applies to advanced "
                       "indexing e.g. tensor[indices] = tensor", UserWarning, stacklevel=4)
@@ -1058,7 +1029,7 @@ def _index_put_in_place(target, pairs, values, accumulate):
             value = _fill_value(values._data.item(), target._dtype, "masked_fill_")
             return _masked_fill_in_place(target, mask, value)
     dims, tensors = _prepare_put(target, pairs, values)
-    _check_overlap(target._data, values._data, allow_identical=False)
+    check_no_overlap(target._data, values._data, allow_identical=False)
     operands = (values,) + tuple(tensors)
     return _run_in_place(target, _write_index_put, operands,
                          {"dims": dims, "accumulate": bool(accumulate)}, allow_overlap=True)
@@ -1378,7 +1349,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     dim, source = _scatter_arguments(self, dim, index, src, value, reduce)
     if isinstance(source, _cpu.Tensor):
-        _check_overlap(self._data, source._data, allow_identical=False)
+        check_no_overlap(self._data, source._data, allow_identical=False)
     return _run_in_place(self, _write_scatter, (index, source),
                          {"dim": dim, "reduce": reduce})
 

@@ -131,12 +131,29 @@ def _positive(self):
     return self
 
 
+def _shift(kernel):
+    """`<<` / `>>`: torch has no kernel for floating or bool operands and says so; graphc has
+    no integer shifts yet, so integer operands get Python's TypeError (NotImplemented)."""
+    def refuse(*operands):
+        if not all(_is_operand(o) for o in operands):
+            return NotImplemented
+        dtype = _cpu.operand_dtype(operands)
+        if dtype.category == 2 or dtype is _dt.bool:
+            raise NotImplementedError(f'"{kernel}_cpu" not implemented for '
+                                      f"'{dtype.scalar_name}'")
+        return NotImplemented
+
+    return refuse, lambda self, other: refuse(other, self), refuse
+
+
 def install(tensor_class):
     names = {"add": "add", "mul": "mul", "truediv": "div", "floordiv": "div_floor",
              "mod": "remainder", "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor"}
     operators = {dunder: _binary(op_name) for dunder, op_name in names.items()}
     operators["sub"] = _subtraction()
     operators["pow"] = _power()
+    operators["lshift"] = _shift("lshift")
+    operators["rshift"] = _shift("rshift")
     for dunder, (forward, reflected, inplace) in operators.items():
         setattr(tensor_class, f"__{dunder}__", forward)
         setattr(tensor_class, f"__r{dunder}__", reflected)

@@ -132,11 +132,6 @@ def check_keepdim(keepdim, name):
         raise TypeError(f"{name}(): argument 'keepdim' must be bool, not {type(keepdim).__name__}")
 
 
-def _merge_axis(dim, axis):
-    """torch accepts numpy's `axis=` for `dim=`."""
-    return axis if dim is None else dim
-
-
 def _sum_dtype(dtype):
     """sum, prod, cumsum without dtype=: bool and integer inputs accumulate in int64."""
     return _dt.int64 if dtype.category < 2 else dtype
@@ -341,9 +336,7 @@ _pow, _ne, _isnan, _isinf = REGISTRY["pow"], REGISTRY["ne"], REGISTRY["isnan"], 
 # ------------------------------------------------------------------ sum, mean, prod
 
 
-def sum(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
-    if dim is None and axis is not None:
-        dim = axis
+def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is None:
         dtype = _dt.int64 if input._dtype.category < 2 else input._dtype
     else:
@@ -355,8 +348,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
     return result if out is None else _write_out(result, out)
 
 
-def mean(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
-    dim = _merge_axis(dim, axis)
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     check_keepdim(keepdim, "mean")
     if dtype is None:
         dtype = input._dtype
@@ -375,8 +367,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
     return result if out is None else _write_out(result, out)
 
 
-def prod(input, dim=None, keepdim=False, *, dtype=None, out=None, axis=None):
-    dim = _merge_axis(dim, axis)
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
     check_keepdim(keepdim, "prod")
     ndim = input._data.ndim
     dims = None if dim is None else (single_dim(dim, ndim, "prod"),) if ndim else None
@@ -432,8 +423,7 @@ def _extreme_along(input, dim, keepdim, name, index_op):
 
 
 def _extreme(name, reduce_op, index_op, elementwise_name):
-    def extreme(input, dim=None, keepdim=False, *, other=None, out=None, axis=None):
-        dim = _merge_axis(dim, axis)
+    def extreme(input, dim=None, keepdim=False, *, other=None, out=None):
         if _is_tensor(dim):
             dim, other = None, dim
         if other is not None:
@@ -461,8 +451,7 @@ min = _extreme("min", _amin, _argmin, "minimum")
 
 
 def _extreme_value(name, op):
-    def reduce(input, dim=(), keepdim=False, *, out=None, axis=None):
-        dim = _merge_axis(dim, axis)
+    def reduce(input, dim=(), keepdim=False, *, out=None):
         check_keepdim(keepdim, name)
         dims = reduction_dims(dim, input._data.ndim, name)
         if input._data.size == 0:
@@ -494,8 +483,7 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg_extreme(name, op):
-    def reduce(input, dim=None, keepdim=False, *, out=None, axis=None):
-        dim = _merge_axis(dim, axis)
+    def reduce(input, dim=None, keepdim=False, *, out=None):
         check_keepdim(keepdim, name)
         if input._dtype is _dt.bool:
             raise RuntimeError(f"{name}(): does not support bool input")
@@ -525,16 +513,14 @@ argmin = _arg_extreme("argmin", _argmin)
 # ------------------------------------------------------------------ all, any, count_nonzero
 
 
-def all(input, dim=None, keepdim=False, *, out=None, axis=None):
-    dim = _merge_axis(dim, axis)
+def all(input, dim=None, keepdim=False, *, out=None):
     check_keepdim(keepdim, "all")
     attrs = {"dim": reduction_dims(dim, input._data.ndim, "all"), "keepdim": keepdim}
     result = _apply(_all, (input,), attrs)
     return result if out is None else _write_out(result, out)
 
 
-def any(input, dim=None, keepdim=False, *, out=None, axis=None):
-    dim = _merge_axis(dim, axis)
+def any(input, dim=None, keepdim=False, *, out=None):
     check_keepdim(keepdim, "any")
     attrs = {"dim": reduction_dims(dim, input._data.ndim, "any"), "keepdim": keepdim}
     result = _apply(_any, (input,), attrs)
@@ -660,8 +646,18 @@ def _softmax_shifted(input, dim, dtype, name):
     return input - shift, dim
 
 
+def _empty_softmax(input, dim, dtype, node_name):
+    """torch runs no kernel on an empty tensor: the result is empty, of any dtype (even
+    integral), and backward gives an empty gradient."""
+    _wrap_dim(dim, input._data.ndim)
+    result = (input if dtype is None else input.to(dtype)).clone()
+    return _rename_node(result, node_name)
+
+
 def softmax(input, dim, dtype=None):
     """exp(x) / sum(exp(x)) along `dim`, computed on x - max(x)."""
+    if not input._data.size:
+        return _empty_softmax(input, dim, dtype, "SoftmaxBackward0")
     shifted, dim = _softmax_shifted(input, dim, dtype, "softmax")
     exponentials = shifted.exp()
     return _rename_node(exponentials / exponentials.sum(dim, keepdim=True), "SoftmaxBackward0")
@@ -669,6 +665,8 @@ def softmax(input, dim, dtype=None):
 
 def log_softmax(input, dim, dtype=None):
     """x - log(sum(exp(x))) along `dim`, computed on x - max(x)."""
+    if not input._data.size:
+        return _empty_softmax(input, dim, dtype, "LogSoftmaxBackward0")
     shifted, dim = _softmax_shifted(input, dim, dtype, "log_softmax")
     return _rename_node(shifted - shifted.exp().sum(dim, keepdim=True).log(),
                         "LogSoftmaxBackward0")
@@ -708,14 +706,14 @@ def _variance(name, input, dim, correction, keepdim):
     return variance, average, dims
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=None):
-    dim, correction = _variance_arguments("var", _merge_axis(dim, axis), unbiased, correction)
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, correction = _variance_arguments("var", dim, unbiased, correction)
     result = _variance("var", input, dim, correction, keepdim)[0]
     return result if out is None else _write_out(result, out)
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None, axis=None):
-    dim, correction = _variance_arguments("std", _merge_axis(dim, axis), unbiased, correction)
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, correction = _variance_arguments("std", dim, unbiased, correction)
     result = _apply(_sqrt, (_variance("std", input, dim, correction, keepdim)[0],))
     return result if out is None else _write_out(result, out)
 

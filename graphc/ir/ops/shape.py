@@ -13,6 +13,7 @@ import numpy as np
 from ...autograd.node import rename_node as _rename_node
 from ... import dtypes as _dt
 from ...runtime import cpu as _cpu
+from ...runtime.memory_overlap import is_dense
 from ..registry import defvjp, primitive
 
 __all__ = ["view", "reshape", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
@@ -113,20 +114,6 @@ class memory_format:
 contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
-
-
-def is_dense(array):
-    """True when the elements of `array` fill their memory without gaps or overlap, in some
-    order of dims (torch's is_non_overlapping_and_dense)."""
-    shape, strides = array.shape, array.strides
-    expected = array.itemsize
-    for d in sorted(range(len(shape)), key=lambda d: strides[d]):
-        if shape[d] == 1:
-            continue
-        if strides[d] != expected:
-            return False
-        expected *= shape[d]
-    return True
 
 
 def allocate_like(array, dtype, memory_format=None):
