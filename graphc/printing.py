@@ -149,14 +149,14 @@ def _width_deciders(values):
 
 
 def _summary(array, edgeitems):
-    """The elements a summarised print shows: the edge entries of every long dimension."""
-    if edgeitems <= 0:
+    """The elements a summarised print shows: the edge entries of every long dimension. They are
+    gathered in one indexing through the array's strides (`take` would first copy a huge
+    expanded tensor, whose elements share memory, into a contiguous one)."""
+    if edgeitems <= 0 or array.ndim == 0:
         return array
-    for axis, size in enumerate(array.shape):
-        if size > 2 * edgeitems:
-            keep = np.r_[0:edgeitems, size - edgeitems:size]
-            array = array.take(keep, axis=axis)
-    return array
+    keeps = [np.r_[0:edgeitems, size - edgeitems:size] if size > 2 * edgeitems
+             else np.arange(size) for size in array.shape]
+    return array[np.ix_(*keeps)]
 
 
 def _format_row(row, indent, summarize, fmt):

@@ -415,3 +415,18 @@ def test_clamp_nan_matches_torch():
         theirs = case(torch, torch.tensor(values))
         assert str(ours.dtype) == str(theirs.dtype)
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_printing_a_huge_expanded_tensor_reads_only_its_corners():
+    import tracemalloc
+    wide = graphc.arange(3.).reshape(3, 1).expand(3, 10 ** 8)  # stride 0: 3 floats of memory
+    tracemalloc.start()
+    try:
+        text = repr(wide)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert text == ("tensor([[0., 0., 0.,  ..., 0., 0., 0.],\n"
+                    "        [1., 1., 1.,  ..., 1., 1., 1.],\n"
+                    "        [2., 2., 2.,  ..., 2., 2., 2.]])")
+    assert peak < 1 << 20  # the corners, not the 1.2 GB the expanded tensor would fill
