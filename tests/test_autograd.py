@@ -4,8 +4,8 @@ gradchecked op by op in test_gradients.py).
 Most tests take the `lib` fixture and run twice: once on graphc and once on torch with the very
 same program and the same hand-computed expectations, so a passing torch variant proves the
 expectation is torch's behaviour. Without torch, the torch variant checks that torch 2.13 passed
-this exact test when it was recorded (tests/oracle: a digest of its source and parameters). Tests of graphc-only behaviour (the
-legacy `volatile`, GradcheckError) run on graphc alone.
+this exact test when it was recorded (tests/oracle: a digest of its source and parameters).
+Tests of graphc-only behaviour (the legacy `volatile`, GradcheckError) run on graphc alone.
 """
 import warnings
 

@@ -170,7 +170,7 @@ class _Recording:
             lines = []
             for section in sorted(sections):
                 tests = sections[section]
-                body = ",\n".join(f"  {json.dumps(test)}: {json.dumps(tests[test], separators=(',', ':'))}"
+                body = ",\n".join(f"  {json.dumps(test)}: {_canonical(tests[test])}"
                                   for test in sorted(tests))
                 lines.append(f" {json.dumps(section)}: {{\n{body}\n }}")
             (FOLDER / f"{module}.json").write_text("{\n" + ",\n".join(lines) + "\n}\n")
