@@ -44,6 +44,8 @@ def mode():
         raise ValueError(f"{MODE_VARIABLE}={chosen!r}: expected 'recorded' or 'record'")
     if chosen == "recorded" or (chosen == "" and _torch_or_none() is None):
         return "recorded"
+    if _torch_or_none() is None:
+        raise RuntimeError(f"{MODE_VARIABLE}=record needs torch")
     return chosen or "live"
 
 
