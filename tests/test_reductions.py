@@ -7,7 +7,7 @@ import pytest
 
 import graphc as t
 import oracle
-from tolerances import TOLERANCES, assert_close
+from tolerances import assert_close
 
 # numpy's floating-point warnings (graphc filters them outside pytest; torch does not warn)
 pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")
@@ -30,12 +30,12 @@ def make(shape, dtype, seed=0):
     return t.tensor(array), array
 
 
-def check(result, expected, dtype=None, table=TOLERANCES):
+def check(result, expected, dtype=None):
     """result has `dtype` and matches `expected` within its dtype's tolerance (tests/tolerances)."""
     assert isinstance(result, t.Tensor)
     if dtype is not None:
         assert result.dtype is dtype
-    assert_close(result.numpy(), expected, result.dtype, table=table)
+    assert_close(result.numpy(), expected, result.dtype)
 
 
 SHAPES_AND_DIMS = [
