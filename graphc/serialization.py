@@ -358,7 +358,8 @@ class _Decoder:
             if name in entries:
                 _fail(f"duplicate zip entry {name!r}")
             if name != HEADER_NAME and not _DATA_NAME.fullmatch(name):
-                _fail(f"unexpected zip entry {name[:100]!r}")
+                _fail(f"unexpected zip entry name {name[:100]!r} (graphc writes header.json "
+                      f"and data/<index>)")
             if info.flag_bits & 0x1:
                 _fail(f"zip entry {name!r} is encrypted")
             if info.compress_type != zipfile.ZIP_STORED or info.compress_size != info.file_size:
@@ -378,8 +379,8 @@ class _Decoder:
             _fail(f"missing zip entry {min(missing)!r}")
         extra = entries.keys() - expected
         if extra:
-            _fail(f"unexpected zip entry {min(extra)!r} (the header declares {storage_count} "
-                  f"storages)")
+            _fail(f"zip entry {min(extra)!r} belongs to no storage (the header declares "
+                  f"{storage_count} storages)")
 
     # ------------------------------------------------------------ header
     def _header(self, entries):

@@ -1,12 +1,14 @@
 """Tensor creation: constructors, dtype inference, filled tensors, ranges, numpy interop, dtype
 conversions and the default dtype. Expected values are hand-computed or come from numpy; the
-torch tests (skipped without torch) compare ranges value for value."""
+torch tests compare ranges value for value (torch's answers live, or recorded in tests/oracle)."""
 import warnings
 
 import numpy as np
 import pytest
 
 import graphc
+import oracle
+from tolerances import assert_close
 
 # Behaviour of graphc/tensor.py (the lead's file); the needed diff is in the report of the change
 # that added these tests.
@@ -534,14 +536,24 @@ def test_requires_grad_method_message_on_integers():
 # ------------------------------------------------------------------ against torch
 
 
-def _torch():
-    return pytest.importorskip("torch")
+def _assert_same(ours, theirs, context):
+    """graphc's tensor against torch's answer: the same dtype, shape and values (or, where torch
+    raised, an error of the same type)."""
+    if isinstance(theirs, oracle.Raised):
+        raise AssertionError(f"{context}: torch raised {theirs!r}, graphc gave {ours}")
+    assert str(ours.dtype) == theirs.dtype, context
+    assert tuple(ours.shape) == theirs.shape, context
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy(), err_msg=context)
 
 
-def _assert_same(ours, theirs):
-    assert str(ours.dtype) == str(theirs.dtype)
-    assert tuple(ours.shape) == tuple(theirs.shape)
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+def _assert_same_outcome(make, context):
+    """make(lib) on graphc against torch: the same tensor, or the same type of error."""
+    theirs = oracle.answer(context, make)
+    if isinstance(theirs, oracle.Raised):
+        with pytest.raises(theirs.type):
+            make(graphc)
+        return
+    _assert_same(make(graphc), theirs, context)
 
 
 RANGE_CASES = [(0, 1, 0.1), (-1, 1, 0.3), (1, 2.5, 0.5), (0, 10, 3), (10, 0, -3), (-1.5, 1.5, 0.7),
@@ -552,47 +564,49 @@ RANGE_DTYPES = ["float16", "float32", "float64", "int64", "int32", "int16", "uin
 
 
 def test_arange_matches_torch():
-    torch = _torch()
     for start, end, step in RANGE_CASES:
-        _assert_same(graphc.arange(start, end, step), torch.arange(start, end, step))
+        _assert_same_outcome(lambda lib: lib.arange(start, end, step), f"arange{start, end, step}")
         for name in RANGE_DTYPES:
-            try:
-                theirs = torch.arange(start, end, step, dtype=getattr(torch, name))
-            except (RuntimeError, ValueError) as error:
-                with pytest.raises(type(error)):
-                    graphc.arange(start, end, step, dtype=getattr(graphc, name))
-                continue
-            _assert_same(graphc.arange(start, end, step, dtype=getattr(graphc, name)), theirs)
+            _assert_same_outcome(lambda lib: lib.arange(start, end, step, dtype=getattr(lib, name)),
+                                 f"arange{start, end, step} {name}")
 
 
 def test_linspace_and_logspace_match_torch():
-    torch = _torch()
     for start, end, steps in SPACE_CASES:
-        _assert_same(graphc.linspace(start, end, steps), torch.linspace(start, end, steps))
+        _assert_same_outcome(lambda lib: lib.linspace(start, end, steps),
+                             f"linspace{start, end, steps}")
         for name in RANGE_DTYPES:
-            ours_d, theirs_d = getattr(graphc, name), getattr(torch, name)
-            try:
-                theirs = torch.linspace(start, end, steps, dtype=theirs_d)
-            except RuntimeError:
-                with pytest.raises(RuntimeError):
-                    graphc.linspace(start, end, steps, dtype=ours_d)
-                continue
-            _assert_same(graphc.linspace(start, end, steps, dtype=ours_d), theirs)
+            _assert_same_outcome(lambda lib: lib.linspace(start, end, steps,
+                                                          dtype=getattr(lib, name)),
+                                 f"linspace{start, end, steps} {name}")
         for base in (10.0, 2, 0.5):
-            ours = graphc.logspace(start / 4, end / 4, steps, base=base)
-            theirs = torch.logspace(start / 4, end / 4, steps, base=base)
-            assert ours.dtype is graphc.float32
-            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
-            ours = graphc.logspace(start / 4, end / 4, steps, base=base, dtype=graphc.float64)
-            theirs = torch.logspace(start / 4, end / 4, steps, base=base, dtype=torch.float64)
-            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-13)
+            for name in ("float32", "float64"):
+                def logspace(lib):
+                    return lib.logspace(start / 4, end / 4, steps, base=base,
+                                        dtype=None if name == "float32" else lib.float64)
+
+                context = f"logspace{start / 4, end / 4, steps} base {base} {name}"
+                ours, theirs = logspace(graphc), oracle.answer(context, logspace)
+                assert str(ours.dtype) == theirs.dtype == f"torch.{name}", context
+                assert_close(ours.numpy(), theirs.numpy(), name, context)
 
 
 def test_dtype_inference_matches_torch():
-    torch = _torch()
     cases = [[1.0, 2.0], [1, 2], [True], [1, 2.5], [True, 2], [np.float32(1)], [np.int8(1), 2],
              [np.float16(1), 2.5], [np.float64(1), 2.0], 3, 2.5, True, np.int32(4), np.float16(1),
              [[1, 2], [3, 4]], [], [[], []]]
     for data in cases:
-        assert str(graphc.tensor(data).dtype) == str(torch.tensor(data).dtype), data
-        assert tuple(graphc.tensor(data).shape) == tuple(torch.tensor(data).shape), data
+        def inferred(lib):
+            tensor = lib.tensor(data)
+            return str(tensor.dtype), tuple(tensor.shape)
+
+        assert inferred(graphc) == oracle.answer(_label(data), inferred), data
+
+
+def _label(data):
+    """repr, with numpy scalars spelled the same way whatever numpy's version."""
+    if isinstance(data, list):
+        return "[" + ", ".join(_label(item) for item in data) + "]"
+    if isinstance(data, np.generic):
+        return f"np.{type(data).__name__}({data.item()!r})"
+    return repr(data)

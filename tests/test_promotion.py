@@ -3,7 +3,8 @@
 The expected dtypes come from a table written out by hand (`PROMOTE_TABLE`) and from the rule
 stated in torch's documentation: operands are grouped as tensors with dimensions > 0-dim tensors >
 Python scalars, and a lower group only matters when its category (bool < integer < floating) is
-higher. The torch tests (skipped without torch) check the same over every combination.
+higher. The torch tests check the same over every combination (torch's answers live, or recorded in
+tests/oracle).
 """
 import itertools
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import graphc
+import oracle
 
 NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]
 SHORT = {"b": "bool", "u8": "uint8", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
@@ -192,62 +194,63 @@ def test_can_cast():
 # ------------------------------------------------------------------ against torch
 
 
-def _torch():
-    return pytest.importorskip("torch")
-
-
 def test_promote_types_matches_torch():
-    torch = _torch()
     for first, second in itertools.product(NAMES, NAMES):
-        theirs = torch.promote_types(getattr(torch, first), getattr(torch, second))
-        assert str(graphc.promote_types(dtype(first), dtype(second))) == str(theirs)
-        assert TABLE[(first, second)] == str(theirs).split(".")[1]
+        theirs = oracle.answer(f"{first}, {second}", lambda torch: str(
+            torch.promote_types(getattr(torch, first), getattr(torch, second))))
+        assert str(graphc.promote_types(dtype(first), dtype(second))) == theirs
+        assert TABLE[(first, second)] == theirs.split(".")[1]
+
+
+def _operand(lib, kind, name):
+    if kind == "scalar":
+        return {"bool": True, "int64": 3, "float32": 2.5}[name]
+    values = np.array([1, 0], dtype=name)
+    if kind == "zero":
+        return lib.tensor(values[0].item(), dtype=getattr(lib, name))
+    return lib.tensor(values)
 
 
 def test_result_type_matches_torch_over_operand_kinds():
-    torch = _torch()
-
-    def operand(lib, kind, name):
-        if kind == "scalar":
-            return {"bool": True, "int64": 3, "float32": 2.5}[name]
-        values = np.array([1, 0], dtype=name)
-        if kind == "zero":
-            return lib.tensor(values[0].item(), dtype=getattr(lib, name))
-        return lib.tensor(values)
-
     kinds = [("dims", n) for n in NAMES] + [("zero", n) for n in NAMES] + \
         [("scalar", n) for n in ("bool", "int64", "float32")]
     mismatches = []
     for (kind_a, a), (kind_b, b) in itertools.product(kinds, kinds):
         if kind_a == "scalar" and kind_b == "scalar":
             continue
-        ours = graphc.result_type(operand(graphc, kind_a, a), operand(graphc, kind_b, b))
-        theirs = torch.result_type(operand(torch, kind_a, a), operand(torch, kind_b, b))
-        if str(ours) != str(theirs):
+
+        def result(lib):
+            return str(lib.result_type(_operand(lib, kind_a, a), _operand(lib, kind_b, b)))
+
+        ours, theirs = result(graphc), oracle.answer(f"{kind_a} {a}, {kind_b} {b}", result)
+        if ours != theirs:
             mismatches.append(f"{kind_a} {a} with {kind_b} {b}: {ours} != {theirs}")
     assert not mismatches, "\n".join(mismatches)
 
 
 def test_can_cast_matches_torch():
-    torch = _torch()
     for source, target in itertools.product(NAMES, NAMES):
-        assert graphc.can_cast(dtype(source), dtype(target)) == torch.can_cast(
-            getattr(torch, source), getattr(torch, target)), (source, target)
+        assert graphc.can_cast(dtype(source), dtype(target)) == oracle.answer(
+            f"{source} to {target}",
+            lambda torch: torch.can_cast(getattr(torch, source), getattr(torch, target)))
+
+
+def _float64_default_results(lib):
+    """result_type with scalars and the dtype of a division, under float64 as default dtype."""
+    previous = lib.get_default_dtype()
+    lib.set_default_dtype(lib.float64)
+    try:
+        results = {}
+        for name in NAMES:
+            sample = lib.tensor(np.array([1, 0], dtype=name))
+            for scalar in (True, 2, 2.5):
+                results[f"{name} with {scalar!r}"] = str(lib.result_type(sample, scalar))
+            results[f"{name} / 2"] = str((sample / 2).dtype)
+        return results
+    finally:
+        lib.set_default_dtype(previous)
 
 
 def test_default_dtype_float64_matches_torch():
-    torch = _torch()
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    graphc.set_default_dtype(graphc.float64)
-    try:
-        for name in NAMES:
-            for scalar in (True, 2, 2.5):
-                ours = graphc.result_type(sample(name), scalar)
-                theirs = torch.result_type(torch.tensor(np.array([1, 0], dtype=name)), scalar)
-                assert str(ours) == str(theirs), (name, scalar)
-            ours = (sample(name) / 2).dtype
-            theirs = (torch.tensor(np.array([1, 0], dtype=name)) / 2).dtype
-            assert str(ours) == str(theirs)
-    finally:
-        torch.set_default_dtype(previous)
+    assert _float64_default_results(graphc) == oracle.answer("results",
+                                                             _float64_default_results)
