@@ -20,7 +20,8 @@ import tempfile
 
 __all__ = ["CompilerMissing", "BuildFailed", "cache_dir", "load", "clear", "info"]
 
-FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno",
+         "-fwrapv")  # integer overflow wraps, as eager (numpy) integers do: never UB
 OPENMP = ("-fopenmp",)
 log = logging.getLogger("graphc")
 _loaded = {}  # key -> (ffi, lib), for this process

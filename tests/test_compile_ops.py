@@ -1,0 +1,299 @@
+"""Compiled equals eager, op by op, generated from the registry: every elementwise op and every
+reduction the C backend lowers, on special values (NaN, infinities, signed zeros, huge, tiny and
+denormal numbers, integer limits) against ordinary ones, on 0-d, empty, size-1, transposed and
+expanded (stride-0) operands, in every dtype the op accepts; and compiled gradients against
+finite differences.
+
+How each elementwise op is called, and which dtypes it accepts, comes from test_elementwise's
+REFERENCES (itself checked against the registry). The first call of a compiled function traces it
+(it runs eagerly), so what is compared is the replay: further calls of the same signature on new
+values. To keep the compilations few, the ops of one dtype are compiled together, as one
+function returning one output per (op, layout); a test that finds its op failing in such a batch
+compiles the op alone, so a failure names its op. An op (and dtype) the backend cannot compile
+fails the test unless NOT_COMPILED lists it, with the reason; a listed one must still fail to
+compile (the list cannot go stale).
+"""
+import functools
+import math
+import os
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import graphc
+from graphc.ir.registry import REGISTRY
+from test_elementwise import FLOATS, INTEGERS, REFERENCES, call
+
+pytestmark = [pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None,
+                                 reason="no C compiler"),
+              pytest.mark.filterwarnings("ignore::RuntimeWarning")]
+
+DTYPES = ["float32", "float64", "int64", "int32", "int16", "int8", "uint8", "bool"]
+
+
+# ------------------------------------------------------------------ values
+
+
+def _pool(dtype):
+    """The special values of `dtype` among ordinary ones."""
+    if dtype in FLOATS:
+        info = np.finfo(dtype)
+        huge = [1e30, -1e30] + ([1e300, -1e300] if dtype == "float64" else [float(info.max)])
+        tiny = [1e-30, -1e-30, float(info.smallest_subnormal), -3 * float(info.smallest_subnormal)]
+        return [math.nan, math.inf, -math.inf, 0.0, -0.0, *huge, *tiny,
+                1.0, -1.0, 0.5, -2.5, 7.0, 3.0, -0.75, 2.0]
+    if dtype == "bool":
+        return [True, False, True]
+    info = np.iinfo(dtype)
+    extremes = [int(info.max), int(info.min), int(info.max) - 1, int(info.min) + 1]
+    if dtype == "uint8":
+        return [0, 1, 2, 3, 7, 100, 128, *extremes[::2]]
+    return [0, 1, -1, 2, -2, 3, -7, 100, *extremes]
+
+
+def _domain_pool(dtype, domain):
+    """Integer divisors exclude 0 (eager raises ZeroDivisionError, as torch); floats take every
+    special value in every operand."""
+    values = _pool(dtype)
+    if dtype not in FLOATS and domain == "nonzero":
+        values = [v for v in values if v != 0]
+    return values
+
+
+def _draw(values, shape, dtype, shift):
+    """An array of `shape` cycling through `values` from position `shift` (calls with another
+    shift see the special values at other places)."""
+    count = int(np.prod(shape))
+    picked = [values[(shift + k) % len(values)] for k in range(count)]
+    return np.array(picked, dtype=dtype).reshape(shape)
+
+
+# ------------------------------------------------------------------ layouts
+
+
+def _grid_shape(position, arity, size):
+    """Operand `position` varies along its own axis: the output holds every combination."""
+    shape = [1] * arity
+    shape[position] = size
+    return tuple(shape)
+
+
+def _operands(ref, dtype, layout, shift):
+    """The operands of one call of an op in one layout (graphc tensors)."""
+    arity = len(ref.domains)
+    tensors = []
+    for position, domain in enumerate(ref.domains):
+        operand_dtype = "bool" if domain == "condition" else dtype
+        values = _domain_pool(operand_dtype, domain)
+        # the grid's operands meet every value of each other; the others draw at other places
+        offset = shift + 5 * position
+        if layout == "grid":
+            array = _draw(values, _grid_shape(position, arity, len(values)), operand_dtype,
+                          shift)
+        elif layout == "0-d":
+            array = _draw(values, (), operand_dtype, offset)
+        elif layout == "empty":
+            array = _draw(values, (0, 3), operand_dtype, offset)
+        elif layout == "size-1":
+            array = _draw(values, (1,), operand_dtype, offset)
+        elif layout == "transposed":
+            array = _draw(values, (5, 4), operand_dtype, offset)
+        elif layout == "expanded":
+            array = _draw(values, (1, 4) if position % 2 else (5, 1), operand_dtype, offset)
+        tensor = graphc.tensor(array)
+        if layout == "transposed":
+            tensor = tensor.t()
+        elif layout == "expanded":
+            tensor = tensor.expand(5, 4)  # stride 0 along the other axis
+        tensors.append(tensor)
+    return tensors
+
+
+LAYOUTS = ("grid", "0-d", "empty", "size-1", "transposed", "expanded")
+
+
+# ------------------------------------------------------------------ what is not compiled
+
+# int64 results the backend computes in C integers (c_backend._INTEGER_ARITHMETIC)
+_INT64_LOWERED = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where", "clamp",
+                  "clamp_min", "clamp_max")
+
+# What the C backend refuses today (CompileError; without fullgraph=True these run eagerly),
+# by the op's result dtype. Each listed combination must still refuse.
+NOT_COMPILED = {
+    "narrow integer results": (
+        ("int32", "int16", "int8", "uint8"),
+        "the backend computes in float32/float64 and int64: values of narrower integer types "
+        "are only read (converted) and moved, never computed"),
+    "int64 results": (
+        ("int64",),
+        "int64 results are lowered only where C's integer arithmetic is torch's "
+        "(_INT64_LOWERED); floor/ceil/round/trunc/sign/relu/square/pow, the bitwise ops and "
+        "integer division and remainder (C's / and % round toward zero) are not written yet"),
+}
+
+
+def _result_dtype(name, dtype):
+    ref = REFERENCES[name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return str(call(ref, name, graphc, *_operands(ref, dtype, "size-1", 1)).dtype).split(".")[1]
+
+
+def _not_compiled(name, dtype):
+    result = _result_dtype(name, dtype)
+    narrow, narrow_reason = NOT_COMPILED["narrow integer results"]
+    if result in narrow:
+        return narrow_reason
+    if result == "int64" and name not in _INT64_LOWERED:
+        return NOT_COMPILED["int64 results"][1]
+    return None
+
+
+# (op, layout) where eager itself fails (not the compiler's concern: the test checks that it
+# still does, so that the entry goes once eager is fixed)
+EAGER_FAILS = {
+    ("sign", "0-d"): (FLOATS, "runtime/cpu.py _sign assigns into the numpy scalar np.sign "
+                              "returns (TypeError)"),
+    ("sigmoid", "0-d"): (DTYPES, "runtime/cpu.py _sigmoid passes a numpy scalar as out= to "
+                                 "np.exp (TypeError)"),
+}
+
+
+def _eager_fails(name, layout, dtype):
+    return dtype in EAGER_FAILS.get((name, layout), ((), None))[0]
+
+
+# ------------------------------------------------------------------ comparing
+
+
+def _ulps(dtype):
+    return np.finfo(dtype).eps
+
+
+def assert_same(compiled, eager, context):
+    """compiled == eager: dtype, shape, NaN positions, infinities and their signs, the sign of
+    zeros, and finite values within the dtype's tolerance (exact for integers and bool; a few
+    ulp for float32, whose transcendental functions round differently in C and numpy)."""
+    assert compiled.dtype is eager.dtype, f"{context}: dtype {compiled.dtype} != {eager.dtype}"
+    assert compiled.shape == eager.shape, f"{context}: shape {compiled.shape} != {eager.shape}"
+    mine, theirs = compiled.detach().numpy(), eager.detach().numpy()
+    if mine.dtype.kind != "f":
+        bad = mine != theirs
+    else:
+        rtol = {"float32": 1e-6, "float64": 1e-12}[mine.dtype.name]
+        wide_m, wide_t = mine.astype(np.float64), theirs.astype(np.float64)
+        nan_m, nan_t = np.isnan(wide_m), np.isnan(wide_t)
+        finite = np.isfinite(wide_m) & np.isfinite(wide_t)
+        with np.errstate(all="ignore"):
+            close = np.abs(wide_m - wide_t) <= np.maximum(
+                rtol * np.abs(wide_t), 4 * _ulps(mine.dtype) * np.abs(wide_t))
+            # a few ulp of the smallest normal: results in the subnormal range
+            close |= np.abs(wide_m - wide_t) <= 4 * float(np.finfo(mine.dtype).smallest_normal)
+        same_zero = (wide_m != 0) | (wide_t != 0) | (np.signbit(wide_m) == np.signbit(wide_t))
+        bad = (nan_m != nan_t) | (~nan_m & ~nan_t & ~finite & (wide_m != wide_t)) \
+            | (finite & ~close) | (finite & ~same_zero)
+    if bad.any():
+        where = [tuple(int(i) for i in p) for p in np.argwhere(bad)[:8]]
+        shown = [(p, mine[p] if p else mine[()], theirs[p] if p else theirs[()]) for p in where]
+        raise AssertionError(f"{context}: {int(bad.sum())} of {bad.size} values differ "
+                             f"(position, compiled, eager): {shown}")
+
+
+def _anchor():
+    """A float input joining integer and bool graphs: the backend compiles graphs computing in
+    a floating type (integer values inside them are what it lowers)."""
+    return graphc.tensor([1.5, -2.0])
+
+
+# ------------------------------------------------------------------ elementwise ops
+
+
+def _accepts(ref, dtype):
+    return dtype in ref.accepts and not (ref.refuses is not None and ref.refuses(
+        _operands(ref, dtype, "size-1", 0), dtype))
+
+
+def _cases():
+    for name in sorted(REFERENCES):
+        if name not in REGISTRY or REGISTRY[name].kind != "elementwise":
+            continue
+        for dtype in DTYPES:
+            if _accepts(REFERENCES[name], dtype):
+                yield name, dtype
+
+
+CASES = list(_cases())
+
+
+def _program(names, dtype):
+    """f(anchor, *operands) computing every op of `names` on every layout, and its argument
+    lists (first values, then new values of the same signature)."""
+    plan = [(name, layout, len(REFERENCES[name].domains)) for name in names for layout in LAYOUTS
+            if not _eager_fails(name, layout, dtype)]
+
+    def program(anchor, *operands):
+        results, position = [anchor * 2], 0
+        for name, _, count in plan:
+            results.append(call(REFERENCES[name], name, graphc, *operands[position:position + count]))
+            position += count
+        return tuple(results)
+
+    def arguments(shift):
+        operands = [t for name, layout, _ in plan
+                    for t in _operands(REFERENCES[name], dtype, layout, shift)]
+        return [_anchor(), *operands]
+
+    return plan, program, arguments
+
+
+def _run_compiled(names, dtype):
+    """{(op, layout): [(compiled, eager) per replay]} for the ops of `names` compiled together."""
+    plan, program, arguments = _program(names, dtype)
+    compiled = graphc.compile(program, fullgraph=True)
+    compiled(*arguments(0))  # traces (runs eagerly)
+    pairs = {}
+    for shift in (3, 0):  # new values, then the first ones again: replays of one signature
+        args = arguments(shift)
+        ours = compiled(*args)
+        assert compiled._latest is not None, "the function ran eagerly instead of compiled"
+        theirs = program(*args)
+        for (name, layout, _), mine, reference in zip(plan, ours[1:], theirs[1:]):
+            pairs.setdefault((name, layout), []).append((mine, reference))
+    return pairs
+
+
+@functools.lru_cache(maxsize=None)
+def _batch(dtype):
+    """The ops of `dtype` that are expected to compile, compiled as one function (or the error
+    that compiling them together raised)."""
+    names = tuple(name for name, d in CASES if d == dtype and not _not_compiled(name, d))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return _run_compiled(names, dtype)
+        except Exception as error:  # noqa: BLE001 (each op's test then compiles it alone)
+            return error
+
+
+@pytest.mark.parametrize("name, dtype", CASES, ids=[f"{n}-{d}" for n, d in CASES])
+def test_compiled_elementwise_equals_eager(name, dtype):
+    reason = _not_compiled(name, dtype)
+    if reason is not None:
+        _, program, arguments = _program((name,), dtype)
+        with pytest.raises(graphc.CompileError):
+            graphc.compile(program, fullgraph=True)(*arguments(0))
+        return
+    layouts = [layout for layout in LAYOUTS if not _eager_fails(name, layout, dtype)]
+    pairs = _batch(dtype)
+    if isinstance(pairs, Exception) or any((name, layout) not in pairs for layout in layouts):
+        pairs = _run_compiled((name,), dtype)  # alone: its own error, if it has one
+    for layout in LAYOUTS:
+        if _eager_fails(name, layout, dtype):
+            with pytest.raises(Exception):  # noqa: B017 (whatever eager's bug raises)
+                call(REFERENCES[name], name, graphc, *_operands(REFERENCES[name], dtype, layout, 0))
+            continue
+        for replay, (mine, reference) in enumerate(pairs[(name, layout)]):
+            assert_same(mine, reference, f"{name} {dtype} {layout} (replay {replay})")
