@@ -102,6 +102,12 @@ def _operands(ref, dtype, layout, shift):
             array = _draw(values, (5, 4), operand_dtype, offset)
         elif layout == "expanded":
             array = _draw(values, (1, 4) if position % 2 else (5, 1), operand_dtype, offset)
+        elif layout == "scalar":  # a Python number where torch takes one: a constant of the code
+            if position in ref.scalars:
+                tensors.append(_SCALARS[operand_dtype])
+                continue
+            array = _draw(values, _grid_shape(position, arity, len(values)), operand_dtype,
+                          shift)
         tensor = graphc.tensor(array)
         if layout == "transposed":
             tensor = tensor.t()
@@ -111,7 +117,17 @@ def _operands(ref, dtype, layout, shift):
     return tensors
 
 
-LAYOUTS = ("grid", "0-d", "empty", "size-1", "transposed", "expanded")
+LAYOUTS = ("grid", "0-d", "empty", "size-1", "transposed", "expanded", "scalar")
+_SCALARS = {"bool": True, "uint8": 3, "int8": 3, "int16": 3, "int32": 3, "int64": 3,
+            "float32": 0.5, "float64": 0.5}
+
+
+def _layouts(name, dtype):
+    """The layouts an op is called in (a Python scalar only where torch takes one)."""
+    ref = REFERENCES[name]
+    return [layout for layout in LAYOUTS if not _eager_fails(name, layout, dtype)
+            and (layout != "scalar" or ref.scalars and not (ref.refuses is not None and ref.refuses(
+                _operands(ref, dtype, "scalar", 0), dtype)))]
 
 
 # ------------------------------------------------------------------ what is not compiled
@@ -231,19 +247,27 @@ CASES = list(_cases())
 def _program(names, dtype):
     """f(anchor, *operands) computing every op of `names` on every layout, and its argument
     lists (first values, then new values of the same signature)."""
-    plan = [(name, layout, len(REFERENCES[name].domains)) for name in names for layout in LAYOUTS
-            if not _eager_fails(name, layout, dtype)]
+    plan = [(name, layout, len(REFERENCES[name].domains)) for name in names
+            for layout in _layouts(name, dtype)]
 
     def program(anchor, *operands):
         results, position = [anchor * 2], 0
-        for name, _, count in plan:
-            results.append(call(REFERENCES[name], name, graphc, *operands[position:position + count]))
-            position += count
+        for name, layout, count in plan:
+            ref = REFERENCES[name]
+            taken = []
+            for index in range(count):
+                if layout == "scalar" and index in ref.scalars:
+                    taken.append(_SCALARS["bool" if ref.domains[index] == "condition" else dtype])
+                else:
+                    taken.append(operands[position])
+                    position += 1
+            results.append(call(ref, name, graphc, *taken))
         return tuple(results)
 
     def arguments(shift):
         operands = [t for name, layout, _ in plan
-                    for t in _operands(REFERENCES[name], dtype, layout, shift)]
+                    for t in _operands(REFERENCES[name], dtype, layout, shift)
+                    if isinstance(t, graphc.Tensor)]
         return [_anchor(), *operands]
 
     return plan, program, arguments
@@ -286,7 +310,7 @@ def test_compiled_elementwise_equals_eager(name, dtype):
         with pytest.raises(graphc.CompileError):
             graphc.compile(program, fullgraph=True)(*arguments(0))
         return
-    layouts = [layout for layout in LAYOUTS if not _eager_fails(name, layout, dtype)]
+    layouts = _layouts(name, dtype)
     pairs = _batch(dtype)
     if isinstance(pairs, Exception) or any((name, layout) not in pairs for layout in layouts):
         pairs = _run_compiled((name,), dtype)  # alone: its own error, if it has one
@@ -294,6 +318,8 @@ def test_compiled_elementwise_equals_eager(name, dtype):
         if _eager_fails(name, layout, dtype):
             with pytest.raises(Exception):  # noqa: B017 (whatever eager's bug raises)
                 call(REFERENCES[name], name, graphc, *_operands(REFERENCES[name], dtype, layout, 0))
+            continue
+        if layout not in layouts:
             continue
         for replay, (mine, reference) in enumerate(pairs[(name, layout)]):
             assert_same(mine, reference, f"{name} {dtype} {layout} (replay {replay})")

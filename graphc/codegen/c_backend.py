@@ -189,6 +189,10 @@ class _Expressions:
             if node.dtype.category == 2:  # integers computing in floats: converted first, as
                 operands = [self._to_float(e, operand, node.dtype)  # eager converts them
                             for e, operand in zip(operands, node.inputs)]
+            # a constant 0 stays unevaluated: sympy would fold x * 0 to 0 and x / 0 to zoo (C
+            # has no zoo), where eager's x * 0 is NaN for x = inf and x / 0 is +-inf or NaN
+            operands = [sympy.UnevaluatedExpr(e) if e.is_Number and e.is_zero else e
+                        for e in operands]
             math = self.integer_math if node.dtype.category == 1 else self.c_math
             # Number * (a + b) is not distributed: inf * (a - b) must not become inf*a - inf*b
             with sympy.core.parameters.distribute(False):
