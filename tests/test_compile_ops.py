@@ -513,3 +513,22 @@ def test_compiled_primitive_gradient_matches_finite_differences(name):
             continue
         assert graphc.autograd.gradcheck(compiled, tuple(inputs))
         assert compiled._latest is not None, "the function ran eagerly instead of compiled"
+
+
+# ------------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize("shape, dim, index", [((3, 2), 0, [0, 5]), ((3, 2), 1, [0, 2]),
+                                                ((4,), 0, [-1]), ((2, 3, 2), 2, [2])])
+def test_compiled_index_select_out_of_range_raises_eager_error(shape, dim, index):
+    def select(x, i):
+        return x.index_select(dim, i)
+    compiled = graphc.compile(select, fullgraph=True)
+    x = graphc.tensor(np.arange(np.prod(shape), dtype=np.float64).reshape(shape))
+    compiled(x, graphc.tensor([0] * len(index)))
+    bad = graphc.tensor(index)
+    with pytest.raises(Exception) as eager:
+        select(x, bad)
+    with pytest.raises(eager.type, match=str(eager.value).replace("(", r"\(").replace(")", r"\)")):
+        compiled(x, bad)
+    assert compiled._latest is not None
