@@ -13,6 +13,7 @@ import functools
 import importlib.resources
 import pathlib
 import re
+import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
@@ -339,7 +340,22 @@ def _reduced_dims(node, ndim):
     return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
-def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
+# sympy recurses once per nesting level of an expression: a fused chain of a hundred ops
+# (`x = x * a + b` in a loop), kept in eager's order (constants are not distributed), nests deep
+_RECURSION_LIMIT = 20000
+
+
+def render(*args, **kwargs):
+    """`_render` (below) with room for sympy's recursion into deeply fused expressions."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        return _render(*args, **kwargs)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
     Reductions (sum, mean) are materialised in buffers of their own (their elementwise
