@@ -928,6 +928,7 @@ class _Specialisation:
             9: "probability tensor contains either `inf`, `nan` or element < 0",
             10: "invalid multinomial distribution (sum of probabilities <= 0)",
             12: f"the LAPACK routine of this op failed on matrix {size} (info {value})",
+            13: "index out of range in self",
             11: "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
                 "message be improved?  If so, please report an enhancement request to "
                 "PyTorch.)",

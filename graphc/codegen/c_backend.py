@@ -13,6 +13,7 @@ import functools
 import importlib.resources
 import pathlib
 import re
+import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
@@ -58,9 +59,10 @@ def _environment():
 
 
 def _printer(dtype):
+    import sympy
     from sympy.codegen.ast import float32, float64, real
     from sympy.printing.c import C99CodePrinter
-    from ..ir.symbolic import C_PREDICATES
+    from ..ir.symbolic import C_HELPERS, C_INTEGER_HELPERS, C_PREDICATES
 
     class Printer(C99CodePrinter):
         def _print_Piecewise(self, expr):
@@ -70,14 +72,23 @@ def _printer(dtype):
                 text = f"({self._print(piece.cond)} ? {self._print(piece.expr)} : {text})"
             return text
 
+        def _print_Pow(self, expr):
+            """x ** -1/2 (rsqrt) is 1 / sqrt(x), as eager computes it: pow(-0.0, -0.5) would be
+            +inf, not -inf, and pow(-inf, -0.5) 0, not NaN."""
+            if expr.exp == -sympy.S.Half:
+                return f"({self._print(sympy.S.One)}/{self._print(sympy.sqrt(expr.base))})"
+            return super()._print_Pow(expr)
+
+    helpers = {name: name for name in (*C_INTEGER_HELPERS.values(), "graphc_to_float",
+                                       "graphc_to_double")}
     if dtype is _dt.float32:
         # the template's branch-free expf: loops that call it vectorise
         return Printer({"type_aliases": {real: float32},
-                        "user_functions": {"exp": "graphc_expf", "trunc": "truncf",
-                                           **C_PREDICATES}})
+                        "user_functions": {"exp": "graphc_expf", **C_PREDICATES, **helpers,
+                                           **{name: name + "f" for name in C_HELPERS}}})
     return Printer({"type_aliases": {real: float64},
-                    "user_functions": {"trunc": "trunc", "graphc_round32": "graphc_round32",
-                                       **C_PREDICATES}})
+                    "user_functions": {"graphc_round32": "graphc_round32", **C_PREDICATES,
+                                       **helpers, **{name: name for name in C_HELPERS}}})
 
 
 def _optimise(expression):
@@ -114,8 +125,9 @@ class _Expressions:
     def __init__(self, graph, input_names, buffer_names, view_names, compute):
         import sympy
         self.compute = compute
-        from ..ir.symbolic import elementary, sympy_math
+        from ..ir.symbolic import c_math, elementary, sympy_math
         self.math = sympy_math()
+        self.c_math, self.integer_math = c_math(), c_math(integer=True)
         self.elementary = elementary
         self.nodes = {node.name: node for node in graph.nodes}
         self.symbols = {name: sympy.Symbol(f"in{i}", real=True) for i, name in enumerate(input_names)}
@@ -167,6 +179,7 @@ class _Expressions:
             operands = [self._truth(operand, inputs) for operand in node.inputs]
             expression = getattr(sympy, _BITWISE[node.op])(*operands)
         else:
+            import sympy
             op = REGISTRY.get(node.op)
             if op is None or op.kind != "elementwise":
                 raise Unsupported(f"{node.op} has no C lowering yet")
@@ -174,7 +187,17 @@ class _Expressions:
             # truth values are conditions of where, and 0/1 in arithmetic (as eager promotes)
             operands = [_as_truth(e) if node.op == "where" and position == 0 else _as_number(e)
                         for position, e in enumerate(operands)]
-            expression = self.elementary(op.formula(self.math, *operands, **node.attrs))
+            if node.dtype.category == 2:  # integers computing in floats: converted first, as
+                operands = [self._to_float(e, operand, node.dtype)  # eager converts them
+                            for e, operand in zip(operands, node.inputs)]
+            # a constant 0 stays unevaluated: sympy would fold x * 0 to 0 and x / 0 to zoo (C
+            # has no zoo), where eager's x * 0 is NaN for x = inf and x / 0 is +-inf or NaN
+            operands = [sympy.UnevaluatedExpr(e) if e.is_Number and e.is_zero else e
+                        for e in operands]
+            math = self.integer_math if node.dtype.category == 1 else self.c_math
+            # Number * (a + b) is not distributed: inf * (a - b) must not become inf*a - inf*b
+            with sympy.core.parameters.distribute(False):
+                expression = self.elementary(op.formula(math, *operands, **node.attrs))
         if node.dtype is _dt.float32 and self.compute is _dt.float64 and node.op != "cast":
             # a float32 value in a float64 graph (a mask made in the default dtype): rounded
             # to float32 where eager code rounds it (a cast rounds when it is stored)
@@ -183,6 +206,21 @@ class _Expressions:
         self.cache[name] = (expression, inputs)
         used |= inputs
         return expression
+
+    def _to_float(self, expression, name, dtype):
+        """An integer operand of a floating-point op as the float eager converts it to (an
+        int64 + 1 in C would wrap where eager's float sum does not)."""
+        import sympy
+        node = self.nodes.get(name)
+        if node is None or node.dtype.category == 2 or _is_truth(expression) \
+                or expression.is_Number:
+            return expression
+        if self.compute is _dt.float32:
+            return sympy.Function("graphc_to_float")(expression)
+        converted = sympy.Function("graphc_to_double")(expression)
+        if dtype is _dt.float32:  # a float32 op in a double graph: eager rounds to float32
+            return sympy.Function("graphc_round32")(converted)
+        return converted
 
     def _truth(self, name, inputs):
         return _as_truth(self.of(name, inputs))
@@ -302,7 +340,22 @@ def _reduced_dims(node, ndim):
     return tuple(range(ndim)) if dims is None else tuple(sorted(d % max(ndim, 1) for d in dims))
 
 
-def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
+# sympy recurses once per nesting level of an expression: a fused chain of a hundred ops
+# (`x = x * a + b` in a loop), kept in eager's order (constants are not distributed), nests deep
+_RECURSION_LIMIT = 20000
+
+
+def render(*args, **kwargs):
+    """`_render` (below) with room for sympy's recursion into deeply fused expressions."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, _RECURSION_LIMIT))
+    try:
+        return _render(*args, **kwargs)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
     Reductions (sum, mean) are materialised in buffers of their own (their elementwise

@@ -587,7 +587,9 @@ def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer
     lines += ["    " + line for line in _index_lines(out_shape)]
     lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
               f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, 0, 3)] + ["    }"]
+    # eager's bounds error: torch's dim-1 kernel's RuntimeError, else an IndexError
+    kind = 3 if len(shape) > 1 and dim == 1 else 13
+    lines += ["    " + line for line in _error_lines("position", size, 0, kind)] + ["    }"]
     lines += [f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
               + ("" if rest == "0" else f" + {rest}") + "];", "}"]
     return _lines_kernel(position, graph, node, f"index_select along dim {dim} by %{index}",

@@ -18,7 +18,8 @@ import threading
 __all__ = ["CompilerMissing", "BuildFailed", "FLAGS", "OPENMP", "compiler", "compiler_version",
            "compile_library"]
 
-FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
+FLAGS = ("-O3", "-march=native", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno",
+         "-fwrapv")  # integer overflow wraps, as eager (numpy) integers do: never UB
 OPENMP = ("-fopenmp",)
 DEFAULT_TIMEOUT_S = 600.0
 NOTICE_AFTER_S = 2.0  # a build running longer than this says so on stderr

@@ -7,8 +7,8 @@ it as C. Gradients are derived from these expressions by graphc.autograd.
 import functools
 import types
 
-__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math", "elementary",
-           "derivative_expressions", "output_symbol"]
+__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math", "c_math",
+           "elementary", "derivative_expressions", "output_symbol"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,6 +84,43 @@ def sympy_math():
     )
 
 
+# the C helpers (templates/c/elementwise.c.j2) that compute as numpy does where sympy's reading
+# does not: its Max/Min print as fmax/fmin, which drop NaN; its floor-based remainder and
+# sign-times-floor trunc lose signed zeros and are wrong for huge or infinite operands; exp(x) - 1
+# and log(1 + x) lose tiny x. The float32 printer appends "f" to each (graphc_maximumf).
+C_HELPERS = ("graphc_maximum", "graphc_minimum", "graphc_remainder", "graphc_floor_divide",
+             "graphc_round", "fmod", "trunc")
+# their int64 counterparts (the others are not lowered on integers)
+C_INTEGER_HELPERS = {"graphc_maximum": "graphc_maximum_i64", "graphc_minimum": "graphc_minimum_i64",
+                     "abs": "graphc_abs_i64"}
+
+
+@functools.lru_cache(maxsize=None)
+def c_math(integer=False):
+    """The math namespace the C backend reads formulas with: sympy_math, except for the
+    functions C must compute as numpy does (C_HELPERS, opaque to sympy, which therefore cannot
+    rewrite them). `integer`: for int64 values (abs and the extremes without a detour through
+    double). Gradients are never derived from this namespace."""
+    import sympy
+    from sympy.codegen.cfunctions import expm1, log1p
+    base = vars(sympy_math()).copy()
+
+    def helper(name):
+        return sympy.Function(C_INTEGER_HELPERS.get(name, name) if integer else name)
+
+    trunc = helper("trunc")
+    base.update(
+        expm1=expm1, log1p=log1p,
+        maximum=helper("graphc_maximum"), minimum=helper("graphc_minimum"),
+        remainder=helper("graphc_remainder"), floor_divide=helper("graphc_floor_divide"),
+        fmod=helper("fmod"), trunc=trunc, trunc_divide=lambda x, y: trunc(x / y),
+        round=helper("graphc_round"),
+    )
+    if integer:
+        base.update(abs=helper("abs"))
+    return types.SimpleNamespace(**base)
+
+
 def input_symbols(op):
     import sympy
     return sympy.symbols(" ".join(f"x{i}" for i in range(op.arity)), real=True, seq=True)
@@ -124,10 +161,11 @@ def c_expression(op, **attrs):
     """The formula printed as a C99 expression (the C backend wraps it in a loop)."""
     from sympy.printing.c import C99CodePrinter
     printer = C99CodePrinter({"user_functions": {
-        "bitwise_not": "~", **C_PREDICATES,
-        "round": "graphc_round", "bitwise_and": "graphc_bitwise_and",
+        "bitwise_not": "~", **C_PREDICATES, **{name: name for name in C_HELPERS},
+        "bitwise_and": "graphc_bitwise_and",
         "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
-    return printer.doprint(elementary(formula_expression(op, **attrs)))
+    symbols = input_symbols(op)
+    return printer.doprint(elementary(op.formula(c_math(), *symbols, **attrs)))
 
 
 def elementary(expression):
