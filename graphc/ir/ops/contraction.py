@@ -163,7 +163,7 @@ def _label_sizes(operands, labelled):
                     raise RuntimeError(
                         f"einsum(): dimension {label} covered by ellipsis in operand {index}has "
                         f"size {size} which does not broadcast with previously seen ellipsis with "
-                        "size {seen} for the respective dimension".replace("{seen}", str(seen)))
+                        f"size {seen} for the respective dimension")
                 raise RuntimeError(f"einsum(): subscript {label} has size {size} for operand "
                                    f"{index} which does not broadcast with previously seen size "
                                    f"{seen}")
