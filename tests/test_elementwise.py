@@ -239,6 +239,8 @@ REFERENCES = {
     "tanh": _float_unary(np.tanh),
     "sigmoid": _float_unary(lambda x: 0.5 + 0.5 * np.tanh(x / 2)),
     "reciprocal": _float_unary(lambda x: 1 / x, "nonzero"),
+    "erf": _float_unary(np.vectorize(math.erf, otypes=[np.float64])),
+    "erfc": _float_unary(np.vectorize(math.erfc, otypes=[np.float64])),
     "neg": _unary(np.negative, accepts=NOT_BOOL),
     "abs": _unary(np.abs, accepts=NOT_BOOL),
     "sign": _unary(_sign),

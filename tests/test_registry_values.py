@@ -137,6 +137,13 @@ CASES = {
     "matrix_norm": (lambda: graphc.linalg.matrix_norm(g(A), "nuc"),
                     lambda: np.linalg.norm(A, "nuc")),
     "isclose": (lambda: graphc.isclose(g(A), g(A + 1e-9)), lambda: np.isclose(A, A + 1e-9)),
+    "histc": (lambda: graphc.histc(g(V).double(), bins=4, min=0, max=4),
+              lambda: np.histogram(V, bins=4, range=(0, 4))[0]),
+    "bincount": (lambda: graphc.bincount(g(np.array([0, 3, 3, 1]))), lambda: np.array([1, 1, 0, 2])),
+    "searchsorted": (lambda: graphc.searchsorted(g(np.array([1.0, 2.0, 4.0])), g(A)),
+                     lambda: np.searchsorted([1.0, 2.0, 4.0], A)),
+    "isin": (lambda: graphc.isin(g(A), g(np.array([0.0, 2.0, 5.0]))),
+             lambda: np.isin(A, [0.0, 2.0, 5.0])),
     # random primitives: their defining properties (values differ from numpy's generators)
     "uniform": (lambda: _in_range(graphc.rand(1000), 0, 1), lambda: True),
     "normal": (lambda: abs(graphc.randn(20000).mean().item()) < 0.05, lambda: True),

@@ -185,8 +185,9 @@ def _specialised_derivative(op, attrs, index, scalars):
             return None
         if value == 1 or value == -1:
             return int(value)  # the gradient passes through (negated): no multiplication
-    # constants such as log(10) become numbers: the printed functions get tensors, not symbols
-    return expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function)
+    # constants such as log(10) or sqrt(pi) (erf's) become numbers: the printed functions get
+    # tensors, not symbols
+    return expression.xreplace({f: f.evalf() for f in expression.atoms(sympy.Function, sympy.Pow)
                                 if f.is_number})
 
 

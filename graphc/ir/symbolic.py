@@ -53,6 +53,7 @@ def sympy_math():
         sin=sympy.sin, cos=sympy.cos, tan=sympy.tan,
         asin=sympy.asin, acos=sympy.acos, atan=sympy.atan, atan2=sympy.atan2,
         sinh=sympy.sinh, cosh=sympy.cosh, tanh=sympy.tanh,
+        erf=sympy.erf, erfc=sympy.erfc,
         abs=sympy.Abs,
         sign=sympy.sign,
         floor=sympy.floor, ceil=sympy.ceiling,

@@ -5,6 +5,7 @@ their declared numpy implementation. Both wrap the result into a Tensor and hand
 This is the per-op hot path: keep it free of sympy, of numpy error-state contexts and of
 anything that allocates more than the result.
 """
+import math
 import threading
 import warnings
 
@@ -143,6 +144,18 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
+def _exactly(function):
+    """A math-module function on arrays, element by element: numpy has no erf, and math's is
+    correctly rounded in double (the result keeps a floating input's dtype)."""
+    elementwise = np.frompyfunc(function, 1, 1)
+
+    def apply(x):
+        if not isinstance(x, _ndarray):
+            return function(x)
+        return np.asarray(elementwise(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
+    return apply
+
+
 class _NumpyMath:
     """Names a formula may use, bound to numpy. graphc.ir.symbolic mirrors them for sympy."""
 
@@ -164,6 +177,8 @@ class _NumpyMath:
     cosh = staticmethod(np.cosh)
     tanh = staticmethod(np.tanh)
     sigmoid = staticmethod(_sigmoid)
+    erf = staticmethod(_exactly(math.erf))
+    erfc = staticmethod(_exactly(math.erfc))
     abs = staticmethod(np.abs)
     sign = staticmethod(_sign)
     floor = staticmethod(_keep_integers(np.floor))

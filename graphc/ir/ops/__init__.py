@@ -8,6 +8,7 @@ no same-named function (in-place forms such as `masked_fill_`). Every one accept
 """
 from . import creation, elementwise, shape, operators
 from . import reductions, sorting, indexing, linalg, random_ops
+from . import contraction, arrangement, grids, binning
 from .numpy_keywords import accept_numpy_keywords
 
 FUNCTIONS = {}
@@ -18,7 +19,8 @@ METHODS.update(elementwise.PUBLIC)
 METHODS.update(elementwise.INPLACE)
 METHODS["where"] = lambda self, condition, other: elementwise.where(condition, self, other)
 
-for _module in (creation, shape, reductions, sorting, indexing, linalg, random_ops):
+for _module in (creation, shape, reductions, sorting, indexing, linalg, random_ops,
+                contraction, arrangement, grids, binning):
     _not_methods = set(getattr(_module, "NOT_METHODS", ()))
     for _name in _module.__all__:
         FUNCTIONS[_name] = getattr(_module, _name)

@@ -45,6 +45,10 @@ for _name, _formula in {
     "reciprocal": lambda m, x: 1 / x,
 }.items():
     elementwise(_name, _formula, INT_TO_FLOAT)
+# the error function (nn.GELU's): numpy evaluates it with math.erf, C calls erf/erff, and sympy
+# derives its gradient 2/sqrt(pi) exp(-x^2)
+elementwise("erf", lambda m, x: m.erf(x), INT_TO_FLOAT)
+elementwise("erfc", lambda m, x: m.erfc(x), INT_TO_FLOAT)
 
 # ------------------------------------------------------------------ unary, same dtype
 # no_bool: torch has no bool kernel for these (the executor raises when the operands promote to
@@ -244,6 +248,8 @@ for _name in ("exp", "expm1", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", 
               "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "reciprocal",
               "relu", "neg", "abs", "sign", "floor", "ceil", "trunc", "frac", "logical_not",
               "bitwise_not"):
+    _make_unary(_name)
+for _name in ("erf", "erfc"):
     _make_unary(_name)
 for _alias, _name in (("arcsin", "asin"), ("arccos", "acos"), ("arctan", "atan"),
                       ("negative", "neg"), ("absolute", "abs"), ("fix", "trunc")):
