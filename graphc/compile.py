@@ -831,6 +831,7 @@ class _Specialisation:
         self.input_names = [spec[0] for spec in inputs]
         self.writes = dict(tracer.writes)          # input name -> value written into it
         self.versioned_writes = dict(tracer.versioned_writes)
+        self.counters = self._counters()
         # what the call leaves as an input's .grad (a value, or None), .data and requires_grad,
         # replayed onto the tensor after the native call, as eager left it
         self.attribute_sets = [("grad", leaf, value) for leaf, value in tracer.grad_sets.items()]
@@ -887,6 +888,21 @@ class _Specialisation:
     def _short(key):
         return format(abs(hash(key)) % (1 << 32), "08x")
 
+    def _counters(self):
+        """[(input name, amount)]: integer counters the call counts up (BatchNorm's
+        `num_batches_tracked += 1`). The C backend updates only float tensors in place, so
+        these are taken out of its writes and added in Python after the native call (the
+        graph still computes the new count where other values read it)."""
+        counters = []
+        for target, value in list(self.writes.items()):
+            node = self.graph.node(value)
+            if node.dtype is _dtypes.int64 and node.op == "add" and not node.shape \
+                    and node.inputs[0] == target and not node.attrs \
+                    and node.inputs[1].lstrip("-").isdigit():
+                counters.append((target, int(node.inputs[1])))
+                del self.writes[target]
+        return counters
+
     def _plan_call(self, structure_names):
         """Per-call bookkeeping decided once. Outputs returned to the user or becoming a .grad
         are fresh arrays on every call; values only written back into parameters, and the
@@ -931,6 +947,8 @@ class _Specialisation:
                        ((self.input_names.index(name), name) for name in self.writes
                         if self.versioned_writes.get(name))
                        if i < arguments or self.plan[i - arguments][2]]
+        self.counted = [(self.input_names.index(name), amount,
+                         self.versioned_writes.get(name, 0)) for name, amount in self.counters]
         self.returns_inputs = bool(set(structure_names) & set(self.input_names)) or any(
             isinstance(item, _Alias) for item in _leaves(self.structure))
         # a created tensor returned (or made a .grad or .data) as it was made: a copy per call
@@ -972,6 +990,8 @@ class _Specialisation:
         for index, count in self.bumped:  # the native code wrote these tensors in place
             for _ in range(count):
                 tensors[index]._bump_version()
+        for index, amount, count in self.counted:
+            _count_up(tensors[index], amount, count)
         if self.attribute_sets or self.returns_inputs:
             inputs = dict(zip(self.input_names, tensors))
             values.update(inputs)
@@ -1091,6 +1111,9 @@ class _Specialisation:
                 out.add(f"{tensors[index]}._version_counter.value += {count - 1}", 2)
             out.add("else:")
             out.add(f"counter.value += {count}", 2)
+        for index, amount, count in self.counted:
+            out.add(f"{out.constant('COUNT_UP', _count_up)}({tensors[index]}, {amount}, "
+                    f"{count})")
         values = dict(zip(self.input_names, tensors))
         for name, expression in wrapped.items():
             out.add(f"{name} = {expression}")
@@ -1106,6 +1129,13 @@ class _Specialisation:
             else:
                 out.add(f"{out.constant('SET_DATA', _set_data)}({target}, {values[value]})")
         out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+
+def _count_up(tensor, amount, versions):
+    """A counter's in-place `+= amount`, with the versions eager's write gave it."""
+    np.add(tensor._data, amount, out=tensor._data)
+    for _ in range(versions):
+        tensor._bump_version()
 
 
 def _set_grad(tensor, value):
