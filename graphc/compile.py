@@ -125,18 +125,8 @@ def _compiled(function, fullgraph, limit=None):
 
 
 _NUMBERS = (bool, int, float, complex)
-
-
-def _closure_numbers(function):
-    """A _Source for each name of a function's closure and globals (and default) that holds a
-    number: only numbers can be baked into generated code, so they are guarded, never frozen
-    (tensors are inputs read on every call)."""
-    numbers = []
-    for root, expression, label in _roots(function):
-        source = _Source(root, expression, label)
-        if isinstance(source.value(), _NUMBERS):
-            numbers.append(source)
-    return tuple(numbers)
+# the values a function may read in Python from what it reaches and bake into its code: guarded
+_GUARDED = (*_NUMBERS, str)
 
 
 def _number_snapshot(sources):
@@ -180,16 +170,21 @@ def alias_pattern(tensors, before=None):
 
 
 class _Source:
-    """Where a captured tensor is found again on every call: a closure cell, a global the
-    function names or a default argument, maybe followed by one attribute or item
-    (`model.weight`, `params[0]`) and by `.grad`. Rebinding it (`w = new_tensor`) is seen by
-    the next call, as in eager mode."""
+    """Where a captured tensor or a guarded value is found again on every call: a closure cell,
+    a global the function names, a default argument or a positional argument, followed by up
+    to _MAX_DEPTH attributes and items (`model._modules['0']._parameters['weight']`,
+    `opt.state[<param>]['exp_avg']`, `opt.param_groups[0]['lr']`) and maybe `.grad`. Rebinding
+    any step (`w = new_tensor`, a new optimizer state) is seen by the next call, as in eager
+    mode."""
 
-    def __init__(self, root, expression, label):
+    def __init__(self, root, expression, label, keys=()):
         # expression over ROOT, or over ARGS (the call's positional arguments: `self.weight`
-        # of a compiled method)
-        self.root, self.expression, self.label = root, expression, label
-        self.read = eval(f"lambda ARGS: {expression}", {"ROOT": root})  # noqa: S307 (ours)
+        # of a compiled method); KEY0, KEY1... are the tensors `keys` that index dicts by
+        # identity (call_path.item_of)
+        self.root, self.expression, self.label, self.keys = root, expression, label, keys
+        self.names = {"ROOT": root, "ITEM": call_path.item_of,
+                      **{f"KEY{i}": key for i, key in enumerate(keys)}}
+        self.read = eval(f"lambda ARGS: {expression}", dict(self.names))  # noqa: S307 (ours)
 
     def value(self, args=()):
         try:
@@ -197,8 +192,14 @@ class _Source:
         except call_path.GUARD_FAILURES:  # rebound, emptied or of another type: no value
             return None
 
+    def same_place(self, root, expression, keys):
+        return self.root is root and self.expression == expression and len(keys) == len(
+            self.keys) and all(a is b for a, b in zip(keys, self.keys))
 
-_MAX_ITEMS = 256  # containers are searched this far for captured tensors
+
+_MAX_DEPTH = 8      # attribute and item steps below a root the search goes
+_MAX_ITEMS = 256    # items of one container it looks at
+_MAX_OBJECTS = 4096  # objects one search looks into (a bound on the cost of a trace)
 
 
 def _roots(function):
@@ -217,57 +218,98 @@ def _roots(function):
         yield function, f"ROOT.__kwdefaults__[{name!r}]", name
 
 
-def _candidates(function, args):
-    """(root, expression, label, tensor) for the tensors a function can reach from its roots,
-    and from the objects among its positional arguments (`self` of a method)."""
-
-    def with_grad(root, expression, label, tensor):
-        yield root, expression, label, tensor
-        if isinstance(tensor._grad, Tensor):
-            yield root, f"{expression}._grad", f"{label}.grad", tensor._grad
-
+def _reachable(function, args):
+    """(root, expression, label, keys, value) for each tensor (and its .grad) and each guarded
+    value (_GUARDED) a function can reach from its roots and from the objects among its
+    positional arguments (`self` of a method), walking attributes, list and tuple items and
+    dict items (string and int keys, and tensor keys by identity: an optimizer's state) to
+    _MAX_DEPTH steps. Found at each trace; a call reads only the places found."""
     names = getattr(getattr(function, "__code__", None), "co_varnames", ())
-    arguments = [(None, f"ARGS[{i}]", names[i] if i < len(names) else f"argument {i}")
-                 for i, value in enumerate(args) if not isinstance(value, (Tensor, *_NUMBERS))]
+    seen, budget = set(), [_MAX_OBJECTS]
     for index, value in enumerate(args):  # an argument's .grad is read through it
         if isinstance(value, Tensor) and isinstance(value._grad, Tensor):
             label = names[index] if index < len(names) else f"argument {index}"
-            yield None, f"ARGS[{index}]._grad", f"{label}.grad", value._grad
+            yield None, f"ARGS[{index}]._grad", f"{label}.grad", (), value._grad
+    arguments = [(None, f"ARGS[{i}]", names[i] if i < len(names) else f"argument {i}")
+                 for i, value in enumerate(args) if not isinstance(value, (Tensor, *_GUARDED))]
     for root, expression, label in [*_roots(function), *arguments]:
         value = _Source(root, expression, label).value(args)
+        for found in _walk(value, expression, label, (), 0, seen, budget):
+            yield (root, *found)
+
+
+def _walk(value, expression, label, keys, depth, seen, budget):
+    if isinstance(value, Tensor):
+        yield expression, label, keys, value
+        if isinstance(value._grad, Tensor):
+            yield f"{expression}._grad", f"{label}.grad", keys, value._grad
+        return
+    if isinstance(value, _GUARDED):
+        yield expression, label, keys, value
+        return
+    if depth == _MAX_DEPTH or id(value) in seen or budget[0] <= 0:
+        return
+    seen.add(id(value))
+    budget[0] -= 1
+    if isinstance(value, (list, tuple)):
+        steps = [(f"{expression}[{i}]", f"{label}[{i}]", keys, item)
+                 for i, item in enumerate(value[:_MAX_ITEMS])]
+    elif isinstance(value, dict):
+        steps = []
+        for key, item in list(value.items())[:_MAX_ITEMS]:
+            if isinstance(key, (str, int)):
+                steps.append((f"{expression}[{key!r}]", f"{label}[{key!r}]", keys, item))
+            elif isinstance(key, Tensor):  # looked up by identity, never inserted
+                steps.append((f"ITEM({expression}, KEY{len(keys)})", f"{label}[<tensor {tuple(key.shape)}>]",
+                              (*keys, key), item))
+    elif _searchable(value):
+        steps = [(f"{expression}.{attribute}", f"{label}.{attribute}", keys, item)
+                 for attribute, item in list(vars(value).items())[:_MAX_ITEMS]
+                 if attribute.isidentifier()]
+    else:
+        return
+    for step_expression, step_label, step_keys, item in steps:
+        yield from _walk(item, step_expression, step_label, step_keys, depth + 1, seen, budget)
+
+
+def _searchable(value):
+    """An object whose attributes may hold what the function reads (not code, modules,
+    classes, arrays, random generators whose counters change on every draw, compiled
+    functions)."""
+    return hasattr(value, "__dict__") and not isinstance(value, (
+        types.ModuleType, type, types.FunctionType, types.MethodType, types.BuiltinFunctionType,
+        functools.partial, np.ndarray, _random.Generator, CompiledFunction))
+
+
+def _candidates(function, args):
+    """(root, expression, label, keys, tensor) for the tensors a function can reach."""
+    for root, expression, label, keys, value in _reachable(function, args):
         if isinstance(value, Tensor):
-            yield from with_grad(root, expression, label, value)
-        elif isinstance(value, (list, tuple)):
-            for index, item in enumerate(value[:_MAX_ITEMS]):
-                if isinstance(item, Tensor):
-                    yield from with_grad(root, f"{expression}[{index}]", f"{label}[{index}]",
-                                         item)
-        elif isinstance(value, dict):
-            for key, item in list(value.items())[:_MAX_ITEMS]:
-                if isinstance(key, (str, int)) and isinstance(item, Tensor):
-                    yield from with_grad(root, f"{expression}[{key!r}]", f"{label}[{key!r}]",
-                                         item)
-        elif hasattr(value, "__dict__") and not isinstance(
-                value, (types.ModuleType, type, types.FunctionType)):
-            for attribute, item in list(vars(value).items())[:_MAX_ITEMS]:
-                if isinstance(item, Tensor) and attribute.isidentifier():
-                    yield from with_grad(root, f"{expression}.{attribute}",
-                                         f"{label}.{attribute}", item)
+            yield root, expression, label, keys, value
+
+
+def _guarded_values(function, args):
+    """A _Source for each guarded value a function can reach: only numbers and strings can be
+    baked into generated code (a module's `training`, an optimizer's `lr`), so they are
+    guarded, never frozen (tensors are inputs read on every call)."""
+    return [_Source(root, expression, label, keys)
+            for root, expression, label, keys, value in _reachable(function, args)
+            if isinstance(value, _GUARDED) and not isinstance(value, Tensor)]
 
 
 def _find_sources(function, captured, args):
-    """For each captured tensor, a (root, expression, label) it is read from on every call, or
-    None when the function reaches it some other way (it is then held by identity). A tensor
-    found only by its memory (the function read `w.data`, which is a new object each time) is
-    read through the tensor that owns that memory."""
+    """For each captured tensor, a (root, expression, label, keys) it is read from on every
+    call, or None when the function reaches it some other way (it is then held by identity).
+    A tensor found only by its memory (the function read `w.data`, which is a new object each
+    time) is read through the tensor that owns that memory."""
     candidates = list(_candidates(function, args))
     found = []
     for tensor in captured:
-        match = next((c for c in candidates if c[3] is tensor), None)
+        match = next((c for c in candidates if c[4] is tensor), None)
         if match is None:
             key = tracing._memory_key(tensor)
-            match = next((c for c in candidates if tracing._memory_key(c[3]) == key), None)
-        found.append(None if match is None else (match[:3], match[3] is tensor))
+            match = next((c for c in candidates if tracing._memory_key(c[4]) == key), None)
+        found.append(None if match is None else (match[:4], match[4] is tensor))
     return found
 
 
@@ -283,7 +325,9 @@ class CompiledFunction:
         self._function = function
         self._fullgraph = fullgraph
         self._specialisations = {}
-        self._closure_readers = None  # found at the first call (cells may be filled late)
+        # _Source of each guarded value (numbers, strings) the function reaches: found at the
+        # first call (cells may be filled late) and at each trace
+        self._closure_readers = None
         self._latest = None
         self._warned = False
         self._limit_warned = False
@@ -319,7 +363,7 @@ class CompiledFunction:
         """The generic path: the signature computed and looked up (also where the rendered
         call path sends a call its guard refuses)."""
         if self._closure_readers is None:
-            self._closure_readers = _closure_numbers(self._function)
+            self._closure_readers = _guarded_values(self._function, args)
         sourced = [source.value(args) for source in self._sources]
         key = self._key(args, kwargs, sourced)
         specialisation = self._specialisations.get(key)
@@ -331,7 +375,7 @@ class CompiledFunction:
                                                                   specialisation)
         return specialisation(args, kwargs, sourced)
 
-    def _key(self, args, kwargs, sourced, before=None):
+    def _key(self, args, kwargs, sourced, before=None, numbers=None):
         """The signature of a call: what a specialisation was built for. `before`: the states
         a traced call met (tracing.Tracer.initial), which its own writes may have changed.
         Whether an argument's or a source's tensor has a .grad is part of it (the .grad itself
@@ -350,7 +394,8 @@ class CompiledFunction:
                 tuple(sorted((k, _signature_of(v, before)) for k, v in kwargs.items()))
                 if kwargs else (),
                 _grad_mode.state.enabled,
-                _number_snapshot(self._closure_readers) if self._closure_readers else (),
+                numbers if numbers is not None else _number_snapshot(self._closure_readers)
+                if self._closure_readers else (),
                 tuple(map(state, sourced)),
                 tuple(map(fixed_state, self._fixed)),
                 tuple(_state_of(a, before)[3] is not None for a in tensors),
@@ -382,12 +427,8 @@ class CompiledFunction:
                     self._fixed.append(tensor)
                 plan.append((None, tensor, True))
                 continue
-            (root, expression, label), identical = found
-            index = next((i for i, s in enumerate(self._sources)
-                          if s.root is root and s.expression == expression), None)
-            if index is None:
-                index = len(self._sources)
-                self._sources.append(_Source(root, expression, label))
+            (root, expression, label, keys), identical = found
+            index = self._source_index(root, expression, label, keys)
             # read through another tensor over the same memory (`w.data`): eager bumped a
             # version counter nobody else holds, so compiled code bumps none
             plan.append((index, None, identical))
@@ -399,10 +440,31 @@ class CompiledFunction:
         it becomes a source, so that the signature records the alias (alias_pattern) and a call
         with another argument is traced again."""
         arrays = {id(tracer.initial[id(a)][0]) for a in args if isinstance(a, Tensor)}
-        for root, expression, label, tensor in _candidates(self._function, args):
-            if id(tensor._data) in arrays and not any(
-                    s.root is root and s.expression == expression for s in self._sources):
-                self._sources.append(_Source(root, expression, label))
+        for root, expression, label, keys, tensor in _candidates(self._function, args):
+            if id(tensor._data) in arrays:
+                self._source_index(root, expression, label, keys)
+
+    def _source_index(self, root, expression, label, keys):
+        """The index of the source reading that place (added when new)."""
+        index = next((i for i, s in enumerate(self._sources)
+                      if s.same_place(root, expression, keys)), None)
+        if index is None:
+            index = len(self._sources)
+            self._sources.append(_Source(root, expression, label, keys))
+        return index
+
+    def _escaped(self, tracer, args):
+        """Indices of the sources (added when new) that hold a tensor the traced call created
+        and left reachable: an optimizer's state made at its first step. Compiled code would
+        replay its creation, not store it there: that call's key has those places empty, and
+        runs eagerly; the next call finds the state and is compiled reading it."""
+        inputs = {id(tensor) for tensor in tracer.input_tensors.values()}
+        escaped = []
+        for root, expression, label, keys, tensor in _candidates(self._function, args):
+            if id(tensor) in tracer.names and id(tensor) not in inputs \
+                    and not expression.endswith("._grad"):  # a new .grad is replayed
+                escaped.append(self._source_index(root, expression, label, keys))
+        return escaped
 
     def _specialise(self, key, args, kwargs):
         """Trace (running the function once) and build; returns (specialisation, result)."""
@@ -418,6 +480,13 @@ class CompiledFunction:
             return self._eager, self._function(*args, **kwargs)
         if self._specialisations:
             log.info("recompiling %s: %s", self.__name__, self._reason(key))
+        # values reached through objects the last trace had not seen (a new optimizer group):
+        # guarded from now on, as the call met them
+        for source in _guarded_values(self._function, args):
+            if not any(known.same_place(source.root, source.expression, source.keys)
+                       for known in self._closure_readers):
+                self._closure_readers.append(source)
+        numbers = _number_snapshot(self._closure_readers)
         started = time.perf_counter()
         try:
             tracer, result = tracing.trace(self._function, args, kwargs,
@@ -426,8 +495,12 @@ class CompiledFunction:
             raise CompileError(f"graphc.compile(fullgraph=True) of {self.__name__}: "
                                f"{reason}") from None
         specialisation = self._eager
+        escaped = [] if tracer.broken else self._escaped(tracer, args)
         if tracer.broken:
             self._fall_back(tracer.broken)
+        elif escaped:
+            log.info("%s runs eagerly for this call: it creates tensors it keeps (%s)",
+                     self.__name__, ", ".join(self._sources[i].label for i in escaped))
         else:
             plan = self._capture_plan(tracer, args)
             try:
@@ -461,11 +534,14 @@ class CompiledFunction:
                         specialisation = self._eager
                 log.info("%s specialised in %.1f ms (library from %s)", self.__name__,
                          (time.perf_counter() - started) * 1e3, specialisation.origin)
+        if not tracer.broken:
             # the trace may have found new places captured tensors live: the key grows with
             # them. It is the call's signature as it was before the trace ran (a .grad the
-            # traced call created or dropped, a requires_grad it set, count as they were).
-            key = self._key(args, kwargs, [source.value(args) for source in self._sources],
-                            tracer.initial)
+            # traced call created or dropped, a requires_grad it set, a state it created,
+            # count as they were).
+            sourced = [None if index in escaped else source.value(args)
+                       for index, source in enumerate(self._sources)]
+            key = self._key(args, kwargs, sourced, tracer.initial, numbers)
             self._fast_calls.clear()
             self._fast = None
         self._specialisations[key] = specialisation
@@ -755,6 +831,7 @@ class _Specialisation:
         self.input_names = [spec[0] for spec in inputs]
         self.writes = dict(tracer.writes)          # input name -> value written into it
         self.versioned_writes = dict(tracer.versioned_writes)
+        self.counters = self._counters()
         # what the call leaves as an input's .grad (a value, or None), .data and requires_grad,
         # replayed onto the tensor after the native call, as eager left it
         self.attribute_sets = [("grad", leaf, value) for leaf, value in tracer.grad_sets.items()]
@@ -811,6 +888,21 @@ class _Specialisation:
     def _short(key):
         return format(abs(hash(key)) % (1 << 32), "08x")
 
+    def _counters(self):
+        """[(input name, amount)]: integer counters the call counts up (BatchNorm's
+        `num_batches_tracked += 1`). The C backend updates only float tensors in place, so
+        these are taken out of its writes and added in Python after the native call (the
+        graph still computes the new count where other values read it)."""
+        counters = []
+        for target, value in list(self.writes.items()):
+            node = self.graph.node(value)
+            if node.dtype is _dtypes.int64 and node.op == "add" and not node.shape \
+                    and node.inputs[0] == target and not node.attrs \
+                    and node.inputs[1].lstrip("-").isdigit():
+                counters.append((target, int(node.inputs[1])))
+                del self.writes[target]
+        return counters
+
     def _plan_call(self, structure_names):
         """Per-call bookkeeping decided once. Outputs returned to the user or becoming a .grad
         are fresh arrays on every call; values only written back into parameters, and the
@@ -855,6 +947,8 @@ class _Specialisation:
                        ((self.input_names.index(name), name) for name in self.writes
                         if self.versioned_writes.get(name))
                        if i < arguments or self.plan[i - arguments][2]]
+        self.counted = [(self.input_names.index(name), amount,
+                         self.versioned_writes.get(name, 0)) for name, amount in self.counters]
         self.returns_inputs = bool(set(structure_names) & set(self.input_names)) or any(
             isinstance(item, _Alias) for item in _leaves(self.structure))
         # a created tensor returned (or made a .grad or .data) as it was made: a copy per call
@@ -896,6 +990,8 @@ class _Specialisation:
         for index, count in self.bumped:  # the native code wrote these tensors in place
             for _ in range(count):
                 tensors[index]._bump_version()
+        for index, amount, count in self.counted:
+            _count_up(tensors[index], amount, count)
         if self.attribute_sets or self.returns_inputs:
             inputs = dict(zip(self.input_names, tensors))
             values.update(inputs)
@@ -1016,6 +1112,9 @@ class _Specialisation:
                 out.add(f"{tensors[index]}._version_counter.value += {count - 1}", 2)
             out.add("else:")
             out.add(f"counter.value += {count}", 2)
+        for index, amount, count in self.counted:
+            out.add(f"{out.constant('COUNT_UP', _count_up)}({tensors[index]}, {amount}, "
+                    f"{count})")
         values = dict(zip(self.input_names, tensors))
         for name, expression in wrapped.items():
             out.add(f"{name} = {expression}")
@@ -1031,6 +1130,13 @@ class _Specialisation:
             else:
                 out.add(f"{out.constant('SET_DATA', _set_data)}({target}, {values[value]})")
         out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+
+def _count_up(tensor, amount, versions):
+    """A counter's in-place `+= amount`, with the versions eager's write gave it."""
+    np.add(tensor._data, amount, out=tensor._data)
+    for _ in range(versions):
+        tensor._bump_version()
 
 
 def _set_grad(tensor, value):

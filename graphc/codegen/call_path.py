@@ -20,6 +20,34 @@ class Miss(Exception):
 # captured source no value: compile._Source)
 GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)
 
+_ABSENT = object()
+
+
+def item_of(mapping, key):
+    """`mapping[key]` for a dict keyed by tensors (an optimizer's state), by identity: a
+    missing key raises KeyError (a defaultdict would insert it)."""
+    value = dict.get(mapping, key, _ABSENT)
+    if value is _ABSENT:
+        raise KeyError("a tensor key")
+    return value
+
+
+def _bound(out, source):
+    """A source's expression (compile._Source) with its ROOT, ITEM and KEY names made globals
+    of the rendered function and ARGS its arguments; names inside string keys stay."""
+    import io
+    import tokenize
+    names = {name: out.constant(name.rstrip("0123456789") or name, value)
+             for name, value in source.names.items()}
+    names["ARGS"] = "args"
+    expression, pieces, end = source.expression, [], 0  # one line
+    for token in tokenize.generate_tokens(io.StringIO(expression).readline):
+        if token.type == tokenize.NAME and token.string in names:
+            start = token.start[1]
+            pieces += [expression[end:start], names[token.string]]
+            end = token.end[1]
+    return "".join(pieces) + expression[end:]
+
 
 class Writer:
     """Lines of Python, with the objects they use kept as named globals."""
@@ -114,16 +142,13 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
             f"{grad_enabled!r}:", 2)
     out.add("raise Miss", 3)
     for source, value in numbers:
-        root = out.constant("ROOT", source.root)
-        out.add(f"number = {source.expression.replace('ROOT', root)}  # {source.label}", 2)
+        out.add(f"number = {_bound(out, source)}  # {source.label}", 2)
         out.add(f"if type(number) is not {out.constant('TYPE', type(value))} "
                 f"or number != {out.constant('VALUE', value)}:", 2)
         out.add("raise Miss", 3)
     captured = []
     for index, (source, value, state) in enumerate(zip(sources, sourced, source_states)):
-        root = out.constant("ROOT", source.root)
-        expression = source.expression.replace("ROOT", root).replace("ARGS", "args")
-        out.add(f"s{index} = {expression}  # {source.label}", 2)
+        out.add(f"s{index} = {_bound(out, source)}  # {source.label}", 2)
         _tensor_guard(out, f"s{index}", value, state, 2, slot_of("source", index))
         captured.append(f"s{index}")
     for tensor in fixed:

@@ -799,7 +799,7 @@ def _class_weights(log_probs, target, weight, ignore_index):
         raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
     target = target.long()
     ignored = target == ignore_index
-    safe = target.masked_fill(ignored, 0)
+    safe = where(ignored, 0, target)  # an int64 where lowers to C (an int64 masked_fill does not)
     picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
     if weight is None:
         weights = (~ignored).to(log_probs.dtype)

@@ -1,12 +1,17 @@
 """graphc.optim.Adam (and the decoupled weight decay AdamW builds on), torch's single-tensor update.
 
-The bias corrections come from the float32 step tensor converted to float64, so they equal
-torch's Python-float arithmetic on `step.item()` while staying tensor ops (no `.item()`).
+The bias corrections are tensor ops on the step tensor (no `.item()`, so a compiled step reads
+the count on every call), computed in the parameter's dtype: a float64 value would make a
+compiled float32 training step a float64 graph. `1 - beta ** step` is computed as
+`-expm1(step * log(beta))`, which keeps float32's precision where the subtraction would cancel
+(beta2 = 0.999 at the first steps); torch's Python-float arithmetic on `step.item()` is matched
+to a few float32 roundings.
 """
+import math
+
 from .. import float32, maximum, tensor, zeros_like
 from ._pointwise import addcdiv_, addcmul_
-from .optimizer import (Optimizer, evaluate_closure, step_as_float64, step_to_tensor,
-                        use_grad_for_differentiable)
+from .optimizer import Optimizer, evaluate_closure, step_to_tensor, use_grad_for_differentiable
 
 __all__ = ["Adam"]
 
@@ -70,9 +75,9 @@ class Adam(Optimizer):
                 grad = grad.add(param, alpha=weight_decay)
         exp_avg.lerp_(grad, 1 - beta1)
         addcmul_(exp_avg_sq.mul_(beta2), grad, grad, value=1 - beta2)
-        step = step_as_float64(state["step"])
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2 = 1 - beta2 ** step
+        step = state["step"].to(param.dtype)
+        bias_correction1 = _bias_correction(beta1, step)
+        bias_correction2 = _bias_correction(beta2, step)
         step_size = lr / bias_correction1
         bias_correction2_sqrt = bias_correction2 ** 0.5
         if group["amsgrad"]:
@@ -82,3 +87,10 @@ class Adam(Optimizer):
         else:
             denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
         addcdiv_(param, exp_avg, denom, value=-step_size)
+
+
+def _bias_correction(beta, step):
+    """1 - beta ** step (step >= 1) without cancellation: -expm1(step * log(beta))."""
+    if beta == 0.0:
+        return 1.0
+    return -(step * math.log(beta)).expm1()

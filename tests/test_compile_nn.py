@@ -1,0 +1,159 @@
+"""Compiled training steps: model(x), a loss, backward, optimizer.step() and zero_grad() in one
+native call, against the same steps run eagerly (losses, parameters, buffers, optimizer state).
+"""
+import numpy as np
+import pytest
+
+import graphc
+from graphc import nn, optim
+
+
+def _mlp():
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _cnn():
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(3 * 3 * 3, 3))
+
+
+def _regularised():
+    return nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.3),
+                         nn.Linear(8, 3))
+
+
+OPTIMIZERS = {
+    "sgd": lambda params: optim.SGD(params, lr=0.1),
+    "momentum": lambda params: optim.SGD(params, lr=0.1, momentum=0.9),
+    "adam": lambda params: optim.Adam(params, lr=0.01),
+    "adamw": lambda params: optim.AdamW(params, lr=0.01, weight_decay=0.1),
+}
+
+
+def _batches(count, shape, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(graphc.tensor(rng.standard_normal(shape).astype(np.float32)),
+             graphc.tensor(rng.integers(0, 3, shape[0]))) for _ in range(count)]
+
+
+def _training(make_model, make_optimizer, set_to_none=True, seed=0):
+    """(model, optimizer, step) built from the same seed."""
+    graphc.manual_seed(seed)
+    model = make_model()
+    optimizer = make_optimizer(model.parameters())
+    loss_function = nn.CrossEntropyLoss()
+
+    def step(x, y):
+        optimizer.zero_grad(set_to_none=set_to_none)
+        loss = loss_function(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return model, optimizer, step
+
+
+def _state(model, optimizer):
+    """Every tensor the training changes: parameters, buffers, .grad, optimizer state."""
+    tensors = [*model.parameters(), *model.buffers()]
+    tensors += [p.grad for p in model.parameters() if p.grad is not None]
+    for param in model.parameters():
+        for name in sorted(optimizer.state.get(param, {})):
+            tensors.append(optimizer.state[param][name])
+    return [t.detach().numpy().copy() for t in tensors]
+
+
+def _run(make_model, make_optimizer, batches, compiled, mode=None, set_to_none=True,
+         between=None):
+    model, optimizer, step = _training(make_model, make_optimizer, set_to_none)
+    function = graphc.compile(step, fullgraph=True) if compiled else step
+    graphc.manual_seed(1)  # dropout's draws: the same in both runs
+    losses = []
+    for index, (x, y) in enumerate(batches):
+        if mode is not None:
+            model.train(mode(index))
+        if between is not None:
+            between(optimizer, index)
+        losses.append(function(x, y).item())
+    return np.array(losses), _state(model, optimizer), function
+
+
+def _compare(make_model, make_optimizer, batches, tolerance, **options):
+    eager_losses, eager_state, _ = _run(make_model, make_optimizer, batches, False, **options)
+    losses, state, compiled = _run(make_model, make_optimizer, batches, True, **options)
+    np.testing.assert_allclose(losses, eager_losses, rtol=0, atol=tolerance)
+    assert len(state) == len(eager_state)
+    for ours, theirs in zip(state, eager_state):
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=tolerance)
+    assert compiled._latest is not None  # it was built, not run eagerly throughout
+    assert compiled.call_source() is not None  # and later calls took the rendered path
+    return compiled
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_mlp_step_compiles_and_matches_eager(name):
+    compiled = _compare(_mlp, OPTIMIZERS[name], _batches(200, (6, 4)), 2e-5)
+    # plain SGD: a call without .grad, then the compiled one; the others: the call that
+    # creates the optimizer's state runs eagerly, every later one is the compiled step
+    assert len(compiled._specialisations) == 2
+
+
+def test_optimizer_state_is_read_in_place_not_replayed():
+    _, optimizer, step = _training(_mlp, OPTIMIZERS["adam"])
+    compiled = graphc.compile(step, fullgraph=True)
+    for x, y in _batches(5, (6, 4)):
+        compiled(x, y)
+    counts = {float(state["step"].item()) for state in optimizer.state.values()}
+    assert counts == {5.0}
+    labels = [source.label for source in compiled._sources]
+    assert any(label.endswith("['exp_avg']") for label in labels)
+    assert any("_modules" in label or "params" in label for label in labels)
+
+
+def test_cnn_step_with_adam_compiles_and_matches_eager():
+    _compare(_cnn, OPTIMIZERS["adam"], _batches(40, (4, 1, 8, 8)), 2e-5)
+
+
+def test_train_and_eval_switch_specialisations():
+    # BatchNorm's running statistics and num_batches_tracked, dropout's draws
+    compiled = _compare(_regularised, OPTIMIZERS["momentum"], _batches(60, (6, 4)), 2e-5,
+                        mode=lambda index: index % 3 != 2)
+    assert len(compiled._specialisations) == 3  # state creation, training, evaluation
+
+
+def test_a_changed_learning_rate_is_guarded():
+    schedules = []
+
+    def between(optimizer, index):
+        if not schedules or schedules[-1][0] is not optimizer:
+            schedules.append((optimizer, optim.lr_scheduler.StepLR(optimizer, 20, gamma=0.5)))
+        if index:
+            schedules[-1][1].step()
+    compiled = _compare(_mlp, OPTIMIZERS["momentum"], _batches(60, (6, 4)), 2e-5,
+                        between=between)
+    # the state-creating call, then one specialisation per learning rate (0.1, 0.05, 0.025)
+    assert len(compiled._specialisations) == 4
+
+
+def test_zero_grad_keeping_the_gradients():
+    compiled = _compare(_mlp, OPTIMIZERS["adam"], _batches(100, (6, 4)), 2e-5,
+                        set_to_none=False)
+    assert len(compiled._specialisations) == 2
+
+
+def test_parameters_without_state_get_no_entry():
+    # the compiled call reads optimizer.state by identity: a parameter with no gradient gets
+    # no state entry (a defaultdict lookup would create one)
+    graphc.manual_seed(0)
+    used, unused = nn.Linear(4, 3), nn.Linear(4, 3)
+    optimizer = optim.Adam([*used.parameters(), *unused.parameters()], lr=0.01)
+
+    def step(x):
+        optimizer.zero_grad()
+        used(x).sum().backward()
+        optimizer.step()
+    compiled = graphc.compile(step, fullgraph=True)
+    for x, _ in _batches(4, (6, 4)):
+        compiled(x)
+    assert compiled._latest is not None
+    assert set(map(id, optimizer.state)) == set(map(id, used.parameters()))
