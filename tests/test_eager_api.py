@@ -430,3 +430,11 @@ def test_printing_a_huge_expanded_tensor_reads_only_its_corners():
                     "        [1., 1., 1.,  ..., 1., 1., 1.],\n"
                     "        [2., 2., 2.,  ..., 2., 2., 2.]])")
     assert peak < 1 << 20  # the corners, not the 1.2 GB the expanded tensor would fill
+
+
+def test_sigmoid_of_a_zero_dim_tensor():
+    # found by the compile property test: a 0-d float64 input crashed numpy's in-place exp
+    for value in (float("nan"), 0.5, -800.0):
+        x = graphc.tensor(value, dtype=graphc.float64)
+        expected = 1 / (1 + np.exp(-np.float64(value)))
+        np.testing.assert_equal(x.sigmoid().numpy(), expected)

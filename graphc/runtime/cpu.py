@@ -137,7 +137,9 @@ def _negative_integer_power(x, y):
 
 def _sigmoid(x):
     if isinstance(x, _ndarray) and x.dtype.kind == "f":
-        out = np.negative(x)  # one buffer, updated in place: 1 / (1 + exp(-x))
+        # one buffer, updated in place: 1 / (1 + exp(-x)) (given as out=, so that a 0-d
+        # input's buffer is an array too, not a numpy scalar)
+        out = np.negative(x, out=np.empty_like(x))
         np.exp(out, out=out)
         out += 1
         return np.reciprocal(out, out=out)
