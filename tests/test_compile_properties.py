@@ -380,8 +380,8 @@ else:
 def _every_step():
     """A program that applies every step once (to inputs whose shapes each step takes)."""
     unary = [(name, function, (0,)) for name, function in UNARY]
-    binary = [(name, function, (0, 2) if name == "matmul" else (0, 3))
-              for name, function in BINARY]
+    operands = {"matmul": (0, 2), "cat": (0, 0)}  # (3, 4) @ (4, 3); (3, 4) beside itself
+    binary = [(name, function, operands.get(name, (0, 3))) for name, function in BINARY]
     return unary + binary
 
 
