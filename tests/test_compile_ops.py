@@ -170,12 +170,7 @@ def _not_compiled(name, dtype):
 
 # (op, layout) where eager itself fails (not the compiler's concern: the test checks that it
 # still does, so that the entry goes once eager is fixed)
-EAGER_FAILS = {
-    ("sign", "0-d"): (FLOATS, "runtime/cpu.py _sign assigns into the numpy scalar np.sign "
-                              "returns (TypeError)"),
-    ("sigmoid", "0-d"): (DTYPES, "runtime/cpu.py _sigmoid passes a numpy scalar as out= to "
-                                 "np.exp (TypeError)"),
-}
+EAGER_FAILS = {}
 
 
 def _eager_fails(name, layout, dtype):

@@ -59,7 +59,7 @@ def _keep_integers(ufunc):
 def _sign(x):
     if x.dtype.kind == "b":
         return x.copy()
-    result = np.sign(x)
+    result = np.sign(x, out=np.empty_like(x))  # out=: an array also for a 0-d input
     if x.dtype.kind == "f":
         result[np.isnan(x)] = 0  # torch: (0 < x) - (x < 0), which is 0 for nan
     return result
