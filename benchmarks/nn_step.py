@@ -5,23 +5,23 @@ SGD lr 0.1) written the usual way, `nn.Sequential(Linear, ReLU, Linear)` +
 `nn.CrossEntropyLoss` + `optim.SGD` (zero_grad, forward, backward, step), timed in one
 process with the hand-written step (tensors, `@`, `amax`/`exp`/`log`, `sub_` on the
 parameters) for graphc eager and compiled, numpy by hand (gradients written out), and PyTorch
-eager and torch.compile (when importable) for both. The rows take turns: each round times
-`number` steps of every row, and a row's figure is its median over the rounds.
+eager and torch.compile (when importable) for both. Each row is timed on its own, `repeat`
+rounds of `number` steps, and its figure is the median round. (Rows taking turns every few
+steps slow each other down several-fold on 2 cores: the idle threads of one row's thread pool
+(numpy's OpenBLAS, the compiled code's OpenBLAS and OpenMP, torch's) still spin while the next
+row's work; one thread each (OPENBLAS_NUM_THREADS=1 or OMP_NUM_THREADS=1) removes most of it.)
 
 Targets (reported, not asserted): compiled nn step <= 1.05x the compiled hand-written step;
 eager nn step <= 1.3x torch's eager nn step.
 
 Run: python benchmarks/nn_step.py [--quick] [--no-torch-compile]
 """
-import gc
-import statistics
 import sys
-import timeit
 
 import numpy as np
 
 import graphc
-from compile_loop import add_torch_compile, mlp_step, numpy_mlp_step
+from compile_loop import add_torch_compile, median_ms, mlp_step, numpy_mlp_step
 
 try:
     import torch
@@ -80,24 +80,6 @@ def rows_to_time():
     return rows
 
 
-def median_ms_taking_turns(rows, number, rounds):
-    """{row: median ms per step}; each round times `number` steps of every row in turn, so a
-    busy spell of the machine falls on all rows alike."""
-    for step in rows.values():
-        for _ in range(5):  # compiles (a signature with .grads None, then one with them) and warms
-            step()
-    samples = {name: [] for name in rows}
-    for _ in range(rounds):
-        for name, step in rows.items():
-            gc.disable()  # as timeit does: a collection of another row's garbage is no one's
-            started = timeit.default_timer()
-            for _ in range(number):
-                step()
-            samples[name].append((timeit.default_timer() - started) / number * 1e3)
-            gc.enable()
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def ratio_line(times, name, reference, target=None):
     if name not in times or reference not in times:
         return f"  {name} / {reference}: (a row is missing)"
@@ -110,12 +92,16 @@ def ratio_line(times, name, reference, target=None):
 
 def main():
     quick = "--quick" in sys.argv
-    number, rounds = (10, 5) if quick else (20, 25)
+    number, repeat = (10, 5) if quick else (20, 25)
     print(f"torch {'not importable' if torch is None else torch.__version__}, "
           f"{graphc.get_num_threads()} threads")
-    times = median_ms_taking_turns(rows_to_time(), number, rounds)
+    rows = rows_to_time()
+    for step in rows.values():
+        for _ in range(5):  # compiles (a signature with .grads None, then one with them) and warms
+            step()
+    times = {name: median_ms(step, number, repeat) for name, step in rows.items()}
     print(f"MLP step (784-256-10, ReLU, softmax cross-entropy, batch 64, SGD), ms per step, "
-          f"median of {rounds} rounds of {number} steps (the rows take turns)")
+          f"median of {repeat} rounds of {number} steps")
     numpy_time = times["numpy (by hand)"]
     for name, value in times.items():
         print(f"  {name:32} {value:8.3f}   numpy/this {numpy_time / value:5.2f}")
