@@ -69,3 +69,31 @@ def test_main_example_trains_eager_and_compiled_alike(example, capsys):
     pytest.importorskip("matplotlib")
     assert lines[3] == f"plot: {pathlib.Path('linear_regression.png').resolve()}"
     assert pathlib.Path("linear_regression.png").stat().st_size > 1000
+
+
+def test_digits_classifier_trains_eager_and_compiled_alike(example, capsys, tmp_path):
+    pytest.importorskip("sklearn")
+    out = tmp_path / "plots"
+    run = example("digits_classifier").main(["--epochs", "1", "--out", str(out)])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "1438 training and 359 held-out digits, 44 batches of 32 an epoch"
+    assert lines[1].startswith("epoch  1/1  loss eager ") and " compiled " in lines[1]
+    assert "held-out accuracy eager " in lines[1]
+    assert lines[2].startswith("held-out accuracy: ") and "of 359 right" in lines[2]
+    assert lines[3].startswith("time per step: eager ") and "x faster" in lines[3]
+    # the same initial weights and the same batches: the same losses, to float32 rounding
+    eager, compiled = run.losses["eager"], run.losses["compiled"]
+    assert len(eager) == len(compiled) == 44
+    assert max(abs(a - b) for a, b in zip(eager, compiled)) < 1e-3 * max(eager)
+    assert sum(eager[-5:]) < 0.7 * sum(eager[:5]) and run.accuracy > 0.4  # one epoch learns
+    pytest.importorskip("matplotlib")
+    for name, line in zip(("digits_loss.png", "digits_misclassified.png"), lines[4:6]):
+        assert line.endswith(str((out / name).resolve()))
+        assert (out / name).stat().st_size > 1000
+
+
+def test_digits_classifier_without_sklearn_says_what_to_install(example, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn.datasets then fails
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    with pytest.raises(SystemExit, match="needs scikit-learn.*pip install scikit-learn"):
+        example("digits_classifier").main(["--epochs", "1"])
