@@ -4,8 +4,7 @@ As in torch, the state (step and sum) is created in the constructor, not on the 
 """
 from .. import float32, full_like, tensor
 from ._pointwise import addcdiv_, addcmul_
-from .optimizer import (Optimizer, evaluate_closure, step_as_float64, step_to_tensor,
-                        use_grad_for_differentiable)
+from .optimizer import Optimizer, step_as_float64, step_to_tensor
 
 __all__ = ["Adagrad"]
 
@@ -39,15 +38,6 @@ class Adagrad(Optimizer):
         for group in self.param_groups:
             group.setdefault("maximize", False)
         step_to_tensor(self)
-
-    @use_grad_for_differentiable
-    def step(self, closure=None):
-        loss = evaluate_closure(closure)
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
 
     def _update(self, param, group):
         state = self.state[param]

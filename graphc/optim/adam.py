@@ -11,7 +11,7 @@ import math
 
 from .. import float32, maximum, tensor, zeros_like
 from ._pointwise import addcdiv_, addcmul_
-from .optimizer import Optimizer, evaluate_closure, step_to_tensor, use_grad_for_differentiable
+from .optimizer import Optimizer, step_to_tensor
 
 __all__ = ["Adam"]
 
@@ -45,15 +45,6 @@ class Adam(Optimizer):
             group.setdefault("maximize", False)
             group.setdefault("decoupled_weight_decay", False)
         step_to_tensor(self)
-
-    @use_grad_for_differentiable
-    def step(self, closure=None):
-        loss = evaluate_closure(closure)
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
 
     def _update(self, param, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]

@@ -12,6 +12,7 @@ import warnings
 from collections import defaultdict
 
 from .. import autograd
+from ..autograd.reset import reset_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "required"]
@@ -132,20 +133,20 @@ class Optimizer:
         self.param_groups.append(param_group)
 
     def zero_grad(self, set_to_none=True):
+        reset_grads((param for group in self.param_groups for param in group["params"]),
+                    set_to_none)
+
+    @use_grad_for_differentiable
+    def step(self, closure=None):
+        """One update of every parameter that has a .grad (`_update`, per optimizer)."""
+        loss = evaluate_closure(closure)
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
-                    continue
-                if set_to_none:
-                    param.grad = None
-                else:
-                    if param.grad.grad_fn is not None:
-                        param.grad.detach_()
-                    else:
-                        param.grad.requires_grad_(False)
-                    param.grad.zero_()
+                if param.grad is not None:
+                    self._update(param, group)
+        return loss
 
-    def step(self, closure=None):
+    def _update(self, param, group):
         raise NotImplementedError
 
     # ------------------------------------------------------------ state_dict

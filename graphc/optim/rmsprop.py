@@ -1,7 +1,7 @@
 """graphc.optim.RMSprop: torch's single-tensor update (centered, momentum, weight decay)."""
 from .. import float32, zeros, zeros_like
 from ._pointwise import addcdiv_, addcmul, addcmul_
-from .optimizer import Optimizer, evaluate_closure, step_to_tensor, use_grad_for_differentiable
+from .optimizer import Optimizer, step_to_tensor
 
 __all__ = ["RMSprop"]
 
@@ -32,15 +32,6 @@ class RMSprop(Optimizer):
             group.setdefault("centered", False)
             group.setdefault("maximize", False)
         step_to_tensor(self)
-
-    @use_grad_for_differentiable
-    def step(self, closure=None):
-        loss = evaluate_closure(closure)
-        for group in self.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    self._update(param, group)
-        return loss
 
     def _update(self, param, group):
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]

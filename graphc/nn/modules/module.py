@@ -9,6 +9,7 @@ from ... import dtypes as _dt
 from ...tensor import Tensor
 from ...device import check_device
 from ...autograd.grad_mode import no_grad
+from ...autograd.reset import reset_grads
 from ..parameter import Parameter, Buffer
 
 __all__ = ["Module", "RemovableHandle", "typename"]
@@ -340,17 +341,7 @@ class Module:
         return self
 
     def zero_grad(self, set_to_none=True):
-        for param in self.parameters():
-            if param.grad is None:
-                continue
-            if set_to_none:
-                param.grad = None
-            else:
-                if param.grad.grad_fn is not None:
-                    param.grad.detach_()
-                else:
-                    param.grad.requires_grad_(False)
-                param.grad.zero_()
+        reset_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         for module in self.children():
