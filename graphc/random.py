@@ -370,18 +370,23 @@ class Generator:
         self._device = check_device(device)
         self._seed = DEFAULT_SEED
         self._offset = 0
+        tracer = _active_tracer()
+        if tracer is not None:  # its draws restart from the default seed on every eager call
+            tracer.born_generators[id(self)] = self
 
     @property
     def device(self):
         return self._device
 
     def manual_seed(self, seed):
+        _break_trace("manual_seed")
         self._seed = _normalise_seed(seed)
         self._offset = 0
         return self
 
     def seed(self):
         """Seed from the operating system's entropy; returns the new seed."""
+        _break_trace("seed")
         new_seed = int.from_bytes(os.urandom(8), "little")
         self.manual_seed(new_seed)
         return new_seed
@@ -393,6 +398,7 @@ class Generator:
         return self._offset
 
     def set_offset(self, offset):
+        _break_trace("set_offset")
         self._offset = _normalise_seed(offset)
         return self
 
@@ -402,6 +408,7 @@ class Generator:
         return cpu.wrap(state.copy(), _dt.uint8)
 
     def set_state(self, new_state):
+        _break_trace("set_state")
         from .runtime import cpu
         if not isinstance(new_state, cpu.Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
@@ -430,6 +437,22 @@ class Generator:
         offset = self._offset
         self._offset = (offset + blocks_for(word_count)) & MASK64
         return self._seed, offset
+
+
+def _active_tracer():
+    """The tracer of a graphc.compile trace running now, if any (the runtime may not be
+    imported yet while this module builds the default generator)."""
+    cpu = sys.modules.get("graphc.runtime.cpu")
+    return None if cpu is None else cpu.tracing_state.tracer
+
+
+def _break_trace(method):
+    """Seeding inside a compiled function: the compiled replay claims draws from the generator
+    it finds but does not repeat the seeding, so the rest of the call runs eagerly."""
+    tracer = _active_tracer()
+    if tracer is not None:
+        tracer.graph_break(f"Generator.{method} (seeding a generator inside a compiled function "
+                           f"is not compiled yet)")
 
 
 def _rebuild_generator(seed, offset):

@@ -386,3 +386,50 @@ def test_torch_options_graphc_does_not_implement_are_refused_or_warned_about():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the defaults warn about nothing
         graphc.compile(f, mode="default", dynamic=False)
+
+
+# ------------------------------------------------------------------ seeding inside the function
+
+_SHARED_GENERATOR = graphc.Generator()
+
+
+def _seeds_the_default_generator(p):
+    graphc.manual_seed(0)
+    return graphc.rand(8) + graphc.bernoulli(p)
+
+
+def _seeds_a_shared_generator(p):
+    _SHARED_GENERATOR.manual_seed(3)
+    return graphc.bernoulli(p, generator=_SHARED_GENERATOR)
+
+
+def _draws_from_a_new_generator(p):
+    return graphc.bernoulli(p, generator=graphc.Generator())
+
+
+def _restores_a_state(p):
+    state = graphc.get_rng_state()
+    first = graphc.rand(3)
+    graphc.set_rng_state(state)
+    return first, graphc.rand(3) + p[:3]
+
+
+@pytest.mark.parametrize("function", [_seeds_the_default_generator, _seeds_a_shared_generator,
+                                      _draws_from_a_new_generator, _restores_a_state])
+def test_seeding_inside_a_compiled_function_draws_what_eager_draws(function):
+    """The compiled replay claims draws from the generator it finds: seeding it (or drawing
+    from a generator born inside the call) would not be repeated, so it is a graph break."""
+    p = graphc.full((8,), 0.5, dtype=graphc.float64)
+    compiled = graphc.compile(function)
+    with pytest.warns(RuntimeWarning, match="inside the compiled function|inside a compiled function"):
+        compiled(p)
+    for _ in range(3):
+        graphc.manual_seed(11)
+        expected = function(p)
+        graphc.manual_seed(11)
+        got = compiled(p)
+        for e, g in zip(expected if isinstance(expected, tuple) else (expected,),
+                        got if isinstance(got, tuple) else (got,)):
+            np.testing.assert_array_equal(g.numpy(), e.numpy())
+    with pytest.raises(graphc.CompileError, match=r"test_compile_semantics\.py:\d+"):
+        graphc.compile(function, fullgraph=True)(p)

@@ -64,6 +64,7 @@ class Tracer:
         self.broken = None     # why the function cannot become one graph (None: it can)
         self.draws = {}        # random value name -> (generator, words it draws)
         self.pending_draw = None
+        self.born_generators = {}  # id -> a Generator created during the trace (kept alive)
         self.stop_at_break = False
 
     # -------------------------------------------------------------- values
@@ -120,6 +121,10 @@ class Tracer:
                 return
             # the generator state is read at every call, never frozen: drop the trace's own
             draw, self.pending_draw = self.pending_draw, None
+            if id(draw[0]) in self.born_generators:
+                self.graph_break(f"{op.name} from a Generator created inside the compiled "
+                                 f"function (not compiled yet)")
+                return
             attrs = {k: v for k, v in attrs.items() if k not in ("seed", "offset")}
         inputs = [self.name_of(a) for a in args]
         name = f"v{len(self.graph.nodes)}"
