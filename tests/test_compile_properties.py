@@ -330,14 +330,17 @@ def check_graph_break(case, position):
 
 
 def check_layouts(case):
-    """One logical shape in several memory layouts, one after another, then the first again."""
+    """One logical shape in several memory layouts, one after another, then the first again.
+    Each layout is called twice: the second call of a signature installs its rendered fast path,
+    whose own guard must then refuse the next layout."""
     def function(*xs):
         return _forward(case.program, xs)
 
     compiled = graphc.compile(function, fullgraph=True)
     rng = np.random.default_rng(case.seed + 1)
     first = rng.standard_normal((3, 4))
-    for layout in ("contiguous", "transposed", "expanded", "contiguous"):
+    for layout in ("contiguous", "contiguous", "transposed", "transposed", "expanded",
+                   "expanded", "contiguous", "transposed"):
         values = first[:1] if layout == "expanded" else first
         x = _tensor(values, layout, (3, 4), case.dtype, False)
         rest = case.tensors()[1:]

@@ -433,3 +433,18 @@ def test_seeding_inside_a_compiled_function_draws_what_eager_draws(function):
             np.testing.assert_array_equal(g.numpy(), e.numpy())
     with pytest.raises(graphc.CompileError, match=r"test_compile_semantics\.py:\d+"):
         graphc.compile(function, fullgraph=True)(p)
+
+
+def test_rendered_fast_path_refuses_another_layout_of_the_same_shape():
+    """The second call of a signature installs a rendered fast path; its guard checks strides,
+    so a transposed input of the same shape is not read as if it were contiguous."""
+    def f(x, y):
+        return x * 2 + y
+    compiled = graphc.compile(f, fullgraph=True)
+    values = np.arange(12.0).reshape(3, 4)
+    contiguous = graphc.tensor(values)
+    transposed = graphc.tensor(np.ascontiguousarray(values.T)).t()
+    expanded = graphc.tensor(values[:1]).expand(3, 4)
+    y = graphc.ones(3, 4, dtype=graphc.float64)
+    for x in (contiguous, contiguous, transposed, transposed, expanded, contiguous, transposed):
+        np.testing.assert_array_equal(compiled(x, y).numpy(), f(x, y).numpy())
