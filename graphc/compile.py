@@ -29,6 +29,7 @@ from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
 from .codegen import c_backend, cache, call_path
 from .ir import tracing
+from .ir.passes import run_passes
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
@@ -842,6 +843,7 @@ class _Specialisation:
         self.new_values = [value for kind, _, value in self.attribute_sets
                            if kind != "requires_grad" and value is not None]
         wanted = list(outputs) + list(self.writes.values()) + self.new_values
+        self.graph = run_passes(self.graph, wanted)
         self.outputs = []
         for name in wanted:
             if name not in self.input_names and name not in self.outputs:

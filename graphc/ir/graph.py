@@ -142,10 +142,12 @@ class Graph:
         return iter(self.nodes)
 
     def node(self, name):
-        for node in self.nodes:
-            if node.name == name:
-                return node
-        raise KeyError(name)
+        """The node named `name` (an index rebuilt when the node list has changed)."""
+        index = self.__dict__.get("_index")
+        if index is None or index[0] is not self.nodes or index[1] != len(self.nodes):
+            index = self._index = (self.nodes, len(self.nodes),
+                                   {node.name: node for node in self.nodes})
+        return index[2][name]
 
     def listing(self):
         lines = []

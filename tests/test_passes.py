@@ -1,0 +1,115 @@
+"""The IR passes (graphc/ir/passes): what they remove and merge, checked on the compiled graph and
+source, and that the compiled result still equals eager's."""
+import numpy as np
+import pytest
+
+import graphc
+from graphc.ir.graph import Graph, GraphNode
+from graphc.ir.passes import run_passes
+
+
+def _ops(compiled):
+    return [node.op for node in compiled.graph().nodes]
+
+
+def test_unused_values_are_removed_before_code_is_generated():
+    def f(x):
+        unused = (x * 2).sum()  # noqa: F841 (the dead value under test)
+        return x.sin() + 1
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.randn(6)
+    np.testing.assert_array_equal(compiled(x).numpy(), f(x).numpy())
+    assert "sum" not in _ops(compiled) and "mul" not in _ops(compiled)
+    assert "sum" not in compiled.source().split("graphc_entry")[0].split("kernel0")[-1]
+    assert compiled.source().count("static void kernel") == 1
+
+
+def test_repeated_expressions_are_computed_once():
+    def f(x):
+        return (x.sin() + 1) * (x.sin() + 1)
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.randn(6, dtype=graphc.float64)
+    np.testing.assert_allclose(compiled(x).numpy(), f(x).numpy(), rtol=1e-15)
+    assert _ops(compiled).count("sin") == 1 and _ops(compiled).count("add") == 1
+
+
+def test_a_returned_duplicate_is_a_tensor_of_its_own():
+    def f(x):
+        return x.exp() * 2, x.exp() * 2
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.randn(4)
+    for _ in range(2):  # the trace call, then the native one
+        a, b = compiled(x)
+        expected = f(x)[0].numpy()
+        np.testing.assert_array_equal(a.numpy(), expected)
+        a.add_(1)
+        np.testing.assert_array_equal(b.numpy(), expected)
+
+
+def test_unused_draws_still_advance_the_generator():
+    def f(x):
+        graphc.rand(3)  # drawn and dropped: the next draw comes after it, as in eager
+        return x + graphc.rand(3)
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.zeros(3)
+    for _ in range(3):
+        graphc.manual_seed(5)
+        expected, after = f(x), graphc.rand(2)
+        graphc.manual_seed(5)
+        got, got_after = compiled(x), graphc.rand(2)
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+        np.testing.assert_array_equal(got_after.numpy(), after.numpy())
+
+
+def test_two_draws_of_the_same_shape_are_not_merged():
+    def f():
+        return graphc.rand(4) - graphc.rand(4)
+    compiled = graphc.compile(f, fullgraph=True)
+    for _ in range(2):
+        graphc.manual_seed(2)
+        expected = f()
+        graphc.manual_seed(2)
+        np.testing.assert_array_equal(compiled().numpy(), expected.numpy())
+    assert not np.all(expected.numpy() == 0)
+    assert _ops(compiled).count("uniform") == 2
+
+
+def test_an_unused_checked_index_still_raises():
+    def f(x, i):
+        x.index_select(0, i)  # its result is unused, its check is not
+        return x * 2
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.arange(4.0)
+    compiled(x, graphc.tensor([0, 1]))
+    with pytest.raises(IndexError):
+        f(x, graphc.tensor([0, 7]))
+    with pytest.raises(IndexError):
+        compiled(x, graphc.tensor([0, 7]))
+
+
+def _graph(*nodes, outputs):
+    graph = Graph()
+    graph.nodes = [GraphNode(*node, (3,), graphc.float32, "forward") for node in nodes]
+    graph.outputs = list(outputs)
+    return graph
+
+
+def test_passes_return_a_new_graph_and_leave_the_traced_one_alone():
+    graph = _graph(("x", "input", [], {}), ("a", "exp", ["x"], {}), ("b", "exp", ["x"], {}),
+                   ("dead", "neg", ["x"], {}), ("c", "add", ["a", "b"], {}), outputs=["c"])
+    before = [node.line() for node in graph.nodes]
+    result = run_passes(graph, ["c"])
+    assert [node.line() for node in graph.nodes] == before
+    assert [node.line() for node in result.nodes] == [
+        "%x = input() : [3] float32", "%a = exp(x) : [3] float32",
+        "%c = add(a, a) : [3] float32"]
+    assert result.node("c").inputs == ["a", "a"]
+    with pytest.raises(KeyError):
+        result.node("b")
+
+
+def test_attributes_tell_nodes_apart():
+    graph = _graph(("x", "input", [], {}), ("a", "sum", ["x"], {"dim": (0,)}),
+                   ("b", "sum", ["x"], {"dim": None}), ("c", "add", ["a", "b"], {}),
+                   outputs=["c"])
+    assert [node.name for node in run_passes(graph, ["c"]).nodes] == ["x", "a", "b", "c"]
