@@ -844,6 +844,7 @@ class _Specialisation:
                            if kind != "requires_grad" and value is not None]
         wanted = list(outputs) + list(self.writes.values()) + self.new_values
         self.graph = run_passes(self.graph, wanted)
+        self.graph.writes = dict(self.writes)
         self.outputs = []
         for name in wanted:
             if name not in self.input_names and name not in self.outputs:

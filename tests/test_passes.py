@@ -113,3 +113,27 @@ def test_attributes_tell_nodes_apart():
                    ("b", "sum", ["x"], {"dim": None}), ("c", "add", ["a", "b"], {}),
                    outputs=["c"])
     assert [node.name for node in run_passes(graph, ["c"]).nodes] == ["x", "a", "b", "c"]
+
+
+def test_the_compiled_graph_shows_forward_gradient_and_update_apart():
+    w = graphc.randn(3, requires_grad=True)
+
+    def step(x):
+        loss = (w * x).sum()
+        loss.backward()
+        with graphc.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad = None
+        return loss
+    compiled = graphc.compile(step, fullgraph=True)
+    compiled(graphc.randn(3))
+    graph = compiled.graph()
+    roles = {node.op: node.role for node in graph.nodes if node.op not in ("input",)}
+    assert roles["sum"] == "forward" and roles["sub"] == "update"
+    assert "gradient" in roles.values()
+    listing = str(graph)
+    assert listing.index("# forward") < listing.index("# gradient") < listing.index("# update")
+    assert "(written in place)" in listing
+    dot = graph.to_dot()
+    sub = next(node.name for node in graph.nodes if node.op == "sub")
+    assert f'"{sub}" [shape=box' in dot and "#f7e3d0" in dot and "#dde8f7" in dot

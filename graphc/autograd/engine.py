@@ -333,8 +333,18 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     With `capture` (a dict node -> None), the gradients reaching those nodes are stored there;
     `accumulate=False` leaves the leaves' .grad alone (autograd.grad).
     """
-    if _cpu.tracing_state.tracer is not None:  # graphc.compile: this call's gradients are part of its graph
-        _cpu.tracing_state.tracer.ran_backward = True
+    tracer = _cpu.tracing_state.tracer
+    if tracer is None:
+        return _propagate(roots, retain_graph, create_graph, capture, accumulate)
+    tracer.ran_backward = True  # graphc.compile: this call's gradients are part of its graph
+    tracer.phase = "gradient"
+    try:
+        return _propagate(roots, retain_graph, create_graph, capture, accumulate)
+    finally:
+        tracer.phase = "update"
+
+
+def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     buffers = {}
     for (node, output_nr), grad in roots:
         _add_to_buffer(buffers, node, output_nr, grad)

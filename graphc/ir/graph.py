@@ -5,7 +5,11 @@ nodes, one per op: name, op, inputs, attributes, shape, dtype. `gradients_of=[w,
 the reverse pass with create_graph=True, whose gradient ops are themselves recorded, and adds
 them to the same Graph: the gradient subgraph of the forward one.
 """
-__all__ = ["Graph", "GraphNode"]
+__all__ = ["Graph", "GraphNode", "ROLES"]
+
+# the parts of a traced step, in the order they run; DOT fills each with its own colour
+ROLES = ("forward", "gradient", "update")
+_FILLS = {"forward": "#ffffff", "gradient": "#dde8f7", "update": "#f7e3d0"}
 
 
 class GraphNode:
@@ -39,6 +43,7 @@ class Graph:
         self.nodes = []
         self.outputs = []
         self.gradients = {}  # input name -> name of the node holding its gradient
+        self.writes = {}     # input name -> the value a compiled call writes into it
         self._by_key = {}
         self._counts = {}
 
@@ -151,7 +156,7 @@ class Graph:
 
     def listing(self):
         lines = []
-        for role in ("forward", "gradient"):
+        for role in ROLES:
             chosen = [n for n in self.nodes if n.role == role]
             if not chosen:
                 continue
@@ -160,6 +165,8 @@ class Graph:
         lines.append("# outputs: " + ", ".join(f"%{o}" for o in self.outputs))
         for target, gradient in self.gradients.items():
             lines.append(f"# d(outputs)/d(%{target}) = %{gradient}")
+        for target, value in self.writes.items():
+            lines.append(f"# %{target} <- %{value} (written in place)")
         return "\n".join(lines)
 
     __str__ = listing
@@ -168,11 +175,13 @@ class Graph:
         return f"<Graph with {len(self.nodes)} nodes>"
 
     def to_dot(self):
-        """Graphviz source: inputs as ellipses, ops as boxes, gradient nodes shaded."""
+        """Graphviz source: inputs as ellipses, ops as boxes, forward, gradient and update
+        nodes filled apart."""
         lines = ["digraph graphc {", "  rankdir=LR;", '  node [fontname="Helvetica"];']
         for node in self.nodes:
             shape = "ellipse" if node.op in ("input", "constant") else "box"
-            style = ', style=filled, fillcolor="#dde8f7"' if node.role == "gradient" else ""
+            style = f', style=filled, fillcolor="{_FILLS[node.role]}"' if node.role != "forward" \
+                else ""
             label = node.name if node.op in ("input", "constant") else f"{node.name}\\n{node.op}"
             size = "x".join(str(s) for s in node.shape or ()) or "scalar"
             lines.append(f'  "{node.name}" [shape={shape}, label="{label}\\n[{size}]"{style}];')

@@ -60,6 +60,9 @@ class Tracer:
         self.flag_sets = {}
         self.initial = {}      # id(input tensor) -> its state before the call changed it
         self.ran_backward = False  # the function ran backward/autograd.grad itself
+        # which part of a step new nodes belong to: "forward", "gradient" (while backward runs),
+        # then "update" (what follows backward: optimizer steps, zeroing); shown in the graph
+        self.phase = "forward"
         self.stale = set()     # memory keys of views made out of date by an in-place write
         self.broken = None     # why the function cannot become one graph (None: it can)
         self.draws = {}        # random value name -> (generator, words it draws)
@@ -133,7 +136,7 @@ class Tracer:
         self._bind(result, name)
         self.locations[name] = user_location()
         self.graph.nodes.append(GraphNode(name, op.name, inputs, dict(attrs), result.shape,
-                                          result.dtype, "forward"))
+                                          result.dtype, self.phase))
 
     # -------------------------------------------------------------- in-place writes
     def after_write(self, target, result):
@@ -165,7 +168,7 @@ class Tracer:
         """`target.fill_(value)` / `zero_()`: a constant node, then the write."""
         name = f"v{len(self.graph.nodes)}"
         self.graph.nodes.append(GraphNode(name, "fill", [], {"value": value}, target.shape,
-                                          target.dtype, "forward"))
+                                          target.dtype, self.phase))
         self.locations[name] = user_location()
         self.rebind(target, name)
 
@@ -173,7 +176,7 @@ class Tracer:
         """`target.copy_(source)`: the source broadcast (and cast) to the target, then the write."""
         name = f"v{len(self.graph.nodes)}"
         self.graph.nodes.append(GraphNode(name, "copy", [self.name_of(source)], {},
-                                          target.shape, target.dtype, "forward"))
+                                          target.shape, target.dtype, self.phase))
         self.locations[name] = user_location()
         self.rebind(target, name)
 
