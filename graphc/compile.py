@@ -843,7 +843,7 @@ class _Specialisation:
         self.new_values = [value for kind, _, value in self.attribute_sets
                            if kind != "requires_grad" and value is not None]
         wanted = list(outputs) + list(self.writes.values()) + self.new_values
-        self.graph = run_passes(self.graph, wanted)
+        self.graph = run_passes(self.graph, wanted, self.constants)
         self.graph.writes = dict(self.writes)
         self.outputs = []
         for name in wanted:

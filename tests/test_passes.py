@@ -137,3 +137,45 @@ def test_the_compiled_graph_shows_forward_gradient_and_update_apart():
     dot = graph.to_dot()
     sub = next(node.name for node in graph.nodes if node.op == "sub")
     assert f'"{sub}" [shape=box' in dot and "#f7e3d0" in dot and "#dde8f7" in dot
+
+
+def test_uniform_constants_the_function_creates_are_read_as_numbers():
+    def f(x):
+        return x * graphc.ones_like(x) + graphc.full((3, 1), 2.5).expand(3, 4), x * graphc.zeros(4)
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.randn(3, 4)
+    x[0, 0] = float("inf")  # inf * 0 stays NaN: the number replaces the tensor, not the product
+    for got, expected in zip(compiled(x), f(x)):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    lines = [node.line() for node in compiled.graph().nodes if node.op in ("mul", "add")]
+    assert any("mul(arg0, 1.0)" in line for line in lines), lines
+    assert any(", 2.5)" in line for line in lines), lines
+    assert any("mul(arg0, 0.0)" in line for line in lines), lines
+    assert "expand" not in [node.op for node in compiled.graph().nodes]
+
+
+def test_constants_that_are_not_uniform_or_finite_stay_tensors():
+    def f(x):
+        return x + graphc.tensor([1.0, 2.0, 3.0]), x * graphc.full((3,), float("nan")), \
+            x + graphc.full((3,), -0.0)
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.tensor([-0.0, 1.0, 2.0])
+    for got, expected in zip(compiled(x), f(x)):
+        np.testing.assert_array_equal(got.numpy(), expected.numpy())
+        np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(expected.numpy()))
+    assert not any(node.op in ("add", "mul") and not all(operand.isidentifier()
+                                                         for operand in node.inputs)
+                   for node in compiled.graph().nodes)
+
+
+def test_folded_zeros_and_ones_keep_signed_zeros_nan_and_inf():
+    def f(x):
+        return (x + graphc.zeros(3), x - graphc.zeros(3), graphc.zeros(3) - x,
+                x * graphc.ones(3), x / graphc.ones(3), x ** graphc.ones(3),
+                graphc.ones(3) * 0.0 + x)
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.tensor([-0.0, float("nan"), float("-inf")])
+    for _ in range(2):
+        for got, expected in zip(compiled(x), f(x)):
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+            np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(expected.numpy()))

@@ -1,21 +1,24 @@
 """Rewrites of a traced graph before it is scheduled: small named functions, run in a fixed order.
 
-Each pass takes a Graph and the names that must survive it (`Roots`: what the call returns or
-writes back) and returns a new Graph; the tracer's own graph is never changed. The same
+Each pass takes a Graph, the names that must survive it (the roots: what the call returns or
+writes back) and the values of the tensors the function created (`constants`: name -> (array,
+dtype)) and returns a new Graph; the tracer's own graph is never changed. The same
 pipeline runs for every target, so a rewrite shows up identically in the C and CUDA sources and
 in `compiled.graph()`.
 """
 from .common_subexpressions import merge_common_subexpressions
+from .constant_folding import fold_constants
 from .dead_code import remove_dead_code
 
 __all__ = ["PIPELINE", "run_passes"]
 
-# CSE first: merging duplicates leaves the second copy's own operands unused, which dead-code
-# removal then drops
-PIPELINE = (merge_common_subexpressions, remove_dead_code)
+# folding first (it turns constants into numbers, which makes more nodes alike), then CSE
+# (merging duplicates leaves the second copy's operands unused), then dead code drops those
+PIPELINE = (fold_constants, merge_common_subexpressions, remove_dead_code)
 
 
-def run_passes(graph, roots):
+def run_passes(graph, roots, constants=None):
+    roots, constants = set(roots), constants or {}
     for rewrite in PIPELINE:
-        graph = rewrite(graph, roots)
+        graph = rewrite(graph, roots, constants)
     return graph

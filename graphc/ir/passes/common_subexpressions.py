@@ -11,8 +11,7 @@ def _key(node, renamed):
             node.shape, node.dtype)
 
 
-def merge_common_subexpressions(graph, roots):
-    roots = set(roots)
+def merge_common_subexpressions(graph, roots, constants):
     first = {}    # key -> name of the first node computing it
     renamed = {}  # duplicate -> the node it reads instead
     nodes = []

@@ -3,7 +3,7 @@ from .rebuild import with_nodes
 from .effects import has_effect
 
 
-def remove_dead_code(graph, roots):
+def remove_dead_code(graph, roots, constants):
     known = {node.name for node in graph.nodes}
     needed = {name for name in roots if name in known}
     needed |= {node.name for node in graph.nodes if has_effect(node)}
