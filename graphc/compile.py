@@ -27,9 +27,10 @@ from . import random as _random
 from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
-from .codegen import c_backend, cache, call_path
+from .codegen import blas, c_backend, cache, call_path
 from .ir import tracing
 from .ir.passes import run_passes
+from .runtime import threads as _threads
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
@@ -875,6 +876,8 @@ class _Specialisation:
         (self.ffi, self.lib), self.key, self.origin = cache.load(
             self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}")
         cache.remember(graph_key, generated)
+        if "scipy_cblas_" in self.source or "scipy_LAPACKE_" in self.source:
+            _threads.apply_to_blas(blas.library_dir())
         self.pointer_type = f"{ctype} *"
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
         # the memory plan: a reduction's buffer is allocated once per specialisation and reused

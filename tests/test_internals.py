@@ -133,3 +133,35 @@ def test_num_threads_round_trip():
     graphc.set_num_threads(before)
     with pytest.raises(RuntimeError):
         graphc.set_num_threads(0)
+
+
+def _in_fresh_process(code, **environment):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, **environment}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_omp_num_threads_sets_the_default_thread_count_as_in_torch():
+    assert _in_fresh_process("import graphc; print(graphc.get_num_threads())",
+                             OMP_NUM_THREADS="1") == ["1"]
+    assert _in_fresh_process("import graphc; print(graphc.get_num_threads())",
+                             OMP_NUM_THREADS="3") == ["3"]
+
+
+def test_set_num_threads_reaches_the_blas_that_compiled_products_call():
+    pytest.importorskip("scipy_openblas32")
+    code = """
+import ctypes, os, graphc, scipy_openblas32
+f = graphc.compile(lambda a, b: a @ b, fullgraph=True)
+f(graphc.randn(64, 64), graphc.randn(64, 64))
+blas = ctypes.CDLL(os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas.so"))
+print(blas.scipy_openblas_get_num_threads())
+graphc.set_num_threads(2)
+print(blas.scipy_openblas_get_num_threads())
+"""
+    assert _in_fresh_process(code, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="2") == ["1", "2"]
