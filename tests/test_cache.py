@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.codegen import cache, toolchain
+from graphc.codegen import cache, declarations, toolchain
 
 REAL_CC = shutil.which(os.environ.get("CC", "cc"))
 pytestmark = pytest.mark.skipif(REAL_CC is None, reason="no C compiler")
@@ -43,6 +43,7 @@ def expected(x):
 def fresh_start():
     """Forget the libraries this process loaded, as a new process would."""
     cache._loaded.clear()
+    declarations.ffi_for.cache_clear()
 
 
 def compiled_origin(function, x, **options):
@@ -152,13 +153,32 @@ def test_wrong_or_corrupt_records_are_rebuilt(private_cache, content):
     assert all(record.read_text() != content for record in records)
 
 
-def test_a_warm_start_loads_without_sympy_or_jinja2(private_cache):
-    script = SCRIPT + "import sys; print('sympy' in sys.modules, 'jinja2' in sys.modules)\n"
+def test_a_warm_start_loads_without_sympy_jinja2_or_a_c_parser(private_cache):
+    script = SCRIPT + ("import sys; print('sympy' in sys.modules, 'jinja2' in sys.modules, "
+                       "'pycparser' in sys.modules, 'scipy_openblas32' in sys.modules)\n")
     env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            env=env, timeout=120) for _ in range(2)]
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
-    assert runs[1].stdout.split() == ["disk", "False", "False"]
+    assert runs[1].stdout.split() == ["disk", "False", "False", "False", "False"]
+
+
+@pytest.mark.parametrize("content", ["not json", "{}", '{"dict": {}}', '{"_types": {"bytes": "zz"}}',
+                                     '{"_version": 1, "_types": {"bytes": "00"}}'])
+def test_a_bad_declarations_record_is_parsed_again(private_cache, content):
+    cdef = "int graphc_probe(int which);"
+    private_cache.mkdir()
+    declarations.ffi_for.cache_clear()
+    declarations.ffi_for(cdef, str(private_cache))  # writes the record
+    (record,) = private_cache.glob("ffi-*.json")
+    record.write_text(content)
+    declarations.ffi_for.cache_clear()
+    ffi = declarations.ffi_for(cdef, str(private_cache))
+    library = ffi.dlopen(None)  # the declarations parsed again: a symbol is found by them
+    assert ffi.typeof("int(*)(int)").cname == "int(*)(int)"
+    with pytest.raises(AttributeError, match="graphc_probe"):
+        library.graphc_probe  # declared, but not in the process: cffi names it
+    assert record.read_text() != content  # written again
 
 
 # --- a cache directory that cannot be written ---

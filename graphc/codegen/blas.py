@@ -4,6 +4,8 @@ Generated code calls its row-major sgemm/dgemm (symbols prefixed `scipy_`) and i
 against the wheel's shared library; without the wheel, products stay graphc's loop nests.
 """
 import functools
+import importlib.util
+import os
 
 __all__ = ["library_dir", "link_flags", "GEMM", "LAPACK_PREFIX", "lapack_declarations"]
 
@@ -31,12 +33,13 @@ def lapack_declarations(ctype):
 
 @functools.lru_cache(maxsize=None)
 def library_dir():
-    """The folder holding libscipy_openblas, or None when the wheel is not installed."""
-    try:
-        import scipy_openblas32
-    except ImportError:
+    """The folder holding libscipy_openblas, or None when the wheel is not installed. Found
+    without importing the package (its import reads package metadata: ~40 ms of a warm start)."""
+    spec = importlib.util.find_spec("scipy_openblas32")
+    if spec is None or spec.origin is None:
         return None
-    return scipy_openblas32.get_lib_dir()
+    folder = os.path.join(os.path.dirname(spec.origin), "lib")
+    return folder if os.path.isdir(folder) else None
 
 
 def link_flags(source):

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import warnings
 
+from .declarations import ffi_for
 from .toolchain import BuildFailed, CompilerMissing, compile_library, compiler, compiler_version
 from . import toolchain
 
@@ -214,9 +215,7 @@ def _dlopen_flags(ffi):
 
 
 def _open(target, cdef):
-    import cffi
-    ffi = cffi.FFI()
-    ffi.cdef(cdef)
+    ffi = ffi_for(cdef, str(target.parent.parent))
     return ffi, ffi.dlopen(str(target), _dlopen_flags(ffi))
 
 
