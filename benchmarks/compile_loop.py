@@ -88,6 +88,10 @@ def regression(quick):
     rows = {"graphc eager": regression_step(graphc)[0],
             "graphc compiled": graphc.compile(regression_step(graphc)[0], fullgraph=True),
             "numpy (by hand)": numpy_regression_step()}
+    repeated = graphc.compile(regression_step(graphc)[0], fullgraph=True)
+    # compiled.repeat: a round's steps in one native call (the row is timed per step too)
+    loops = {"graphc compiled .repeat(n)": repeated.repeat}
+    rows["graphc compiled .repeat(n)"] = repeated
     if torch is not None:
         rows["torch eager"] = regression_step(torch)[0]
         add_torch_compile(rows, regression_step(torch)[0])
@@ -102,8 +106,11 @@ def regression(quick):
         for name, step in rows.items():
             gc.disable()  # as timeit does: a collection of another row's garbage is no one's
             start = timeit.default_timer()
-            for _ in range(steps):
-                step()
+            if name in loops:
+                loops[name](steps)
+            else:
+                for _ in range(steps):
+                    step()
             samples[name].append((timeit.default_timer() - start) / steps * 1e6)
             gc.enable()
     times = {name: statistics.median(values) for name, values in samples.items()}

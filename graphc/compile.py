@@ -341,6 +341,13 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         return self._call(args, kwargs)
 
+    def repeat(self, n, *args, **kwargs):
+        """Call the function n times with the same arguments, in one native call when its
+        specialisation allows (see graphc/compiled_repeat.py), and return the n results stacked along
+        a new first dim (`losses = step.repeat(8000)`)."""
+        from .compiled_repeat import repeat
+        return repeat(self, n, args, kwargs)
+
     def __get__(self, instance, owner=None):
         """A compiled method: bound, the instance is its first argument (its tensors are read
         from it on every call, as a closure's are)."""
