@@ -1343,3 +1343,34 @@ def test_a_process_with_busy_openmp_workers_exits_cleanly(private_cache):
     finished = subprocess.run([sys.executable, "-c", script], env=environment,
                               capture_output=True, text=True, timeout=120)
     assert (finished.returncode, finished.stdout.strip()) == (0, "done"), finished.stderr
+
+
+def test_an_unrolled_loop_shares_one_function_per_distinct_kernel():
+    """The steps of an unrolled RNN differ only in the buffers (and operand offsets) they are
+    called with: each distinct kernel is one C function, called once per step."""
+    graphc.manual_seed(0)
+    w = graphc.randn(8, 8, dtype=graphc.float64, requires_grad=True)
+    u = graphc.randn(3, 8, dtype=graphc.float64, requires_grad=True)
+
+    def unrolled(xs):
+        h = graphc.zeros(2, 8, dtype=graphc.float64)
+        for t in range(20):
+            h = (xs[t] @ u + h @ w).tanh()
+        loss = h.sum()
+        loss.backward()
+        return loss
+    xs = graphc.randn(20, 2, 3, dtype=graphc.float64)
+    expected = unrolled(xs).item()
+    grads = [w.grad.numpy().copy(), u.grad.numpy().copy()]
+    w.grad = u.grad = None
+    compiled = graphc.compile(unrolled, fullgraph=True)
+    compiled(xs)  # the trace
+    w.grad = u.grad = None
+    assert compiled(xs).item() == pytest.approx(expected, rel=1e-12)
+    for p, g in zip((w, u), grads):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-12)
+    source = compiled.source()
+    definitions = source.count("static void kernel")
+    calls = source.split("int graphc_entry")[1].count("kernel")
+    assert definitions <= 16 and calls >= 100, (definitions, calls)
+    assert "also called, with other operands, for:" in source

@@ -11,6 +11,7 @@ into the loop that last reads their tensor. Ops the backend cannot lower raise `
 import collections
 import functools
 import importlib.resources
+import json
 import pathlib
 import re
 import sys
@@ -569,6 +570,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         })
     for kernel in kernels:
         kernel["split"] = _split_loop(kernel)
+    _share_identical_kernels(kernels)
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
@@ -578,6 +580,28 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
         else None)
     return source, dtype, ctype, reductions, randoms
+
+
+_POINTER = re.compile(r"\b(?:in|out|buf)\d+(?:_data)?\b")  # pointers and their loads
+# what tells two kernels apart without changing their function's text
+_CALL_SITE = ("name", "output", "summary", "nodes", "locations", "arguments", "function", "also")
+
+
+def _share_identical_kernels(kernels):
+    """Kernels that differ only in the buffers they are called with (the steps of an unrolled
+    loop) share one function: the first is defined, the others call it with their own
+    pointers. An RNN unrolled over 100 steps has ~700 kernels but a handful of distinct ones;
+    gcc's time grows with the functions it optimises."""
+    first = {}
+    for kernel in kernels:
+        text = json.dumps({k: v for k, v in kernel.items() if k not in _CALL_SITE},
+                          sort_keys=True, default=repr)
+        names = {}
+        key = _POINTER.sub(lambda match: names.setdefault(match.group(0), f"p{len(names)}"), text)
+        owner = first.setdefault(key, kernel)
+        kernel["function"], kernel["also"] = owner["name"], []
+        if owner is not kernel:
+            owner["also"].append(f"%{kernel['output']} ({', '.join(kernel['locations'])})")
 
 
 def _split_loop(kernel):

@@ -434,6 +434,15 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
         b_shape, b_strides = tuple(b_shape) + (1,), tuple(b_strides) + (1,)
     batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
     m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
+    pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
+    signature = _signature(pointers, [target_pointer], types)
+    if len(pointers) == 2 and (a_base or b_base):
+        # each operand's start is passed (`in0_data + 256`), so that the products of an
+        # unrolled loop's steps are one function (see c_backend._share_identical_kernels)
+        signature["arguments"] = ", ".join(
+            [f"{pointer} + {base}" if base else pointer
+             for pointer, base in zip(pointers, (a_base, b_base))] + [target_pointer])
+        a_base = b_base = 0
     gemm = _gemm_lines(a, b, (a_shape, a_strides, a_base), (b_shape, b_strides, b_base), batch,
                        m, k, n, pointer_of, target_pointer, types.compute)
     loop_shape = batch + (m, k, n)
@@ -444,7 +453,6 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
                 tuple(b_strides[:-2]) + (0, b_strides[-2], b_strides[-1]), b_base)
     numel = _numel(node.shape)
     kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
-    pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
     return {
         "name": f"kernel{position}_matmul",
         "output": node.name,
@@ -452,7 +460,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
                    f"[{', '.join(map(str, b_shape))}]",
         "nodes": [f"%{node.name} = matmul"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **_signature(pointers, [target_pointer], types),
+        **signature,
         "numel": numel,
         "index_lines": [],
         "loads": [{"symbol": "left", "pointer": pointer_of[a],
