@@ -1,0 +1,253 @@
+"""The CUDA test programs: one small .cu program per building block of templates/cuda, rendered
+through templates/cuda/entry.cu.j2, and numpy models of the combining orders they promise.
+
+tests/test_cuda_emulation.py builds them as host C++ against the emulation header (and with
+nvcc -c where nvcc exists); tests/gpu/run_on_device.sh runs the same tests on a GPU.
+"""
+import numpy as np
+
+from graphc.codegen import cuda_check
+
+
+def _buffer(name, ctype, count, argument=True, copy_in=False, copy_out=False, zero=False):
+    return dict(name=name, ctype=ctype, count=count, argument=argument, copy_in=copy_in,
+                copy_out=copy_out, zero=zero)
+
+
+def _launch(kernel, grid, block, arguments, comment, shared="0"):
+    return dict(kernel=kernel, grid=grid, block=block, shared=shared, arguments=arguments,
+                comment=comment)
+
+
+def _program(comment, headers, kernels, entries):
+    return cuda_check.render("cuda/entry.cu.j2", comment=comment, headers=headers,
+                             kernels=kernels, entries=entries)
+
+
+# ------------------------------------------------------------------ elementwise
+
+_SCALE_ADD = """\
+/* out[i] = x[i] * scale + y[i % m]: a fused elementwise kernel with a broadcast input */
+__global__ void scale_add_broadcast(const float *__restrict__ x, const float *__restrict__ y,
+                                    int64_t n, int64_t m, float scale, float *__restrict__ out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(i, n)
+        out[i] = x[i] * scale + y[i % m];
+}"""
+
+
+def elementwise():
+    entry = dict(
+        name="scale_add", comment="out = x * scale + y (y broadcast along the rows)",
+        scalars=[dict(ctype="int64_t", name="n"), dict(ctype="int64_t", name="m"),
+                 dict(ctype="float", name="scale"), dict(ctype="unsigned", name="max_blocks")],
+        buffers=[_buffer("x", "float", "n", copy_in=True),
+                 _buffer("y", "float", "m", copy_in=True),
+                 _buffer("out", "float", "n", copy_out=True)],
+        launches=[_launch("scale_add_broadcast", "graphc_grid_blocks(n, 64, max_blocks)", "64",
+                          "x_device, y_device, n, m, scale, out_device",
+                          "one thread per element, grid-stride past max_blocks blocks")])
+    return _program("a grid-stride elementwise kernel", ["elementwise.cuh"], [_SCALE_ADD],
+                    [entry])
+
+
+# ------------------------------------------------------------------ reductions
+
+def _reduction_entry(name, comment, ctype, acc, op_kernels, output_buffers, finish_arguments,
+                     partial_buffers, partial_arguments):
+    partials, finish = op_kernels
+    return dict(
+        name=name, comment=comment,
+        scalars=[dict(ctype="int64_t", name="n"), dict(ctype="unsigned", name="blocks"),
+                 dict(ctype="unsigned", name="threads")],
+        buffers=[_buffer("x", ctype, "n", copy_in=True), *partial_buffers, *output_buffers],
+        launches=[_launch(partials, "blocks", "threads", f"x_device, n, {partial_arguments}",
+                          "pass 1: each block folds its grid-stride share into a partial"),
+                  _launch(finish, "1", "threads", finish_arguments,
+                          "pass 2: one block folds the partials")])
+
+
+def reductions():
+    entries = []
+    for ctype, acc in (("float", "float"), ("double", "double")):
+        entries.append(_reduction_entry(
+            f"sum_{ctype}", f"the sum of x ({ctype}, accumulated in {acc})", ctype, acc,
+            (f"graphc_reduce_partials<graphc_sum_op, {ctype}, {acc}>",
+             f"graphc_reduce_finish<graphc_sum_op, {acc}, {ctype}>"),
+            [_buffer("out", ctype, "1", copy_out=True)],
+            "partials_device, (int64_t)blocks, out_device",
+            [_buffer("partials", acc, "blocks", argument=False)], "partials_device"))
+        entries.append(_reduction_entry(
+            f"max_{ctype}", f"the maximum of x ({ctype}; NaN wins)", ctype, ctype,
+            (f"graphc_reduce_partials<graphc_max_op, {ctype}, {ctype}>",
+             f"graphc_reduce_finish<graphc_max_op, {ctype}, {ctype}>"),
+            [_buffer("out", ctype, "1", copy_out=True)],
+            "partials_device, (int64_t)blocks, out_device",
+            [_buffer("partials", ctype, "blocks", argument=False)], "partials_device"))
+        entries.append(_reduction_entry(
+            f"argmax_{ctype}", f"the maximum of x and its first position ({ctype})", ctype,
+            ctype, (f"graphc_argmax_partials<{ctype}>", f"graphc_argmax_finish<{ctype}>"),
+            [_buffer("value", ctype, "1", copy_out=True),
+             _buffer("index", "int64_t", "1", copy_out=True)],
+            "values_device, indices_device, (int64_t)blocks, value_device, index_device",
+            [_buffer("values", ctype, "blocks", argument=False),
+             _buffer("indices", "int64_t", "blocks", argument=False)],
+            "values_device, indices_device"))
+    return _program("block tree reductions, one and two passes", ["reduce.cuh"], [], entries)
+
+
+def _warp_tree(values):
+    """Lane 0 of a warp after shuffling down by 16, 8, 4, 2, 1 (lanes past 31 read their own)."""
+    lanes = values.copy()
+    for offset in (16, 8, 4, 2, 1):
+        shifted = lanes.copy()
+        shifted[:, :32 - offset] = lanes[:, offset:]
+        lanes = lanes + shifted
+    return lanes[:, 0]
+
+
+def _block_tree(values, dtype):
+    """Thread 0's sum of one block's per-thread values, in the shuffle tree's order."""
+    warps = values.reshape(-1, 32)
+    warp_sums = np.zeros((1, 32), dtype=dtype)
+    warp_sums[0, :warps.shape[0]] = _warp_tree(warps)
+    return _warp_tree(warp_sums)[0]
+
+
+def tree_sum(x, blocks, threads):
+    """The sum reduce.cuh computes, in its combining order, in x's dtype (bit for bit)."""
+    dtype = x.dtype.type
+    stride = blocks * threads
+    per_thread = np.zeros(stride, dtype=dtype)
+    for start in range(0, len(x), stride):  # each thread folds its share left to right
+        chunk = x[start:start + stride]
+        per_thread[:len(chunk)] += chunk
+    partials = np.array([_block_tree(per_thread[b * threads:(b + 1) * threads], dtype)
+                         for b in range(blocks)], dtype=dtype)
+    second = np.zeros(threads, dtype=dtype)
+    for start in range(0, blocks, threads):
+        chunk = partials[start:start + threads]
+        second[:len(chunk)] += chunk
+    return _block_tree(second, dtype)
+
+
+# ------------------------------------------------------------------ scatter and the error flag
+
+def scatter():
+    entries = []
+    for ctype in ("float", "double", "int64_t"):
+        entries.append(dict(
+            name=f"scatter_add_{ctype}", comment=f"out[index[i]] += source[i] ({ctype})",
+            scalars=[dict(ctype="int64_t", name="n"), dict(ctype="int64_t", name="size"),
+                     dict(ctype="int", name="kind"), dict(ctype="unsigned", name="blocks")],
+            buffers=[_buffer("index", "int64_t", "n", copy_in=True),
+                     _buffer("source", ctype, "n", copy_in=True),
+                     _buffer("out", ctype, "size", copy_in=True, copy_out=True)],
+            launches=[_launch(f"graphc_scatter_add<{ctype}>", "blocks", "64",
+                              "index_device, source_device, n, size, out_device, error_device, "
+                              "kind", "atomics accumulate repeated indices")]))
+    return _program("an accumulating scatter with a device-side error flag", ["scatter.cuh"],
+                    [], entries)
+
+
+# ------------------------------------------------------------------ Philox
+
+_PHILOX_KERNELS = [
+    """\
+/* word j of the draw at (seed, offset), for j < count */
+__global__ void philox_words(uint64_t seed, uint64_t offset, int64_t count, uint32_t *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(j, count)
+        out[j] = graphc_random_word(seed, offset, j);
+}""",
+    """\
+/* rand in float32 (24-bit uniforms) */
+__global__ void uniform_float32(uint64_t seed, uint64_t offset, int64_t count, float *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(e, count)
+        out[e] = (float)graphc_uniform(seed, offset, e, 24);
+}""",
+    """\
+/* rand in float64 (53-bit uniforms) */
+__global__ void uniform_float64(uint64_t seed, uint64_t offset, int64_t count, double *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(e, count)
+        out[e] = graphc_uniform(seed, offset, e, 53);
+}""",
+    """\
+/* randn in float64: one Box-Muller pair per thread (an odd count drops the last sine) */
+__global__ void normal_float64(uint64_t seed, uint64_t offset, int64_t count, double *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(k, (count + 1) / 2) {
+        double z0, z1;
+        graphc_normal_pair(seed, offset, k, 53, &z0, &z1);
+        out[2 * k] = z0;
+        if (2 * k + 1 < count)
+            out[2 * k + 1] = z1;
+    }
+}""",
+    """\
+/* randint in [low, low + span), span <= 2**32 */
+__global__ void random_integers(uint64_t seed, uint64_t offset, int64_t count, int64_t low,
+                                uint64_t span, int64_t *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(e, count)
+        out[e] = graphc_random_integer(seed, offset, e, low, span);
+}""",
+]
+
+
+def philox():
+    entries = []
+    for kernel, ctype, extra_scalars, extra_arguments in (
+            ("philox_words", "uint32_t", [], ""),
+            ("uniform_float32", "float", [], ""),
+            ("uniform_float64", "double", [], ""),
+            ("normal_float64", "double", [], ""),
+            ("random_integers", "int64_t", [dict(ctype="int64_t", name="low"),
+                                            dict(ctype="uint64_t", name="span")], "low, span, ")):
+        entries.append(dict(
+            name=f"draw_{kernel}", comment=f"{kernel} of the draw at (seed, offset)",
+            scalars=[dict(ctype="uint64_t", name="seed"), dict(ctype="uint64_t", name="offset"),
+                     dict(ctype="int64_t", name="count"), *extra_scalars],
+            buffers=[_buffer("out", ctype, "count", copy_out=True)],
+            launches=[_launch(kernel, "graphc_grid_blocks(count, 64, 8)", "64",
+                              f"seed, offset, count, {extra_arguments}out_device",
+                              "each element from (seed, offset, position) alone")]))
+    return _program("Philox4x32-10 draws", ["elementwise.cuh", "philox.cuh"], _PHILOX_KERNELS,
+                    entries)
+
+
+# ------------------------------------------------------------------ the emulation itself
+
+_LANES = """\
+/* each thread's results of the four shuffles and of a __syncthreads round trip */
+__global__ void lane_exchange(int *down, int *xor_, int *up, int *broadcast, int *neighbour)
+{
+    __shared__ int slots[1024];
+    const int t = threadIdx.x, global = blockIdx.x * blockDim.x + t;
+    const int value = 1000 * blockIdx.x + t;
+    down[global] = __shfl_down_sync(GRAPHC_FULL_WARP, value, 3);
+    xor_[global] = __shfl_xor_sync(GRAPHC_FULL_WARP, value, 5);
+    up[global] = __shfl_up_sync(GRAPHC_FULL_WARP, value, 2, 16);
+    broadcast[global] = __shfl_sync(GRAPHC_FULL_WARP, value, 7);
+    slots[t] = value;
+    __syncthreads();
+    neighbour[global] = slots[(t + 1) % blockDim.x];
+}"""
+
+
+def lanes():
+    entry = dict(
+        name="exchange", comment="the lanes' shuffles and a block barrier",
+        scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],
+        buffers=[_buffer(name, "int", "blocks * threads", copy_out=True)
+                 for name in ("down", "xor_", "up", "broadcast", "neighbour")],
+        launches=[_launch("lane_exchange", "blocks", "threads",
+                          "down_device, xor__device, up_device, broadcast_device, "
+                          "neighbour_device", "one value per thread, exchanged")])
+    return _program("warp shuffles and __syncthreads", [], [_LANES], [entry])
+
+
+PROGRAMS = {"elementwise": elementwise, "reductions": reductions, "scatter": scatter,
+            "philox": philox, "lanes": lanes}
