@@ -31,18 +31,22 @@ UNSIGNED = ctypes.c_uint
 
 @pytest.fixture(scope="module")
 def build(tmp_path_factory):
-    """build(name): the program's library (emulated, or on the GPU under ON_GPU), built once."""
+    """build(name): the program's library (emulated, or on the GPU under ON_GPU), built once;
+    widen_races=True: an emulated build whose threads pause inside the error record's protocol."""
     directory = tmp_path_factory.mktemp("cuda")
     built = {}
 
-    def get(name):
-        if name not in built:
+    def get(name, widen_races=False):
+        key = (name, widen_races and not ON_GPU)
+        if key not in built:
             source = cuda_programs.PROGRAMS[name]()
             if ON_GPU:
-                built[name] = cuda_check.build_with_nvcc(source, directory, name, shared=True)
+                built[key] = cuda_check.build_with_nvcc(source, directory, name, shared=True)
             else:
-                built[name] = cuda_check.build_emulated(source, directory, name)
-        return built[name]
+                built[key] = cuda_check.build_emulated(
+                    source, directory, name + "_widened" * widen_races,
+                    defines=["GRAPHC_WIDEN_RACES"] if widen_races else [])
+        return built[key]
     return get
 
 
@@ -276,6 +280,20 @@ def test_error_flag_reports_the_first_bad_index(build, blocks):
     assert _scatter(library, "double", index, source, out, blocks=blocks, kind=1) == 1
     assert error_of(library) == (-51, 50, 0, 1)
     np.testing.assert_array_equal(out, np.arange(50))  # nothing written back on failure
+
+
+@pytest.mark.parametrize("widen_races", [False, True])
+@pytest.mark.parametrize("blocks", [1, 4, 64])
+def test_error_flag_keeps_the_lowest_of_many_racing_failures(build, blocks, widen_races):
+    library = build("scatter", widen_races)
+    rng = np.random.default_rng(blocks)
+    index = rng.integers(0, 8, 30000)
+    failing = np.sort(rng.choice(np.arange(3000, 30000), 5000, replace=False))
+    index[failing] = rng.integers(8, 1000, len(failing))  # every thread meets several
+    out = np.zeros(8, dtype=np.int64)
+    assert _scatter(library, "int64_t", index, np.ones(30000, dtype=np.int64), out,
+                    blocks=blocks, kind=7) == 1
+    assert error_of(library) == (index[failing[0]], 8, 0, 7)
 
 
 def test_error_flag_is_reset_between_calls(build):

@@ -66,14 +66,16 @@ def _write_source(source, directory, name):
     return path
 
 
-def build_emulated(source, directory, name):
-    """Compile `source` as host C++ into directory/name.so (emulated) and load it (ctypes)."""
+def build_emulated(source, directory, name, defines=()):
+    """Compile `source` as host C++ into directory/name.so (emulated) and load it (ctypes);
+    `defines`: macros to set (GRAPHC_WIDEN_RACES, see host_emulation.h)."""
     compiler = host_compiler()
     if compiler is None:
         raise CudaBuildError("no g++ on PATH: the CUDA emulation needs a C++17 compiler")
     source_path = _write_source(source, directory, name)
     library = source_path.with_suffix(".so")
-    _compile([compiler, *EMULATION_FLAGS, f"-I{cuda_template_dir()}", "-shared",
+    _compile([compiler, *EMULATION_FLAGS, *[f"-D{macro}" for macro in defines],
+              f"-I{cuda_template_dir()}", "-shared",
               str(source_path), "-o", str(library)], source_path)
     return ctypes.CDLL(str(library))
 

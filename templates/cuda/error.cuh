@@ -37,10 +37,12 @@ __device__ inline void graphc_report_error(graphc_error_record *record,
 {
     if (atomicMin(&record->position, position) <= position)
         return;  // a position as low or lower already failed
+    GRAPHC_RACE_WINDOW();
     while (atomicCAS(&record->lock, 0, 1) != 0) {
     }
     __threadfence();
     if (*(volatile unsigned long long *)&record->position == position) {
+        GRAPHC_RACE_WINDOW();
         *(volatile long long *)&record->value = value;
         *(volatile long long *)&record->size = size;
         *(volatile int *)&record->dim = dim;

@@ -6,7 +6,9 @@
  *     GRAPHC_LAUNCH(grid, block, shared_bytes, stream, kernel)(arguments...);
  *
  * (the kernel comes last so that a template's commas, graphc_sum_partials<float, float>, need
- * no parentheses).
+ * no parentheses). GRAPHC_RACE_WINDOW() marks the point of a protocol between threads (the
+ * error record's) where another thread may overtake: a pause under the emulation's
+ * GRAPHC_WIDEN_RACES, nothing otherwise.
  */
 #ifndef GRAPHC_CUDA_CUH
 #define GRAPHC_CUDA_CUH
@@ -20,6 +22,7 @@
 #define GRAPHC_DYNAMIC_SHARED(type, name)                     \
     extern __shared__ unsigned char graphc_dynamic_shared[]; \
     type *name = reinterpret_cast<type *>(graphc_dynamic_shared)
+#define GRAPHC_RACE_WINDOW() ((void)0)
 #else
 #include "host_emulation.h"
 #endif

@@ -19,7 +19,10 @@
  *     order of the competing threads;
  *   - the runtime calls graphc's host code makes (cudaMalloc, cudaMemcpy[Async], cudaMemset
  *     [Async], cudaFree, streams, cudaDeviceSynchronize, cudaGetLastError) over host memory.
- *     Every launch and copy finishes before its call returns, so a stream is always idle.
+ *     Every launch and copy finishes before its call returns, so a stream is always idle;
+ *   - with -DGRAPHC_WIDEN_RACES, GRAPHC_RACE_WINDOW() pauses the thread, so that a test meets
+ *     the interleavings of a protocol between threads that a GPU produces and that the
+ *     emulation's schedule would almost never show.
  *
  * What is not: timing and occupancy, the GPU memory model (a race a GPU could expose may stay
  * hidden here, as threads interleave differently), warp divergence and lockstep execution
@@ -35,6 +38,7 @@
 #endif
 
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -330,6 +334,21 @@ Launch<Parameters...> launcher(dim3 grid, dim3 block, size_t shared_bytes, cudaS
 
 #define GRAPHC_DYNAMIC_SHARED(type, name) \
     type *name = reinterpret_cast<type *>(graphc_emu::current_block->dynamic_shared.data())
+
+/* a pause where a protocol between threads could be raced (see graphc_cuda.cuh) */
+#ifdef GRAPHC_WIDEN_RACES
+namespace graphc_emu {
+inline void race_window()  // 0 to 399 microseconds, varying from call to call
+{
+    thread_local unsigned state = 2654435761u * (linear_thread() + 1);
+    state = state * 1103515245u + 12345u;
+    std::this_thread::sleep_for(std::chrono::microseconds((state >> 16) % 400));
+}
+}  // namespace graphc_emu
+#define GRAPHC_RACE_WINDOW() graphc_emu::race_window()
+#else
+#define GRAPHC_RACE_WINDOW() ((void)0)
+#endif
 
 inline void __syncthreads() { graphc_emu::current_block->barrier.wait(); }
 
