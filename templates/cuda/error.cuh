@@ -35,6 +35,7 @@ __device__ inline void graphc_report_error(graphc_error_record *record,
                                            unsigned long long position, long long value,
                                            long long size, int dim, int kind)
 {
+    GRAPHC_RACE_WINDOW();
     if (atomicMin(&record->position, position) <= position)
         return;  // a position as low or lower already failed
     GRAPHC_RACE_WINDOW();
