@@ -282,16 +282,20 @@ def test_error_flag_reports_the_first_bad_index(build, blocks):
     np.testing.assert_array_equal(out, np.arange(50))  # nothing written back on failure
 
 
-@pytest.mark.parametrize("widen_races", [False, True])
-@pytest.mark.parametrize("blocks", [1, 4, 64])
-def test_error_flag_keeps_the_lowest_of_many_racing_failures(build, blocks, widen_races):
+# widened: failing threads pause at random inside the record's protocol (host_emulation.h),
+# so some are overtaken as on a GPU; without the lock or the re-check this finds a wrong record
+@pytest.mark.parametrize("bad_share, blocks, widen_races",
+                         [(share, blocks, False) for share in (0.2, 1.0) for blocks in (1, 4, 64)]
+                         + [(1.0, 1, True), (1.0, 4, True)])
+def test_error_flag_keeps_the_lowest_of_many_racing_failures(build, bad_share, blocks,
+                                                             widen_races):
     library = build("scatter", widen_races)
     rng = np.random.default_rng(blocks)
     index = rng.integers(0, 8, 30000)
-    failing = np.sort(rng.choice(np.arange(3000, 30000), 5000, replace=False))
+    failing = np.sort(rng.choice(np.arange(3000, 30000), int(27000 * bad_share), replace=False))
     index[failing] = rng.integers(8, 1000, len(failing))  # every thread meets several
     out = np.zeros(8, dtype=np.int64)
-    for _ in range(8 if widen_races else 1):  # each call another interleaving
+    for _ in range(4 if widen_races else 1):  # each call another interleaving
         assert _scatter(library, "int64_t", index, np.ones(30000, dtype=np.int64), out,
                         blocks=blocks, kind=7) == 1
         assert error_of(library) == (index[failing[0]], 8, 0, 7)

@@ -338,11 +338,12 @@ Launch<Parameters...> launcher(dim3 grid, dim3 block, size_t shared_bytes, cudaS
 /* a pause where a protocol between threads could be raced (see graphc_cuda.cuh) */
 #ifdef GRAPHC_WIDEN_RACES
 namespace graphc_emu {
-inline void race_window()  // 0 to 399 microseconds, varying from call to call
+inline void race_window()  // mostly short, one call in four 2 ms: a thread overtaken
 {
     thread_local unsigned state = 2654435761u * (linear_thread() + 1);
     state = state * 1103515245u + 12345u;
-    std::this_thread::sleep_for(std::chrono::microseconds((state >> 16) % 400));
+    const unsigned draw = state >> 16;
+    std::this_thread::sleep_for(std::chrono::microseconds(draw % 4 == 0 ? 2000 : draw % 50));
 }
 }  // namespace graphc_emu
 #define GRAPHC_RACE_WINDOW() graphc_emu::race_window()
