@@ -20,6 +20,7 @@ from graphc import dtypes
 from graphc.codegen import c_backend, cuda_check
 
 ON_GPU = os.environ.get("GRAPHC_CUDA_TEST_DEVICE") == "gpu"
+GPU_ARCH = os.environ.get("GRAPHC_CUDA_ARCH", "sm_90")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 if cuda_check.host_compiler() is None and not ON_GPU:
@@ -41,7 +42,8 @@ def build(tmp_path_factory):
         if key not in built:
             source = cuda_programs.PROGRAMS[name]()
             if ON_GPU:
-                built[key] = cuda_check.build_with_nvcc(source, directory, name, shared=True)
+                built[key] = cuda_check.build_with_nvcc(source, directory, name, arch=GPU_ARCH,
+                                                        shared=True)
             else:
                 built[key] = cuda_check.build_emulated(
                     source, directory, name + "_widened" * widen_races,
