@@ -249,5 +249,55 @@ def lanes():
     return _program("warp shuffles and __syncthreads", [], [_LANES], [entry])
 
 
+# ------------------------------------------------------------------ drivers for ThreadSanitizer
+
+# mains calling a program's entry points, for an emulated build under g++ -fsanitize=thread:
+# it reports any two accesses of one address, one a write, that no barrier or atomic orders
+THREAD_CHECK_DRIVERS = {
+    "reductions": """
+#include <vector>
+int main()
+{
+    for (int64_t n : {0, 33, 5000}) {
+        std::vector<float> x(n);
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (float)(i % 7) - 3.0f;
+        float sum, maximum, value;
+        int64_t index;
+        if (sum_float(n, 3, 64, x.data(), &sum) || max_float(n, 3, 64, x.data(), &maximum) ||
+            argmax_float(n, 3, 96, x.data(), &value, &index))
+            return 1;
+    }
+    return 0;
+}
+""",
+    "scatter": """
+#include <vector>
+int main()
+{
+    std::vector<int64_t> index(3000);
+    std::vector<double> source(3000, 1.0), out(10, 0.0);
+    for (int i = 0; i < 3000; i++)
+        index[i] = i % 10;
+    if (scatter_add_double(3000, 10, 1, 4, index.data(), source.data(), out.data()) != 0)
+        return 1;
+    for (int i = 1000; i < 3000; i += 3)
+        index[i] = 10 + i;
+    return scatter_add_double(3000, 10, 1, 4, index.data(), source.data(), out.data()) == 1 &&
+           graphc_error_detail(0) == 1010 ? 0 : 1;
+}
+""",
+    "lanes": """
+#include <vector>
+int main()
+{
+    std::vector<int> down(128), xor_(128), up(128), broadcast(128), neighbour(128);
+    return exchange(2, 64, down.data(), xor_.data(), up.data(), broadcast.data(),
+                    neighbour.data());
+}
+""",
+}
+
+
 PROGRAMS = {"elementwise": elementwise, "reductions": reductions, "scatter": scatter,
             "philox": philox, "lanes": lanes}

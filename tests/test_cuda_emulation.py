@@ -9,6 +9,7 @@ GPU) the same tests run the programs built by nvcc on the GPU instead.
 import ctypes
 import os
 import pathlib
+import subprocess
 import tomllib
 
 import numpy as np
@@ -141,6 +142,30 @@ def test_bad_launch_reports_invalid_configuration(build, threads):
     library.graphc_cuda_error_message.restype = ctypes.c_char_p
     library.graphc_cuda_error_message.argtypes = [ctypes.c_int64]
     assert library.graphc_cuda_error_message(status) == b"invalid configuration argument"
+
+
+@pytest.fixture(scope="module")
+def thread_sanitizer(tmp_path_factory):
+    """Skips unless g++ builds and runs a -fsanitize=thread program here."""
+    directory = tmp_path_factory.mktemp("tsan_probe")
+    try:
+        probe = cuda_check.build_emulated_program("int main() { return 0; }\n", directory,
+                                                  "probe", ["-fsanitize=thread"])
+    except cuda_check.CudaBuildError:
+        pytest.skip("g++ has no -fsanitize=thread")
+    if subprocess.run([probe], capture_output=True).returncode != 0:
+        pytest.skip("-fsanitize=thread programs do not run here")
+
+
+@pytest.mark.skipif(ON_GPU, reason="a host build")
+@pytest.mark.parametrize("name", sorted(cuda_programs.THREAD_CHECK_DRIVERS))
+def test_no_data_race_under_thread_sanitizer(thread_sanitizer, name, tmp_path):
+    source = cuda_programs.PROGRAMS[name]() + cuda_programs.THREAD_CHECK_DRIVERS[name]
+    executable = cuda_check.build_emulated_program(source, tmp_path, name,
+                                                   ["-fsanitize=thread", "-g", "-O1"])
+    result = subprocess.run([executable], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "TSAN_OPTIONS": "exitcode=66 halt_on_error=1"})
+    assert result.returncode == 0, result.stderr[-6000:]
 
 
 # ------------------------------------------------------------------ elementwise

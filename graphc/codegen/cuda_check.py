@@ -16,7 +16,7 @@ import jinja2
 from .c_backend import template_root
 
 __all__ = ["cuda_template_dir", "render", "host_compiler", "nvcc", "build_emulated",
-           "build_with_nvcc", "CudaBuildError"]
+           "build_emulated_program", "build_with_nvcc", "CudaBuildError"]
 
 # -ffp-contract=off / --fmad=false: one rounding per operation, as numpy and the C backend
 EMULATION_FLAGS = ("-x", "c++", "-std=c++17", "-O2", "-pthread", "-fPIC", "-ffp-contract=off")
@@ -78,6 +78,19 @@ def build_emulated(source, directory, name, defines=()):
               f"-I{cuda_template_dir()}", "-shared",
               str(source_path), "-o", str(library)], source_path)
     return ctypes.CDLL(str(library))
+
+
+def build_emulated_program(source, directory, name, flags=()):
+    """Compile `source` (with a main) as a host C++ executable; `flags`: more g++ flags (e.g.
+    -fsanitize=thread). Returns the executable's path."""
+    compiler = host_compiler()
+    if compiler is None:
+        raise CudaBuildError("no g++ on PATH: the CUDA emulation needs a C++17 compiler")
+    source_path = _write_source(source, directory, name)
+    executable = source_path.with_suffix("")
+    _compile([compiler, *EMULATION_FLAGS, *flags, f"-I{cuda_template_dir()}",
+              str(source_path), "-o", str(executable)], source_path)
+    return executable
 
 
 def build_with_nvcc(source, directory, name, arch="sm_90", shared=False):

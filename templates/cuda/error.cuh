@@ -42,7 +42,7 @@ __device__ inline void graphc_report_error(graphc_error_record *record,
     while (atomicCAS(&record->lock, 0, 1) != 0) {
     }
     __threadfence();
-    if (*(volatile unsigned long long *)&record->position == position) {
+    if (atomicAdd(&record->position, 0ull) == position) {  // an atomic read: still the lowest?
         GRAPHC_RACE_WINDOW();
         *(volatile long long *)&record->value = value;
         *(volatile long long *)&record->size = size;
