@@ -188,7 +188,7 @@ def test_grid_stride_elementwise(build, n, m, max_blocks):
 # ------------------------------------------------------------------ reductions
 
 LENGTHS = [0, 1, 31, 32, 33, 1025, 100000]
-LAUNCHES = [(1, 32), (3, 64), (8, 256)]
+LAUNCHES = [(1, 32), (3, 64), (5, 128)]
 
 
 def _reduce(library, entry, x, blocks, threads, *outputs):
@@ -205,6 +205,13 @@ def test_sum_in_its_combining_order(build, ctype, dtype, n, blocks, threads):
     assert _reduce(build("reductions"), f"sum_{ctype}", x, blocks, threads, out) == 0
     assert out[0] == cuda_programs.tree_sum(x, blocks, threads)  # bit for bit
     np.testing.assert_allclose(out[0], x.astype(np.float64).sum(), rtol=1e-5, atol=1e-5)
+
+
+def test_sum_on_full_blocks_of_1024_threads(build):
+    x = np.random.default_rng(0).standard_normal(100000).astype(np.float32)
+    out = np.zeros(1, dtype=np.float32)
+    assert _reduce(build("reductions"), "sum_float", x, 2, 1024, out) == 0
+    assert out[0] == cuda_programs.tree_sum(x, 2, 1024)
 
 
 @pytest.mark.parametrize("blocks, threads", LAUNCHES)
