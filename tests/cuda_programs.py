@@ -237,7 +237,45 @@ __global__ void lane_exchange(int *down, int *xor_, int *up, int *broadcast, int
 }"""
 
 
+_COORDINATES = """\
+/* where each thread of a 2-D grid of 2-D blocks is, at its linear position (x fastest) */
+__global__ void thread_coordinates(int *where)
+{
+    const int block = blockIdx.x + gridDim.x * blockIdx.y;
+    const int thread = threadIdx.x + blockDim.x * threadIdx.y;
+    int *out = where + 4 * (block * blockDim.x * blockDim.y + thread);
+    out[0] = blockIdx.x;
+    out[1] = blockIdx.y;
+    out[2] = threadIdx.x;
+    out[3] = threadIdx.y;
+}"""
+
+_REVERSE = """\
+/* each block's slice of x reversed, through dynamic shared memory of blockDim.x doubles */
+__global__ void reverse_in_blocks(const double *x, double *out)
+{
+    GRAPHC_DYNAMIC_SHARED(double, tile);
+    const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    tile[threadIdx.x] = x[i];
+    __syncthreads();
+    out[i] = tile[blockDim.x - 1 - threadIdx.x];
+}"""
+
+
 def lanes():
+    coordinates = dict(
+        name="coordinates", comment="threadIdx and blockIdx over a 2-D grid of 2-D blocks",
+        scalars=[dict(ctype="unsigned", name=name) for name in ("gx", "gy", "bx", "by")],
+        buffers=[_buffer("where", "int", "4 * gx * gy * bx * by", copy_out=True)],
+        launches=[_launch("thread_coordinates", "dim3(gx, gy)", "dim3(bx, by)", "where_device",
+                          "one record per thread")])
+    reverse = dict(
+        name="reverse", comment="blocks of x reversed in dynamic shared memory",
+        scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],
+        buffers=[_buffer("x", "double", "blocks * threads", copy_in=True),
+                 _buffer("out", "double", "blocks * threads", copy_out=True)],
+        launches=[_launch("reverse_in_blocks", "blocks", "threads", "x_device, out_device",
+                          "a tile per block", shared="threads * sizeof(double)")])
     entry = dict(
         name="exchange", comment="the lanes' shuffles and a block barrier",
         scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],
@@ -246,7 +284,8 @@ def lanes():
         launches=[_launch("lane_exchange", "blocks", "threads",
                           "down_device, xor__device, up_device, broadcast_device, "
                           "neighbour_device", "one value per thread, exchanged")])
-    return _program("warp shuffles and __syncthreads", [], [_LANES], [entry])
+    return _program("threads' coordinates, warp shuffles, __syncthreads, dynamic shared memory",
+                    [], [_COORDINATES, _LANES, _REVERSE], [coordinates, entry, reverse])
 
 
 # ------------------------------------------------------------------ drivers for ThreadSanitizer

@@ -131,6 +131,26 @@ def test_shuffles_and_barrier_follow_cuda_rules(build, blocks, threads):
     np.testing.assert_array_equal(outputs["neighbour"], 1000 * b + (t + 1) % threads)
 
 
+@pytest.mark.parametrize("grid, block", [((1, 1), (1, 1)), ((3, 2), (4, 5)), ((2, 3), (32, 2))])
+def test_thread_coordinates_of_2d_launches(build, grid, block):
+    where = np.full((grid[0] * grid[1] * block[0] * block[1], 4), -1, dtype=np.int32)
+    assert build("lanes").coordinates(*[UNSIGNED(v) for v in (*grid, *block)],
+                                      pointer(where)) == 0
+    by, bx, ty, tx = np.meshgrid(np.arange(grid[1]), np.arange(grid[0]), np.arange(block[1]),
+                                 np.arange(block[0]), indexing="ij")
+    expected = np.stack([bx, by, tx, ty], axis=-1).reshape(-1, 4)
+    np.testing.assert_array_equal(where, expected)
+
+
+@pytest.mark.parametrize("blocks, threads", [(1, 1), (3, 64), (2, 1000)])
+def test_dynamic_shared_memory_is_the_blocks_own(build, blocks, threads):
+    x = np.arange(blocks * threads, dtype=np.float64)
+    out = np.zeros_like(x)
+    assert build("lanes").reverse(UNSIGNED(blocks), UNSIGNED(threads), pointer(x),
+                                  pointer(out)) == 0
+    np.testing.assert_array_equal(out, x.reshape(blocks, threads)[:, ::-1].reshape(-1))
+
+
 @pytest.mark.parametrize("threads", [0, 2048])
 def test_bad_launch_reports_invalid_configuration(build, threads):
     library = build("lanes")

@@ -20,7 +20,7 @@
 #define GRAPHC_LAUNCH(grid, block, shared_bytes, stream, ...) \
     __VA_ARGS__<<<grid, block, shared_bytes, stream>>>
 #define GRAPHC_DYNAMIC_SHARED(type, name)                     \
-    extern __shared__ unsigned char graphc_dynamic_shared[]; \
+    extern __shared__ __align__(16) unsigned char graphc_dynamic_shared[]; \
     type *name = reinterpret_cast<type *>(graphc_dynamic_shared)
 #define GRAPHC_RACE_WINDOW() ((void)0)
 #else
