@@ -93,7 +93,26 @@ def reductions():
             [_buffer("values", ctype, "blocks", argument=False),
              _buffer("indices", "int64_t", "blocks", argument=False)],
             "values_device, indices_device"))
-    return _program("block tree reductions, one and two passes", ["reduce.cuh"], [], entries)
+    row_scalars = [dict(ctype="int64_t", name=name) for name in ("rows", "length")] + [
+        dict(ctype="unsigned", name=name) for name in ("blocks", "threads")]
+    entries.append(dict(
+        name="sum_rows_float", comment="the sums of the rows of x (float)", scalars=row_scalars,
+        buffers=[_buffer("x", "float", "rows * length", copy_in=True),
+                 _buffer("out", "float", "rows", copy_out=True)],
+        launches=[_launch("graphc_reduce_rows<graphc_sum_op, float, float>", "blocks",
+                          "threads", "x_device, rows, length, out_device",
+                          "a block per row, grid-stride over the rows")]))
+    entries.append(dict(
+        name="argmax_rows_double", comment="the maxima of the rows of x and their positions",
+        scalars=row_scalars,
+        buffers=[_buffer("x", "double", "rows * length", copy_in=True),
+                 _buffer("values", "double", "rows", copy_out=True),
+                 _buffer("indices", "int64_t", "rows", copy_out=True)],
+        launches=[_launch("graphc_argmax_rows<double>", "blocks", "threads",
+                          "x_device, rows, length, values_device, indices_device",
+                          "a block per row, grid-stride over the rows")]))
+    return _program("block tree reductions: one and two passes, and along rows",
+                    ["reduce.cuh"], [], entries)
 
 
 def _warp_tree(values):
@@ -112,6 +131,16 @@ def _block_tree(values, dtype):
     warp_sums = np.zeros((1, 32), dtype=dtype)
     warp_sums[0, :warps.shape[0]] = _warp_tree(warps)
     return _warp_tree(warp_sums)[0]
+
+
+def row_tree_sum(row, threads):
+    """The sum graphc_reduce_rows computes for one row, in its order (bit for bit)."""
+    dtype = row.dtype.type
+    per_thread = np.zeros(threads, dtype=dtype)
+    for start in range(0, len(row), threads):
+        chunk = row[start:start + threads]
+        per_thread[:len(chunk)] += chunk
+    return _block_tree(per_thread, dtype)
 
 
 def tree_sum(x, blocks, threads):
@@ -307,7 +336,11 @@ int main()
             argmax_float(n, 3, 96, x.data(), &value, &index))
             return 1;
     }
-    return 0;
+    std::vector<float> rows(7 * 100, 1.0f), sums(7);
+    std::vector<double> wide(7 * 100, 2.0), maxima(7);
+    std::vector<int64_t> positions(7);
+    return sum_rows_float(7, 100, 2, 64, rows.data(), sums.data()) ||
+           argmax_rows_double(7, 100, 2, 64, wide.data(), maxima.data(), positions.data());
 }
 """,
     "scatter": """

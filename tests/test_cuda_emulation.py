@@ -275,6 +275,32 @@ def test_argmax_with_every_value_minus_infinity_is_zero(build):
     assert (value[0], index[0]) == (-np.inf, 0)
 
 
+@pytest.mark.parametrize("rows, length, blocks, threads",
+                         [(0, 5, 2, 32), (1, 1, 1, 32), (5, 33, 2, 32), (9, 1025, 4, 128),
+                          (64, 7, 3, 64)])
+def test_row_sums_in_their_combining_order(build, rows, length, blocks, threads):
+    x = np.random.default_rng(length).standard_normal((rows, length)).astype(np.float32)
+    out = np.full(rows, np.nan, dtype=np.float32)
+    assert build("reductions").sum_rows_float(INT64(rows), INT64(length), UNSIGNED(blocks),
+                                              UNSIGNED(threads), pointer(x), pointer(out)) == 0
+    expected = [cuda_programs.row_tree_sum(row, threads) for row in x]
+    np.testing.assert_array_equal(out, np.array(expected, dtype=np.float32))
+    np.testing.assert_allclose(out, x.astype(np.float64).sum(axis=1), rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("rows, length, blocks, threads",
+                         [(1, 1, 1, 32), (5, 33, 2, 32), (9, 1025, 4, 128), (64, 7, 3, 64)])
+def test_row_argmax_picks_each_rows_first_maximum(build, rows, length, blocks, threads):
+    x = np.random.default_rng(length).integers(-3, 3, (rows, length)).astype(np.float64)
+    x[0, length // 2] = np.nan
+    values, indices = np.zeros(rows), np.full(rows, -1, dtype=np.int64)
+    assert build("reductions").argmax_rows_double(
+        INT64(rows), INT64(length), UNSIGNED(blocks), UNSIGNED(threads), pointer(x),
+        pointer(values), pointer(indices)) == 0
+    np.testing.assert_array_equal(values, x.max(axis=1))
+    np.testing.assert_array_equal(indices, np.argmax(x, axis=1))
+
+
 # ------------------------------------------------------------------ scatter and its error flag
 
 SCATTER_TYPES = [("float", np.float32), ("double", np.float64), ("int64_t", np.int64)]

@@ -9,6 +9,7 @@
  *   3. warp 0 folds the warps' results the same way (missing warps read as the identity);
  *   4. thread 0 of block b writes the block's result: the answer when the grid is one block,
  *      else partial b, which a second launch of one block folds by steps 1-3.
+ * Along the last dimension (graphc_reduce_rows, graphc_argmax_rows) a block folds whole rows.
  * Blocks are 1-D with blockDim.x a multiple of 32 (at most 1024).
  *
  * Max with argmax follows torch: NaN wins (the first NaN), and of equal values the lowest
@@ -85,6 +86,24 @@ __global__ void graphc_reduce_finish(const Acc *__restrict__ partials, int64_t c
     value = graphc_block_reduce<Op>(value);
     if (threadIdx.x == 0)
         *out = (T)value;
+}
+
+/* a reduction along the last dimension: block b folds rows b, b + gridDim.x, ... of the
+   (rows, length) array x into out[row], its thread t folding elements t, t + blockDim.x, ...
+   of the row before the block tree (graphc_reduce_finish's order) */
+template <class Op, class T, class Acc>
+__global__ void graphc_reduce_rows(const T *__restrict__ x, int64_t rows, int64_t length,
+                                   T *__restrict__ out)
+{
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T *row = x + r * length;
+        Acc value = Op::template identity<Acc>();
+        for (int64_t i = threadIdx.x; i < length; i += blockDim.x)
+            value = Op::combine(value, (Acc)row[i]);
+        value = graphc_block_reduce<Op>(value);
+        if (threadIdx.x == 0)
+            out[r] = (T)value;
+    }
 }
 
 /* ------------------------------------------------------------------ max with argmax */
@@ -172,6 +191,25 @@ __global__ void graphc_argmax_finish(const T *__restrict__ values,
     if (threadIdx.x == 0) {
         *value = best.value;
         *index = best.index;
+    }
+}
+
+/* max and argmax along the last dimension, one block per row as graphc_reduce_rows (indices
+   count within the row) */
+template <class T>
+__global__ void graphc_argmax_rows(const T *__restrict__ x, int64_t rows, int64_t length,
+                                   T *__restrict__ values, int64_t *__restrict__ indices)
+{
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T *row = x + r * length;
+        graphc_ranked<T> best = graphc_no_maximum<T>();
+        for (int64_t i = threadIdx.x; i < length; i += blockDim.x)
+            best = graphc_better(best, graphc_ranked<T>{row[i], i});
+        best = graphc_block_argmax(best);
+        if (threadIdx.x == 0) {
+            values[r] = best.value;
+            indices[r] = best.index;
+        }
     }
 }
 
