@@ -25,10 +25,13 @@
  *     emulation's schedule would almost never show.
  *
  * What is not: timing and occupancy, the GPU memory model (a race a GPU could expose may stay
- * hidden here, as threads interleave differently), warp divergence and lockstep execution
+ * hidden here, as threads interleave differently; an emulated build under g++
+ * -fsanitize=thread reports accesses that no barrier or atomic orders, whatever the
+ * interleaving, but knows nothing of GPU caches or fences), warp divergence and lockstep execution
  * (a shuffle's mask is ignored: every existing lane of the warp must take part; reading a
- * lane past the block's last thread returns the reader's own value), and the limits of real
- * hardware beyond 1024 threads per block.
+ * lane past the block's last thread returns the reader's own value), uninitialised shared
+ * memory (the statics start as zeros, where a GPU leaves garbage), and the limits of real
+ * hardware other than the launch's shape (shared memory size, registers).
  */
 #ifndef GRAPHC_HOST_EMULATION_H
 #define GRAPHC_HOST_EMULATION_H
@@ -279,7 +282,7 @@ inline void run(dim3 grid, dim3 block_shape, size_t shared_bytes,
                                        block_shape.z;
     const unsigned long long blocks = (unsigned long long)grid.x * grid.y * grid.z;
     if (threads == 0 || threads > 1024 || blocks == 0 || block_shape.z > 64 ||
-        grid.y > 65535 || grid.z > 65535) {
+        grid.x > 2147483647u || grid.y > 65535 || grid.z > 65535) {
         fail(cudaErrorInvalidConfiguration);
         return;
     }
