@@ -216,6 +216,27 @@ __global__ void normal_float64(uint64_t seed, uint64_t offset, int64_t count, do
     }
 }""",
     """\
+/* uniform_(low, high) in float32: 24-bit uniforms scaled in float64, then rounded */
+__global__ void uniform_between_float32(uint64_t seed, uint64_t offset, int64_t count,
+                                        double low, double high, float *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(e, count)
+        out[e] = (float)graphc_scale_shift(graphc_uniform(seed, offset, e, 24), high - low, low);
+}""",
+    """\
+/* normal_(mean, std) in float32: Box-Muller on 24-bit uniforms in float64, then rounded */
+__global__ void normal_float32(uint64_t seed, uint64_t offset, int64_t count, double mean,
+                               double std, float *out)
+{
+    GRAPHC_GRID_STRIDE_LOOP(k, (count + 1) / 2) {
+        double z0, z1;
+        graphc_normal_pair(seed, offset, k, 24, &z0, &z1);
+        out[2 * k] = (float)graphc_scale_shift(z0, std, mean);
+        if (2 * k + 1 < count)
+            out[2 * k + 1] = (float)graphc_scale_shift(z1, std, mean);
+    }
+}""",
+    """\
 /* randint in [low, low + span), span <= 2**32 */
 __global__ void random_integers(uint64_t seed, uint64_t offset, int64_t count, int64_t low,
                                 uint64_t span, int64_t *out)
@@ -233,6 +254,11 @@ def philox():
             ("uniform_float32", "float", [], ""),
             ("uniform_float64", "double", [], ""),
             ("normal_float64", "double", [], ""),
+            ("uniform_between_float32", "float", [dict(ctype="double", name="low"),
+                                                   dict(ctype="double", name="high")],
+             "low, high, "),
+            ("normal_float32", "float", [dict(ctype="double", name="mean"),
+                                         dict(ctype="double", name="std")], "mean, std, "),
             ("random_integers", "int64_t", [dict(ctype="int64_t", name="low"),
                                             dict(ctype="uint64_t", name="span")], "low, span, ")):
         entries.append(dict(

@@ -426,6 +426,21 @@ def test_philox_uniforms_equal_graphcs_bit_for_bit(build, seed, offset, count):
 
 
 @pytest.mark.parametrize("seed, offset, count", STREAMS)
+def test_philox_scaled_draws_equal_graphcs(build, seed, offset, count):
+    library = build("philox")
+    between = _draw(library, "uniform_between_float32", np.float32, seed, offset, count,
+                    ctypes.c_double(-2.5), ctypes.c_double(0.1))
+    np.testing.assert_array_equal(
+        between, graphc_random.uniform_values(seed, offset, count, dtypes.float32, -2.5, 0.1))
+    normals = _draw(library, "normal_float32", np.float32, seed, offset, count,
+                    ctypes.c_double(3.0), ctypes.c_double(0.5))
+    # float64 libm results rounded to float32: equal unless one lies an ulp from a boundary
+    np.testing.assert_allclose(
+        normals, graphc_random.normal_values(seed, offset, count, dtypes.float32, 3.0, 0.5),
+        rtol=2e-7, atol=0)
+
+
+@pytest.mark.parametrize("seed, offset, count", STREAMS)
 def test_philox_normals_and_integers_equal_graphcs(build, seed, offset, count):
     library = build("philox")
     normals = _draw(library, "normal_float64", np.float64, seed, offset, count)

@@ -62,6 +62,18 @@ __host__ __device__ inline double graphc_uniform(uint64_t seed, uint64_t offset,
                      : graphc_uniform_narrow(seed, offset, e, bits);
 }
 
+/* value * scale + shift in float64, one rounding per operation whatever nvcc's --fmad (the
+   recipes' uniform_(low, high) takes scale high - low and shift low; normal_(mean, std) scale
+   std and shift mean). Host builds keep the two roundings with -ffp-contract=off. */
+__host__ __device__ inline double graphc_scale_shift(double value, double scale, double shift)
+{
+#ifdef __CUDA_ARCH__
+    return __dadd_rn(__dmul_rn(value, scale), shift);
+#else
+    return value * scale + shift;
+#endif
+}
+
 /* Box-Muller pair k (elements 2k and 2k + 1) from uniforms 2k and 2k + 1 of `bits` bits (24 for
    float16/float32, 53 for float64), in float64 */
 __host__ __device__ inline void graphc_normal_pair(uint64_t seed, uint64_t offset, uint64_t k,
