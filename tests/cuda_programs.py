@@ -317,7 +317,27 @@ __global__ void reverse_in_blocks(const double *x, double *out)
 }"""
 
 
+_EARLY_EXIT = """\
+/* threads from `limit` on return at once; the others meet at a barrier when asked to (a
+   barrier some threads skipped: undefined on a GPU) and then write their index */
+__global__ void early_exit(int limit, int with_barrier, int *out)
+{
+    const int t = threadIdx.x;
+    if (t >= limit)
+        return;
+    if (with_barrier)
+        __syncthreads();
+    out[blockIdx.x * blockDim.x + t] = t;
+}"""
+
+
 def lanes():
+    early = dict(
+        name="exit_early", comment="threads returning before others meet at a barrier",
+        scalars=[dict(ctype="int", name=name) for name in ("limit", "with_barrier")],
+        buffers=[_buffer("out", "int", "2 * 64", zero=True, copy_out=True)],
+        launches=[_launch("early_exit", "2", "64", "limit, with_barrier, out_device",
+                          "two blocks of 64 threads")])
     coordinates = dict(
         name="coordinates", comment="threadIdx and blockIdx over a 2-D grid of 2-D blocks",
         scalars=[dict(ctype="unsigned", name=name) for name in ("gx", "gy", "bx", "by")],
@@ -340,7 +360,8 @@ def lanes():
                           "down_device, xor__device, up_device, broadcast_device, "
                           "neighbour_device", "one value per thread, exchanged")])
     return _program("threads' coordinates, warp shuffles, __syncthreads, dynamic shared memory",
-                    [], [_COORDINATES, _LANES, _REVERSE], [coordinates, entry, reverse])
+                    [], [_COORDINATES, _LANES, _REVERSE, _EARLY_EXIT],
+                    [coordinates, entry, reverse, early])
 
 
 # ------------------------------------------------------------------ drivers for ThreadSanitizer

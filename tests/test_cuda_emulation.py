@@ -151,6 +151,26 @@ def test_dynamic_shared_memory_is_the_blocks_own(build, blocks, threads):
     np.testing.assert_array_equal(out, x.reshape(blocks, threads)[:, ::-1].reshape(-1))
 
 
+@pytest.mark.parametrize("limit", [0, 40, 64])
+def test_threads_returning_early_are_not_waited_for(build, limit):
+    out = np.full(128, -1, dtype=np.int32)
+    assert build("lanes").exit_early(ctypes.c_int(limit), ctypes.c_int(0), pointer(out)) == 0
+    expected = np.where(np.arange(64) < limit, np.arange(64), 0)
+    np.testing.assert_array_equal(out, np.tile(expected, 2))
+
+
+@pytest.mark.skipif(ON_GPU, reason="undefined on a GPU")
+def test_a_barrier_skipped_by_some_threads_fails_the_launch(build, capfd):
+    library = build("lanes")
+    setup_error_detail(library)
+    out = np.full(128, -1, dtype=np.int32)
+    assert library.exit_early(ctypes.c_int(40), ctypes.c_int(1), pointer(out)) == 1
+    assert error_of(library)[0::3] == (719, 14)  # cudaErrorLaunchFailure, and no hang
+    assert "not every thread of its block or warp reached" in capfd.readouterr().err
+    assert (out == -1).all()  # nothing written back
+    assert library.exit_early(ctypes.c_int(64), ctypes.c_int(1), pointer(out)) == 0
+
+
 @pytest.mark.parametrize("threads", [0, 2048])
 def test_bad_launch_reports_invalid_configuration(build, threads):
     library = build("lanes")

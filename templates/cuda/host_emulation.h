@@ -7,7 +7,9 @@
  *   - the qualifiers (__global__, __device__, __host__, __forceinline__, __launch_bounds__;
  *     __restrict__ is g++'s own keyword), dim3/uint3 and warpSize;
  *   - a launch (GRAPHC_LAUNCH): the blocks of the grid run one after another; the threads of a
- *     block run as real std::threads, and __syncthreads() is a barrier they all meet at;
+ *     block run as real std::threads, and __syncthreads() is a barrier they all meet at (a
+ *     thread that returned early is not waited for, as on a GPU; a barrier it skipped makes
+ *     the launch fail with cudaErrorLaunchFailure instead of hanging);
  *   - __shared__ variables: static locals, so every thread of a block sees the same storage
  *     (blocks run one at a time, and launches are serialised, so one copy serves all blocks);
  *     dynamic shared memory through GRAPHC_DYNAMIC_SHARED;
@@ -45,6 +47,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -87,6 +90,7 @@ enum cudaError_t {
     cudaErrorInvalidValue = 1,
     cudaErrorMemoryAllocation = 2,
     cudaErrorInvalidConfiguration = 9,
+    cudaErrorLaunchFailure = 719,
 };
 
 enum cudaMemcpyKind {
@@ -132,6 +136,7 @@ inline const char *cudaGetErrorString(cudaError_t error)
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorLaunchFailure: return "unspecified launch failure";
     }
     return "unknown error";
 }
@@ -197,41 +202,75 @@ inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
 
 namespace graphc_emu {
 
-/* threads wait until `count` of them have arrived; reusable (a generation counter tells
-   one round from the next) */
+/* a group's threads (a block's, a warp's) wait until every thread still running the kernel has
+ * arrived; reusable (a generation counter tells one round from the next). A thread that
+ * returns from the kernel leaves the group, so the others never wait for it; a barrier that a
+ * thread left before reaching it is divergent (undefined on a GPU), and the launch fails. */
 class Barrier {
 public:
-    explicit Barrier(unsigned count) : count_(count) {}
+    explicit Barrier(unsigned count) : members_(count), count_(count) {}
 
     void wait()
     {
         std::unique_lock<std::mutex> lock(mutex_);
+        divergent_ = divergent_ || count_ != members_;
         const unsigned generation = generation_;
         if (++arrived_ == count_) {
-            arrived_ = 0;
-            ++generation_;
-            ready_.notify_all();
+            release();
             return;
         }
         ready_.wait(lock, [&] { return generation != generation_; });
     }
 
+    void leave()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        --count_;
+        if (arrived_ > 0) {
+            divergent_ = true;
+            if (arrived_ == count_)
+                release();
+        }
+    }
+
+    void rejoin()  // every member, for the next block (no thread is inside)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        count_ = members_;
+    }
+
+    bool divergent()
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return divergent_;
+    }
+
 private:
+    void release()
+    {
+        arrived_ = 0;
+        ++generation_;
+        ready_.notify_all();
+    }
+
     std::mutex mutex_;
     std::condition_variable ready_;
+    const unsigned members_;
     unsigned count_, arrived_ = 0, generation_ = 0;
+    bool divergent_ = false;
 };
 
 /* what the threads of the running block share */
 struct Block {
     unsigned threads;
-    Barrier barrier;
+    Barrier barrier;  // __syncthreads
+    Barrier finished;  // the end of a block: every thread, whether it left early or not
     std::vector<std::unique_ptr<Barrier>> warp_barriers;
     std::vector<unsigned long long> shuffle_slots;  // one per thread
     std::vector<unsigned char> dynamic_shared;
 
     Block(unsigned threads_, size_t shared_bytes)
-        : threads(threads_), barrier(threads_), shuffle_slots(threads_),
+        : threads(threads_), barrier(threads_), finished(threads_), shuffle_slots(threads_),
           dynamic_shared(shared_bytes + 16)
     {
         for (unsigned first = 0; first < threads; first += warpSize) {
@@ -300,12 +339,26 @@ inline void run(dim3 grid, dim3 block_shape, size_t shared_bytes,
                 blockIdx = {(unsigned)(b % grid.x), (unsigned)(b / grid.x % grid.y),
                             (unsigned)(b / ((unsigned long long)grid.x * grid.y))};
                 kernel_call();
-                block.barrier.wait();  // the next block reuses the shared memory
+                Barrier &warp = *block.warp_barriers[t / warpSize];
+                block.barrier.leave();
+                warp.leave();
+                block.finished.wait();  // the next block reuses the shared memory
+                block.barrier.rejoin();
+                warp.rejoin();
+                block.finished.wait();  // nobody waits on a barrier before it is whole again
             }
             current_block = nullptr;
         });
     for (std::thread &worker : workers)
         worker.join();
+    bool divergent = block.barrier.divergent();
+    for (const std::unique_ptr<Barrier> &warp : block.warp_barriers)
+        divergent = warp->divergent() || divergent;
+    if (divergent) {
+        std::fprintf(stderr, "graphc host emulation: a __syncthreads, __syncwarp or shuffle that "
+                             "not every thread of its block or warp reached\n");
+        fail(cudaErrorLaunchFailure);
+    }
 }
 
 /* GRAPHC_LAUNCH(...)(args): converts the arguments to the kernel's parameter types, as a real
