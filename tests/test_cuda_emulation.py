@@ -48,7 +48,7 @@ def build(tmp_path_factory):
             else:
                 built[key] = cuda_check.build_emulated(
                     source, directory, name + "_widened" * widen_races,
-                    defines=["GRAPHC_WIDEN_RACES"] if widen_races else [])
+                    flags=["-DGRAPHC_WIDEN_RACES"] if widen_races else [])
         return built[key]
     return get
 
@@ -92,8 +92,17 @@ def test_pyproject_ships_every_cuda_template():
 @pytest.mark.skipif(cuda_check.nvcc() is None, reason="no nvcc on PATH")
 @pytest.mark.parametrize("name", sorted(cuda_programs.PROGRAMS))
 def test_program_is_valid_cuda(name, tmp_path):
-    obj = cuda_check.build_with_nvcc(cuda_programs.PROGRAMS[name](), tmp_path, name)
+    obj = cuda_check.build_with_nvcc(cuda_programs.PROGRAMS[name](), tmp_path, name,
+                                     flags=["--Werror", "all-warnings", "-Xcompiler",
+                                            "-Wall,-Wextra,-Werror"])
     assert obj.stat().st_size > 0
+
+
+@pytest.mark.skipif(ON_GPU, reason="a host build")
+@pytest.mark.parametrize("name", sorted(cuda_programs.PROGRAMS))
+def test_program_emulates_without_warnings(name, tmp_path):
+    cuda_check.build_emulated(cuda_programs.PROGRAMS[name](), tmp_path, name,
+                              ["-Wall", "-Wextra", "-Werror"])
 
 
 def test_emulation_header_refuses_nvcc(tmp_path):

@@ -66,16 +66,15 @@ def _write_source(source, directory, name):
     return path
 
 
-def build_emulated(source, directory, name, defines=()):
+def build_emulated(source, directory, name, flags=()):
     """Compile `source` as host C++ into directory/name.so (emulated) and load it (ctypes);
-    `defines`: macros to set (GRAPHC_WIDEN_RACES, see host_emulation.h)."""
+    `flags`: more g++ flags (e.g. -DGRAPHC_WIDEN_RACES, see host_emulation.h)."""
     compiler = host_compiler()
     if compiler is None:
         raise CudaBuildError("no g++ on PATH: the CUDA emulation needs a C++17 compiler")
     source_path = _write_source(source, directory, name)
     library = source_path.with_suffix(".so")
-    _compile([compiler, *EMULATION_FLAGS, *[f"-D{macro}" for macro in defines],
-              f"-I{cuda_template_dir()}", "-shared",
+    _compile([compiler, *EMULATION_FLAGS, *flags, f"-I{cuda_template_dir()}", "-shared",
               str(source_path), "-o", str(library)], source_path)
     return ctypes.CDLL(str(library))
 
@@ -93,15 +92,16 @@ def build_emulated_program(source, directory, name, flags=()):
     return executable
 
 
-def build_with_nvcc(source, directory, name, arch="sm_90", shared=False):
+def build_with_nvcc(source, directory, name, arch="sm_90", shared=False, flags=()):
     """Compile `source` with nvcc for `arch`: an object file (shared=False: proves it is valid
-    CUDA, no GPU needed) or a loaded shared library (shared=True: needs a GPU to run)."""
+    CUDA, no GPU needed) or a loaded shared library (shared=True: needs a GPU to run);
+    `flags`: more nvcc flags."""
     compiler = nvcc()
     if compiler is None:
         raise CudaBuildError("no nvcc on PATH")
     source_path = _write_source(source, directory, name)
     output = source_path.with_suffix(".so" if shared else ".o")
     mode = ["-shared", "-Xcompiler", "-fPIC"] if shared else ["-c"]
-    _compile([compiler, *NVCC_FLAGS, f"-arch={arch}", f"-I{cuda_template_dir()}", *mode,
+    _compile([compiler, *NVCC_FLAGS, *flags, f"-arch={arch}", f"-I{cuda_template_dir()}", *mode,
               str(source_path), "-o", str(output)], source_path)
     return ctypes.CDLL(str(output)) if shared else output

@@ -476,7 +476,7 @@ T atomic_update(T *address, Update update)
 #define GRAPHC_EMULATED_ATOMIC(name, type, expression)                                        \
     inline type name(type *address, type value)                                              \
     {                                                                                        \
-        return graphc_emu::atomic_update(address, [value](type old) { return (type)(expression); }); \
+        return graphc_emu::atomic_update(address, [value](type old) { (void)old; return (type)(expression); }); \
     }
 
 GRAPHC_EMULATED_ATOMIC(atomicAdd, int, old + value)
