@@ -9,7 +9,9 @@
  * arrived in between is never overwritten by a higher one. Only failing threads take the lock.
  *
  * `position` orders failures as the serial loop meets them: element i with `checks` checks per
- * element passes i * checks + check.
+ * element passes i * checks + check. `kind` picks eager's exception and message as
+ * graphc.compile's raise_error reads them (0: advanced indexing's IndexError, 1: gather's and
+ * scatter's RuntimeError, ...); entry.cu.j2 adds 14, a failed CUDA runtime call.
  */
 #ifndef GRAPHC_ERROR_CUH
 #define GRAPHC_ERROR_CUH

@@ -14,6 +14,8 @@
  *
  * Max with argmax follows torch: NaN wins (the first NaN), and of equal values the lowest
  * index wins, so the answer is the first position of the maximum whatever the order of folds.
+ * An empty input gives the identity (max: -inf and index INT64_MAX); torch raises there, so
+ * the caller checks the length first. Max is for floating types (its identity is -inf).
  */
 #ifndef GRAPHC_REDUCE_CUH
 #define GRAPHC_REDUCE_CUH
