@@ -179,6 +179,47 @@ def scatter():
                     [], entries)
 
 
+_TAKE_2D = """\
+/* out[i] = source[rows_index[i], columns_index[i]]: two checks per element, ordered as a
+   serial loop meets them (position 2i for the row, 2i + 1 for the column) */
+__global__ void take_2d(const int64_t *__restrict__ rows_index,
+                        const int64_t *__restrict__ columns_index, int64_t n, int64_t rows,
+                        int64_t columns, const double *__restrict__ source,
+                        double *__restrict__ out, graphc_error_record *error)
+{
+    GRAPHC_GRID_STRIDE_LOOP(i, n) {
+        const int64_t r = graphc_checked_index(error, 2 * i, rows_index[i], rows, 0, 0);
+        const int64_t c = graphc_checked_index(error, 2 * i + 1, columns_index[i], columns, 1, 0);
+        out[i] = r >= 0 && c >= 0 ? source[r * columns + c] : 0.0;
+    }
+}"""
+
+
+def gathers():
+    rows = dict(
+        name="gather_rows_float", comment="out[i, :] = source[index[i], :] (embedding)",
+        scalars=[dict(ctype="int64_t", name=name) for name in ("n", "rows", "width")] + [
+            dict(ctype="int", name="kind")],
+        buffers=[_buffer("index", "int64_t", "n", copy_in=True),
+                 _buffer("source", "float", "rows * width", copy_in=True),
+                 _buffer("out", "float", "n * width", copy_out=True)],
+        launches=[_launch("graphc_gather_rows<float>", "graphc_grid_blocks(n * width, 64, 16)",
+                          "64", "index_device, source_device, n, rows, width, out_device, "
+                          "error_device, kind", "one thread per element of the result")])
+    take = dict(
+        name="take_2d_double", comment="out[i] = source[rows_index[i], columns_index[i]]",
+        scalars=[dict(ctype="int64_t", name=name) for name in ("n", "rows", "columns")],
+        buffers=[_buffer("rows_index", "int64_t", "n", copy_in=True),
+                 _buffer("columns_index", "int64_t", "n", copy_in=True),
+                 _buffer("source", "double", "rows * columns", copy_in=True),
+                 _buffer("out", "double", "n", copy_out=True)],
+        launches=[_launch("take_2d", "graphc_grid_blocks(n, 64, 16)", "64",
+                          "rows_index_device, columns_index_device, n, rows, columns, "
+                          "source_device, out_device, error_device",
+                          "advanced indexing with two index tensors")])
+    return _program("gathers with checked indices", ["gather.cuh"], [_TAKE_2D], [rows, take])
+
+
 # ------------------------------------------------------------------ Philox
 
 _PHILOX_KERNELS = [
@@ -419,4 +460,5 @@ int main()
 
 
 PROGRAMS = {"elementwise": elementwise, "reductions": reductions, "scatter": scatter,
+            "gathers": gathers,
             "philox": philox, "lanes": lanes}

@@ -72,7 +72,7 @@ def test_cuda_templates_are_found_where_the_c_templates_are():
     directory = cuda_check.cuda_template_dir()
     assert directory == c_backend.template_root() / "cuda"
     for name in ("host_emulation.h", "graphc_cuda.cuh", "elementwise.cuh", "reduce.cuh",
-                 "scatter.cuh", "error.cuh", "philox.cuh", "entry.cu.j2"):
+                 "scatter.cuh", "gather.cuh", "error.cuh", "philox.cuh", "entry.cu.j2"):
         assert (directory / name).is_file(), name
 
 
@@ -408,6 +408,59 @@ def test_error_flag_keeps_the_lowest_of_many_racing_failures(build, bad_share, b
         assert _scatter(library, "int64_t", index, np.ones(30000, dtype=np.int64), out,
                         blocks=blocks, kind=7) == 1
         assert error_of(library) == (index[failing[0]], 8, 0, 7)
+
+
+@pytest.mark.parametrize("n, rows, width", [(0, 3, 4), (1, 1, 1), (300, 50, 7), (40, 1000, 64)])
+def test_gather_rows_as_embedding(build, n, rows, width):
+    rng = np.random.default_rng(n)
+    source = rng.standard_normal((rows, width)).astype(np.float32)
+    index = rng.integers(-rows, rows, n)
+    out = np.full((n, width), np.nan, dtype=np.float32)
+    assert build("gathers").gather_rows_float(INT64(n), INT64(rows), INT64(width),
+                                              ctypes.c_int(13), pointer(index), pointer(source),
+                                              pointer(out)) == 0
+    np.testing.assert_array_equal(out, source[index])
+
+
+def test_gather_rows_reports_the_first_bad_index(build):
+    library = build("gathers")
+    setup_error_detail(library)
+    index = np.zeros(500, dtype=np.int64)
+    index[[450, 120, 121]] = [-11, 10, 99]
+    out = np.zeros((500, 16), dtype=np.float32)
+    source = np.ones((10, 16), dtype=np.float32)
+    assert library.gather_rows_float(INT64(500), INT64(10), INT64(16), ctypes.c_int(13),
+                                     pointer(index), pointer(source), pointer(out)) == 1
+    assert error_of(library) == (10, 10, 0, 13)
+
+
+@pytest.mark.parametrize("bad_rows, bad_columns, expected", [
+    ({70: 9}, {70: 99, 20: -9}, (-9, 8, 1, 0)),   # element 20's column comes first
+    ({20: 9}, {20: 99, 5: 8}, (8, 8, 1, 0)),      # element 5's column
+    ({20: -6}, {20: 99}, (-6, 5, 0, 0)),          # element 20: its row before its column
+])
+def test_first_failing_check_in_serial_order(build, bad_rows, bad_columns, expected):
+    library = build("gathers")
+    setup_error_detail(library)
+    rows_index, columns_index = np.zeros(100, dtype=np.int64), np.ones(100, dtype=np.int64)
+    for i, value in bad_rows.items():
+        rows_index[i] = value
+    for i, value in bad_columns.items():
+        columns_index[i] = value
+    source, out = np.arange(40.0), np.zeros(100)
+    assert library.take_2d_double(INT64(100), INT64(5), INT64(8), pointer(rows_index),
+                                  pointer(columns_index), pointer(source), pointer(out)) == 1
+    assert error_of(library) == expected
+
+
+def test_take_2d_wraps_negative_indices(build):
+    rng = np.random.default_rng(5)
+    rows_index, columns_index = rng.integers(-5, 5, 1000), rng.integers(-8, 8, 1000)
+    source, out = rng.standard_normal((5, 8)), np.zeros(1000)
+    assert build("gathers").take_2d_double(INT64(1000), INT64(5), INT64(8), pointer(rows_index),
+                                           pointer(columns_index), pointer(source),
+                                           pointer(out)) == 0
+    np.testing.assert_array_equal(out, source[rows_index, columns_index])
 
 
 def test_error_flag_is_reset_between_calls(build):
