@@ -9,6 +9,11 @@ import numpy as np
 from graphc.codegen import cuda_check
 
 
+def _entry(name, comment, buffers, launches, scalars=(), slots=False):
+    return dict(name=name, comment=comment, buffers=buffers, launches=launches,
+                scalars=list(scalars), slots=slots)
+
+
 def _buffer(name, ctype, count, argument=True, copy_in=False, copy_out=False, zero=False):
     return dict(name=name, ctype=ctype, count=count, argument=argument, copy_in=copy_in,
                 copy_out=copy_out, zero=zero)
@@ -37,7 +42,7 @@ __global__ void scale_add_broadcast(const float *__restrict__ x, const float *__
 
 
 def elementwise():
-    entry = dict(
+    entry = _entry(
         name="scale_add", comment="out = x * scale + y (y broadcast along the rows)",
         scalars=[dict(ctype="int64_t", name="n"), dict(ctype="int64_t", name="m"),
                  dict(ctype="float", name="scale"), dict(ctype="unsigned", name="max_blocks")],
@@ -56,7 +61,7 @@ def elementwise():
 def _reduction_entry(name, comment, ctype, acc, op_kernels, output_buffers, finish_arguments,
                      partial_buffers, partial_arguments):
     partials, finish = op_kernels
-    return dict(
+    return _entry(
         name=name, comment=comment,
         scalars=[dict(ctype="int64_t", name="n"), dict(ctype="unsigned", name="blocks"),
                  dict(ctype="unsigned", name="threads")],
@@ -95,14 +100,14 @@ def reductions():
             "values_device, indices_device"))
     row_scalars = [dict(ctype="int64_t", name=name) for name in ("rows", "length")] + [
         dict(ctype="unsigned", name=name) for name in ("blocks", "threads")]
-    entries.append(dict(
+    entries.append(_entry(
         name="sum_rows_float", comment="the sums of the rows of x (float)", scalars=row_scalars,
         buffers=[_buffer("x", "float", "rows * length", copy_in=True),
                  _buffer("out", "float", "rows", copy_out=True)],
         launches=[_launch("graphc_reduce_rows<graphc_sum_op, float, float>", "blocks",
                           "threads", "x_device, rows, length, out_device",
                           "a block per row, grid-stride over the rows")]))
-    entries.append(dict(
+    entries.append(_entry(
         name="argmax_rows_double", comment="the maxima of the rows of x and their positions",
         scalars=row_scalars,
         buffers=[_buffer("x", "double", "rows * length", copy_in=True),
@@ -111,6 +116,16 @@ def reductions():
         launches=[_launch("graphc_argmax_rows<double>", "blocks", "threads",
                           "x_device, rows, length, values_device, indices_device",
                           "a block per row, grid-stride over the rows")]))
+    entries.append(_entry(
+        "graphc_entry", "the sum of 1000 floats, called as graphc.compile calls its entry",
+        slots=True,
+        buffers=[_buffer("x", "float", "1000", copy_in=True),
+                 _buffer("partials", "float", "4", argument=False),
+                 _buffer("out", "float", "1", copy_out=True)],
+        launches=[_launch("graphc_reduce_partials<graphc_sum_op, float, float>", "4", "64",
+                          "x_device, (int64_t)1000, partials_device", "pass 1"),
+                  _launch("graphc_reduce_finish<graphc_sum_op, float, float>", "1", "64",
+                          "partials_device, (int64_t)4, out_device", "pass 2")]))
     return _program("block tree reductions: one and two passes, and along rows",
                     ["reduce.cuh"], [], entries)
 
@@ -165,7 +180,7 @@ def tree_sum(x, blocks, threads):
 def scatter():
     entries = []
     for ctype in ("float", "double", "int64_t"):
-        entries.append(dict(
+        entries.append(_entry(
             name=f"scatter_add_{ctype}", comment=f"out[index[i]] += source[i] ({ctype})",
             scalars=[dict(ctype="int64_t", name="n"), dict(ctype="int64_t", name="size"),
                      dict(ctype="int", name="kind"), dict(ctype="unsigned", name="blocks")],
@@ -196,7 +211,7 @@ __global__ void take_2d(const int64_t *__restrict__ rows_index,
 
 
 def gathers():
-    rows = dict(
+    rows = _entry(
         name="gather_rows_float", comment="out[i, :] = source[index[i], :] (embedding)",
         scalars=[dict(ctype="int64_t", name=name) for name in ("n", "rows", "width")] + [
             dict(ctype="int", name="kind")],
@@ -206,7 +221,7 @@ def gathers():
         launches=[_launch("graphc_gather_rows<float>", "graphc_grid_blocks(n * width, 64, 16)",
                           "64", "index_device, source_device, n, rows, width, out_device, "
                           "error_device, kind", "one thread per element of the result")])
-    take = dict(
+    take = _entry(
         name="take_2d_double", comment="out[i] = source[rows_index[i], columns_index[i]]",
         scalars=[dict(ctype="int64_t", name=name) for name in ("n", "rows", "columns")],
         buffers=[_buffer("rows_index", "int64_t", "n", copy_in=True),
@@ -302,7 +317,7 @@ def philox():
                                          dict(ctype="double", name="std")], "mean, std, "),
             ("random_integers", "int64_t", [dict(ctype="int64_t", name="low"),
                                             dict(ctype="uint64_t", name="span")], "low, span, ")):
-        entries.append(dict(
+        entries.append(_entry(
             name=f"draw_{kernel}", comment=f"{kernel} of the draw at (seed, offset)",
             scalars=[dict(ctype="uint64_t", name="seed"), dict(ctype="uint64_t", name="offset"),
                      dict(ctype="int64_t", name="count"), *extra_scalars],
@@ -373,26 +388,26 @@ __global__ void early_exit(int limit, int with_barrier, int *out)
 
 
 def lanes():
-    early = dict(
+    early = _entry(
         name="exit_early", comment="threads returning before others meet at a barrier",
         scalars=[dict(ctype="int", name=name) for name in ("limit", "with_barrier")],
         buffers=[_buffer("out", "int", "2 * 64", zero=True, copy_out=True)],
         launches=[_launch("early_exit", "2", "64", "limit, with_barrier, out_device",
                           "two blocks of 64 threads")])
-    coordinates = dict(
+    coordinates = _entry(
         name="coordinates", comment="threadIdx and blockIdx over a 2-D grid of 2-D blocks",
         scalars=[dict(ctype="unsigned", name=name) for name in ("gx", "gy", "bx", "by")],
         buffers=[_buffer("where", "int", "4 * gx * gy * bx * by", copy_out=True)],
         launches=[_launch("thread_coordinates", "dim3(gx, gy)", "dim3(bx, by)", "where_device",
                           "one record per thread")])
-    reverse = dict(
+    reverse = _entry(
         name="reverse", comment="blocks of x reversed in dynamic shared memory",
         scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],
         buffers=[_buffer("x", "double", "blocks * threads", copy_in=True),
                  _buffer("out", "double", "blocks * threads", copy_out=True)],
         launches=[_launch("reverse_in_blocks", "blocks", "threads", "x_device, out_device",
                           "a tile per block", shared="threads * sizeof(double)")])
-    entry = dict(
+    entry = _entry(
         name="exchange", comment="the lanes' shuffles and a block barrier",
         scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],
         buffers=[_buffer(name, "int", "blocks * threads", copy_out=True)

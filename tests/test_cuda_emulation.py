@@ -256,6 +256,20 @@ def test_sum_in_its_combining_order(build, ctype, dtype, n, blocks, threads):
     np.testing.assert_allclose(out[0], x.astype(np.float64).sum(), rtol=1e-5, atol=1e-5)
 
 
+def test_slots_entry_follows_graphc_compiles_calling_convention(build):
+    """The entry graphc.compile declares and calls through cffi (ABI mode), on the same library."""
+    cffi = pytest.importorskip("cffi")
+    ffi = cffi.FFI()
+    ffi.cdef("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);\n"
+             "int64_t graphc_error_detail(int which);")
+    library = ffi.dlopen(build("reductions")._name)  # ctypes keeps the library's path there
+    x = np.random.default_rng(1).standard_normal(1000).astype(np.float32)
+    out = np.zeros(1, dtype=np.float32)
+    slots = ffi.new("void *[]", [ffi.from_buffer(x), ffi.from_buffer(out)])
+    assert library.graphc_entry(slots, ffi.new("uint64_t[]", 1), 1) == 0
+    assert out[0] == cuda_programs.tree_sum(x, 4, 64)
+
+
 def test_sum_on_full_blocks_of_1024_threads(build):
     x = np.random.default_rng(0).standard_normal(100000).astype(np.float32)
     out = np.zeros(1, dtype=np.float32)
