@@ -325,6 +325,11 @@ def philox():
             launches=[_launch(kernel, "graphc_grid_blocks(count, 64, 8)", "64",
                               f"seed, offset, count, {extra_arguments}out_device",
                               "each element from (seed, offset, position) alone")]))
+    entries.append(_entry(
+        "graphc_entry", "rand(37) in float32 from draw 0, called as graphc.compile calls it",
+        slots=True, buffers=[_buffer("out", "float", "37", copy_out=True)],
+        launches=[_launch("uniform_float32", "1", "64", "draws[0], draws[1], (int64_t)37, "
+                          "out_device", "the seed and offset graphc.compile claimed")]))
     return _program("Philox4x32-10 draws", ["elementwise.cuh", "philox.cuh"], _PHILOX_KERNELS,
                     entries)
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import cuda_programs
+import graphc
 import graphc.random as graphc_random
 from graphc import dtypes
 from graphc.codegen import c_backend, cuda_check
@@ -510,6 +511,22 @@ def test_philox_matches_random123_known_answer(build):
     # Random123's kat_vectors: philox4x32 10 rounds, counter 0 and key 0
     out = _draw(build("philox"), "philox_words", np.uint32, 0, 0, 4)
     np.testing.assert_array_equal(out, [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8])
+
+
+def test_slots_entry_draws_from_the_claimed_seed_and_offset(build):
+    cffi = pytest.importorskip("cffi")
+    ffi = cffi.FFI()
+    ffi.cdef("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);")
+    library = ffi.dlopen(build("philox")._name)  # ctypes keeps the library's path there
+    generator = graphc.Generator().manual_seed(2024)
+    graphc.rand(10, generator=generator)  # an earlier draw moved the offset
+    seed, offset = generator.initial_seed(), generator.get_offset()
+    eager = graphc.rand(37, generator=generator).numpy()
+    out = np.zeros(37, dtype=np.float32)
+    slots = ffi.new("void *[]", [ffi.from_buffer(out)])
+    assert library.graphc_entry(slots, ffi.new("uint64_t[]", [seed, offset]), 1) == 0
+    assert offset == 3
+    np.testing.assert_array_equal(out, eager)
 
 
 @pytest.mark.parametrize("seed, offset, count", STREAMS)
