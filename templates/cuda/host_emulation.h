@@ -83,7 +83,7 @@ inline thread_local uint3 blockIdx;
 inline thread_local dim3 blockDim;
 inline thread_local dim3 gridDim;
 
-/* ------------------------------------------------------------------ runtime API over host memory */
+/* ------------------------------------------------------------------ the runtime, on host memory */
 
 enum cudaError_t {
     cudaSuccess = 0,
@@ -274,8 +274,8 @@ struct Block {
           dynamic_shared(shared_bytes + 16)
     {
         for (unsigned first = 0; first < threads; first += warpSize) {
-            const unsigned lanes = threads - first < (unsigned)warpSize ? threads - first : warpSize;
-            warp_barriers.emplace_back(new Barrier(lanes));
+            const unsigned left = threads - first;
+            warp_barriers.emplace_back(new Barrier(left < (unsigned)warpSize ? left : warpSize));
         }
     }
 };
@@ -473,10 +473,14 @@ T atomic_update(T *address, Update update)
 
 }  // namespace graphc_emu
 
-#define GRAPHC_EMULATED_ATOMIC(name, type, expression)                                        \
-    inline type name(type *address, type value)                                              \
-    {                                                                                        \
-        return graphc_emu::atomic_update(address, [value](type old) { (void)old; return (type)(expression); }); \
+/* name(address, value): *address = expression (of old and value), atomically; returns old */
+#define GRAPHC_EMULATED_ATOMIC(name, type, expression)                 \
+    inline type name(type *address, type value)                       \
+    {                                                                 \
+        return graphc_emu::atomic_update(address, [value](type old) { \
+            (void)old;                                                \
+            return (type)(expression);                                \
+        });                                                           \
     }
 
 GRAPHC_EMULATED_ATOMIC(atomicAdd, int, old + value)
@@ -498,10 +502,13 @@ GRAPHC_EMULATED_ATOMIC(atomicExch, unsigned long long, value)
 GRAPHC_EMULATED_ATOMIC(atomicExch, float, value)
 #undef GRAPHC_EMULATED_ATOMIC
 
-#define GRAPHC_EMULATED_CAS(type)                                                             \
-    inline type atomicCAS(type *address, type compare, type value)                           \
-    {                                                                                        \
-        return graphc_emu::atomic_update(address, [=](type old) { return old == compare ? value : old; }); \
+/* atomicCAS(address, compare, value): *address = value if it was compare; returns old */
+#define GRAPHC_EMULATED_CAS(type)                                               \
+    inline type atomicCAS(type *address, type compare, type value)              \
+    {                                                                           \
+        return graphc_emu::atomic_update(address, [compare, value](type old) { \
+            return old == compare ? value : old;                                \
+        });                                                                     \
     }
 
 GRAPHC_EMULATED_CAS(int)
