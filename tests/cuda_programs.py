@@ -425,11 +425,13 @@ def lanes():
                     [coordinates, entry, reverse, early])
 
 
-# ------------------------------------------------------------------ drivers for ThreadSanitizer
+# ------------------------------------------------------------------ drivers for the sanitizers
 
-# mains calling a program's entry points, for an emulated build under g++ -fsanitize=thread:
-# it reports any two accesses of one address, one a write, that no barrier or atomic orders
-THREAD_CHECK_DRIVERS = {
+# mains calling a program's entry points, for emulated builds under g++'s sanitizers:
+# ThreadSanitizer reports two accesses of one address, one a write, that no barrier or atomic
+# orders; AddressSanitizer an access past a buffer; UndefinedBehaviorSanitizer overflows,
+# misaligned or out-of-range shifts and the like
+SANITIZER_DRIVERS = {
     "reductions": """
 #include <vector>
 int main()
@@ -474,6 +476,35 @@ int main()
     std::vector<int> down(128), xor_(128), up(128), broadcast(128), neighbour(128);
     return exchange(2, 64, down.data(), xor_.data(), up.data(), broadcast.data(),
                     neighbour.data());
+}
+""",
+    "elementwise": """
+#include <vector>
+int main()
+{
+    std::vector<float> x(1001, 1.0f), y(7, 2.0f), out(1001);
+    return scale_add(1001, 7, 0.5f, 3, x.data(), y.data(), out.data()) || out[1000] != 2.5f;
+}
+""",
+    "gathers": """
+#include <vector>
+int main()
+{
+    std::vector<int64_t> index(300, 4), columns(300, -1);
+    std::vector<float> source(10 * 16, 1.0f), out(300 * 16);
+    std::vector<double> table(5 * 8, 3.0), taken(300);
+    return gather_rows_float(300, 10, 16, 13, index.data(), source.data(), out.data()) ||
+           take_2d_double(300, 5, 8, index.data(), columns.data(), table.data(), taken.data());
+}
+""",
+    "philox": """
+#include <vector>
+int main()
+{
+    std::vector<double> normals(101);
+    std::vector<int64_t> integers(101);
+    return draw_normal_float64(~0ull, ~0ull - 2, 101, normals.data()) ||
+           draw_random_integers(7, 0, 101, -5, 1ull << 32, integers.data());
 }
 """,
 }

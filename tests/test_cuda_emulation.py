@@ -27,6 +27,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if cuda_check.host_compiler() is None and not ON_GPU:
     pytest.skip("no g++: the CUDA emulation needs a C++17 compiler", allow_module_level=True)
 
+# every program builds warning-free, emulated and with nvcc
+WARNINGS_ARE_ERRORS = ["-Wall", "-Wextra", "-Werror"]
 INT64 = ctypes.c_int64
 UNSIGNED = ctypes.c_uint
 
@@ -48,7 +50,7 @@ def build(tmp_path_factory):
             else:
                 built[key] = cuda_check.build_emulated(
                     source, directory, name + "_widened" * widen_races,
-                    flags=["-DGRAPHC_WIDEN_RACES"] if widen_races else [])
+                    flags=[*WARNINGS_ARE_ERRORS, *["-DGRAPHC_WIDEN_RACES"] * widen_races])
         return built[key]
     return get
 
@@ -95,15 +97,8 @@ def test_pyproject_ships_every_cuda_template():
 def test_program_is_valid_cuda(name, tmp_path):
     obj = cuda_check.build_with_nvcc(cuda_programs.PROGRAMS[name](), tmp_path, name,
                                      flags=["--Werror", "all-warnings", "-Xcompiler",
-                                            "-Wall,-Wextra,-Werror"])
+                                            ",".join(WARNINGS_ARE_ERRORS)])
     assert obj.stat().st_size > 0
-
-
-@pytest.mark.skipif(ON_GPU, reason="a host build")
-@pytest.mark.parametrize("name", sorted(cuda_programs.PROGRAMS))
-def test_program_emulates_without_warnings(name, tmp_path):
-    cuda_check.build_emulated(cuda_programs.PROGRAMS[name](), tmp_path, name,
-                              ["-Wall", "-Wextra", "-Werror"])
 
 
 def test_emulation_header_refuses_nvcc(tmp_path):
@@ -194,27 +189,40 @@ def test_bad_launch_reports_invalid_configuration(build, threads):
     assert library.graphc_cuda_error_message(status) == b"invalid configuration argument"
 
 
+SANITIZERS = {"thread": (["-fsanitize=thread"], "TSAN_OPTIONS"),
+              "address,undefined": (["-fsanitize=address,undefined", "-fno-sanitize-recover=all"],
+                                    "ASAN_OPTIONS")}
+
+
 @pytest.fixture(scope="module")
-def thread_sanitizer(tmp_path_factory):
-    """Skips unless g++ builds and runs a -fsanitize=thread program here."""
-    directory = tmp_path_factory.mktemp("tsan_probe")
-    try:
-        probe = cuda_check.build_emulated_program("int main() { return 0; }\n", directory,
-                                                  "probe", ["-fsanitize=thread"])
-    except cuda_check.CudaBuildError:
-        pytest.skip("g++ has no -fsanitize=thread")
-    if subprocess.run([probe], capture_output=True).returncode != 0:
-        pytest.skip("-fsanitize=thread programs do not run here")
+def sanitizers_that_work(tmp_path_factory):
+    """The sanitizers g++ builds and runs programs with here."""
+    directory, working = tmp_path_factory.mktemp("sanitizer_probe"), set()
+    for sanitizer, (flags, _) in SANITIZERS.items():
+        name = "probe_" + sanitizer.replace(",", "_")
+        try:
+            probe = cuda_check.build_emulated_program("int main() { return 0; }\n", directory,
+                                                      name, flags)
+        except cuda_check.CudaBuildError:
+            continue
+        if subprocess.run([probe], capture_output=True).returncode == 0:
+            working.add(sanitizer)
+    return working
 
 
+# ThreadSanitizer where threads share memory: barriers, shuffles, atomics
 @pytest.mark.skipif(ON_GPU, reason="a host build")
-@pytest.mark.parametrize("name", sorted(cuda_programs.THREAD_CHECK_DRIVERS))
-def test_no_data_race_under_thread_sanitizer(thread_sanitizer, name, tmp_path):
-    source = cuda_programs.PROGRAMS[name]() + cuda_programs.THREAD_CHECK_DRIVERS[name]
-    executable = cuda_check.build_emulated_program(source, tmp_path, name,
-                                                   ["-fsanitize=thread", "-g", "-O1"])
+@pytest.mark.parametrize("sanitizer, name", [
+    *[("thread", name) for name in ("lanes", "reductions", "scatter")],
+    *[("address,undefined", name) for name in sorted(cuda_programs.SANITIZER_DRIVERS)]])
+def test_programs_are_clean_under_sanitizers(sanitizers_that_work, sanitizer, name, tmp_path):
+    if sanitizer not in sanitizers_that_work:
+        pytest.skip(f"g++ cannot build and run -fsanitize={sanitizer} programs here")
+    flags, options = SANITIZERS[sanitizer]
+    source = cuda_programs.PROGRAMS[name]() + cuda_programs.SANITIZER_DRIVERS[name]
+    executable = cuda_check.build_emulated_program(source, tmp_path, name, [*flags, "-g", "-O1"])
     result = subprocess.run([executable], capture_output=True, text=True, timeout=600,
-                            env={**os.environ, "TSAN_OPTIONS": "exitcode=66 halt_on_error=1"})
+                            env={**os.environ, options: "exitcode=66 halt_on_error=1"})
     assert result.returncode == 0, result.stderr[-6000:]
 
 

@@ -20,7 +20,8 @@
  *     compare-and-swap loops on the values' bits: their results are those a GPU gives in some
  *     order of the competing threads;
  *   - the runtime calls graphc's host code makes (cudaMalloc, cudaMemcpy[Async], cudaMemset
- *     [Async], cudaFree, streams, cudaDeviceSynchronize, cudaGetLastError) over host memory.
+ *     [Async], cudaFree, streams, cudaDeviceSynchronize, cudaGetLastError) over host memory
+ *     (a buffer is exactly as long as asked, so -fsanitize=address finds overruns).
  *     Every launch and copy finishes before its call returns, so a stream is always idle;
  *   - with -DGRAPHC_WIDEN_RACES, GRAPHC_RACE_WINDOW() pauses the thread, so that a test meets
  *     the interleavings of a protocol between threads that a GPU produces and that the
@@ -50,6 +51,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
+#include <stdlib.h>  // posix_memalign
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -144,8 +146,11 @@ inline const char *cudaGetErrorString(cudaError_t error)
 template <class T>
 cudaError_t cudaMalloc(T **pointer, size_t bytes)
 {
-    /* 256-byte aligned, as cudaMalloc's memory is; at least one byte so a null means failure */
-    void *memory = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
+    /* 256-byte aligned, as cudaMalloc's memory is, and exactly `bytes` long (at least one),
+       so that AddressSanitizer sees a kernel reading or writing past a buffer */
+    void *memory = nullptr;
+    if (posix_memalign(&memory, 256, bytes ? bytes : 1) != 0)
+        memory = nullptr;
     *pointer = static_cast<T *>(memory);
     return memory ? cudaSuccess : graphc_emu::fail(cudaErrorMemoryAllocation);
 }
@@ -158,7 +163,9 @@ inline cudaError_t cudaFree(void *pointer)
 
 inline cudaError_t cudaMemcpy(void *to, const void *from, size_t bytes, cudaMemcpyKind)
 {
-    if (bytes && (!to || !from))
+    if (bytes == 0)
+        return cudaSuccess;  // a null pointer is fine then (memmove's is not)
+    if (!to || !from)
         return graphc_emu::fail(cudaErrorInvalidValue);
     std::memmove(to, from, bytes);
     return cudaSuccess;
@@ -172,7 +179,9 @@ inline cudaError_t cudaMemcpyAsync(void *to, const void *from, size_t bytes, cud
 
 inline cudaError_t cudaMemset(void *to, int value, size_t bytes)
 {
-    if (bytes && !to)
+    if (bytes == 0)
+        return cudaSuccess;
+    if (!to)
         return graphc_emu::fail(cudaErrorInvalidValue);
     std::memset(to, value, bytes);
     return cudaSuccess;
