@@ -101,6 +101,13 @@ def test_program_is_valid_cuda(name, tmp_path):
     assert obj.stat().st_size > 0
 
 
+def test_a_broken_program_raises_with_the_compilers_message(tmp_path):
+    source = '#include "graphc_cuda.cuh"\n__global__ void broken() { undeclared_name = 1; }\n'
+    with pytest.raises(cuda_check.CudaBuildError, match="undeclared_name") as raised:
+        cuda_check.build_emulated(source, tmp_path, "broken")
+    assert "broken.cu" in str(raised.value)
+
+
 def test_emulation_header_refuses_nvcc(tmp_path):
     if cuda_check.nvcc() is None:
         pytest.skip("no nvcc on PATH")
