@@ -252,6 +252,31 @@ def fused_forward_backward(quick):
     print_against_floor(f"fused forward + backward, y and dy/dx of x**2 * exp(x), {size:,} "
                         "float32 (ms, median)", rows, *((2, 5) if quick else (5, 9)))
 
+    # the torch.compile way: the compiled forward's backward runs outside it, later
+    forward = graphc.compile(lambda t: t ** 2 * graphc.exp(t))
+
+    def outside():
+        y = forward(x)
+        return y, graphc.autograd.grad(y, x, ones)[0]
+    ones_np = ones.numpy()
+
+    def outside_floor():  # read x, write y; then read x and the incoming gradient, write dx
+        np.copyto(out_y, x_np)
+        np.add(x_np, ones_np, out=out_g)
+    rows = {"memory floor (copy of the same bytes)": outside_floor,
+            "graphc compiled, backward outside": outside}
+    if torch is not None:
+        forward_t = torch.compile(lambda t: t ** 2 * torch.exp(t)) if "--no-torch-compile" \
+            not in sys.argv else None
+
+        def torch_outside():
+            y = forward_t(x_t)
+            return y, torch.autograd.grad(y, x_t, ones_t)[0]
+        if forward_t is not None:
+            rows["torch.compile, backward outside"] = torch_outside
+    print_against_floor(f"y = f(x) compiled, then autograd.grad(y, x, g) outside it, {size:,} "
+                        "float32 (ms, median)", rows, *((2, 5) if quick else (5, 9)))
+
 
 def fused_elementwise(quick):
     size = 4_000_000
