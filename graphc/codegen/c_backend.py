@@ -356,7 +356,8 @@ def render(*args, **kwargs):
         sys.setrecursionlimit(limit)
 
 
-def _render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
+def _render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=(),
+            dialect=None):
     """C source computing `outputs` (value names) from `inputs` ((name, shape, strides, dtype)).
 
     Reductions (sum, mean) are materialised in buffers of their own (their elementwise
@@ -365,7 +366,8 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     reductions, whose buffers follow the outputs in the entry point); raises Unsupported for
     graphs outside the backend. `writes` are (input, value) in-place updates; `kept` names the
     outputs the caller reads after the call (the others may be stored straight into the input
-    they update)."""
+    they update). `dialect`: a function rendering the scheduled kernels for another target
+    (render/cuda.py) instead of C."""
     import sympy
     dtype = _compute_dtype(graph, inputs)
     ctype = _C_TYPES[dtype]
@@ -571,11 +573,17 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     for kernel in kernels:
         kernel["split"] = _split_loop(kernel)
     _share_identical_kernels(kernels)
+    unit = {"function": function_name, "location": location, "signature": signature,
+            "kernels": kernels, "write_backs": write_backs, "ctype": ctype,
+            "inputs": inputs, "outputs": outputs, "buffers": reductions, "direct": direct,
+            "types": types, "graph": graph, "randoms": randoms}
+    if dialect is not None:  # another target's renderer, over the same kernels
+        return dialect(unit), dtype, ctype, reductions, randoms
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
-        parallel_threshold=PARALLEL_THRESHOLD,
+        parallel_threshold=PARALLEL_THRESHOLD, inline="static inline",
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
         lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
         else None)
