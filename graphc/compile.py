@@ -864,12 +864,14 @@ class _Specialisation:
         kept = sorted(set(_slot_names(self.structure)) | set(self.new_values))
         description = repr((name, location, self.graph.listing(), inputs, self.outputs, kept,
                             sorted(tracer.locations.items())))
+        # what a renderer needs besides the graph (the CUDA dialect renders from the same)
+        self.render_arguments = (inputs, self.outputs, name, location, _short_signature(key),
+                                 list(self.writes.items()), kept)
         graph_key = cache.graph_key_of(description)
         generated = cache.generated_for(graph_key)
         if generated is None:
             source, dtype, ctype, buffers, randoms = c_backend.render(
-                self.graph, inputs, self.outputs, name, location, _short_signature(key),
-                writes=list(self.writes.items()), kept=kept)
+                self.graph, *self.render_arguments)
             cdef = ("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);\n"
                     "int64_t graphc_error_detail(int which);")
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,

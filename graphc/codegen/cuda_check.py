@@ -20,7 +20,7 @@ __all__ = ["cuda_template_dir", "render", "host_compiler", "nvcc", "build_emulat
 
 # -ffp-contract=off / --fmad=false: one rounding per operation, as numpy and the C backend
 EMULATION_FLAGS = ("-x", "c++", "-std=c++17", "-O2", "-pthread", "-fPIC", "-ffp-contract=off")
-NVCC_FLAGS = ("-std=c++17", "-O2", "--fmad=false", "-x", "cu")
+NVCC_FLAGS = ("-std=c++17", "-O2", "--fmad=false", "--expt-relaxed-constexpr", "-x", "cu")
 
 
 class CudaBuildError(RuntimeError):

@@ -1,0 +1,1 @@
+"""Renderers of scheduled kernels for targets other than the C backend's own template."""

@@ -1,0 +1,123 @@
+"""The CUDA dialect (graphc/codegen/render/cuda.py): for graphs the C backend compiles, the same
+scheduled kernels rendered as CUDA, compiled by nvcc (when on PATH), and executed on the CPU
+through the host emulation (templates/cuda/host_emulation.h) with graphc.compile's own calling
+convention: the specialisation's slots, the emulated library's entry point, results compared
+with eager's."""
+import functools
+import warnings
+
+import numpy as np
+import pytest
+
+import graphc
+from graphc.codegen import cuda_check
+from graphc.codegen.c_layout import Unsupported
+from graphc.codegen.render import cuda
+
+if cuda_check.host_compiler() is None:
+    pytest.skip("no g++: the CUDA emulation needs a C++17 compiler", allow_module_level=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _emulated(source, directory):
+    """The emulated library of `source`, loaded as the C backend's libraries are (cffi)."""
+    import pathlib
+    name = f"cuda{abs(hash(source)) % 10 ** 12}"
+    cuda_check.build_emulated(source, pathlib.Path(directory), name)
+    return pathlib.Path(directory) / f"{name}.so"
+
+
+def run_as_cuda(compiled, args, directory):
+    """Call the latest specialisation of `compiled` with `args` through its CUDA source."""
+    specialisation = compiled._latest
+    source = cuda.source_of(specialisation)
+    if cuda_check.nvcc() is not None:
+        cuda_check.build_with_nvcc(source, directory, "check")  # valid CUDA for sm_90
+    library = specialisation.ffi.dlopen(str(_emulated(source, str(directory))))
+    saved = specialisation.lib, specialisation.entry
+    specialisation.lib, specialisation.entry = library, library.graphc_entry
+    try:
+        sourced = [source.value(args) for source in compiled._sources]
+        return specialisation._call(args, {}, sourced), source
+    finally:
+        specialisation.lib, specialisation.entry = saved
+
+
+def _compiled(function, *args):
+    compiled = graphc.compile(function, fullgraph=True)
+    compiled(*args)  # the trace
+    compiled(*args)
+    assert compiled._latest is not None
+    return compiled
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_every_lowered_elementwise_op_runs_as_cuda_to_eagers_values(dtype, tmp_path):
+    """The registry-generated program of test_compile_ops (every op on every layout: special
+    values, 0-d, empty, size-1, transposed, expanded operands) through the CUDA dialect."""
+    import test_compile_ops as ops
+    names = tuple(name for name, d in ops.CASES if d == dtype and not ops._not_compiled(name, d))
+    plan, program, arguments = ops._program(names, dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compiled = _compiled(program, *arguments(0))
+        args = arguments(3)
+        ours, source = run_as_cuda(compiled, args, tmp_path)
+        theirs = program(*args)
+    assert "__global__ void kernel" in source
+    for (name, layout, _), mine, reference in zip(plan, ours[1:], theirs[1:]):
+        ops.assert_same(mine, reference, f"CUDA {name} {dtype} {layout}")
+
+
+def test_reductions_run_as_cuda(tmp_path):
+    def f(x):
+        return (x.sum(1), x.mean((0, 2)), x.amax(-1), x.argmax(0), x.exp().prod(2),
+                x.sum(), x[:, :, None].expand(3, 4, 2, 5).sum(2))
+    x = graphc.randn(3, 4, 5, dtype=graphc.float64)
+    compiled = _compiled(f, x)
+    ours, _ = run_as_cuda(compiled, (x,), tmp_path)
+    for mine, reference in zip(ours, f(x)):
+        np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-12)
+
+
+def test_a_training_step_with_small_products_runs_as_cuda(tmp_path):
+    """Forward, backward and the SGD update in place, as one CUDA entry point; parameters
+    after three calls equal three eager steps."""
+    def make():
+        graphc.manual_seed(3)
+        w = graphc.randn(4, 3, dtype=graphc.float64, requires_grad=True)
+        b = graphc.zeros(3, dtype=graphc.float64, requires_grad=True)
+
+        def step(x, y):
+            loss = ((x @ w + b).tanh() - y).pow(2).mean()
+            loss.backward()
+            with graphc.no_grad():
+                w.sub_(0.1 * w.grad)
+                b.sub_(0.1 * b.grad)
+            w.grad.zero_()
+            b.grad.zero_()
+            return loss
+        return (w, b), step
+    x = graphc.randn(5, 4, dtype=graphc.float64)
+    y = graphc.randn(5, 3, dtype=graphc.float64)
+    params, step = make()
+    eager = [step(x, y).item() for _ in range(5)]
+    expected = [p.detach().numpy().copy() for p in params]
+    params, step = make()
+    compiled = _compiled(step, x, y)  # two steps taken
+    losses = [run_as_cuda(compiled, (x, y), tmp_path)[0].item() for _ in range(3)]
+    np.testing.assert_allclose(losses, eager[2:], rtol=1e-12)
+    for p, e in zip(params, expected):
+        np.testing.assert_allclose(p.detach().numpy(), e, rtol=1e-12)
+
+
+@pytest.mark.parametrize("function, args, op", [
+    (lambda a, b: a @ b, (graphc.randn(64, 64), graphc.randn(64, 64)), "matmul"),
+    (lambda x, i: x.index_select(0, i), (graphc.randn(4), graphc.tensor([0, 2])),
+     "index_select"),
+    (lambda x: x + graphc.rand(3), (graphc.zeros(3),), "uniform"),
+])
+def test_kernels_without_a_cuda_form_are_refused_by_name(function, args, op):
+    compiled = _compiled(function, *args)
+    with pytest.raises(Unsupported, match=op):
+        cuda.source_of(compiled._latest)
