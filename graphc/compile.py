@@ -28,6 +28,7 @@ from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
 from .codegen import blas, c_backend, cache, call_path
+from .codegen.errors import eager_exception
 from .ir import tracing
 from .ir.passes import run_passes
 from .runtime import threads as _threads
@@ -1025,29 +1026,7 @@ class _Specialisation:
             if id(generator) not in restored:
                 generator._offset = self.draw_words[2 * position + 1]
                 restored.add(id(generator))
-        if kind in (4, 5, 6):
-            raise _linalg_error(kind, value, size, dim)
-        if kind == 2:
-            raise MemoryError(f"compiled code could not allocate {value} elements")
-        message = {
-            3: f"INDICES element is out of DATA bounds, id={value} axis_dim={size}",
-            7: f"index_copy_(): index {value} is out of bounds for dimension {dim} with size "
-               f"{size}",
-            8: f"out of range: tried to access index {value} on a tensor of {size} elements.",
-            9: "probability tensor contains either `inf`, `nan` or element < 0",
-            10: "invalid multinomial distribution (sum of probabilities <= 0)",
-            12: f"the LAPACK routine of this op failed on matrix {size} (info {value})",
-            13: "index out of range in self",
-            11: "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
-                "message be improved?  If so, please report an enhancement request to "
-                "PyTorch.)",
-        }.get(kind, f"index {value} is out of bounds for dimension {dim} with size {size}")
-        # advanced indexing counts the dimension among its index tensors; gather, scatter,
-        # index_add and index_select raise RuntimeError
-        if kind == 12:
-            from .ir.ops.linalg import LinAlgError
-            raise LinAlgError(message)
-        raise (RuntimeError if kind in (1, 3, 9, 10, 11) else IndexError)(message)
+        raise eager_exception(kind, value, size, dim)
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by
@@ -1205,22 +1184,6 @@ def _rebuild_expression(structure, values, out):
         return "{" + ", ".join(f"{out.constant('KEY', k)}: {_rebuild_expression(v, values, out)}"
                                for k, v in structure.items()) + "}"
     return out.constant("CONSTANT", structure)
-
-
-def _linalg_error(kind, info, index, batched):
-    """Eager's LinAlgError for what LAPACK refused in compiled code (info: its pivot/order)."""
-    from .ir.ops.linalg import LinAlgError
-    prefix = f"(Batch element {index}): " if batched else ""
-    if kind == 4:
-        return LinAlgError(f"linalg.inv: {prefix}The diagonal element {info} is zero, the "
-                           "inversion could not be completed because the input matrix is "
-                           "singular.")
-    if kind == 5:
-        return LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input "
-                           "matrix is singular.")
-    return LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed "
-                       f"because the input is not positive-definite (the leading minor of "
-                       f"order {info} is not positive-definite).")
 
 
 def _address(ffi, array):
