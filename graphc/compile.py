@@ -27,7 +27,7 @@ from . import random as _random
 from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
-from .codegen import blas, c_backend, cache, call_path
+from .codegen import backend as _backends, blas, c_backend, cache, call_path
 from .codegen.errors import eager_exception
 from .ir import tracing
 from .ir.passes import run_passes
@@ -69,8 +69,7 @@ def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=N
     options, and it specialises on every shape (`dynamic=True` is warned about: each new
     shape is a new specialisation). `disable=True` returns the function itself;
     `recompile_limit` replaces the 8 specialisations a function may have."""
-    if backend not in ("c", "inductor", None):
-        raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
+    target = _backends.get(backend)
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
                            "specified at the same time.")
@@ -92,11 +91,11 @@ def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=N
                          f"{recompile_limit!r}")
     if function is None:
         return functools.partial(_decorate, fullgraph=fullgraph, disable=disable,
-                                 limit=recompile_limit)
-    return _decorate(function, fullgraph, disable, recompile_limit)
+                                 limit=recompile_limit, target=target)
+    return _decorate(function, fullgraph, disable, recompile_limit, target)
 
 
-def _decorate(function, fullgraph=False, disable=False, limit=None):
+def _decorate(function, fullgraph=False, disable=False, limit=None, target=None):
     if disable:
         return function
     if not callable(function):
@@ -113,17 +112,19 @@ def _decorate(function, fullgraph=False, disable=False, limit=None):
             else type(function).__call__
         if isinstance(method, CompiledFunction):  # already compiled (@graphc.compile inside)
             return types.MethodType(method, owner)
-        return types.MethodType(_compiled(method, fullgraph, limit), owner)
-    return _compiled(function, fullgraph, limit)
+        return types.MethodType(_compiled(method, fullgraph, limit, target), owner)
+    return _compiled(function, fullgraph, limit, target)
 
 
-def _compiled(function, fullgraph, limit=None):
+def _compiled(function, fullgraph, limit=None, target=None):
     """A CompiledFunction of a class of its own, so that the call path rendered for it can be
     its __call__ (a call then enters the rendered code directly: no frame of ours between)."""
     own_class = type("CompiledFunction", (CompiledFunction,), {"__module__": __name__})
     compiled = own_class(function, fullgraph)
     if limit is not None:
         compiled._limit = limit
+    if target is not None:
+        compiled._backend = target
     return compiled
 
 
@@ -320,6 +321,7 @@ class CompiledFunction:
     """What graphc.compile returns: call it like the function it wraps."""
 
     _limit = None  # graphc.compile(recompile_limit=); None: MAX_SPECIALISATIONS
+    _backend = _backends.BACKENDS["c"]  # graphc.compile(backend=): codegen/backend.py
 
     def __init__(self, function, fullgraph):
         functools.update_wrapper(self, function)
@@ -515,7 +517,7 @@ class CompiledFunction:
             plan = self._capture_plan(tracer, args)
             try:
                 specialisation = _Specialisation.build(self._function, args, tracer, result, key,
-                                                       plan)
+                                                       plan, self._backend)
             except (cache.CompilerMissing, cache.BuildFailed) as missing:
                 if self._fullgraph:
                     raise CompileError(str(missing)) from None
@@ -797,7 +799,7 @@ class _Differentiable:
             inputs = [call_args[i] for i in positions] + list(captured)
             return _autograd.grad(outputs, inputs, list(grads), allow_unused=True)
         gradients.__name__ = gradients.__qualname__ = f"{owner.__name__}_backward"
-        self.backward = _compiled(gradients, owner._fullgraph)
+        self.backward = _compiled(gradients, owner._fullgraph, target=owner._backend)
 
     @staticmethod
     def _differentiable_captured(captured):
@@ -815,7 +817,7 @@ class _Specialisation:
     """One signature's native code and how to map arguments to it and results back."""
 
     @classmethod
-    def build(cls, function, args, tracer, result, key, plan):
+    def build(cls, function, args, tracer, result, key, plan, backend):
         """`plan`: for each captured tensor, (index of its source in the call's `sourced` list
         or None, the tensor itself when it has no source, whether in-place writes bump its
         version counter)."""
@@ -865,10 +867,10 @@ class _Specialisation:
         kept = sorted(set(_slot_names(self.structure)) | set(self.new_values))
         description = repr((name, location, self.graph.listing(), inputs, self.outputs, kept,
                             sorted(tracer.locations.items())))
-        graph_key = cache.graph_key_of(description)
+        graph_key = cache.graph_key_of(description, backend)
         generated = cache.generated_for(graph_key)
         if generated is None:
-            source, dtype, ctype, buffers, randoms = c_backend.render(
+            source, dtype, ctype, buffers, randoms = backend.render(
                 self.graph, inputs, self.outputs, name, location, _short_signature(key),
                 writes=list(self.writes.items()), kept=kept)
             cdef = ("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);\n"
@@ -882,7 +884,8 @@ class _Specialisation:
         self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
         (self.ffi, self.lib), self.key, self.origin = cache.load(
-            self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}")
+            self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}",
+            backend)
         cache.remember(graph_key, generated)
         if "scipy_cblas_" in self.source or "scipy_LAPACKE_" in self.source:
             _threads.apply_to_blas(blas.library_dir())
