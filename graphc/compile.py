@@ -610,9 +610,37 @@ class CompiledFunction:
         """The IR Graph of the latest compiled specialisation."""
         return self._require_latest().graph
 
-    def source(self):
-        """The C source of the latest compiled specialisation."""
-        return self._require_latest().source
+    def source(self, *args, **kwargs):
+        """The C source of the latest compiled specialisation; given example arguments, the
+        source of the specialisation they select, rendered without building a library or
+        running compiled code (the function runs eagerly once, as the trace)."""
+        if not args and not kwargs:
+            return self._require_latest().source
+        return self._generate(args, kwargs).source
+
+    def _generate(self, args, kwargs):
+        """The specialisation these arguments select, traced and rendered, not built: the
+        same key, graph and source a call with them builds. Nothing is recorded (no new
+        sources, no specialisation, no cache entry)."""
+        readers = self._closure_readers
+        if readers is None:
+            readers = _guarded_values(self._function, args)
+        sourced = [source.value(args) for source in self._sources]
+        key = self._key(args, kwargs, sourced, numbers=_number_snapshot(readers))
+        failed = f"graphc.compile: no compiled source of {self.__name__} for these arguments"
+        try:
+            tracer, result = tracing.trace(self._function, args, kwargs,
+                                           stop_at_break=self._fullgraph)
+        except tracing.GraphBreak as reason:
+            raise CompileError(f"{failed}: {reason}") from None
+        if tracer.broken:
+            raise CompileError(f"{failed}: it runs eagerly ({tracer.broken})")
+        try:
+            return _Specialisation.generate(self._function, args, tracer, result, key,
+                                            self._backend)
+        except Exception as failure:  # noqa: BLE001 (as _specialise: a lowering failed)
+            raise CompileError(f"{failed}: {_located(failure, tracer, self._function)}") \
+                from failure
 
     def call_source(self):
         """The Python call path last rendered (guard, then the native call): see
@@ -821,10 +849,18 @@ class _Specialisation:
         """`plan`: for each captured tensor, (index of its source in the call's `sourced` list
         or None, the tensor itself when it has no source, whether in-place writes bump its
         version counter)."""
+        self = cls.generate(function, args, tracer, result, key, backend)
+        self.plan = plan
+        self._load(function, key, backend)
+        return self
+
+    @classmethod
+    def generate(cls, function, args, tracer, result, key, backend):
+        """The specialisation's graph after the passes and its source, rendered by `backend`
+        (or found in the cache's index), nothing built or loaded yet."""
         self = cls()
         self.graph = tracer.graph
         self.graph.locations = tracer.locations
-        self.plan = plan
         self.argument_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         name_of = _ResultNames(tracer)
         outputs = _flatten(result, name_of)
@@ -877,19 +913,25 @@ class _Specialisation:
                     "int64_t graphc_error_detail(int which);")
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
                          "buffers": buffers, "randoms": randoms}
-        self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
+        self.source = generated["source"]
         self.buffers = generated["buffers"]
         # each draw claims its words from its generator on every call, as eager code does
         self.draws = [tracer.draws[name] for name in generated["randoms"]]
         self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
+        self._generated, self._graph_key = generated, graph_key
+        return self
+
+    def _load(self, function, key, backend):
+        """Build (or find) the library of the generated source and plan the calls into it."""
+        generated = self._generated
         (self.ffi, self.lib), self.key, self.origin = cache.load(
-            self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}",
-            backend)
-        cache.remember(graph_key, generated)
+            self.source, generated["cdef"],
+            f"{getattr(function, '__name__', 'function')}_{self._short(key)}", backend)
+        cache.remember(self._graph_key, generated)
         if "scipy_cblas_" in self.source or "scipy_LAPACKE_" in self.source:
             _threads.apply_to_blas(blas.library_dir())
-        self.pointer_type = f"{ctype} *"
+        self.pointer_type = f"{generated['ctype']} *"
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
         # the memory plan: a reduction's buffer is allocated once per specialisation and reused
         # on every call, unless the reduction is returned (then it is the fresh output array)
