@@ -81,7 +81,7 @@ def test_every_kind_is_tested_and_has_an_eager_exception():
 def test_error_kinds_are_stored_only_through_the_enum():
     """No C-producing file writes a kind as a bare number: errors.report is the one writer."""
     sources = [path for path in (ROOT / "graphc").rglob("*.py")] + \
-        [path for path in (ROOT / "templates").rglob("*") if path.is_file()]
+        [path for path in (ROOT / "templates" / "c").rglob("*") if path.is_file()]
     writers = [path.relative_to(ROOT).as_posix() for path in sources
                if "graphc_error[3]" in path.read_text(encoding="utf-8")]
     assert writers == ["graphc/codegen/errors.py"]
