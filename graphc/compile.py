@@ -27,7 +27,8 @@ from . import random as _random
 from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
-from .codegen import blas, c_backend, cache, call_path
+from .codegen import backend as _backends, blas, c_backend, cache, call_path
+from .codegen.errors import eager_exception
 from .ir import tracing
 from .ir.passes import run_passes
 from .runtime import threads as _threads
@@ -68,8 +69,7 @@ def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=N
     options, and it specialises on every shape (`dynamic=True` is warned about: each new
     shape is a new specialisation). `disable=True` returns the function itself;
     `recompile_limit` replaces the 8 specialisations a function may have."""
-    if backend not in ("c", "inductor", None):
-        raise ValueError(f"graphc.compile: unknown backend {backend!r} (available: 'c')")
+    target = _backends.get(backend)
     if mode is not None and options is not None:
         raise RuntimeError("Either mode or options can be specified, but both can't be "
                            "specified at the same time.")
@@ -91,11 +91,11 @@ def compile(function=None, *, fullgraph=False, dynamic=None, backend="c", mode=N
                          f"{recompile_limit!r}")
     if function is None:
         return functools.partial(_decorate, fullgraph=fullgraph, disable=disable,
-                                 limit=recompile_limit)
-    return _decorate(function, fullgraph, disable, recompile_limit)
+                                 limit=recompile_limit, target=target)
+    return _decorate(function, fullgraph, disable, recompile_limit, target)
 
 
-def _decorate(function, fullgraph=False, disable=False, limit=None):
+def _decorate(function, fullgraph=False, disable=False, limit=None, target=None):
     if disable:
         return function
     if not callable(function):
@@ -112,17 +112,19 @@ def _decorate(function, fullgraph=False, disable=False, limit=None):
             else type(function).__call__
         if isinstance(method, CompiledFunction):  # already compiled (@graphc.compile inside)
             return types.MethodType(method, owner)
-        return types.MethodType(_compiled(method, fullgraph, limit), owner)
-    return _compiled(function, fullgraph, limit)
+        return types.MethodType(_compiled(method, fullgraph, limit, target), owner)
+    return _compiled(function, fullgraph, limit, target)
 
 
-def _compiled(function, fullgraph, limit=None):
+def _compiled(function, fullgraph, limit=None, target=None):
     """A CompiledFunction of a class of its own, so that the call path rendered for it can be
     its __call__ (a call then enters the rendered code directly: no frame of ours between)."""
     own_class = type("CompiledFunction", (CompiledFunction,), {"__module__": __name__})
     compiled = own_class(function, fullgraph)
     if limit is not None:
         compiled._limit = limit
+    if target is not None:
+        compiled._backend = target
     return compiled
 
 
@@ -319,6 +321,7 @@ class CompiledFunction:
     """What graphc.compile returns: call it like the function it wraps."""
 
     _limit = None  # graphc.compile(recompile_limit=); None: MAX_SPECIALISATIONS
+    _backend = _backends.BACKENDS["c"]  # graphc.compile(backend=): codegen/backend.py
 
     def __init__(self, function, fullgraph):
         functools.update_wrapper(self, function)
@@ -514,7 +517,7 @@ class CompiledFunction:
             plan = self._capture_plan(tracer, args)
             try:
                 specialisation = _Specialisation.build(self._function, args, tracer, result, key,
-                                                       plan)
+                                                       plan, self._backend)
             except (cache.CompilerMissing, cache.BuildFailed) as missing:
                 if self._fullgraph:
                     raise CompileError(str(missing)) from None
@@ -607,9 +610,37 @@ class CompiledFunction:
         """The IR Graph of the latest compiled specialisation."""
         return self._require_latest().graph
 
-    def source(self):
-        """The C source of the latest compiled specialisation."""
-        return self._require_latest().source
+    def source(self, *args, **kwargs):
+        """The C source of the latest compiled specialisation; given example arguments, the
+        source of the specialisation they select, rendered without building a library or
+        running compiled code (the function runs eagerly once, as the trace)."""
+        if not args and not kwargs:
+            return self._require_latest().source
+        return self._generate(args, kwargs).source
+
+    def _generate(self, args, kwargs):
+        """The specialisation these arguments select, traced and rendered, not built: the
+        same key, graph and source a call with them builds. Nothing is recorded (no new
+        sources, no specialisation, no cache entry)."""
+        readers = self._closure_readers
+        if readers is None:
+            readers = _guarded_values(self._function, args)
+        sourced = [source.value(args) for source in self._sources]
+        key = self._key(args, kwargs, sourced, numbers=_number_snapshot(readers))
+        failed = f"graphc.compile: no compiled source of {self.__name__} for these arguments"
+        try:
+            tracer, result = tracing.trace(self._function, args, kwargs,
+                                           stop_at_break=self._fullgraph)
+        except tracing.GraphBreak as reason:
+            raise CompileError(f"{failed}: {reason}") from None
+        if tracer.broken:
+            raise CompileError(f"{failed}: it runs eagerly ({tracer.broken})")
+        try:
+            return _Specialisation.generate(self._function, args, tracer, result, key,
+                                            self._backend)
+        except Exception as failure:  # noqa: BLE001 (as _specialise: a lowering failed)
+            raise CompileError(f"{failed}: {_located(failure, tracer, self._function)}") \
+                from failure
 
     def call_source(self):
         """The Python call path last rendered (guard, then the native call): see
@@ -796,7 +827,7 @@ class _Differentiable:
             inputs = [call_args[i] for i in positions] + list(captured)
             return _autograd.grad(outputs, inputs, list(grads), allow_unused=True)
         gradients.__name__ = gradients.__qualname__ = f"{owner.__name__}_backward"
-        self.backward = _compiled(gradients, owner._fullgraph)
+        self.backward = _compiled(gradients, owner._fullgraph, target=owner._backend)
 
     @staticmethod
     def _differentiable_captured(captured):
@@ -814,14 +845,22 @@ class _Specialisation:
     """One signature's native code and how to map arguments to it and results back."""
 
     @classmethod
-    def build(cls, function, args, tracer, result, key, plan):
+    def build(cls, function, args, tracer, result, key, plan, backend):
         """`plan`: for each captured tensor, (index of its source in the call's `sourced` list
         or None, the tensor itself when it has no source, whether in-place writes bump its
         version counter)."""
+        self = cls.generate(function, args, tracer, result, key, backend)
+        self.plan = plan
+        self._load(function, key, backend)
+        return self
+
+    @classmethod
+    def generate(cls, function, args, tracer, result, key, backend):
+        """The specialisation's graph after the passes and its source, rendered by `backend`
+        (or found in the cache's index), nothing built or loaded yet."""
         self = cls()
         self.graph = tracer.graph
         self.graph.locations = tracer.locations
-        self.plan = plan
         self.argument_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
         name_of = _ResultNames(tracer)
         outputs = _flatten(result, name_of)
@@ -867,27 +906,34 @@ class _Specialisation:
         # what a renderer needs besides the graph (the CUDA dialect renders from the same)
         self.render_arguments = (inputs, self.outputs, name, location, _short_signature(key),
                                  list(self.writes.items()), kept)
-        graph_key = cache.graph_key_of(description)
+        graph_key = cache.graph_key_of(description, backend)
         generated = cache.generated_for(graph_key)
         if generated is None:
-            source, dtype, ctype, buffers, randoms = c_backend.render(
+            source, dtype, ctype, buffers, randoms = backend.render(
                 self.graph, *self.render_arguments)
             cdef = ("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);\n"
                     "int64_t graphc_error_detail(int which);")
             generated = {"source": source, "cdef": cdef, "dtype": dtype.name, "ctype": ctype,
                          "buffers": buffers, "randoms": randoms}
-        self.source, cdef, ctype = generated["source"], generated["cdef"], generated["ctype"]
+        self.source = generated["source"]
         self.buffers = generated["buffers"]
         # each draw claims its words from its generator on every call, as eager code does
         self.draws = [tracer.draws[name] for name in generated["randoms"]]
         self.dtype = _dtypes.to_dtype(generated["dtype"])
         self.graph.outputs = list(outputs)
+        self._generated, self._graph_key = generated, graph_key
+        return self
+
+    def _load(self, function, key, backend):
+        """Build (or find) the library of the generated source and plan the calls into it."""
+        generated = self._generated
         (self.ffi, self.lib), self.key, self.origin = cache.load(
-            self.source, cdef, f"{getattr(function, '__name__', 'function')}_{self._short(key)}")
-        cache.remember(graph_key, generated)
+            self.source, generated["cdef"],
+            f"{getattr(function, '__name__', 'function')}_{self._short(key)}", backend)
+        cache.remember(self._graph_key, generated)
         if "scipy_cblas_" in self.source or "scipy_LAPACKE_" in self.source:
             _threads.apply_to_blas(blas.library_dir())
-        self.pointer_type = f"{ctype} *"
+        self.pointer_type = f"{generated['ctype']} *"
         self.output_shapes = [tuple(self.graph.node(name).shape) for name in self.outputs]
         # the memory plan: a reduction's buffer is allocated once per specialisation and reused
         # on every call, unless the reduction is returned (then it is the fresh output array)
@@ -1027,29 +1073,7 @@ class _Specialisation:
             if id(generator) not in restored:
                 generator._offset = self.draw_words[2 * position + 1]
                 restored.add(id(generator))
-        if kind in (4, 5, 6):
-            raise _linalg_error(kind, value, size, dim)
-        if kind == 2:
-            raise MemoryError(f"compiled code could not allocate {value} elements")
-        message = {
-            3: f"INDICES element is out of DATA bounds, id={value} axis_dim={size}",
-            7: f"index_copy_(): index {value} is out of bounds for dimension {dim} with size "
-               f"{size}",
-            8: f"out of range: tried to access index {value} on a tensor of {size} elements.",
-            9: "probability tensor contains either `inf`, `nan` or element < 0",
-            10: "invalid multinomial distribution (sum of probabilities <= 0)",
-            12: f"the LAPACK routine of this op failed on matrix {size} (info {value})",
-            13: "index out of range in self",
-            11: "Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
-                "message be improved?  If so, please report an enhancement request to "
-                "PyTorch.)",
-        }.get(kind, f"index {value} is out of bounds for dimension {dim} with size {size}")
-        # advanced indexing counts the dimension among its index tensors; gather, scatter,
-        # index_add and index_select raise RuntimeError
-        if kind == 12:
-            from .ir.ops.linalg import LinAlgError
-            raise LinAlgError(message)
-        raise (RuntimeError if kind in (1, 3, 9, 10, 11) else IndexError)(message)
+        raise eager_exception(kind, value, size, dim)
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by
@@ -1207,22 +1231,6 @@ def _rebuild_expression(structure, values, out):
         return "{" + ", ".join(f"{out.constant('KEY', k)}: {_rebuild_expression(v, values, out)}"
                                for k, v in structure.items()) + "}"
     return out.constant("CONSTANT", structure)
-
-
-def _linalg_error(kind, info, index, batched):
-    """Eager's LinAlgError for what LAPACK refused in compiled code (info: its pivot/order)."""
-    from .ir.ops.linalg import LinAlgError
-    prefix = f"(Batch element {index}): " if batched else ""
-    if kind == 4:
-        return LinAlgError(f"linalg.inv: {prefix}The diagonal element {info} is zero, the "
-                           "inversion could not be completed because the input matrix is "
-                           "singular.")
-    if kind == 5:
-        return LinAlgError(f"torch.linalg.solve: {prefix}The solver failed because the input "
-                           "matrix is singular.")
-    return LinAlgError(f"linalg.cholesky: {prefix}The factorization could not be completed "
-                       f"because the input is not positive-definite (the leading minor of "
-                       f"order {info} is not positive-definite).")
 
 
 def _address(ffi, array):

@@ -4,6 +4,7 @@ random ops. Each builder returns a kernel description for templates/c/elementwis
 `_MEMORY_KERNELS` finds the builder of an op."""
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
+from .errors import ErrorKind, report
 from .c_layout import (Unsupported, _constant, _decode, _index_lines, _numel, _offset,
                        _row_major, _signature)
 
@@ -99,10 +100,8 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
         size = source_shape[dim]
         lines += [f"    int64_t position{ordinal} = {pointer_of[index]}[{index_offset}];",
                   f"    if (position{ordinal} < -{size} || position{ordinal} >= {size}) {{",
-                  f"        graphc_error[0] = position{ordinal};",
-                  f"        graphc_error[1] = {size};",
-                  f"        graphc_error[2] = {ordinal};",
-                  "        graphc_error[3] = 0;",
+                  *["        " + line for line in report(
+                      ErrorKind.INDEX_OUT_OF_BOUNDS, f"position{ordinal}", size, ordinal)],
                   "        return 1;",
                   "    }",
                   f"    position{ordinal} += position{ordinal} < 0 ? {size} : 0;"]
@@ -125,12 +124,9 @@ def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of,
 
 
 def _error_lines(value, size, dim, kind):
-    """C lines stopping the call on a bad index; `kind` picks eager's exception and message
-    (compile._Specialisation.raise_error): 0 advanced indexing's IndexError, 1 gather's and
-    scatter's RuntimeError, ... (`dim`: the dimension the message names)."""
-    return [f"    graphc_error[0] = {value};", f"    graphc_error[1] = {size};",
-            f"    graphc_error[2] = {dim};", f"    graphc_error[3] = {int(kind)};",
-            "    return 1;"]
+    """C lines stopping the call on a bad index; `kind` (an ErrorKind) picks eager's exception
+    and message (errors.EAGER_ERRORS); `dim`: the dimension the message names."""
+    return ["    " + line for line in report(kind, value, size, dim)] + ["    return 1;"]
 
 
 def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -166,7 +162,7 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
         loop += ["    " + line for line in _index_lines(index_shape)]
         loop += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
                  f"    if (position < 0 || position >= {size}) {{"]
-        loop += ["    " + line for line in _error_lines("position", size, dim_attr, 1)]
+        loop += ["    " + line for line in _error_lines("position", size, dim_attr, ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS)]
         return loop + ["    }"] + ["    " + line for line in body] + ["}"]
     if node.op == "scatter_reduce":
         return _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, pointer_of,
@@ -176,7 +172,7 @@ def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, point
     lines += ["    " + line for line in _index_lines(index_shape)]
     lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
               f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim_attr, 1)] + ["    }"]
+    lines += ["    " + line for line in _error_lines("position", size, dim_attr, ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS)] + ["    }"]
     if node.op == "gather":
         lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
     else:
@@ -227,14 +223,15 @@ def _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, point
 
 def _allocate(buffers):
     """C lines allocating scratch arrays, (element type, name, count) each, that stop the call
-    with MemoryError (kind 2) when one cannot be had, every one freed first."""
+    with MemoryError (ErrorKind.ALLOCATION_FAILED) when one cannot be had, every one freed
+    first."""
     names = [name for _, name, _ in buffers]
     lines = [f"{ctype} *{name} = malloc({max(count, 1)} * sizeof *{name});"
              for ctype, name, count in buffers]
     return lines + [f"if ({' || '.join(f'{name} == NULL' for name in names)}) {{",
                     *["    " + line for line in _release(names)],
-                    f"    graphc_error[0] = {sum(count for _, _, count in buffers)};",
-                    "    graphc_error[3] = 2;  /* out of memory: MemoryError */",
+                    *["    " + line for line in report(
+                        ErrorKind.ALLOCATION_FAILED, sum(count for _, _, count in buffers))],
                     "    return 1;", "}"]
 
 
@@ -596,7 +593,8 @@ def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer
     lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
               f"    if (position < 0 || position >= {size}) {{"]
     # eager's bounds error: torch's dim-1 kernel's RuntimeError, else an IndexError
-    kind = 3 if len(shape) > 1 and dim == 1 else 13
+    kind = ErrorKind.INDEX_SELECT_DIM1_OUT_OF_BOUNDS if len(shape) > 1 and dim == 1 else \
+        ErrorKind.INDEX_SELECT_OUT_OF_RANGE
     lines += ["    " + line for line in _error_lines("position", size, 0, kind)] + ["    }"]
     lines += [f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
               + ("" if rest == "0" else f" + {rest}") + "];", "}"]
@@ -630,7 +628,9 @@ def _index_add_kernel(position, graph, node, target_pointer, layouts, pointer_of
     base_offset = _offset(shape, *layouts[base_name], flat=True)
     # index_add: RuntimeError; index_copy: its own IndexError; both want [0, size); index_fill
     # takes negative indices too
-    kind, low = {"index_add": (1, "0"), "index_copy": (7, "0")}.get(node.op, (0, f"-{size}"))
+    kind, low = {"index_add": (ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS, "0"),
+                 "index_copy": (ErrorKind.INDEX_COPY_OUT_OF_BOUNDS, "0")}.get(
+        node.op, (ErrorKind.INDEX_OUT_OF_BOUNDS, f"-{size}"))
     lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
     lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
     lines += [f"    {target_pointer}[i] = {pointer_of[base_name]}[{base_offset}];", "}",
@@ -674,7 +674,7 @@ def _take_put_kernel(position, graph, node, target_pointer, layouts, pointer_of,
     lines += [f"    int64_t position = {pointer_of[index]}"
               f"[{_offset(index_shape, *layouts[index], flat=False)}];",
               f"    if (position < -{n} || position >= {n}) {{"]
-    lines += ["    " + line for line in _error_lines("position", n, 0, 8)] + ["    }"]
+    lines += ["    " + line for line in _error_lines("position", n, 0, ErrorKind.TAKE_OUT_OF_RANGE)] + ["    }"]
     lines += [f"    position += position < 0 ? {n} : 0;"]
     if node.op == "take":  # x at the flat position, through its strides
         decode = [f"    int64_t rest_p = position, address = {base};"]
@@ -821,13 +821,12 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
 
     def fail(kind, detail):
         return ["    if (info > 0) {", *["        " + line for line in _release(scratch)],
-                f"        graphc_error[0] = {detail};", "        graphc_error[1] = b;",
-                f"        graphc_error[2] = {batched};",
-                f"        graphc_error[3] = {kind};", "        return 1;", "    }"]
+                *["        " + line for line in report(kind, detail, "b", batched)],
+                "        return 1;", "    }"]
     out = f"{target_pointer} + b * {n * n}"
     if node.op == "inverse":
         lines += [f"    int info = {f}getrf(101, {n}, {n}, work, {n}, pivots);"]
-        lines += fail(4, "info")
+        lines += fail(ErrorKind.INVERSE_SINGULAR, "info")
         lines += [f"    {f}getri(101, {n}, work, {n}, pivots);",
                   f"    memcpy({out}, work, {n * n} * sizeof *work);"]
     elif node.op == "det":  # LU: the product of the pivots, negated per row swap
@@ -864,11 +863,11 @@ def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
         lines += loops + [f"            ({out})[{place}] = {pointer_of[right]}[{rhs}];",
                           f"    int info = {f}gesv(101, {n}, {columns}, work, {n}, pivots, "
                           f"{out}, {columns});"]
-        lines += fail(5, "info")
+        lines += fail(ErrorKind.SOLVE_SINGULAR, "info")
     else:  # cholesky: the factor, the other triangle zeroed
         upper = bool(node.attrs.get("upper", False))
         lines += [f"    int info = {f}potrf(101, '{'U' if upper else 'L'}', {n}, work, {n});"]
-        lines += fail(6, "info")
+        lines += fail(ErrorKind.CHOLESKY_NOT_POSITIVE_DEFINITE, "info")
         lines += [f"    for (int i = 0; i < {n}; i++)",
                   f"        for (int j = 0; j < {n}; j++)",
                   f"            ({out})[i * {n} + j] = "
@@ -928,8 +927,7 @@ def _factorisation_kernel(position, graph, node, target_pointer, layouts, pointe
         else:
             written = (k, n, f"(j >= i ? work[i * {n} + j] : 0)")
     lines += ["    if (info != 0) {", *["        " + line for line in _release(scratch)],
-              "        graphc_error[0] = info;", "        graphc_error[1] = b;",
-              "        graphc_error[3] = 12;  /* LAPACK did not converge */",
+              *["        " + line for line in report(ErrorKind.LAPACK_FAILED, "info", "b")],
               "        return 1;", "    }"]
     out_rows, out_columns, value = written
     lines += [f"    for (int64_t i = 0; i < {out_rows}; i++)",
@@ -968,8 +966,7 @@ def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_
         lines += ["    double unused;",
                   f"    if (scipy_LAPACKE_dgesdd(101, 'N', {m}, {n}, work, {n}, sums, &unused, 1, "
                   "&unused, 1) != 0) {", *["        " + line for line in _release(scratch)],
-                  "        graphc_error[1] = b;",
-                  "        graphc_error[3] = 12;  /* LAPACK did not converge */",
+                  *["        " + line for line in report(ErrorKind.LAPACK_FAILED, size="b")],
                   "        return 1;", "    }"]
     else:  # the sums of |x| down the columns (order ±1) or along the rows (±inf)
         down = abs(order) == 1
@@ -1010,13 +1007,15 @@ def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_
     lines = [f"for (int64_t r = 0; r < {rows}; r++)  /* the checks eager makes first */",
              f"    for (int64_t i = 0; i < {k}; i++)",
              f"        if (!isfinite((double){p}) || {p} < 0) {{",
-             "            graphc_error[3] = 9;", "            return 1;", "        }",
+             *["            " + line for line in report(
+                 ErrorKind.MULTINOMIAL_INVALID_PROBABILITY)], "            return 1;", "        }",
              f"for (int64_t r = 0; r < {rows}; r++) {{",
              "    double total = 0.0;",
              f"    for (int64_t i = 0; i < {k}; i++)",
              f"        total += {p};",
              "    if (!(total > 0)) {",
-             "        graphc_error[3] = 10;", "        return 1;", "    }", "}",
+             *["        " + line for line in report(ErrorKind.MULTINOMIAL_NONPOSITIVE_SUM)],
+             "        return 1;", "    }", "}",
              *_allocate([("double", "cumulative", k), ("graphc_ranked", "line", k)]),
              f"for (int64_t r = 0; r < {rows}; r++) {{"]
     if replacement:
@@ -1075,7 +1074,9 @@ def _word_draw_kernel(position, graph, node, target_pointer, layouts, pointer_of
             reads.append(pointer_of[p])
             p = f"(double){pointer_of[p]}[{_offset(shape, *layouts[p], flat=False)}]"
             prologue = _index_lines(shape) + [f"if (!({p} >= 0 && {p} <= 1)) {{",
-                                              "    graphc_error[3] = 11;", "    return 1;", "}"]
+                                              *["    " + line for line in report(
+                                                  ErrorKind.BERNOULLI_P_OUT_OF_RANGE)],
+                                              "    return 1;", "}"]
         value = f"((double)w[k] * 0x1p-32 < {p}) ? 1 : 0"
     elif node.op == "exponential":
         bits = 24 if node.dtype is _dt.float32 else 53

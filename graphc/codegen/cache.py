@@ -1,6 +1,7 @@
 """Building generated C into a shared library, content-addressed on disk.
 
-The key hashes the source, the compiler command, its version and flags, the machine, and all
+The key hashes the source, the backend (backend.py: its name, compiler command, version and
+flags), the machine, and all
 of graphc's Python sources and templates (an edited template or op formula never serves stale
 code). A lookup loads an entry only after checking it against the size and checksum kept
 beside it (a library cut short would crash the process with SIGBUS when loaded); any other
@@ -24,9 +25,8 @@ import tempfile
 import threading
 import warnings
 
-from .declarations import ffi_for
-from .toolchain import BuildFailed, CompilerMissing, compile_library, compiler, compiler_version
-from . import toolchain
+from .backend import BACKENDS
+from .toolchain import BuildFailed, CompilerMissing, compile_library
 
 __all__ = ["CompilerMissing", "BuildFailed", "cache_dir", "load", "clear", "info"]
 
@@ -105,11 +105,8 @@ def _blas_library():
     return str(blas.library_dir())
 
 
-def _toolchain_parts():
-    path = compiler()
-    return [path, compiler_version(path), " ".join(toolchain.FLAGS),
-            " ".join(toolchain.OPENMP), platform.machine(), _codegen_fingerprint(),
-            _blas_library()]
+def _toolchain_parts(backend):
+    return [*backend.key_parts(), platform.machine(), _codegen_fingerprint(), _blas_library()]
 
 
 def _hash(parts):
@@ -120,23 +117,24 @@ def _hash(parts):
     return digest.hexdigest()
 
 
-def key_of(source, cdef):
-    return _hash([source, cdef, *_toolchain_parts(), platform.platform()])
+def key_of(source, cdef, backend=BACKENDS["c"]):
+    return _hash([source, cdef, *_toolchain_parts(backend), platform.platform()])
 
 
-def graph_key_of(description):
-    """The key of a traced graph: its description, the code generator, the compiler and the
-    BLAS (two environments sharing a cache must not serve each other's code)."""
-    return _hash([description, *_toolchain_parts()])
+def graph_key_of(description, backend=BACKENDS["c"]):
+    """The key of a traced graph: its description, the code generator, the backend (compiler
+    and flags) and the BLAS (two environments sharing a cache must not serve each other's
+    code)."""
+    return _hash([description, *_toolchain_parts(backend)])
 
 
-def _dump(name, source, compiler_output=None):
+def _dump(name, source, suffix, compiler_output=None):
     """GRAPHC_DUMP=dir: every generated source (and, on failure, the compiler's output)."""
     folder = os.environ.get("GRAPHC_DUMP")
     if not folder:
         return
     os.makedirs(folder, exist_ok=True)
-    pathlib.Path(folder, f"{name}.c").write_text(source)
+    pathlib.Path(folder, f"{name}{suffix}").write_text(source)
     if compiler_output is not None:
         pathlib.Path(folder, f"{name}.compiler.txt").write_text(compiler_output)
 
@@ -178,7 +176,7 @@ def _kernel_count(source):
     return source.count("\n * IR nodes: ")
 
 
-def _build(source, target, name):
+def _build(source, target, name, backend):
     """Compile `source` into the shared library `target` (atomically), then record its size
     and checksum beside it."""
     try:
@@ -186,7 +184,7 @@ def _build(source, target, name):
     except OSError as error:
         raise _Unwritable(error) from None
     with folder:
-        c_file = pathlib.Path(folder.name, "kernel.c")
+        c_file = pathlib.Path(folder.name, "kernel" + backend.source_suffix)
         library = pathlib.Path(folder.name, "kernel.so")
         try:
             c_file.write_text(source)
@@ -195,35 +193,28 @@ def _build(source, target, name):
         from .blas import link_flags
         what = f"{name} ({_kernel_count(source)} kernels)"
         try:
-            compile_library(c_file, library, [*link_flags(source), "-lm"], what)
+            compile_library(c_file, library, [*link_flags(source), "-lm"], what, backend)
         except BuildFailed as failure:
-            _dump(name, source, str(failure))
+            _dump(name, source, backend.source_suffix, str(failure))
             raise
         metadata = json.dumps({"size": library.stat().st_size, "sha256": _checksum(library)})
         try:
             os.replace(library, target)
             _write_atomically(_metadata_path(target), metadata)
-            target.with_suffix(".c").write_text(source)
+            target.with_suffix(backend.source_suffix).write_text(source)
         except OSError as error:
             raise _Unwritable(error) from None
 
 
-def _dlopen_flags(ffi):
-    """Never unload a library: at interpreter exit, unloading the last user of libgomp unmapped
-    it under OpenMP workers still spinning in it (a segfault after the program's last line)."""
-    return ffi.RTLD_NOW | getattr(ffi, "RTLD_NODELETE", 0)
-
-
-def _open(target, cdef):
-    ffi = ffi_for(cdef, str(target.parent.parent))
-    return ffi, ffi.dlopen(str(target), _dlopen_flags(ffi))
+def _open(target, cdef, backend):
+    return backend.load(target, cdef, target.parent.parent)
 
 
 def _entry(root, key):
     return root / key[:2] / f"{key}.so"
 
 
-def _load_or_build(root, key, source, cdef, name):
+def _load_or_build(root, key, source, cdef, name, backend):
     """(ffi, lib) and where it came from, building the entry in `root` unless another process
     did; raises _Unwritable when `root` refuses a write."""
     target = _entry(root, key)
@@ -241,10 +232,10 @@ def _load_or_build(root, key, source, cdef, name):
                 if target.exists():
                     log.warning("graphc: cache entry %s does not match its recorded size and "
                                 "checksum; rebuilding it", target.name)
-                _build(source, target, name)
+                _build(source, target, name, backend)
                 how = "built"
             try:
-                return _open(target, cdef), how
+                return _open(target, cdef, backend), how
             except OSError as error:
                 if attempt:
                     raise BuildFailed(f"the library built for {name} cannot be loaded: "
@@ -253,29 +244,30 @@ def _load_or_build(root, key, source, cdef, name):
                 target.unlink()
 
 
-def load(source, cdef, name):
-    """(ffi, lib) for `source` with the C declarations `cdef`, building it when not cached."""
-    key = key_of(source, cdef)
+def load(source, cdef, name, backend=BACKENDS["c"]):
+    """(ffi, lib) for `source` with the C declarations `cdef`, built by `backend` when not
+    cached."""
+    key = key_of(source, cdef, backend)
     if key in _loaded:
         return _loaded[key], key, "memory"
-    _dump(name, source)
+    _dump(name, source, backend.source_suffix)
     loaded = None
     # a whole entry needs no lock, and no write: a read-only cache serves what it holds
     for root in _roots():
         if _intact(_entry(root, key)):
             try:
-                loaded, how = _open(_entry(root, key), cdef), "disk"
+                loaded, how = _open(_entry(root, key), cdef, backend), "disk"
                 break
             except OSError:
                 pass  # rebuilt below
     if loaded is None:
         shared = _configured_dir()
         try:
-            loaded, how = _load_or_build(shared, key, source, cdef, name)
+            loaded, how = _load_or_build(shared, key, source, cdef, name, backend)
         except _Unwritable as reason:
             try:
                 private = _private_dir(shared, reason)
-                loaded, how = _load_or_build(private, key, source, cdef, name)
+                loaded, how = _load_or_build(private, key, source, cdef, name, backend)
             except (OSError, _Unwritable) as error:
                 raise BuildFailed(f"graphc has nowhere to build {name}: neither the cache "
                                   f"directory {shared} ({reason}) nor a temporary directory "

@@ -1,4 +1,6 @@
-"""Running the C compiler on one generated source: the command, its limits and its failures.
+"""Running a backend's compiler on one generated source: the command, its limits and its
+failures. The compiler and its flags come from the Backend (backend.py); FLAGS, OPENMP and
+`compiler` here are the C backend's (gcc's or clang's, $CC).
 
 A build either leaves a shared library where it was asked to or raises `CompilerMissing` or
 `BuildFailed`, each with one message saying what went wrong (graphc.compile then runs the
@@ -113,24 +115,25 @@ def _attempt(command, library, what):
     return None
 
 
-def _notice(what):
-    print(f"graphc: still compiling {what} with {compiler()} ...", file=sys.stderr, flush=True)
+def _notice(what, path):
+    print(f"graphc: still compiling {what} with {path} ...", file=sys.stderr, flush=True)
 
 
-def compile_library(c_file, library, link, what):
-    """Build the shared library `library` from `c_file`; `what` names it in messages."""
-    path = compiler()
-    common = [*FLAGS, str(c_file), "-o", str(library), *link]
-    timer = threading.Timer(NOTICE_AFTER_S, _notice, (what,))
+def compile_library(c_file, library, link, what, backend):
+    """Build the shared library `library` from `c_file` with `backend`'s compiler and flags;
+    `what` names it in messages."""
+    path = backend.find_compiler()
+    common = [*backend.flags(), str(c_file), "-o", str(library), *link]
+    timer = threading.Timer(NOTICE_AFTER_S, _notice, (what, path))
     timer.daemon = True
     timer.start()
     try:
-        failure = _attempt([path, *OPENMP, *common], library, what)
+        failure = _attempt([path, *backend.parallel_flags(), *common], library, what)
         if failure is None:
             return
         # a compiler without OpenMP (clang without libomp fails to link -lomp): the pragmas
         # are ignored and the loops run on one thread
-        if _attempt([path, *common], library, what) is None:
+        if backend.parallel_flags() and _attempt([path, *common], library, what) is None:
             if path not in _serial_compilers:
                 _serial_compilers.add(path)
                 log.warning("graphc: %s cannot build with OpenMP; compiled loops run on one "
@@ -138,4 +141,5 @@ def compile_library(c_file, library, link, what):
             return
     finally:
         timer.cancel()
-    raise BuildFailed(failure + "\n(building without OpenMP failed too)")
+    raise BuildFailed(failure + ("\n(building without OpenMP failed too)"
+                                 if backend.parallel_flags() else ""))
