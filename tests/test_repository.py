@@ -27,3 +27,22 @@ def test_no_tracked_file_points_outside_the_repository():
             if needle in text:
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_every_package_and_template_ships_in_the_wheel():
+    """A package missing from pyproject's list installs without it (the fresh-clone CI run
+    failed on graphc.ir.passes); templates ship as package data by suffix."""
+    import pathlib
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 on
+    root = pathlib.Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = set(config["packages"])
+    for init in (root / "graphc").rglob("__init__.py"):
+        name = ".".join(init.parent.relative_to(root).parts)
+        assert name in packages, f"{name} is not in pyproject.toml's packages"
+    for template in (root / "templates").rglob("*"):
+        if template.is_file() and template.name != "README.md":
+            package = ".".join(("graphc",) + template.parent.relative_to(root).parts)
+            patterns = config["package-data"].get(package, [])
+            assert any(template.match(pattern) for pattern in patterns), \
+                f"{template.relative_to(root)} is not shipped ({package}: {patterns})"
