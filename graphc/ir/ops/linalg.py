@@ -1244,6 +1244,14 @@ def _transpose_last(x):
     return x.transpose(-1, -2)
 
 
+def _column_major(operand, partner):
+    """Whether a 2-D operand of a product with a matrix is a transposed contiguous matrix (a
+    weight used as `w.t()`): its gradient is then computed as the transpose of a product, so that
+    it has the operand's layout and reaches the weight row-major, as torch's mm backward does."""
+    return (operand.dim() == 2 and partner.dim() == 2 and operand.shape[0] > 1
+            and operand.stride() == (1, operand.shape[0]))
+
+
 def _matmul_vjp(ctx, grad):
     """numpy-matmul semantics: 1-D operands are promoted to matrices, then squeezed back; batch
     broadcasting is undone by the engine's sum_to_shape."""
@@ -1258,8 +1266,16 @@ def _matmul_vjp(ctx, grad):
         g = grad.unsqueeze(-2)
     elif b_vector:
         g = grad.unsqueeze(-1)
-    grad_a = matmul(g, _transpose_last(b2)) if ctx.needs[0] else None
-    grad_b = matmul(_transpose_last(a2), g) if ctx.needs[1] else None
+    grad_a = grad_b = None
+    if ctx.needs[0]:
+        grad_a = (_transpose_last(matmul(b2, _transpose_last(g))) if _column_major(a, b2)
+                  else matmul(g, _transpose_last(b2)))
+    if ctx.needs[1]:
+        if b2.dim() == 2 and a2.dim() > 2:
+            # torch's fold: a batch against one matrix makes b's gradient one product, no batch sum
+            a2, g = a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1])
+        grad_b = (_transpose_last(matmul(_transpose_last(g), a2)) if _column_major(b, a2)
+                  else matmul(_transpose_last(a2), g))
     if grad_a is not None and a_vector:
         grad_a = grad_a.squeeze(-2)
         if grad_a.dim() > 1:
