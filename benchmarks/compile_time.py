@@ -46,18 +46,11 @@ PROBE = textwrap.dedent("""
                       "kernels": compiled.source().count("static void kernel")}))
 """)
 
-SEED_STEP = textwrap.dedent("""
-    w = graphc.rand(1, 1, requires_grad=True); b = graphc.zeros(1, 1, requires_grad=True)
-    def function():
-        x = graphc.rand(8, 1) * 20
-        y = x * 2 + (1 + graphc.randn(8, 1)) * 3
-        loss = 0.5 * (x.mm(w) + b.expand_as(y) - y).pow(2).sum()
-        loss.backward()
-        with graphc.no_grad():
-            w.sub_(0.001 * w.grad); b.sub_(0.001 * b.grad)
-        w.grad.zero_(); b.grad.zero_()
-        return loss
-    arguments = ()
+# the seed's step as the other benchmarks time it (benchmarks/seed_steps.py)
+SEED_STEP = textwrap.dedent(f"""
+    sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
+    from seed_steps import regression_step
+    function, arguments = regression_step(graphc)[0], ()
 """)
 
 RNN = textwrap.dedent("""
@@ -73,21 +66,11 @@ RNN = textwrap.dedent("""
     arguments = (graphc.randn(100, 4, 16),)
 """)
 
-TORCH_RNN = textwrap.dedent("""
-    import time, torch
-    torch.manual_seed(0)
-    W = torch.randn(32, 32, requires_grad=True); U = torch.randn(16, 32, requires_grad=True)
-    def function(xs):
-        h = torch.zeros(4, 32)
-        for t in range(100):
-            h = (xs[t] @ U + h @ W).tanh()
-        loss = h.sum()
-        loss.backward()
-        return loss
+# the same RNN for torch.compile: the graphc workload with torch's names, timed the same way
+TORCH_RNN = "import time, torch\n" + RNN.replace("graphc", "torch") + textwrap.dedent("""
     compiled = torch.compile(function)
-    xs = torch.randn(100, 4, 16)
     begin = time.perf_counter()
-    compiled(xs)
+    compiled(*arguments)
     print(time.perf_counter() - begin)
 """)
 

@@ -60,13 +60,14 @@ def _loop():
     return ffi, lib
 
 
-def _address(ffi, cdata, own_ffi):
+def _cross_ffi(ffi, cdata, own_ffi):
+    """A pointer of the specialisation's FFI as the loop library's FFI takes it."""
     return ffi.cast("void *", int(own_ffi.cast("uintptr_t", cdata)))
 
 
 def _native(specialisation, n, args, sourced):
     """Run `specialisation` n times in one native call; {output name: stacked array}."""
-    from .compile import _address as _address_of, _count_up
+    from .compile import _address, _count_up
     ffi, lib = _loop()
     own = specialisation.ffi
     with specialisation.lock:
@@ -77,7 +78,7 @@ def _native(specialisation, n, args, sourced):
             data = tensor._data
             if specialisation.input_arrays[index] is not data:
                 specialisation.input_arrays[index] = data
-                slots[index] = _address_of(own, data)
+                slots[index] = _address(own, data)
         stacked, moving, steps = {}, [], []
         for name, slot, shape, dtype in specialisation.fresh_slots:
             array = np.empty((n, *shape), dtype=dtype.np)
@@ -95,8 +96,8 @@ def _native(specialisation, n, args, sourced):
             words[2 * position], words[2 * position + 1] = seed, offset
         draw_steps = ffi.new("uint64_t[]", per_call or [0])
         failed = lib.graphc_repeat(
-            _address(ffi, specialisation.entry, own), _address(ffi, slots, own),
-            _address(ffi, words, own), draw_steps, len(specialisation.draws),
+            _cross_ffi(ffi, specialisation.entry, own), _cross_ffi(ffi, slots, own),
+            _cross_ffi(ffi, words, own), draw_steps, len(specialisation.draws),
             ffi.new("int64_t[]", moving or [0]), ffi.new("int64_t[]", steps or [0]),
             len(moving), n, _num_threads[0])
         done = n if not failed else failed - 1

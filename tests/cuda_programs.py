@@ -19,9 +19,9 @@ def _buffer(name, ctype, count, argument=True, copy_in=False, copy_out=False, ze
                 copy_out=copy_out, zero=zero)
 
 
-def _launch(kernel, grid, block, arguments, comment, shared="0"):
-    return dict(kernel=kernel, grid=grid, block=block, shared=shared, arguments=arguments,
-                comment=comment)
+def _launch(kernel, grid, block, arguments, comment, shared_bytes="0"):
+    return dict(kernel=kernel, grid=grid, block=block, shared_bytes=shared_bytes,
+                arguments=arguments, comment=comment)
 
 
 def _program(comment, headers, kernels, entries):
@@ -411,7 +411,7 @@ def lanes():
         buffers=[_buffer("x", "double", "blocks * threads", copy_in=True),
                  _buffer("out", "double", "blocks * threads", copy_out=True)],
         launches=[_launch("reverse_in_blocks", "blocks", "threads", "x_device, out_device",
-                          "a tile per block", shared="threads * sizeof(double)")])
+                          "a tile per block", shared_bytes="threads * sizeof(double)")])
     entry = _entry(
         name="exchange", comment="the lanes' shuffles and a block barrier",
         scalars=[dict(ctype="unsigned", name="blocks"), dict(ctype="unsigned", name="threads")],

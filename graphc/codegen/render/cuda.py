@@ -82,12 +82,12 @@ def _cuda_unit(unit):
             arguments.append(device[pointer] + (f" + {offset}" if offset else ""))
         launches.append({"kernel": kernel["function"], "comment": f"%{kernel['output']}",
                          "grid": f"graphc_grid_blocks({work}, {_BLOCK}, {_MAX_BLOCKS})",
-                         "block": _BLOCK, "shared": 0, "arguments": ", ".join(arguments)})
+                         "block": _BLOCK, "shared_bytes": 0, "arguments": ", ".join(arguments)})
     for index, copy in enumerate(unit["write_backs"]):
         target = f"in{copy['slot']}_device"
         launches.append({"kernel": f"write_back{index}", "comment": f"%{copy['target']}",
                          "grid": f"graphc_grid_blocks({copy['numel']}, {_BLOCK}, {_MAX_BLOCKS})",
-                         "block": _BLOCK, "shared": 0,
+                         "block": _BLOCK, "shared_bytes": 0,
                          "arguments": f"{device[copy['source']]}, {target}"})
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
