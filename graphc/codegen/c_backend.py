@@ -18,8 +18,8 @@ import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import (_COPIES, _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _REARRANGED,
-                        _SCANS, _SORTED, _index_placement)
+from .c_kernels import _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _SORTED, _index_placement
+from .lower import LOWERINGS
 from .c_layout import (Unsupported, _ElementTypes, _constant, _decode, _index_lines,
                        _memory_map, _numel, _offset, _row_major, _signature, _view_chain)
 
@@ -326,8 +326,8 @@ _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bit
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
 
 
-_MATERIALISED_OPS = ("matmul",) + _RANDOM + _INDEXING + tuple(_SCANS) + _COPIES + _SORTED \
-    + _REARRANGED + _LAPACK
+# the values computed into memory of their own, by the kernel of their lowering
+_LOWERINGS = {**_MEMORY_KERNELS, **LOWERINGS}
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):
@@ -395,23 +395,18 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
     materialised = {root for root, _ in roots.values() if root not in input_names}
     # matrix products read operands that are in memory (materialised when computed)
+    node_names = {n.name for n in graph.nodes}
     for node in graph.nodes:
-        if node.op == "matmul":
-            if any(len(graph.node(o).shape) < 1 for o in node.inputs):
-                raise Unsupported("matmul of a 0-d tensor")
-            materialised |= {o for o in node.inputs if o not in input_names and o not in views}
-        if node.op in _SCANS or node.op in _COPIES or node.op in _SORTED or \
-                node.op in _REARRANGED or node.op in _LAPACK or node.op in _RANDOM:
-            # their operands are read from memory
-            materialised |= {o for o in node.inputs if o not in input_names and o not in views
-                             and o in {n.name for n in graph.nodes}}
-        if node.op in _INDEXING:  # gathers and scatters read their operands from memory
+        if node.op == "matmul" and any(len(graph.node(o).shape) < 1 for o in node.inputs):
+            raise Unsupported("matmul of a 0-d tensor")
+        if node.op in _INDEXING:
             _check_indexing(graph, node)
+        if node.op in _LOWERINGS:  # their operands are read from memory
             operands = node.inputs if node.op != "value_select" else node.inputs[:2]
             materialised |= {o for o in operands if o not in input_names and o not in views
-                             and o in {n.name for n in graph.nodes}}
+                             and o in node_names}
     buffer_names = [node.name for node in graph.nodes
-                    if node.op in _REDUCTIONS or node.op in _MATERIALISED_OPS
+                    if node.op in _REDUCTIONS or node.op in _LOWERINGS
                     or node.name in materialised]
     randoms = [node.name for node in graph.nodes if node.op in _RANDOM]
     reductions = buffer_names
@@ -442,7 +437,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     kernels = []
     for position, (target, role, target_pointer) in enumerate(targets):
         node = graph.node(target)
-        builder = _MEMORY_KERNELS.get(node.op) if role == "buffer" else None
+        builder = _LOWERINGS.get(node.op) if role == "buffer" else None
         if builder is not None:  # products, gathers, scatters, scans, copies and draws
             draw = randoms.index(target) if node.op in _RANDOM else None
             kernels.append(builder(position, graph, node, target_pointer, layouts, pointer_of,
@@ -617,7 +612,7 @@ def _split_loop(kernel):
     as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
     shape = kernel.get("loop_shape")
     if not kernel["index_lines"] or not shape or len(shape) < 2 or shape[-1] < 2 or (
-            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("checked")):
+            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines")):
         return None
     outer_lines = _index_lines(shape[:-1])
     outer_lines[0] = outer_lines[0].replace("rest = i;", "rest = outer;")
@@ -628,7 +623,7 @@ def _split_loop(kernel):
 def _is_output_loop(kernel):
     """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
     return kernel["output_pointer"].startswith("out") and not (
-        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("checked"))
+        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines"))
 
 
 def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):

@@ -17,19 +17,8 @@ _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter
              "scatter_reduce")
 
 
-_SCANS = {"cumsum": ("0", "+="), "cumprod": ("1", "*=")}
-
-
-# kernels copying their (in-memory) operands into place
-_COPIES = ("cat", "slice_backward", "diagonal_backward")
-
-
 _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all",
            "mode_indices")
-
-
-_REARRANGED = ("index_select", "index_add", "index_copy", "index_fill", "take", "put", "triu",
-               "tril", "repeat", "trace", "diag_embed", "cross")  # read or written by index maths
 
 
 _LINEAR_SYSTEMS = ("inverse", "det", "slogdet_sign", "slogdet_logabsdet", "solve", "cholesky")
@@ -263,118 +252,8 @@ def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, 
         **_signature(reads, [target_pointer], types),
         "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
-        "gemm": None, "checked": lines, "comment": comment,
+        "gemm": None, "lines": lines, "fails": True, "comment": comment,
     }
-
-
-def _slice_backward_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                           draw=None):
-    """The gradient of a slice or a diagonal: zeros, with the gradient copied into the region
-    the forward view reads (found by running that view on an array of offsets: an affine map)."""
-    import numpy as np
-    shape = tuple(node.shape)
-    forward = {"slice_backward": "slice", "diagonal_backward": "diagonal"}[node.op]
-    attrs = {k: v for k, v in node.attrs.items() if k != "shape"}
-    offsets = np.asarray(REGISTRY[forward].eager(
-        np.arange(_numel(shape), dtype=np.int64).reshape(shape), **attrs))
-    grad = node.inputs[0]
-    part = tuple(offsets.shape)
-    if offsets.size:
-        base = int(offsets.flat[0])
-        strides = tuple(int(offsets[tuple(1 if k == d else 0 for k in range(len(part)))]) - base
-                        if size > 1 else 0 for d, size in enumerate(part))
-    else:
-        base, strides = 0, (0,) * len(part)
-    target = _offset(part, part, strides, base, flat=False)
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++)",
-             f"    {target_pointer}[i] = 0;",
-             f"for (int64_t i = 0; i < {_numel(part)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(part)]
-    lines += [f"    {target_pointer}[{target}] = "
-              f"{pointer_of[grad]}[{_offset(part, *layouts[grad], flat=False)}];", "}"]
-    return _lines_kernel(position, graph, node,
-                         f"zeros with %{grad} in the region of {forward} {attrs}",
-                         [pointer_of[grad]], target_pointer, types, lines,
-                         comment="zeros, then the region")
-
-
-def _cat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                draw=None):
-    """cat: each operand copied into its block of the result along dim."""
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % len(shape)
-    strides = _row_major(shape)
-    lines, start, pointers = [], 0, []
-    for operand in node.inputs:
-        if operand not in layouts:
-            raise Unsupported("cat of a number (not compiled yet)")
-        part = tuple(layouts[operand][0])
-        if len(part) != len(shape) or 0 in part:  # torch skips empty 1-d operands
-            continue
-        target = _offset(part, part, strides, start * strides[dim], flat=False)
-        lines += [f"for (int64_t i = 0; i < {_numel(part)}; i++) {{  /* %{operand} */"]
-        lines += ["    " + line for line in _index_lines(part)]
-        lines += [f"    {target_pointer}[{target}] = "
-                  f"{pointer_of[operand]}[{_offset(part, *layouts[operand], flat=False)}];", "}"]
-        pointers.append(pointer_of[operand])
-        start += part[dim]
-    return _lines_kernel(position, graph, node,
-                         f"cat along dim {dim} of " + ", ".join(f"%{o}" for o in node.inputs),
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines,
-                         comment="each operand copied into its block")
-
-
-def _scan_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                 draw=None):
-    """cumsum/cumprod along one dim: each line of the input folded in order, accumulated in
-    the result's type (as eager numpy accumulates)."""
-    source = node.inputs[0]
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % max(len(shape), 1)
-    start, operator = _SCANS[node.op]
-    element = types.of(target_pointer)
-    if not shape:  # a 0-dim scan is its input
-        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{layouts[source][2]}];"]
-    else:
-        others = [(size, d) for d, size in enumerate(shape) if d != dim]
-        written = _offset(shape, shape, _row_major(shape), 0, flat=False)
-        lines = [f"for (int64_t o = 0; o < {_numel(size for size, _ in others)}; o++) {{"]
-        lines += ["    " + line for line in _decode("o", others)]
-        lines += [f"    {element} accumulator = {start};",
-                  f"    for (int64_t idx{dim} = 0; idx{dim} < {shape[dim]}; idx{dim}++) {{",
-                  f"        accumulator {operator} {pointer_of[source]}"
-                  f"[{_offset(shape, *layouts[source], flat=False)}];",
-                  f"        {target_pointer}[{written}] = accumulator;", "    }", "}"]
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source} along dim {dim}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="serial along the scanned dim")
-
-
-def _value_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                         draw=None):
-    """The values at the positions argmax/argmin/sort/topk/median found along `dim`: x read at
-    index[o] along dim, for each element o of the index (kept dims read x as they are)."""
-    source, index = node.inputs
-    shape, strides, base = layouts[source]
-    dim = node.attrs["dim"] % len(shape)
-    index_shape, index_strides, index_base = layouts[index]
-    if not node.attrs["keepdim"]:
-        index_shape = tuple(index_shape[:dim]) + (1,) + tuple(index_shape[dim:])
-        index_strides = tuple(index_strides[:dim]) + (0,) + tuple(index_strides[dim:])
-    loop_shape = tuple(index_shape)
-    index_offset = _offset(loop_shape, index_shape, index_strides, index_base, flat=False)
-    rest = _offset(loop_shape, tuple(shape[:dim]) + (1,) + tuple(shape[dim + 1:]),
-                   tuple(strides[:dim]) + (0,) + tuple(strides[dim + 1:]), base, flat=False)
-    addressed = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}")
-    lines = [f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    {target_pointer}[i] = {pointer_of[source]}[{addressed}];", "}"]
-    pointers = [pointer_of[source], pointer_of[index]]
-    return _lines_kernel(position, graph, node,
-                         f"%{source} at the positions %{index} found along dim {dim}",
-                         pointers, target_pointer, types, lines,
-                         comment="each value read at the position found for it")
 
 
 BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
@@ -691,109 +570,6 @@ def _take_put_kernel(position, graph, node, target_pointer, layouts, pointer_of,
         reads = [pointer_of[source], pointer_of[index], pointer_of[values]]
     return _lines_kernel(position, graph, node, f"{node.op} at the flat positions %{index}",
                          list(dict.fromkeys(reads)), target_pointer, types, lines)
-
-
-def _triangle_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """triu/tril: the matrices (last two dims) kept on and above (triu) or below (tril) the
-    diagonal `diagonal`, zero elsewhere."""
-    source = node.inputs[0]
-    shape = tuple(node.shape)
-    rows, columns = len(shape) - 2, len(shape) - 1
-    k = node.attrs["diagonal"]
-    keep = (f"idx{columns} - idx{rows} >= {k}" if node.op == "triu"
-            else f"idx{columns} - idx{rows} <= {k}")
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(shape)]
-    lines += [f"    {target_pointer}[i] = {keep} ? "
-              f"{pointer_of[source]}[{_offset(shape, *layouts[source], flat=False)}] : 0;", "}"]
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source} at diagonal {k}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="one pass over the result")
-
-
-def _diag_embed_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                       draw=None):
-    """diag_embed (the gradient of a diagonal): zeros, with the last dim of x on the `offset`
-    diagonal of the two new last dims."""
-    if (node.attrs["dim1"], node.attrs["dim2"]) not in ((-2, -1), (len(node.shape) - 2,
-                                                                 len(node.shape) - 1)):
-        raise Unsupported("diag_embed into other dims than the last two (not compiled yet)")
-    source = node.inputs[0]
-    shape = tuple(layouts[source][0])
-    size, offset = node.shape[-1], node.attrs["offset"]
-    row, column = max(-offset, 0), max(offset, 0)
-    lines = [f"for (int64_t i = 0; i < {_numel(node.shape)}; i++)",
-             f"    {target_pointer}[i] = 0;",
-             f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(shape)]
-    last = f"idx{len(shape) - 1}"
-    lines += [f"    {target_pointer}[(i / {shape[-1]}) * {size * size} + ({last} + {row}) * {size}"
-              f" + {last} + {column}] = "
-              f"{pointer_of[source]}[{_offset(shape, *layouts[source], flat=False)}];", "}"]
-    return _lines_kernel(position, graph, node, f"diag_embed of %{source} at offset {offset}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="zeros, then the diagonal")
-
-
-def _cross_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                  draw=None):
-    """cross along dim (of size 3): c_i = a_(i+1) b_(i+2) - a_(i+2) b_(i+1), the operands read
-    through their own (broadcast) strides."""
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % len(shape)
-    reads = []
-    for operand in node.inputs:
-        o_shape, o_strides, o_base = layouts[operand]
-        lead = len(shape) - len(o_shape)
-        o_shape = (1,) * lead + tuple(o_shape)
-        o_strides = (0,) * lead + tuple(o_strides)
-        rest = _offset(shape, tuple(1 if d == dim else n for d, n in enumerate(o_shape)),
-                       tuple(0 if d == dim else st for d, st in enumerate(o_strides)), o_base,
-                       flat=False)
-        reads.append((pointer_of[operand], rest, o_strides[dim]))
-
-    def element(which, shift):
-        pointer, rest, stride = reads[which]
-        return f"{pointer}[{rest} + ((idx{dim} + {shift}) % 3) * {stride}]"
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(shape)]
-    lines += [f"    {target_pointer}[i] = {element(0, 1)} * {element(1, 2)} - "
-              f"{element(0, 2)} * {element(1, 1)};", "}"]
-    return _lines_kernel(position, graph, node, f"cross along dim {dim}",
-                         list(dict.fromkeys(p for p, _, _ in reads)), target_pointer, types,
-                         lines, comment="one pass over the result")
-
-
-def _repeat_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                   draw=None):
-    """repeat (np.tile): out[i] reads x at each index modulo x's size in that dim (x's dims
-    aligned to the right, as torch adds leading ones)."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    out_shape = tuple(node.shape)
-    lead = len(out_shape) - len(shape)
-    terms = [f"(idx{lead + d} % {n}) * {stride}"
-             for d, (n, stride) in enumerate(zip(shape, strides)) if n != 1 and stride != 0]
-    terms += [str(base)] if base else []
-    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(out_shape)]
-    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{' + '.join(terms) or '0'}];", "}"]
-    return _lines_kernel(position, graph, node, f"repeat of %{source} {node.attrs['repeats']}",
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="one pass over the result")
-
-
-def _trace_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
-    """trace: the sum of the main diagonal, accumulated in double."""
-    source = node.inputs[0]
-    (rows, columns), (row_stride, column_stride), base = layouts[source]
-    lines = ["double accumulator = 0.0;",
-             f"for (int64_t i = 0; i < {min(rows, columns)}; i++)",
-             f"    accumulator += {pointer_of[source]}[{base} + i * {row_stride + column_stride}];",
-             f"{target_pointer}[0] = accumulator;"]
-    return _lines_kernel(position, graph, node, f"trace of %{source}", [pointer_of[source]],
-                         target_pointer, types, lines, comment="the diagonal, summed")
 
 
 def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -1140,28 +916,25 @@ def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     }
 
 
-# the kernels of values computed into memory of their own, by op: each is called as
-# builder(position, graph, node, target pointer, layouts, pointers, element types, draw index)
+# the lowerings not yet moved to codegen/lower, by family (lower/__init__.py merges them)
 _MEMORY_KERNELS = {
-    "matmul": _matmul_kernel, "cat": _cat_kernel, "slice_backward": _slice_backward_kernel,
-    "diagonal_backward": _slice_backward_kernel,
-    "value_select": _value_select_kernel, "index": _indexing_kernel,
-    "index_put": _indexing_kernel, "gather": _gather_scatter_kernel,
-    "scatter": _gather_scatter_kernel, "scatter_add": _gather_scatter_kernel,
-    "scatter_reduce": _gather_scatter_kernel,
-    "cumsum": _scan_kernel, "cumprod": _scan_kernel,
-    **{op: _sort_kernel for op in _SORTED},
+    # products
+    "matmul": _matmul_kernel,
+    # indexing
+    "index": _indexing_kernel, "index_put": _indexing_kernel,
+    "gather": _gather_scatter_kernel, "scatter": _gather_scatter_kernel,
+    "scatter_add": _gather_scatter_kernel, "scatter_reduce": _gather_scatter_kernel,
     "index_select": _index_select_kernel, "index_add": _index_add_kernel,
     "index_copy": _index_add_kernel, "index_fill": _index_add_kernel,
     "take": _take_put_kernel, "put": _take_put_kernel,
-    "triu": _triangle_kernel, "tril": _triangle_kernel,
-    "repeat": _repeat_kernel, "trace": _trace_kernel, "diag_embed": _diag_embed_kernel,
-    "cross": _cross_kernel,
+    # sorting
+    **{op: _sort_kernel for op in _SORTED},
+    # linear algebra
     **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
     **{op: _factorisation_kernel for op in _FACTORISATIONS},
     "matrix_norm": _matrix_norm_kernel,
+    # draws
     "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
-    "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel, "randint": _word_draw_kernel,
-    "multinomial": _multinomial_kernel,
+    "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel,
+    "randint": _word_draw_kernel, "multinomial": _multinomial_kernel,
 }
-

@@ -26,7 +26,7 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 
 def _refuse_what_has_no_cuda_form(kernel, graph):
     for field, what in (("gemm", "a BLAS product (cuBLAS is not called yet)"),
-                        ("checked", "a kernel with index or value checks"),
+                        ("lines", "a kernel of its own loops (its CUDA form is not rendered yet)"),
                         ("random", "a draw (Philox on the device is not wired in yet)")):
         if kernel.get(field):
             raise Unsupported(f"{graph.node(kernel['output']).op}: {what} has no CUDA lowering")
