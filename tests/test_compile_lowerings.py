@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.codegen.c_backend import _LOWERINGS, _REDUCTIONS
+from graphc.codegen.schedule import LOWERED, REDUCTIONS as LOWERED_REDUCTIONS
 from test_compile_ops import GRADIENTS_NOT_COMPILED, REDUCTIONS
 from test_gradients import GRADIENT_CASES
 
@@ -56,7 +56,7 @@ FORWARD_CASES = {
 
 
 def _lowered():
-    return sorted(set(_LOWERINGS) | set(_REDUCTIONS))
+    return sorted(set(LOWERED) | set(LOWERED_REDUCTIONS))
 
 
 def test_every_lowering_has_a_case():

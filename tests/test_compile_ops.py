@@ -132,7 +132,7 @@ def _layouts(name, dtype):
 
 # ------------------------------------------------------------------ what is not compiled
 
-# int64 results the backend computes in C integers (c_backend._INTEGER_ARITHMETIC)
+# int64 results the backend computes in C integers (schedule._INTEGER_ARITHMETIC)
 _INT64_LOWERED = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where", "clamp",
                   "clamp_min", "clamp_max")
 
@@ -479,8 +479,8 @@ def test_compiled_function_calling_backward_returns_eager_gradients():
 
 
 def _lowered_primitives():
-    from graphc.codegen.c_backend import _LOWERINGS, _REDUCTIONS
-    return sorted(name for name in GRADIENT_CASES if name in set(_LOWERINGS) | set(_REDUCTIONS))
+    from graphc.codegen.schedule import LOWERED, REDUCTIONS as LOWERED_REDUCTIONS
+    return sorted(name for name in GRADIENT_CASES if name in set(LOWERED) | set(LOWERED_REDUCTIONS))
 
 
 # gradient cases of lowered primitives that are not compiled, or not yet right compiled

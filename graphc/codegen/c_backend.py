@@ -1,44 +1,30 @@
 """The C backend: a traced graph becomes one C translation unit with a single entry point.
 
-Each output, and each value that must live in memory of its own (a reduction, a product, a
-gather, a sort, a draw: `c_kernels`), gets one kernel. In an elementwise loop the formulas of
-every IR node leading to it are substituted into each other (fusion), common subexpressions
-are shared (sympy's CSE) and the result is printed by sympy's C99 printer. Operands are read
-through their own strides (`c_layout`: a broadcast or a view is never copied). Passes then
-store in-place updates straight into their tensors, merge loops over one shape and fold fills
-into the loop that last reads their tensor. Ops the backend cannot lower raise `Unsupported`.
+codegen/schedule.py decides which values live in memory; each output, and each value in memory
+of its own (a reduction, or a product, gather, sort or draw: codegen/lower), gets one kernel. In
+an elementwise loop the formulas of every IR node leading to it are substituted into each other
+(fusion), common subexpressions are shared (sympy's CSE) and the result is printed by sympy's
+C99 printer. Operands are read through their own strides (`c_layout`: a broadcast or a view is
+never copied). The passes of codegen/loop_passes.py then store in-place updates straight into
+their tensors, merge loops over one shape and fold fills into the loop that last reads their
+tensor. Ops the backend cannot lower raise `Unsupported`.
 """
-import collections
 import functools
 import importlib.resources
-import json
 import pathlib
 import re
 import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _SORTED, _index_placement
-from .lower import LOWERINGS
-from .c_layout import (Unsupported, _ElementTypes, _constant, _decode, _index_lines,
-                       _memory_map, _numel, _offset, _row_major, _signature, _view_chain)
+from .c_kernels import _LAPACK, _SORTED
+from .c_layout import Unsupported, _constant, _decode, _index_lines, _numel, _offset, _signature
+from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
+                          store_in_place)
+from .render.c import C
+from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
 
 __all__ = ["Unsupported", "render", "template_root"]
-
-
-# views that only change how a value is broadcast, not which elements it has
-_PASS_THROUGH_VIEWS = {"alias", "expand"}
-
-
-# copies: the same values (in a fused kernel, nothing to do)
-_IDENTITIES = {"clone", "contiguous"}
-
-
-# copies that read their input through an affine map (negative strides): compiled as views
-_AFFINE_COPIES = {"flip"}
-
-
-_C_TYPES = {_dt.float32: "float", _dt.float64: "double"}
 
 
 def template_root():
@@ -271,27 +257,6 @@ class _Expressions:
         return result + [name]
 
 
-_REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
-               "any", "count_nonzero")
-
-
-# int64 values the backend computes (a float graph's other values are its float type or bool)
-# elementwise ops whose C meaning on integers is torch's (C's % and / round otherwise)
-_INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
-                       "clamp", "clamp_min", "clamp_max")
-
-
-_INTEGER_RESULTS = _INTEGER_ARITHMETIC + (
-    "argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm", "multinomial",
-    "randint", "sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
-    "mode_indices")
-
-
-_ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
-                  _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
-                  _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
-
-
 # how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
 _FOLDS = {
     "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
@@ -319,20 +284,8 @@ def _finish(node, count):
     return "", ""
 
 
-PARALLEL_THRESHOLD = 65536  # elements a loop needs before threads pay for themselves
-
-
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
-
-
-# the values computed into memory of their own, by the kernel of their lowering
-_LOWERINGS = {**_MEMORY_KERNELS, **LOWERINGS}
-
-
-def _PASS_THROUGH_VIEWS_OF(graph):
-    """Names of the alias/expand nodes (they join view chains like the other views)."""
-    return {node.name for node in graph.nodes if node.op in _PASS_THROUGH_VIEWS}
 
 
 def _reduced_dims(node, ndim):
@@ -369,81 +322,22 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     they update). `dialect`: a function rendering the scheduled kernels for another target
     (render/cuda.py) instead of C."""
     import sympy
-    dtype = _compute_dtype(graph, inputs)
-    ctype = _C_TYPES[dtype]
-    for node in graph.nodes:
-        moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES | {
-            "index", "gather", "cat", "index_select", "repeat", "triu", "tril", "take"} or (
-            REGISTRY.get(node.op) is not None and REGISTRY[node.op].kind == "view")
-        if node.op != "input" and node.dtype not in (dtype, _dt.float32, _dt.bool) and not (
-                node.dtype is _dt.int64 and (node.op in _INTEGER_RESULTS or moves_values)):
-            raise Unsupported(f"{node.op} produces {node.dtype} inside a {dtype} graph")
-        if node.op == "sum" and node.dtype is _dt.int64 and \
-                graph.node(node.inputs[0]).dtype.category == 2:
-            raise Unsupported("an integer sum of floats (not compiled yet)")
-    for target, _ in writes:
-        if graph.node(target).dtype is not dtype:
-            raise Unsupported(f"an in-place update of a {graph.node(target).dtype} tensor")
-    input_names = [spec[0] for spec in inputs]
-    layouts = {spec[0]: (tuple(spec[1]), tuple(spec[2]), 0) for spec in inputs}
-    # views read their root's memory through an affine map; a computed root is materialised
-    views = {node.name for node in graph.nodes
-             if node.op not in _PASS_THROUGH_VIEWS and REGISTRY.get(node.op) is not None
-             and (REGISTRY[node.op].kind == "view" or node.op in _AFFINE_COPIES)}
-    roots = {}
-    for name in [n.name for n in graph.nodes if n.name in views]:
-        roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
-    materialised = {root for root, _ in roots.values() if root not in input_names}
-    # matrix products read operands that are in memory (materialised when computed)
-    node_names = {n.name for n in graph.nodes}
-    for node in graph.nodes:
-        if node.op == "matmul" and any(len(graph.node(o).shape) < 1 for o in node.inputs):
-            raise Unsupported("matmul of a 0-d tensor")
-        if node.op in _INDEXING:
-            _check_indexing(graph, node)
-        if node.op in _LOWERINGS:  # their operands are read from memory
-            operands = node.inputs if node.op != "value_select" else node.inputs[:2]
-            materialised |= {o for o in operands if o not in input_names and o not in views
-                             and o in node_names}
-    buffer_names = [node.name for node in graph.nodes
-                    if node.op in _REDUCTIONS or node.op in _LOWERINGS
-                    or node.name in materialised]
-    randoms = [node.name for node in graph.nodes if node.op in _RANDOM]
-    reductions = buffer_names
-    for name in buffer_names:
-        shape = tuple(graph.node(name).shape)
-        layouts[name] = (shape, _row_major(shape), 0)
+    plan = schedule(graph, inputs, outputs, writes)
+    dtype, ctype, types, layouts = plan.dtype, plan.ctype, plan.types, plan.layouts
+    input_names, pointer_of, randoms = plan.input_names, plan.pointer_of, plan.randoms
+    buffer_names = reductions = plan.buffer_names
     printer = _printer(dtype)
-    pointer_of = {name: f"in{i}_data" for i, name in enumerate(input_names)}
-    pointer_of.update({name: f"buf{i}_data" for i, name in enumerate(buffer_names)})
-    types = _ElementTypes(ctype)
-    for name, pointer in pointer_of.items():
-        types[pointer] = _ELEMENT_TYPES[graph.node(name).dtype]
-    for i, name in enumerate(outputs):
-        types[f"out{i}_data"] = _ELEMENT_TYPES[graph.node(name).dtype]
-    view_names = []
-    for name, (root, chain) in roots.items():
-        mapped = _memory_map(layouts[root][0], layouts[root][1], chain)
-        if mapped is None:
-            raise Unsupported(f"{graph.node(name).op} reads its input across strides")
-        layouts[name] = mapped
-        pointer_of[name] = pointer_of[root]
-        view_names.append(name)
-    expressions = _Expressions(graph, input_names, buffer_names, view_names, dtype)
-    # reductions first (in graph order: a later one may read an earlier one), then outputs
-    targets = [(name, "buffer", f"buf{i}_data") for i, name in enumerate(reductions)]
-    targets += [(name, "output", f"out{i}_data") for i, name in enumerate(outputs)
-                if name not in reductions]
+    expressions = _Expressions(graph, input_names, buffer_names, plan.view_names, dtype)
     kernels = []
-    for position, (target, role, target_pointer) in enumerate(targets):
+    for position, (target, role, target_pointer) in enumerate(plan.targets):
         node = graph.node(target)
-        builder = _LOWERINGS.get(node.op) if role == "buffer" else None
+        builder = LOWERED.get(node.op) if role == "buffer" else None
         if builder is not None:  # products, gathers, scatters, scans, copies and draws
-            draw = randoms.index(target) if node.op in _RANDOM else None
+            draw = randoms.index(target) if target in randoms else None
             kernels.append(builder(position, graph, node, target_pointer, layouts, pointer_of,
                                    types, draw))
             continue
-        reduction = node.op in _REDUCTIONS and role == "buffer"
+        reduction = node.op in REDUCTIONS and role == "buffer"
         used = set()
         if reduction:
             operand = node.inputs[0]
@@ -498,7 +392,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             "temporaries": [(str(name), printer.doprint(value)) for name, value in temporaries],
             # an integer result is computed in integers (index arithmetic stays exact)
             "temporary_ctype": types.of(target_pointer)
-            if node.dtype is _dt.int64 and node.op not in _REDUCTIONS else ctype,
+            if node.dtype is _dt.int64 and node.op not in REDUCTIONS else ctype,
             "result": printer.doprint(result),
             "output_pointer": target_pointer,
             "reduction": None,
@@ -521,9 +415,9 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             }
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
-    kernels, direct = _store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
-    kernels = _merge_output_loops(kernels, direct, types)
-    kernels = _merge_fills(kernels, direct, input_names, types)
+    kernels, direct = store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
+    kernels = merge_output_loops(kernels, direct, types)
+    kernels = merge_fills(kernels, direct, input_names, types)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     # no restrict here: a value stored in place makes an output pointer alias an input one
@@ -566,8 +460,8 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             else _index_lines(shape),
         })
     for kernel in kernels:
-        kernel["split"] = _split_loop(kernel)
-    _share_identical_kernels(kernels)
+        kernel["split"] = split_loop(kernel)
+    share_identical_kernels(kernels)
     unit = {"function": function_name, "location": location, "signature": signature,
             "kernels": kernels, "write_backs": write_backs, "ctype": ctype,
             "inputs": inputs, "outputs": outputs, "buffers": reductions, "direct": direct,
@@ -578,204 +472,11 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
-        parallel_threshold=PARALLEL_THRESHOLD, inline="static inline",
+        parallel_threshold=C.parallel_threshold, inline="static inline",
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
         lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
         else None)
     return source, dtype, ctype, reductions, randoms
-
-
-_POINTER = re.compile(r"\b(?:in|out|buf)\d+(?:_data)?\b")  # pointers and their loads
-# what tells two kernels apart without changing their function's text
-_CALL_SITE = ("name", "output", "summary", "nodes", "locations", "arguments", "function", "also")
-
-
-def _share_identical_kernels(kernels):
-    """Kernels that differ only in the buffers they are called with (the steps of an unrolled
-    loop) share one function: the first is defined, the others call it with their own
-    pointers. An RNN unrolled over 100 steps has ~700 kernels but a handful of distinct ones;
-    gcc's time grows with the functions it optimises."""
-    first = {}
-    for kernel in kernels:
-        text = json.dumps({k: v for k, v in kernel.items() if k not in _CALL_SITE},
-                          sort_keys=True, default=repr)
-        names = {}
-        key = _POINTER.sub(lambda match: names.setdefault(match.group(0), f"p{len(names)}"), text)
-        owner = first.setdefault(key, kernel)
-        kernel["function"], kernel["also"] = owner["name"], []
-        if owner is not kernel:
-            owner["also"].append(f"%{kernel['output']} ({', '.join(kernel['locations'])})")
-
-
-def _split_loop(kernel):
-    """An elementwise loop over a shape of several dims whose loads need index arithmetic runs
-    as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
-    shape = kernel.get("loop_shape")
-    if not kernel["index_lines"] or not shape or len(shape) < 2 or shape[-1] < 2 or (
-            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines")):
-        return None
-    outer_lines = _index_lines(shape[:-1])
-    outer_lines[0] = outer_lines[0].replace("rest = i;", "rest = outer;")
-    return {"outer": _numel(shape) // shape[-1], "inner": shape[-1],
-            "index": f"idx{len(shape) - 1}", "outer_lines": outer_lines}
-
-
-def _is_output_loop(kernel):
-    """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
-    return kernel["output_pointer"].startswith("out") and not (
-        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines"))
-
-
-def _store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
-    """Let the kernel of an in-place update (`p.sub_(lr * p.grad)`, `p.grad.zero_()`) store into
-    the updated tensor itself, saving a write-back pass over it after the call. Safe when the
-    tensor is dense, the kernel reads it only at the element it writes, and every other kernel
-    that reads it runs before: output kernels read only inputs and buffers, so they may be
-    reordered, the in-place ones last, each after the kernels reading what it overwrites.
-    Returns (kernels in their new order, {value stored in place: the input it updates})."""
-    write_count = collections.Counter(value for _, value in writes)
-    copied_from = {value for _, value in writes if value in input_names}
-    kernel_of = {k["output"]: k for k in kernels if _is_output_loop(k)}
-    candidates = {}
-    for target, value in writes:
-        kernel = kernel_of.get(value)
-        shape, strides, _ = layouts[target]
-        pointer = f"in{input_names.index(target)}_data"
-        if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
-                or _offset(shape, shape, strides, flat=True) != "i"
-                or any(load["pointer"] == pointer and load["offset"] != "i"
-                       for load in kernel["loads"])):
-            continue
-        candidates[value] = (target, pointer)
-    # schedule: a kernel storing into a tensor runs after every other kernel reading it
-    moved = [k for k in kernels if k["output"] in candidates]
-    order = [k for k in kernels if k["output"] not in candidates]
-    while moved:
-        ready = next((k for k in moved if not any(
-            candidates[k["output"]][1] in other["pointers"] for other in moved if other is not k)),
-            None)
-        if ready is None:  # a cycle (two updates each reading the other's tensor): copy those
-            for k in moved:
-                del candidates[k["output"]]
-            order += moved
-            break
-        moved.remove(ready)
-        order.append(ready)
-    for kernel in order:
-        if kernel["output"] not in candidates:
-            continue
-        target, pointer = candidates[kernel["output"]]
-        out = kernel["output_pointer"]
-        for load in kernel["loads"]:  # read the element through the pointer that writes it
-            if load["pointer"] == pointer:
-                load["pointer"] = out
-        kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
-        kernel.update(_signature(kernel["pointers"], [out], types))
-        kernel["summary"] += f" (stored in place into %{target})"
-    return order, {value: target for value, (target, _) in candidates.items()}
-
-
-def _merge_output_loops(kernels, direct, types):
-    """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
-    Output kernels read only inputs and buffers, so any of them may join another; those that
-    store in place keep their own loops, whose order _store_in_place chose."""
-    merged, first_of_shape = [], {}
-    for kernel in kernels:
-        mergeable = _is_output_loop(kernel) and kernel["output"] not in direct
-        host = first_of_shape.get(kernel["loop_shape"]) if mergeable else None
-        if host is not None and all(
-                load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
-                for load in kernel["loads"] for other in host["loads"]
-                if load["symbol"] == other["symbol"]):
-            part = len(host["more_results"]) + 1  # its temporaries renamed apart: t0 -> t0_1
-            rename = functools.partial(re.sub, r"\bt(\d+)\b", rf"t\1_{part}")
-            known = {load["symbol"] for load in host["loads"]}
-            host["loads"] += [load for load in kernel["loads"] if load["symbol"] not in known]
-            host["temporaries"] += [(rename(name), rename(value))
-                                    for name, value in kernel["temporaries"]]
-            host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
-            host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
-            outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-            host.update(_signature(host["pointers"], outs, types))
-            host["index_lines"] = host["index_lines"] or kernel["index_lines"]
-            host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
-            host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
-            host["locations"] = sorted(set(host["locations"]) | set(kernel["locations"]))
-            host["name"] = re.sub(r"(_and_\d+_more)?$", f"_and_{part}_more", host["name"], count=1)
-            continue
-        if mergeable:
-            first_of_shape[kernel["loop_shape"]] = kernel
-        merged.append(kernel)
-    return merged
-
-
-def _merge_fills(kernels, direct, input_names, types):
-    """A fill stored in place (`p.grad.zero_()`) joins the loop of the last kernel reading that
-    tensor, storing after the element was read: one pass over the memory instead of two."""
-    merged = list(kernels)
-    for fill in kernels:
-        if not (fill["output"] in direct and not fill["loads"] and _is_output_loop(fill)):
-            continue
-        pointer = f"in{input_names.index(direct[fill['output']])}_data"
-        position = merged.index(fill)
-        host = next((k for k in reversed(merged[:position]) if pointer in k["pointers"]), None)
-        if host is None or not _is_output_loop(host) or host.get("loop_shape") != fill.get(
-                "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
-                                     for load in host["loads"]):
-            continue
-        out = fill["output_pointer"]
-        for load in host["loads"]:  # read the element through the pointer that zeroes it
-            if load["pointer"] == pointer:
-                load["pointer"] = out
-        host["pointers"] = [p for p in host["pointers"] if p != pointer]
-        host["more_results"].append((out, fill["result"]))
-        outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-        host.update(_signature(host["pointers"], outs, types))
-        host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
-        host["nodes"] += fill["nodes"]
-        host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))
-        host["name"] += "_" + fill["name"].split("_", 1)[1]
-        merged.remove(fill)
-    return merged
-
-
-def _compute_dtype(graph, inputs):
-    """The one floating-point dtype a graph computes in (integer and bool values may be read,
-    and compared, counted or indexed with; int64 results come from argmax, counts and casts)."""
-    floats = {spec[3] for spec in inputs if spec[3].category == 2} | {
-        node.dtype for node in graph.nodes if node.dtype.category == 2}
-    if not floats or not floats <= set(_C_TYPES):
-        raise Unsupported("only graphs computing in float32 or float64 are compiled yet (got "
-                          f"{sorted(d.name for d in floats) or 'no float'})")
-    for name, _, _, dtype in inputs:
-        if dtype not in _ELEMENT_TYPES:
-            raise Unsupported(f"a {dtype} input (not compiled yet)")
-    # float32 values in a float64 graph are computed in double and rounded where eager
-    # code rounds them; products keep to the compute type
-    compute = _dt.float64 if _dt.float64 in floats else _dt.float32
-    for node in graph.nodes:
-        if node.op == "matmul" and node.dtype is not compute:  # BLAS takes one type
-            raise Unsupported(f"a {node.dtype} {node.op} in a {compute} graph (not compiled yet)")
-    return compute
-
-
-def _check_indexing(graph, node):
-    """What the C lowering covers: int64 index tensors (any shapes that broadcast together)."""
-    if node.op in ("value_select", "gather", "scatter", "scatter_add", "scatter_reduce"):
-        if node.op == "scatter" and node.attrs.get("reduce") is not None:
-            raise Unsupported("scatter with reduce= (not compiled yet)")
-        return  # one index per element (value_select's comes from argmax/argmin)
-    indices = node.inputs[1:] if node.op == "index" else node.inputs[2:]
-    for index in indices:
-        if graph.node(index).dtype is not _dt.int64:
-            raise Unsupported(f"{node.op} by a {graph.node(index).dtype} index (masks are not "
-                              "compiled yet)")
-    if node.op == "index_put":
-        gathered, _, _ = _index_placement(tuple(graph.node(node.inputs[0]).shape),
-                                          tuple(node.attrs["dims"]),
-                                          [graph.node(i).shape for i in indices])
-        if tuple(graph.node(node.inputs[1]).shape) != gathered:
-            raise Unsupported("index_put with broadcast values (not compiled yet)")
 
 
 def _lapack_declaration(ctype):

@@ -314,7 +314,7 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     signature = _signature(pointers, [target_pointer], types)
     if len(pointers) == 2 and (a_base or b_base):
         # each operand's start is passed (`in0_data + 256`), so that the products of an
-        # unrolled loop's steps are one function (see c_backend._share_identical_kernels)
+        # unrolled loop's steps are one function (see loop_passes.share_identical_kernels)
         signature["arguments"] = ", ".join(
             [f"{pointer} + {base}" if base else pointer
              for pointer, base in zip(pointers, (a_base, b_base))] + [target_pointer])

@@ -1,0 +1,167 @@
+"""Passes over scheduled kernels (after the lowerings, before rendering; the same for every
+target): in-place updates stored straight into their tensors, loops over one shape merged, fills
+folded into the loop that last reads their tensor, long elementwise loops split into rows, and
+kernels that differ only in their operands sharing one function."""
+import collections
+import functools
+import json
+import re
+
+from .c_layout import _index_lines, _numel, _offset, _signature
+
+__all__ = ["store_in_place", "merge_output_loops", "merge_fills", "split_loop",
+           "share_identical_kernels"]
+
+
+_POINTER = re.compile(r"\b(?:in|out|buf)\d+(?:_data)?\b")  # pointers and their loads
+# what tells two kernels apart without changing their function's text
+_CALL_SITE = ("name", "output", "summary", "nodes", "locations", "arguments", "function", "also")
+
+
+def share_identical_kernels(kernels):
+    """Kernels that differ only in the buffers they are called with (the steps of an unrolled
+    loop) share one function: the first is defined, the others call it with their own
+    pointers. An RNN unrolled over 100 steps has ~700 kernels but a handful of distinct ones;
+    gcc's time grows with the functions it optimises."""
+    first = {}
+    for kernel in kernels:
+        text = json.dumps({k: v for k, v in kernel.items() if k not in _CALL_SITE},
+                          sort_keys=True, default=repr)
+        names = {}
+        key = _POINTER.sub(lambda match: names.setdefault(match.group(0), f"p{len(names)}"), text)
+        owner = first.setdefault(key, kernel)
+        kernel["function"], kernel["also"] = owner["name"], []
+        if owner is not kernel:
+            owner["also"].append(f"%{kernel['output']} ({', '.join(kernel['locations'])})")
+
+
+def split_loop(kernel):
+    """An elementwise loop over a shape of several dims whose loads need index arithmetic runs
+    as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
+    shape = kernel.get("loop_shape")
+    if not kernel["index_lines"] or not shape or len(shape) < 2 or shape[-1] < 2 or (
+            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines")):
+        return None
+    outer_lines = _index_lines(shape[:-1])
+    outer_lines[0] = outer_lines[0].replace("rest = i;", "rest = outer;")
+    return {"outer": _numel(shape) // shape[-1], "inner": shape[-1],
+            "index": f"idx{len(shape) - 1}", "outer_lines": outer_lines}
+
+
+def _is_output_loop(kernel):
+    """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
+    return kernel["output_pointer"].startswith("out") and not (
+        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines"))
+
+
+def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
+    """Let the kernel of an in-place update (`p.sub_(lr * p.grad)`, `p.grad.zero_()`) store into
+    the updated tensor itself, saving a write-back pass over it after the call. Safe when the
+    tensor is dense, the kernel reads it only at the element it writes, and every other kernel
+    that reads it runs before: output kernels read only inputs and buffers, so they may be
+    reordered, the in-place ones last, each after the kernels reading what it overwrites.
+    Returns (kernels in their new order, {value stored in place: the input it updates})."""
+    write_count = collections.Counter(value for _, value in writes)
+    copied_from = {value for _, value in writes if value in input_names}
+    kernel_of = {k["output"]: k for k in kernels if _is_output_loop(k)}
+    candidates = {}
+    for target, value in writes:
+        kernel = kernel_of.get(value)
+        shape, strides, _ = layouts[target]
+        pointer = f"in{input_names.index(target)}_data"
+        if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
+                or _offset(shape, shape, strides, flat=True) != "i"
+                or any(load["pointer"] == pointer and load["offset"] != "i"
+                       for load in kernel["loads"])):
+            continue
+        candidates[value] = (target, pointer)
+    # schedule: a kernel storing into a tensor runs after every other kernel reading it
+    moved = [k for k in kernels if k["output"] in candidates]
+    order = [k for k in kernels if k["output"] not in candidates]
+    while moved:
+        ready = next((k for k in moved if not any(
+            candidates[k["output"]][1] in other["pointers"] for other in moved if other is not k)),
+            None)
+        if ready is None:  # a cycle (two updates each reading the other's tensor): copy those
+            for k in moved:
+                del candidates[k["output"]]
+            order += moved
+            break
+        moved.remove(ready)
+        order.append(ready)
+    for kernel in order:
+        if kernel["output"] not in candidates:
+            continue
+        target, pointer = candidates[kernel["output"]]
+        out = kernel["output_pointer"]
+        for load in kernel["loads"]:  # read the element through the pointer that writes it
+            if load["pointer"] == pointer:
+                load["pointer"] = out
+        kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
+        kernel.update(_signature(kernel["pointers"], [out], types))
+        kernel["summary"] += f" (stored in place into %{target})"
+    return order, {value: target for value, (target, _) in candidates.items()}
+
+
+def merge_output_loops(kernels, direct, types):
+    """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
+    Output kernels read only inputs and buffers, so any of them may join another; those that
+    store in place keep their own loops, whose order store_in_place chose."""
+    merged, first_of_shape = [], {}
+    for kernel in kernels:
+        mergeable = _is_output_loop(kernel) and kernel["output"] not in direct
+        host = first_of_shape.get(kernel["loop_shape"]) if mergeable else None
+        if host is not None and all(
+                load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
+                for load in kernel["loads"] for other in host["loads"]
+                if load["symbol"] == other["symbol"]):
+            part = len(host["more_results"]) + 1  # its temporaries renamed apart: t0 -> t0_1
+            rename = functools.partial(re.sub, r"\bt(\d+)\b", rf"t\1_{part}")
+            known = {load["symbol"] for load in host["loads"]}
+            host["loads"] += [load for load in kernel["loads"] if load["symbol"] not in known]
+            host["temporaries"] += [(rename(name), rename(value))
+                                    for name, value in kernel["temporaries"]]
+            host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
+            host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
+            outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
+            host.update(_signature(host["pointers"], outs, types))
+            host["index_lines"] = host["index_lines"] or kernel["index_lines"]
+            host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
+            host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
+            host["locations"] = sorted(set(host["locations"]) | set(kernel["locations"]))
+            host["name"] = re.sub(r"(_and_\d+_more)?$", f"_and_{part}_more", host["name"], count=1)
+            continue
+        if mergeable:
+            first_of_shape[kernel["loop_shape"]] = kernel
+        merged.append(kernel)
+    return merged
+
+
+def merge_fills(kernels, direct, input_names, types):
+    """A fill stored in place (`p.grad.zero_()`) joins the loop of the last kernel reading that
+    tensor, storing after the element was read: one pass over the memory instead of two."""
+    merged = list(kernels)
+    for fill in kernels:
+        if not (fill["output"] in direct and not fill["loads"] and _is_output_loop(fill)):
+            continue
+        pointer = f"in{input_names.index(direct[fill['output']])}_data"
+        position = merged.index(fill)
+        host = next((k for k in reversed(merged[:position]) if pointer in k["pointers"]), None)
+        if host is None or not _is_output_loop(host) or host.get("loop_shape") != fill.get(
+                "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
+                                     for load in host["loads"]):
+            continue
+        out = fill["output_pointer"]
+        for load in host["loads"]:  # read the element through the pointer that zeroes it
+            if load["pointer"] == pointer:
+                load["pointer"] = out
+        host["pointers"] = [p for p in host["pointers"] if p != pointer]
+        host["more_results"].append((out, fill["result"]))
+        outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
+        host.update(_signature(host["pointers"], outs, types))
+        host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
+        host["nodes"] += fill["nodes"]
+        host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))
+        host["name"] += "_" + fill["name"].split("_", 1)[1]
+        merged.remove(fill)
+    return merged
