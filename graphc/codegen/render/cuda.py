@@ -4,18 +4,65 @@ entry point of graphc.compile's calling convention (`graphc_entry(slots, draws, 
 host pointers in; templates/cuda/entry.cu.j2 copies them to the device, launches every kernel
 on a stream, copies results back and reports the first error as the C code does).
 
-Kernels with no CUDA form yet (BLAS products, index checks, draws, sorts, linear algebra) raise
-`Unsupported` naming the op: a graph break for this backend only.
+Kernels built as kernel IR (codegen/lower) are printed by `CUDA`, the CUDA dialect of the
+C-style renderer: a kernel that is one parallel loop runs it as a grid-stride loop; any other
+(serial loops, checks in eager's order, scratch memory) runs in one thread, its checks reporting
+the first bad index through the device-side error record (templates/cuda/error.cuh).
+
+Kernels with no CUDA form yet (BLAS products, draws, sorts, linear algebra: library routines
+the device has not got) raise `Unsupported` naming the op: a graph break for this backend only.
 """
 import math
 
+from .. import kernel as k
 from ..c_backend import Unsupported, render as _schedule
 from ..cuda_check import render as _render_template
+from .cstyle import Dialect, without_dead_lets
 
 __all__ = ["render"]
 
 _BLOCK = 256        # threads per block
 _MAX_BLOCKS = 4096  # grid-stride loops cover the rest
+
+
+class CudaDialect(Dialect):
+    name = "cuda"
+
+    def parallel(self, loop, stop):
+        return []  # a kernel's one parallel loop is its grid (`grid_loop`); others stay loops
+
+    def stop_call(self, check, release):
+        fields = [self.expression(k.as_expr(f)) if f is not None else "0"
+                  for f in (check.value, check.size, check.dim)]
+        return release + [f"graphc_report_error(error, 0, {fields[0]}, {fields[1]}, "
+                          f"{fields[2]}, {int(check.kind)});  /* ErrorKind.{check.kind.name} */",
+                          "return;"]
+
+    @staticmethod
+    def grid_loop(ir):
+        """The kernel's one parallel loop, when that is all it does (its iterations become the
+        grid's threads), else None (the kernel runs in one thread)."""
+        body = without_dead_lets(ir.body)
+        if len(body) == 1 and isinstance(body[0], k.Loop) and body[0].kind == k.PARALLEL \
+                and not ir.scratch and not any(isinstance(s, (k.Check, k.Break))
+                                               for s in k.walk(body[0].body)):
+            return body[0]
+        return None
+
+    def kernel(self, ir, name, parameters):
+        """The `__global__` function of a kernel-IR kernel."""
+        parameters += ", graphc_error_record *error" if ir.checks() else ""
+        loop = self.grid_loop(ir)
+        if loop is not None:
+            lines = [f"GRAPHC_GRID_STRIDE_LOOP({loop.var}, {self.expression(k.as_expr(loop.stop))}) {{",
+                     *self.statements(loop.body, [], "    "), "}"]
+        else:  # in order, as the C loops run: one thread
+            lines = ["if (blockIdx.x != 0 || threadIdx.x != 0)", "    return;", *self.body(ir)]
+        return "\n".join([f"__global__ void {name}({parameters})", "{",
+                          *["    " + line for line in lines], "}"])
+
+
+CUDA = CudaDialect()
 
 
 def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
@@ -25,11 +72,38 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 
 
 def _refuse_what_has_no_cuda_form(kernel, graph):
+    ir = kernel.get("ir")
+    if ir is None and kernel.get("lines"):
+        raise Unsupported(f"{graph.node(kernel['output']).op}: a kernel not built as kernel IR "
+                          "yet has no CUDA form")
+    if ir is not None:
+        called = {e.function for s in k.walk(ir.body) for e in _calls(s)}
+        if ir.draws or called:
+            raise Unsupported(f"{graph.node(kernel['output']).op}: a kernel calling "
+                              f"{', '.join(sorted(called)) or 'the generator'} has no CUDA "
+                              "lowering yet")
     for field, what in (("gemm", "a BLAS product (cuBLAS is not called yet)"),
-                        ("lines", "a kernel of its own loops (its CUDA form is not rendered yet)"),
                         ("random", "a draw (Philox on the device is not wired in yet)")):
         if kernel.get(field):
             raise Unsupported(f"{graph.node(kernel['output']).op}: {what} has no CUDA lowering")
+
+
+def _calls(statement):
+    """The Call expressions a statement evaluates (library routines the device may lack)."""
+    found = []
+
+    def visit(e):
+        if isinstance(e, k.Call):
+            found.append(e)
+        if isinstance(e, k.Expr):
+            for field in e.__dataclass_fields__:
+                value = getattr(e, field)
+                for item in (value if isinstance(value, tuple) else (value,)):
+                    visit(item)
+    for field in getattr(statement, "__dataclass_fields__", ()):
+        if field not in ("body", "then", "otherwise"):
+            visit(getattr(statement, field))
+    return found
 
 
 def _extent(shape, strides):
@@ -75,14 +149,22 @@ def _cuda_unit(unit):
         device[pointer] = f"buf{i}_device"
     launches = []
     for kernel in unit["kernels"]:
-        work = kernel["numel"] if not kernel.get("split") else kernel["split"]["outer"]
+        work, block = kernel["numel"] if not kernel.get("split") else kernel["split"]["outer"], _BLOCK
+        ir = kernel.get("ir")
+        if ir is not None:  # its grid loop's iterations, or one thread
+            loop = CUDA.grid_loop(ir)
+            work, block = (loop.stop, _BLOCK) if loop is not None else (1, 1)
+            if kernel["function"] == kernel["name"]:
+                kernel["cuda"] = CUDA.kernel(ir, kernel["name"], kernel["parameters"])
         arguments = []
         for argument in kernel["arguments"].split(", "):  # `in0_data` or `in0_data + 256`
             pointer, _, offset = argument.partition(" + ")
             arguments.append(device[pointer] + (f" + {offset}" if offset else ""))
+        if ir is not None and ir.checks():
+            arguments.append("error_device")
         launches.append({"kernel": kernel["function"], "comment": f"%{kernel['output']}",
-                         "grid": f"graphc_grid_blocks({work}, {_BLOCK}, {_MAX_BLOCKS})",
-                         "block": _BLOCK, "shared_bytes": 0, "arguments": ", ".join(arguments)})
+                         "grid": f"graphc_grid_blocks({work}, {block}, {_MAX_BLOCKS})",
+                         "block": block, "shared_bytes": 0, "arguments": ", ".join(arguments)})
     for index, copy in enumerate(unit["write_backs"]):
         target = f"in{copy['slot']}_device"
         launches.append({"kernel": f"write_back{index}", "comment": f"%{copy['target']}",
