@@ -157,3 +157,24 @@ def test_parameters_without_state_get_no_entry():
         compiled(x)
     assert compiled._latest is not None
     assert set(map(id, optimizer.state)) == set(map(id, used.parameters()))
+
+
+def test_gelu_compiles_into_the_graph_and_equals_eager():
+    """GELU is graphc.erf's formula (no custom Function): compile traces it into one graph."""
+    import numpy as np
+    x = graphc.linspace(-4, 4, 41, dtype=graphc.float64).requires_grad_()
+    gelu = graphc.nn.GELU()
+
+    def step(x):
+        y = gelu(x)
+        (y * y).sum().backward()
+        return y
+    compiled = graphc.compile(step, fullgraph=True)
+    for _ in range(2):
+        x.grad = None
+        ours, ours_grad = compiled(x), x.grad.clone()
+    assert compiled._latest is not None
+    x.grad = None
+    theirs = step(x)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours_grad.numpy(), x.grad.numpy(), rtol=1e-12)

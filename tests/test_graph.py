@@ -62,3 +62,16 @@ def test_attributes_and_unnamed_nodes():
     assert ops == ["input", "sum", "exp"]
     assert graph.node("sum").attrs["dim"] == (1,)
     assert "sum(input, dim=(1,), dtype=torch.float32, keepdim=False)" in graph.listing()
+
+
+def test_number_operands_are_typed_constants():
+    """A traced `x * 2 + 0.5 > True`-style number operand keeps its Python type and value (the
+    code generators read `.value`; the listing shows its repr)."""
+    from graphc.ir.graph import Constant
+    compiled = graphc.compile(lambda x: (x * 2 + 0.5).masked_fill(x > 0, -1.25), fullgraph=True)
+    compiled(graphc.ones(3))
+    constants = [operand for node in compiled.graph().nodes for operand in node.inputs
+                 if isinstance(operand, Constant)]
+    assert {(type(c.value), c.value) for c in constants} >= {(int, 2), (float, 0.5),
+                                                            (float, -1.25)}
+    assert "mul(arg0, 2)" in compiled.graph().listing().replace("%", "")

@@ -16,6 +16,7 @@ import re
 import sys
 
 from .. import dtypes as _dt
+from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
 from .c_kernels import _LAPACK, _SORTED
 from .c_layout import Unsupported, _constant, _decode, _index_lines, _numel, _offset, _signature
@@ -138,7 +139,7 @@ class _Expressions:
         node = self.nodes[name]
         inputs = set()
         if node.op == "fill":  # fill_/zero_ traced as a constant
-            expression = _constant(repr(node.attrs["value"]))
+            expression = _constant(Constant(node.attrs["value"]))
         elif node.op in _PASS_THROUGH_VIEWS or node.op in _IDENTITIES or node.op == "copy":
             expression = self.of(node.inputs[0], inputs)
         elif node.op == "cast":

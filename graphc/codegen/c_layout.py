@@ -10,12 +10,17 @@ class Unsupported(Exception):
     """The graph has something the C backend does not lower yet."""
 
 
-def _constant(text):
-    """An operand recorded as a number (its repr) back to a sympy number."""
+def _constant(operand):
+    """A number operand (an ir.graph.Constant) as a sympy number."""
     import sympy
-    if text in ("True", "False"):
-        return sympy.true if text == "True" else sympy.false
-    return sympy.sympify(text)
+    if not hasattr(operand, "value"):
+        raise TypeError(f"operand {operand!r} is neither a value of the graph nor a Constant")
+    value = operand.value
+    if isinstance(value, bool):
+        return sympy.true if value else sympy.false
+    if isinstance(value, int):
+        return sympy.Integer(value)
+    return sympy.sympify(repr(value))  # a float as its shortest repr (0.1, inf, nan)
 
 
 def _offset(output_shape, input_shape, input_strides, base=0, flat=True):

@@ -5,11 +5,26 @@ nodes, one per op: name, op, inputs, attributes, shape, dtype. `gradients_of=[w,
 the reverse pass with create_graph=True, whose gradient ops are themselves recorded, and adds
 them to the same Graph: the gradient subgraph of the forward one.
 """
-__all__ = ["Graph", "GraphNode", "ROLES"]
+__all__ = ["Graph", "GraphNode", "Constant", "ROLES"]
 
 # the parts of a traced step, in the order they run; DOT fills each with its own colour
 ROLES = ("forward", "gradient", "update")
 _FILLS = {"forward": "#ffffff", "gradient": "#dde8f7", "update": "#f7e3d0"}
+
+
+class Constant(str):
+    """A number operand of a node (`x * 2`): typed, it keeps the Python number it was (`value`:
+    a bool, int or float), and as a str it is that number's repr, so listings, cache keys and
+    the operand lists of nodes (value names otherwise) read it as before. Code generators take
+    `value`; nothing parses the text back."""
+    __slots__ = ("value",)
+
+    def __new__(cls, value):
+        if isinstance(value, Constant):
+            return value
+        text = super().__new__(cls, repr(value))
+        text.value = value
+        return text
 
 
 class GraphNode:
@@ -20,7 +35,7 @@ class GraphNode:
     def __init__(self, name, op, inputs, attrs, shape, dtype, role):
         self.name = name
         self.op = op            # op name; "input" for leaves, "constant" for untracked operands
-        self.inputs = inputs    # names of the operand nodes (numbers appear as their repr)
+        self.inputs = inputs    # names of the operand nodes, or Constants (typed numbers)
         self.attrs = attrs
         self.shape = tuple(shape) if shape is not None else None
         self.dtype = dtype

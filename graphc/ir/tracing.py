@@ -12,7 +12,7 @@ import os
 import traceback
 
 from ..runtime import cpu as _cpu
-from .graph import Graph, GraphNode
+from .graph import Constant, Graph, GraphNode
 
 __all__ = ["Tracer", "GraphBreak", "trace"]
 
@@ -113,7 +113,7 @@ class Tracer:
                 self.captured.append((name, value))
                 self.add_input(name, value)
             return name
-        return repr(value)
+        return Constant(value)
 
     # -------------------------------------------------------------- hooks from the executor
     def on_op(self, op, args, attrs, result):

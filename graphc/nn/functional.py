@@ -11,9 +11,8 @@ import warnings
 import numpy as np
 
 from .. import dtypes as _dt
-from .. import zeros, ones, full, arange, cat, stack, where, from_numpy, tensor as _tensor
+from .. import zeros, ones, full, arange, cat, stack, where, erf, tensor as _tensor
 from ..autograd.grad_mode import no_grad
-from ..autograd.function import Function
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
@@ -101,33 +100,13 @@ def softplus(input, beta=1.0, threshold=20.0):
     return where(scaled > threshold, input, scaled.exp().log1p() / beta)
 
 
-class _Erf(Function):
-    """erf, which graphc has no op for: exact values (math.erf), gradient 2/sqrt(pi) exp(-x^2)."""
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        data = x.detach().numpy()
-        values = np.frompyfunc(math.erf, 1, 1)(data).astype(data.dtype)
-        return from_numpy(np.asarray(values, dtype=data.dtype))
-
-    @staticmethod
-    def backward(ctx, grad):
-        x, = ctx.saved_tensors
-        return grad * (2.0 / math.sqrt(math.pi)) * (-x * x).exp()
-
-
-def _erf(x):
-    return _Erf.apply(x)
-
-
 def gelu(input, approximate="none"):
     if approximate == "tanh":
         inner = math.sqrt(2.0 / math.pi) * (input + 0.044715 * input * input * input)
         return 0.5 * input * (1.0 + inner.tanh())
     if approximate != "none":
         raise RuntimeError(f"approximate argument must be either none or tanh.")
-    return 0.5 * input * (1.0 + _erf(input * (1.0 / math.sqrt(2.0))))
+    return 0.5 * input * (1.0 + erf(input * (1.0 / math.sqrt(2.0))))
 
 
 def _softmax_dim(name, ndim):

@@ -5,13 +5,14 @@ constant's memory is not read at all."""
 import numpy as np
 
 from ..registry import REGISTRY
+from ..graph import Constant
 from .rebuild import GraphNode, with_nodes
 
 _BROADCASTING_VIEWS = {"expand", "alias", "view", "unsqueeze", "squeeze"}
 
 
 def _uniform_number(array):
-    """The repr of the number every element of `array` holds, or None: finite floats and ints
+    """The Constant every element of `array` holds, or None: finite floats and ints
     that a C literal writes exactly (no bools, no NaN or inf, no int beyond 2**31)."""
     if array.size == 0 or array.dtype.kind not in "fiu":
         return None
@@ -21,8 +22,8 @@ def _uniform_number(array):
     if array.dtype.kind == "f":
         if first == 0 and np.signbit(first):
             return None  # -0.0 as a literal loses its sign in some C expressions
-        return repr(float(first))
-    return repr(int(first)) if abs(int(first)) < 2 ** 31 else None
+        return Constant(float(first))
+    return Constant(int(first)) if abs(int(first)) < 2 ** 31 else None
 
 
 def fold_constants(graph, roots, constants):
