@@ -19,9 +19,10 @@ from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
 from .c_kernels import _LAPACK, _SORTED
-from .c_layout import Unsupported, _constant, _decode, _index_lines, _numel, _offset, _signature
+from .c_layout import Unsupported, _constant, _index_lines, _numel, _offset, _signature
 from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
                           store_in_place)
+from .lower.elementwise import elementwise_ir, reduction_ir
 from .render.c import C
 from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
 
@@ -258,33 +259,6 @@ class _Expressions:
         return result + [name]
 
 
-# how each reduction starts and folds a value in (None: a sum); NaN propagates, as in torch
-_FOLDS = {
-    "amax": ("-INFINITY", "(value > accumulator || value != value) ? value : accumulator"),
-    "amin": ("INFINITY", "(value < accumulator || value != value) ? value : accumulator"),
-    # the first extreme value wins; the first NaN beats everything (as torch's argmax)
-    "argmax": ("-INFINITY", "(value > accumulator || (value != value && accumulator == "
-                            "accumulator)) ? value : accumulator"),
-    "argmin": ("INFINITY", "(value < accumulator || (value != value && accumulator == "
-                           "accumulator)) ? value : accumulator"),
-    "all": ("1.0", "(value != 0 && accumulator != 0) ? 1.0 : 0.0"),
-    "any": ("0.0", "(value != 0 || accumulator != 0) ? 1.0 : 0.0"),
-    "prod": ("1.0", "accumulator * value"),
-}
-
-
-def _finish(node, count):
-    """(function around, text after) the accumulator: the mean's division, a norm's root."""
-    if node.op == "mean":
-        return "", f" / {count}.0"
-    if node.op == "vector_norm":
-        order = float(node.attrs["ord"])
-        if order == 2:
-            return "sqrt", ""
-        return ("", "") if order == 1 else ("pow", f", {1.0 / order!r}")
-    return "", ""
-
-
 _BITWISE = {"bitwise_and": "And", "bitwise_or": "Or", "bitwise_xor": "Xor", "bitwise_not": "Not",
             "logical_and": "And", "logical_or": "Or", "logical_xor": "Xor", "logical_not": "Not"}
 
@@ -369,6 +343,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         readers = sorted(used, key=list(pointer_of).index)
         loads = [{"symbol": str(expressions.symbols[name]), "pointer": pointer_of[name],
                   "offset": _offset(loop_shape, *layouts[name], flat=not reduction),
+                  "layout": layouts[name],
                   "ctype": types.of(pointer_of[name])}
                  for name in readers]
         pointers = sorted({pointer_of[name] for name in readers}, key=list(pointer_of.values()).index)
@@ -402,18 +377,10 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         }
         if reduction:
             dims = _reduced_dims(node, len(loop_shape))
-            kept = [(size, d) for d, size in enumerate(loop_shape) if d not in dims]
-            reduced = [(size, d) for d, size in enumerate(loop_shape) if d in dims]
-            count = _numel(size for size, _ in reduced)
-            start, combine = _FOLDS.get(node.op, ("0.0", None))
-            kernel["reduction"] = {
-                "count": count, "total": count * numel,
-                "outer_lines": _decode("o", kept), "inner_lines": _decode("r", reduced),
-                **dict(zip(("around", "finish"), _finish(node, count))),
-                "start": start, "combine": combine,
-                # argmax/argmin: the position r of the first extreme value (or first NaN)
-                "position": node.op in ("argmax", "argmin"),
-            }
+            reduced = [size for d, size in enumerate(loop_shape) if d in dims]
+            count = _numel(reduced)
+            kernel["reduction"] = {"count": count, "dims": dims, "op": node.op,
+                                   "attrs": node.attrs}
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
     kernels, direct = store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
@@ -463,6 +430,14 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     for kernel in kernels:
         kernel["split"] = split_loop(kernel)
     share_identical_kernels(kernels)
+    for kernel in kernels:  # the fused kernels' IR (the lowered ones built theirs)
+        if not (kernel.get("lines") or kernel.get("ir") or kernel["gemm"] or kernel["random"]):
+            reduction = kernel["reduction"]
+            kernel["ir"] = elementwise_ir(kernel, ctype) if reduction is None else \
+                reduction_ir(kernel, ctype, reduction["op"], reduction["attrs"])
+            kernel["comment"], kernel["fails"] = kernel["ir"].comment, False
+            if kernel["function"] == kernel["name"]:
+                kernel["lines"] = C.body(kernel["ir"])
     unit = {"function": function_name, "location": location, "signature": signature,
             "kernels": kernels, "write_backs": write_backs, "ctype": ctype,
             "inputs": inputs, "outputs": outputs, "buffers": reductions, "direct": direct,

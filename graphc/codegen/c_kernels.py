@@ -328,7 +328,6 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
     b_layout = (tuple(b_shape[:-2]) + (1, k, n),
                 tuple(b_strides[:-2]) + (0, b_strides[-2], b_strides[-1]), b_base)
     numel = _numel(node.shape)
-    kept = [(size, d) for d, size in enumerate(loop_shape) if d != len(loop_shape) - 2]
     return {
         "name": f"kernel{position}_matmul",
         "output": node.name,
@@ -339,17 +338,17 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
         **signature,
         "numel": numel,
         "index_lines": [],
-        "loads": [{"symbol": "left", "pointer": pointer_of[a],
+        "loop_shape": loop_shape,
+        "loads": [{"symbol": "left", "pointer": pointer_of[a], "layout": a_layout,
                    "offset": _offset(loop_shape, *a_layout, flat=False)},
-                  {"symbol": "right", "pointer": pointer_of[b],
+                  {"symbol": "right", "pointer": pointer_of[b], "layout": b_layout,
                    "offset": _offset(loop_shape, *b_layout, flat=False)}],
         "temporaries": [],
         "result": "left * right",
         "output_pointer": target_pointer,
-        "reduction": None if gemm else {
-            "count": k, "total": k * numel, "outer_lines": _decode("o", kept),
-            "inner_lines": _decode("r", [(k, len(loop_shape) - 2)]), "finish": "", "around": "",
-            "start": "0.0", "combine": None, "position": False},
+        "reduction": None if gemm else {"count": k, "dims": (len(loop_shape) - 2,),
+                                        "op": "sum", "attrs": {}},
+        "pointers": pointers, "more_results": [],
         "random": None,
         "gemm": gemm,
     }

@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ErrorKind
 
-__all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
+__all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address", "Formula",
            "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
            "multi_index", "strided", "as_expr", "SERIAL", "PARALLEL"]
 
@@ -150,6 +150,15 @@ class Cast(Expr):
 
 
 @dataclasses.dataclass(frozen=True, eq=True)
+class Formula(Expr):
+    """A fused elementwise formula, printed by sympy's C printer when it was lowered (valid C
+    and CUDA alike: the math helpers it calls are defined for both); `reads`: the names of the
+    kernel's values it may read (its loads and shared subexpressions)."""
+    text: str
+    reads: tuple = ()
+
+
+@dataclasses.dataclass(frozen=True, eq=True)
 class Address(Expr):
     """&name, or buffer + offset when `offset` is given (a pointer into a buffer)."""
     name: str
@@ -227,6 +236,7 @@ class Loop:
     kind: str = SERIAL
     start: Any = 0
     comment: str = None
+    work: int = None  # the iterations' total work, when more than `stop` (a reduction's)
 
 
 @dataclasses.dataclass(frozen=True)

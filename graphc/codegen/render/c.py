@@ -13,7 +13,8 @@ class CDialect(Dialect):
 
     def parallel(self, loop, stop):
         """Lines before a parallel loop's header (C: OpenMP's pragma for long loops)."""
-        count = loop.stop if isinstance(loop.stop, int) else None
+        count = loop.work if loop.work is not None else loop.stop
+        count = count if isinstance(count, int) else None
         if count is not None and count <= self.parallel_threshold:
             return []
         return ["#pragma omp parallel for num_threads(threads) if(threads > 1)"]

@@ -59,9 +59,11 @@ class Dialect:
             return f"{self.expression(e.base, _ATOM)}.{e.field}", _ATOM
         if isinstance(e, k.Binary):
             precedence = _PRECEDENCE[e.op]
-            # the right operand of - / % binds tighter than its parent: a - (b - c)
-            right = precedence + (e.op in "-/%" or e.op in ("<", "<=", ">", ">="))
-            return (f"{self.expression(e.left, precedence)} {e.op} "
+            # the right operand of - / % binds tighter than its parent: a - (b - c); an &&
+            # under || is parenthesised for the reader (and for gcc's -Wparentheses)
+            left = precedence + 2 if e.op == "||" else precedence
+            right = max(left, precedence + (e.op in "-/%" or e.op in ("<", "<=", ">", ">=")))
+            return (f"{self.expression(e.left, left)} {e.op} "
                     f"{self.expression(e.right, right)}"), precedence
         if isinstance(e, k.Unary):
             return f"{e.op}{self.expression(e.operand, _ATOM)}", _UNARY
@@ -69,11 +71,14 @@ class Dialect:
             arguments = ", ".join(self.expression(k.as_expr(a)) for a in e.arguments)
             return f"{e.function}({arguments})", _ATOM
         if isinstance(e, k.Select):
-            return (f"{self.expression(e.condition, _SELECT + 1)} ? "
+            # a condition of && or || in parentheses, as a reader expects
+            return (f"{self.expression(e.condition, _PRECEDENCE['<'])} ? "
                     f"{self.expression(e.then, _SELECT + 1)} : "
                     f"{self.expression(e.otherwise, _SELECT)}"), _SELECT
         if isinstance(e, k.Cast):
             return f"({e.ctype}){self.expression(e.value, _ATOM)}", _UNARY
+        if isinstance(e, k.Formula):
+            return e.text, _SELECT
         if isinstance(e, k.Address):
             if e.offset is None:
                 return f"&{e.name}", _UNARY
@@ -150,6 +155,8 @@ def used_names(statements):
     def visit(e):
         if isinstance(e, k.Var):
             found.add(e.name)
+        elif isinstance(e, k.Formula):
+            found.update(e.reads)
         elif isinstance(e, k.Expr):
             for field in e.__dataclass_fields__:
                 value = getattr(e, field)
