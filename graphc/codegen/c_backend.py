@@ -19,9 +19,10 @@ from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
 from .c_kernels import _LAPACK, _SORTED
-from .c_layout import Unsupported, _constant, _index_lines, _numel, _offset, _signature
+from .c_layout import Unsupported, _constant, _numel, _offset, _signature
 from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
                           store_in_place)
+from . import kernel as k
 from .lower.elementwise import elementwise_ir, reduction_ir
 from .render.c import C
 from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
@@ -362,8 +363,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             "loop_shape": loop_shape,
             "more_results": [],
             "numel": numel,
-            "index_lines": [] if all(load["offset"] in ("i", "0") for load in loads)
-            else _index_lines(loop_shape),
+            "indexed": any(load["offset"] not in ("i", "0") for load in loads),
             "loads": loads,
             "temporaries": [(str(name), printer.doprint(value)) for name, value in temporaries],
             # an integer result is computed in integers (index arithmetic stays exact)
@@ -413,20 +413,20 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             continue
         shape, strides, _ = layouts[target]
         numel = _numel(shape)
+        lets, index = k.multi_index(k.Var("i"), shape)
         if value in input_names:
             source_pointer = f"in{input_names.index(value)}_data"
-            source_offset = _offset(shape, *layouts[value], flat=False)
+            source_offset = k.strided(index, *layouts[value])
         else:
             source_pointer = f"out{outputs.index(value)}_data"
-            source_offset = "i"
-        target_offset = _offset(shape, shape, strides, flat=True)
-        write_backs.append({
-            "target": target, "numel": numel, "slot": input_names.index(target),
-            "source": source_pointer, "source_offset": source_offset,
-            "target_offset": target_offset,
-            "index_lines": [] if target_offset == "i" and source_offset == "i"
-            else _index_lines(shape),
-        })
+            source_offset = k.Var("i")
+        target_offset = k.Var("i") if _offset(shape, shape, strides, flat=True) == "i" else \
+            k.strided(index, shape, strides)
+        ir = k.Kernel(f"write_back{len(write_backs)}", ["source"], ["target"], [k.Loop(
+            "i", numel, (*lets, k.Store("target", target_offset, k.Load("source", source_offset))),
+            k.PARALLEL)])
+        write_backs.append({"target": target, "numel": numel, "slot": input_names.index(target),
+                            "source": source_pointer, "ir": ir, "lines": C.body(ir)})
     for kernel in kernels:
         kernel["split"] = split_loop(kernel)
     share_identical_kernels(kernels)

@@ -7,7 +7,7 @@ import functools
 import json
 import re
 
-from .c_layout import _index_lines, _numel, _offset, _signature
+from .c_layout import _numel, _offset, _signature
 
 __all__ = ["store_in_place", "merge_output_loops", "merge_fills", "split_loop",
            "share_identical_kernels"]
@@ -39,13 +39,10 @@ def split_loop(kernel):
     """An elementwise loop over a shape of several dims whose loads need index arithmetic runs
     as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
     shape = kernel.get("loop_shape")
-    if not kernel["index_lines"] or not shape or len(shape) < 2 or shape[-1] < 2 or (
+    if not kernel.get("indexed") or not shape or len(shape) < 2 or shape[-1] < 2 or (
             kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines")):
         return None
-    outer_lines = _index_lines(shape[:-1])
-    outer_lines[0] = outer_lines[0].replace("rest = i;", "rest = outer;")
-    return {"outer": _numel(shape) // shape[-1], "inner": shape[-1],
-            "index": f"idx{len(shape) - 1}", "outer_lines": outer_lines}
+    return {"outer": _numel(shape) // shape[-1], "inner": shape[-1]}
 
 
 def _is_output_loop(kernel):
@@ -125,7 +122,7 @@ def merge_output_loops(kernels, direct, types):
             host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
             outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
             host.update(_signature(host["pointers"], outs, types))
-            host["index_lines"] = host["index_lines"] or kernel["index_lines"]
+            host["indexed"] = host.get("indexed") or kernel.get("indexed")
             host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
             host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
             host["locations"] = sorted(set(host["locations"]) | set(kernel["locations"]))

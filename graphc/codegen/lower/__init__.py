@@ -40,7 +40,7 @@ def entry(position, graph, node, summary, ir, types, draw=None, arguments=None):
         "nodes": [f"%{node.name} = {node.op}"],
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
         "parameters": ", ".join(parameters), "arguments": arguments or ", ".join(names),
-        "numel": _numel(node.shape), "index_lines": [], "loads": [], "temporaries": [],
+        "numel": _numel(node.shape), "loads": [], "temporaries": [],
         "result": "", "output_pointer": ir.writes[0], "reduction": None, "random": None,
         "gemm": None, "ir": ir, "lines": C.body(ir), "fails": ir.checks(),
         "comment": ir.comment,

@@ -173,6 +173,9 @@ def _cuda_unit(unit):
                          "grid": f"graphc_grid_blocks({work}, {block}, {_MAX_BLOCKS})",
                          "block": block, "shared_bytes": 0, "arguments": ", ".join(arguments)})
     for index, copy in enumerate(unit["write_backs"]):
+        copy["cuda"] = CUDA.kernel(copy["ir"], f"write_back{index}",
+                                   f"const {unit['ctype']} *restrict source, "
+                                   f"{unit['ctype']} *restrict target")
         target = f"in{copy['slot']}_device"
         launches.append({"kernel": f"write_back{index}", "comment": f"%{copy['target']}",
                          "grid": f"graphc_grid_blocks({copy['numel']}, {_BLOCK}, {_MAX_BLOCKS})",
