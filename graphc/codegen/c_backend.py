@@ -18,8 +18,9 @@ import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _SORTED, _index_placement
+from .c_kernels import _LAPACK, _MEMORY_KERNELS, _RANDOM, _SORTED
 from .lower import LOWERINGS
+from .lower.index import _INDEXING, _index_placement
 from .c_layout import (Unsupported, _ElementTypes, _constant, _decode, _index_lines,
                        _memory_map, _numel, _offset, _row_major, _signature, _view_chain)
 
