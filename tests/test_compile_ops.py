@@ -479,9 +479,8 @@ def test_compiled_function_calling_backward_returns_eager_gradients():
 
 
 def _lowered_primitives():
-    from graphc.codegen.c_backend import _REDUCTIONS
-    from graphc.codegen.c_kernels import _MEMORY_KERNELS
-    return sorted(name for name in GRADIENT_CASES if name in set(_MEMORY_KERNELS) | set(_REDUCTIONS))
+    from graphc.codegen.c_backend import _LOWERINGS, _REDUCTIONS
+    return sorted(name for name in GRADIENT_CASES if name in set(_LOWERINGS) | set(_REDUCTIONS))
 
 
 # gradient cases of lowered primitives that are not compiled, or not yet right compiled

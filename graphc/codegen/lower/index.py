@@ -267,8 +267,9 @@ def index_add(position, graph, node, target, layouts, pointer_of, types, draw=No
     strides, size = _row_major(shape), shape[dim] if shape else 1
     index_shape, index_strides, index_base = layouts[index]
     index_stride = index_strides[-1] if index_strides else 0
-    if node.op == "index_fill":  # every element of the filled slices
-        loop_shape = tuple(_numel(index_shape) if d == dim else n for d, n in enumerate(shape))
+    if node.op == "index_fill":  # every element of the filled slices (each index of a 0-d x)
+        loop_shape = tuple(_numel(index_shape) if d == dim else n for d, n in enumerate(shape)) \
+            or (_numel(index_shape),)
     else:
         loop_shape = tuple(layouts[source][0])
     others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
@@ -297,8 +298,8 @@ def index_add(position, graph, node, target, layouts, pointer_of, types, draw=No
         return _checked_position("position", k.Load(pointer_of[index],
                                                     along * index_stride + index_base),
                                  low, size, kind, dim, wrap=True) + [
-            k.Store(target, k.Var("position") * strides[dim] + rest, value(at),
-                    "+=" if node.op == "index_add" else "=")]
+            k.Store(target, k.Var("position") * (strides[dim] if shape else 0) + rest,
+                    value(at), "+=" if node.op == "index_add" else "=")]
     reads = [pointer_of[base_name], pointer_of[index]] + (
         [pointer_of[source]] if source in layouts else [])
     loops = [_base_copy(target, shape, layouts[base_name], pointer_of[base_name]),
