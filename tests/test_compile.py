@@ -812,6 +812,38 @@ def test_bad_indices_raise_eagers_error_from_compiled_code(op):
                                           expected.numpy())
 
 
+INDEX_ADD_AND_FILL = {  # torch words index_add's bounds error its own way only for alpha 1 at
+    # the first or last dim of x; a 0-d x takes index_fill of each of its indices
+    "index_add along a middle dim": (lambda x, i: x.index_add(1, i, x[:, :2] * 2),
+                                     (3, 4, 2), [[0, 1], [0, 5], [-1, 0]]),
+    "index_add with alpha": (lambda x, i: x.index_add(0, i, x[:2] * 2, alpha=0.5), (3, 2),
+                             [[2, 2], [0, 3], [-1, 0]]),
+    "index_add of a vector": (lambda x, i: x.index_add(0, i, x[:2] * 2), (3,),
+                              [[2, 2], [0, 3]]),
+    "index_add at the last dim": (lambda x, i: x.index_add(1, i, x[:, :2]), (2, 3),
+                                  [[2, 2], [0, 3]]),
+    "index_fill of a 0-d tensor": (lambda x, i: x[1].index_fill(0, i, 9.0) * x[0], (3,),
+                                   [[0], [0, -1], [0, 1], [-2]]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INDEX_ADD_AND_FILL))
+def test_index_add_and_fill_compile_to_eagers_results_and_errors(name):
+    function, shape, indices = INDEX_ADD_AND_FILL[name]
+    compiled = graphc.compile(function, fullgraph=True)
+    x = rand(*shape, dtype=graphc.float64)
+    for index in indices:
+        try:
+            expected = function(x, graphc.tensor(index))
+        except (IndexError, RuntimeError) as error:
+            with pytest.raises(type(error)) as ours:
+                compiled(x, graphc.tensor(index))
+            assert str(ours.value) == str(error)
+        else:
+            np.testing.assert_array_equal(compiled(x, graphc.tensor(index)).numpy(),
+                                          expected.numpy())
+
+
 def test_an_index_out_of_range_in_a_second_index_tensor_names_its_dimension():
     function = lambda x, i, j: x[i, j]  # noqa: E731
     compiled = graphc.compile(function, fullgraph=True)

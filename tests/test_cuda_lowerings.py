@@ -24,7 +24,28 @@ PROGRAMS = {
         lambda x: graphc.autograd.grad((x[1:, ::2] * 3).sum() + x.diagonal().sum(), x)[0],
         (_x(4, 4).requires_grad_(),)),
     "value_select": (lambda x: x.max(dim=1).values * 2, (_x(3, 5),)),
+    "index_select, gather, scatter_add": (
+        lambda x, i, j: (x.index_select(0, i), x.gather(1, j),
+                         graphc.zeros(4, 4, dtype=x.dtype).scatter_add(0, j.t(), x[:2])),
+        (_x(4, 4), graphc.tensor([3, 0, 3]), graphc.tensor([[1, 1], [0, 3], [2, 2], [3, 0]]))),
+    "advanced indexing, index_put": (
+        lambda x, i: (x[i, 1:], x.index_put((i,), x[:3] * 2, accumulate=True)),
+        (_x(4, 3), graphc.tensor([2, -1, 2]))),
 }
+
+
+def test_a_bad_index_stops_the_cuda_call_with_eagers_error(tmp_path):
+    """The first bad index, in eager's order, reported through the device error record."""
+    def select(x, i):
+        return x.index_select(0, i) * 2
+    x = _x(4, 3)
+    compiled = _compiled(select, x, graphc.tensor([1, 2]))
+    with pytest.raises(IndexError) as eager:
+        select(x, graphc.tensor([1, 7, 9]))
+    compiled(x, graphc.tensor([0, 3, 1]))  # this signature's specialisation
+    with pytest.raises(IndexError) as ours:
+        run_as_cuda(compiled, (x, graphc.tensor([1, 7, 9])), tmp_path)
+    assert str(ours.value) == str(eager.value)
 
 
 @pytest.mark.parametrize("name", sorted(PROGRAMS))

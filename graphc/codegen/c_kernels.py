@@ -1,20 +1,15 @@
 """The C kernels of values computed into memory of their own: matrix products (BLAS or a loop
-nest), gathers and scatters, copies, scans, sorts, linear algebra (LAPACK) and the draws of
-random ops. Each builder returns a kernel description for templates/c/elementwise.c.j2;
-`_MEMORY_KERNELS` finds the builder of an op."""
+nest), sorts, linear algebra (LAPACK) and the draws of random ops. Each builder returns a
+kernel description for templates/c/elementwise.c.j2; `_MEMORY_KERNELS` finds the builder of an
+op."""
 from .. import dtypes as _dt
-from ..ir.registry import REGISTRY
 from .errors import ErrorKind, report
-from .c_layout import (Unsupported, _constant, _decode, _index_lines, _numel, _offset,
+from .c_layout import (Unsupported, _decode, _index_lines, _numel, _offset,
                        _row_major, _signature)
 
 
 _RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint",
            "multinomial")
-
-
-_INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add",
-             "scatter_reduce")
 
 
 _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all",
@@ -25,189 +20,6 @@ _LINEAR_SYSTEMS = ("inverse", "det", "slogdet_sign", "slogdet_logabsdet", "solve
 _FACTORISATIONS = ("svd_s", "svd_u", "svd_vh", "svd_v", "eigh_values", "eigh_vectors", "qr_q",
                    "qr_r")
 _LAPACK = _LINEAR_SYSTEMS + _FACTORISATIONS + ("matrix_norm",)
-
-
-def _index_placement(shape, dims, index_shapes):
-    """numpy's and torch's rule for the result of x[..., i, j, ...]: the broadcast shape of the
-    index tensors replaces the indexed dims where they are adjacent, else it goes first.
-    Returns (result shape, where the broadcast block starts, the broadcast shape)."""
-    import numpy as np
-    block = tuple(np.broadcast_shapes(*[tuple(s) for s in index_shapes]))
-    rest = [size for d, size in enumerate(shape) if d not in dims]
-    adjacent = list(dims) == list(range(dims[0], dims[0] + len(dims)))
-    start = dims[0] if adjacent else 0
-    return tuple(rest[:start]) + block + tuple(rest[start:]), start, block
-
-
-def _indexing_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """Advanced indexing by int64 index tensors at one or more dims: `index` gathers
-    x[..., i[j...], k[j...], ...] into its buffer; `index_put` copies its base into the buffer,
-    then stores (or adds, one element at a time so that repeated indices accumulate) its values
-    at the indexed positions. Every index is checked against its dimension's size; the first
-    one outside [-size, size), in the order torch's kernel reads them, stops the call with
-    IndexError."""
-    dims = tuple(node.attrs["dims"])
-    if node.op == "index":
-        source, indices = node.inputs[0], node.inputs[1:]
-    else:
-        (source, values), indices = node.inputs[:2], node.inputs[2:]
-    source_shape = tuple(graph.node(source).shape)
-    index_layouts = [layouts[index] for index in indices]
-    loop_shape, start, block = _index_placement(source_shape, dims,
-                                                [layout[0] for layout in index_layouts])
-    # the indexed array, addressed at the loop's multi-index with the indexed dims replaced
-    if node.op == "index":
-        shape, strides, base = layouts[source]
-    else:
-        shape, strides, base = tuple(node.shape), _row_major(tuple(node.shape)), 0
-    rest = [d for d in range(len(shape)) if d not in dims]
-    outer = [shape[d] for d in rest]
-    outer = tuple(outer[:start]) + (1,) * len(block) + tuple(outer[start:])
-    outer_strides = [strides[d] for d in rest]
-    outer_strides = tuple(outer_strides[:start]) + (0,) * len(block) + tuple(outer_strides[start:])
-    addressed = [_offset(loop_shape, outer, outer_strides, base, flat=False)]
-    lines = []
-    pointers = [pointer_of[source]] + [pointer_of[index] for index in indices]
-    if node.op == "index_put":
-        pointers.insert(1, pointer_of[values])
-        base_offset = _offset(tuple(node.shape), *layouts[source], flat=True)
-        lines += [f"for (int64_t i = 0; i < {_numel(node.shape)}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(tuple(node.shape))
-                                              if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    lines.append(f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{")
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    for ordinal, (dim, index, (index_shape, index_strides, index_base)) in enumerate(
-            zip(dims, indices, index_layouts)):
-        # the index tensor broadcast into the block (aligned right, as numpy broadcasts)
-        lead = (1,) * (start + len(block) - len(index_shape))
-        tail = (1,) * (len(loop_shape) - start - len(block))
-        index_offset = _offset(loop_shape, lead + tuple(index_shape) + tail,
-                               (0,) * len(lead) + tuple(index_strides) + (0,) * len(tail),
-                               index_base, flat=False)
-        size = source_shape[dim]
-        lines += [f"    int64_t position{ordinal} = {pointer_of[index]}[{index_offset}];",
-                  f"    if (position{ordinal} < -{size} || position{ordinal} >= {size}) {{",
-                  *["        " + line for line in report(
-                      ErrorKind.INDEX_OUT_OF_BOUNDS, f"position{ordinal}", size, ordinal)],
-                  "        return 1;",
-                  "    }",
-                  f"    position{ordinal} += position{ordinal} < 0 ? {size} : 0;"]
-        addressed.append(f"position{ordinal} * {strides[dim]}")
-    address = " + ".join(term for term in addressed if term != "0") or "0"
-    if node.op == "index":
-        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
-    else:
-        value = f"{pointer_of[values]}[{_offset(loop_shape, *layouts[values], flat=False)}]"
-        operator = "+=" if node.attrs["accumulate"] else "="
-        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
-    lines.append("}")
-    described = ", ".join(f"%{index} [{', '.join(map(str, layouts[index][0]))}]"
-                          for index in indices)
-    accumulating = node.op == "index_put" and node.attrs["accumulate"]
-    return _lines_kernel(position, graph, node,
-                         f"{node.op} at dims {list(dims)} by {described}"
-                         + (" (accumulating)" if accumulating else ""),
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
-
-
-def _error_lines(value, size, dim, kind):
-    """C lines stopping the call on a bad index; `kind` (an ErrorKind) picks eager's exception
-    and message (errors.EAGER_ERRORS); `dim`: the dimension the message names."""
-    return ["    " + line for line in report(kind, value, size, dim)] + ["    return 1;"]
-
-
-def _gather_scatter_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                           draw=None):
-    """gather: out[o] = x[o with dim replaced by index[o]]; scatter/scatter_add: the base
-    copied, then src[o] stored (or added, one element at a time) at index[o] along dim. Loops
-    over the index's shape; every index must lie in [0, size), else RuntimeError as eager's."""
-    dim_attr = node.attrs["dim"]
-    if node.op == "gather":
-        source, index = node.inputs
-    else:
-        source, index, values = node.inputs
-    index_shape = tuple(layouts[index][0])
-    dim = dim_attr % max(len(index_shape), 1)
-    size = graph.node(source).shape[dim] if graph.node(source).shape else 1
-    index_offset = _offset(index_shape, *layouts[index], flat=False)
-    lines, pointers = [], [pointer_of[source], pointer_of[index]]
-    if node.op == "gather":
-        shape, strides, base = layouts[source]
-    else:
-        shape = tuple(node.shape)
-        shape, strides, base = shape, _row_major(shape), 0
-        base_offset = _offset(shape, *layouts[source], flat=True)
-        lines += [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(index_shape, index_shape, others, base, flat=False)
-    address = f"position * {strides[dim]}" + ("" if rest == "0" else f" + {rest}") \
-        if strides else "0"
-    def each_index(body):  # a loop over the index, each position checked, then `body`
-        loop = [f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{"]
-        loop += ["    " + line for line in _index_lines(index_shape)]
-        loop += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-                 f"    if (position < 0 || position >= {size}) {{"]
-        loop += ["    " + line for line in _error_lines("position", size, dim_attr, ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS)]
-        return loop + ["    }"] + ["    " + line for line in body] + ["}"]
-    if node.op == "scatter_reduce":
-        return _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, pointer_of,
-                                      types, lines, pointers, each_index,
-                                      f"{target_pointer}[{address}]", _numel(shape))
-    lines.append(f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{")
-    lines += ["    " + line for line in _index_lines(index_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < 0 || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim_attr, ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS)] + ["    }"]
-    if node.op == "gather":
-        lines.append(f"    {target_pointer}[i] = {pointer_of[source]}[{address}];")
-    else:
-        if values in layouts:
-            pointers.append(pointer_of[values])
-            value = f"{pointer_of[values]}[{_offset(index_shape, *layouts[values], flat=False)}]"
-        else:
-            value = repr(float(_constant(values)))
-        operator = "+=" if node.op == "scatter_add" else "="
-        lines.append(f"    {target_pointer}[{address}] {operator} {value};")
-    lines.append("}")
-    shown = ", ".join(map(str, index_shape))
-    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index} [{shown}]",
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
-
-
-def _scatter_reduce_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                           lines, pointers, each_index, target, numel):
-    """scatter_reduce, as eager: the base copied; without include_self the scattered-to
-    elements start from the reduction's identity; then each src element folded in, in order
-    (amax/amin keep a NaN); mean divides by how many were folded into each element."""
-    _, index, values = node.inputs
-    index_shape = tuple(layouts[index][0])
-    reduce, include_self = node.attrs["reduce"], node.attrs["include_self"]
-    pointers = pointers + [pointer_of[values]]
-    value = f"{pointer_of[values]}[{_offset(index_shape, *layouts[values], flat=False)}]"
-    identity = {"sum": "0", "mean": "0", "prod": "1", "amax": "-INFINITY",
-                "amin": "INFINITY"}[reduce]
-    if not include_self:
-        lines += each_index([f"{target} = {identity};"])
-    fold = {"sum": f"{target} += v;", "mean": f"{target} += v;", "prod": f"{target} *= v;",
-            "amax": f"{target} = (v > {target} || v != v) ? v : {target};",
-            "amin": f"{target} = (v < {target} || v != v) ? v : {target};"}[reduce]
-    body = [f"const double v = {value};", fold]
-    if reduce == "mean":
-        lines += _allocate([("int64_t", "counts", numel)])
-        lines += [f"for (int64_t i = 0; i < {numel}; i++)",
-                  f"    counts[i] = {1 if include_self else 0};"]
-        body.append(f"counts[&{target} - {target_pointer}] += 1;")
-    lines += each_index(body)
-    if reduce == "mean":
-        lines += [f"for (int64_t i = 0; i < {numel}; i++)",
-                  "    if (counts[i] > 0)",
-                  f"        {target_pointer}[i] /= counts[i];"] + _release(["counts"])
-    return _lines_kernel(position, graph, node, f"scatter_reduce ({reduce}) by %{index}",
-                         list(dict.fromkeys(pointers)), target_pointer, types, lines)
 
 
 def _allocate(buffers):
@@ -443,131 +255,6 @@ def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, typ
                          + ("" if dim is None else f" along dim {dim}"),
                          [pointer_of[source]], target_pointer, types, lines,
                          comment="each line sorted in eager's stable order")
-
-
-def _index_select_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                         draw=None):
-    """index_select: out[..., j, ...] = x[..., index[j], ...] along dim; an index outside
-    [0, size) stops the call with eager's RuntimeError."""
-    source, index = node.inputs
-    shape, strides, base = layouts[source]
-    out_shape = tuple(node.shape)
-    if not shape:  # a 0-d input is copied
-        lines = [f"{target_pointer}[0] = {pointer_of[source]}[{base}];"]
-        return _lines_kernel(position, graph, node, f"index_select of 0-d %{source}",
-                             [pointer_of[source]], target_pointer, types, lines)
-    dim = node.attrs["dim"] % len(shape)
-    size = shape[dim]
-    index_shape, index_strides, index_base = layouts[index]
-    flat_index = _offset((out_shape[dim],), (_numel(index_shape),),
-                         (index_strides[-1] if index_strides else 0,), index_base, flat=False)
-    flat_index = flat_index.replace("idx0", f"idx{dim}")
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(out_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)), others,
-                   base, flat=False)
-    lines = [f"for (int64_t i = 0; i < {_numel(out_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(out_shape)]
-    lines += [f"    const int64_t position = {pointer_of[index]}[{flat_index}];",
-              f"    if (position < 0 || position >= {size}) {{"]
-    # eager's bounds error: torch's dim-1 kernel's RuntimeError, else an IndexError
-    kind = ErrorKind.INDEX_SELECT_DIM1_OUT_OF_BOUNDS if len(shape) > 1 and dim == 1 else \
-        ErrorKind.INDEX_SELECT_OUT_OF_RANGE
-    lines += ["    " + line for line in _error_lines("position", size, 0, kind)] + ["    }"]
-    lines += [f"    {target_pointer}[i] = {pointer_of[source]}[position * {strides[dim]}"
-              + ("" if rest == "0" else f" + {rest}") + "];", "}"]
-    return _lines_kernel(position, graph, node, f"index_select along dim {dim} by %{index}",
-                         [pointer_of[source], pointer_of[index]], target_pointer, types, lines)
-
-
-def _index_add_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                      draw=None):
-    """index_add (index_select's gradient), index_copy and index_fill along dim: the base
-    copied, then at index[j] the source's slice j added (one element at a time, so repeated
-    indices accumulate) or stored, or the value stored. Bad indices raise as eager does."""
-    base_name, index, source = node.inputs
-    shape = tuple(node.shape)
-    dim = node.attrs["dim"] % max(len(shape), 1)
-    strides, size = _row_major(shape), shape[dim] if shape else 1
-    index_shape, index_strides, index_base = layouts[index]
-    count = _numel(index_shape)
-    if node.op == "index_fill":  # every element of the filled slices
-        loop_shape = tuple(count if d == dim else n for d, n in enumerate(shape))
-        value = repr(float(_constant(source))) if source not in layouts else \
-            f"{pointer_of[source]}[{layouts[source][2]}]"
-    else:
-        loop_shape = tuple(layouts[source][0])
-        value = f"{pointer_of[source]}[{_offset(loop_shape, *layouts[source], flat=False)}]"
-    index_offset = f"{index_base} + idx{dim} * {index_strides[-1] if index_strides else 0}"
-    others = tuple(0 if d == dim else stride for d, stride in enumerate(strides))
-    rest = _offset(loop_shape, tuple(1 if d == dim else n for d, n in enumerate(shape)),
-                   others, 0, flat=False)
-    alpha = node.attrs.get("alpha", 1)
-    base_offset = _offset(shape, *layouts[base_name], flat=True)
-    # index_add: RuntimeError; index_copy: its own IndexError; both want [0, size); index_fill
-    # takes negative indices too
-    kind, low = {"index_add": (ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS, "0"),
-                 "index_copy": (ErrorKind.INDEX_COPY_OUT_OF_BOUNDS, "0")}.get(
-        node.op, (ErrorKind.INDEX_OUT_OF_BOUNDS, f"-{size}"))
-    lines = [f"for (int64_t i = 0; i < {_numel(shape)}; i++) {{  /* the base first */"]
-    lines += ["    " + line for line in (_index_lines(shape) if base_offset != "i" else [])]
-    lines += [f"    {target_pointer}[i] = {pointer_of[base_name]}[{base_offset}];", "}",
-              f"for (int64_t i = 0; i < {_numel(loop_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(loop_shape)]
-    lines += [f"    int64_t position = {pointer_of[index]}[{index_offset}];",
-              f"    if (position < {low} || position >= {size}) {{"]
-    lines += ["    " + line for line in _error_lines("position", size, dim, kind)] + ["    }"]
-    lines += [f"    position += position < 0 ? {size} : 0;"]
-    if node.op == "index_add":
-        operator, value = "+=", ("" if alpha == 1 else f"{float(alpha)!r} * ") + value
-    else:
-        operator = "="
-    lines += [f"    {target_pointer}[position * {strides[dim]}" + ("" if rest == "0" else
-                                                                f" + {rest}")
-              + f"] {operator} {value};", "}"]
-    reads = [pointer_of[base_name], pointer_of[index]] + (
-        [pointer_of[source]] if source in layouts else [])
-    return _lines_kernel(position, graph, node, f"{node.op} along dim {dim} by %{index}",
-                         list(dict.fromkeys(reads)), target_pointer, types, lines)
-
-
-def _take_put_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                     draw=None):
-    """take and put: x read (take) or written (put, stored or accumulated, in order) at flat
-    row-major positions, negative ones counting from the end; a position outside [-n, n)
-    raises eager's IndexError."""
-    source, index = node.inputs[:2]
-    shape, strides, base = layouts[source]
-    n = _numel(shape)
-    index_shape = tuple(layouts[index][0])
-    lines = []
-    if node.op == "put":
-        base_offset = _offset(tuple(shape), tuple(shape), tuple(strides), base, flat=True)
-        lines += [f"for (int64_t i = 0; i < {n}; i++) {{  /* the base first */"]
-        lines += ["    " + line for line in (_index_lines(tuple(shape))
-                                              if base_offset != "i" else [])]
-        lines += [f"    {target_pointer}[i] = {pointer_of[source]}[{base_offset}];", "}"]
-    lines += [f"for (int64_t i = 0; i < {_numel(index_shape)}; i++) {{"]
-    lines += ["    " + line for line in _index_lines(index_shape)]
-    lines += [f"    int64_t position = {pointer_of[index]}"
-              f"[{_offset(index_shape, *layouts[index], flat=False)}];",
-              f"    if (position < -{n} || position >= {n}) {{"]
-    lines += ["    " + line for line in _error_lines("position", n, 0, ErrorKind.TAKE_OUT_OF_RANGE)] + ["    }"]
-    lines += [f"    position += position < 0 ? {n} : 0;"]
-    if node.op == "take":  # x at the flat position, through its strides
-        decode = [f"    int64_t rest_p = position, address = {base};"]
-        for d in range(len(shape) - 1, -1, -1):
-            decode += [f"    address += (rest_p % {shape[d]}) * {strides[d]}; "
-                       f"rest_p /= {shape[d]};"]
-        lines += decode + [f"    {target_pointer}[i] = {pointer_of[source]}[address];", "}"]
-        reads = [pointer_of[source], pointer_of[index]]
-    else:
-        values = node.inputs[2]
-        operator = "+=" if node.attrs.get("accumulate") else "="
-        lines += [f"    {target_pointer}[position] {operator} {pointer_of[values]}"
-                  f"[{_offset(index_shape, *layouts[values], flat=False)}];", "}"]
-        reads = [pointer_of[source], pointer_of[index], pointer_of[values]]
-    return _lines_kernel(position, graph, node, f"{node.op} at the flat positions %{index}",
-                         list(dict.fromkeys(reads)), target_pointer, types, lines)
 
 
 def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -918,13 +605,6 @@ def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
 _MEMORY_KERNELS = {
     # products
     "matmul": _matmul_kernel,
-    # indexing
-    "index": _indexing_kernel, "index_put": _indexing_kernel,
-    "gather": _gather_scatter_kernel, "scatter": _gather_scatter_kernel,
-    "scatter_add": _gather_scatter_kernel, "scatter_reduce": _gather_scatter_kernel,
-    "index_select": _index_select_kernel, "index_add": _index_add_kernel,
-    "index_copy": _index_add_kernel, "index_fill": _index_add_kernel,
-    "take": _take_put_kernel, "put": _take_put_kernel,
     # sorting
     **{op: _sort_kernel for op in _SORTED},
     # linear algebra

@@ -17,9 +17,9 @@ from typing import Any
 
 from .errors import ErrorKind
 
-__all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address", "Formula",
-           "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
-           "multi_index", "strided", "as_expr", "SERIAL", "PARALLEL"]
+__all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
+           "Formula", "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
+           "multi_index", "strided", "as_expr", "walk", "SERIAL", "PARALLEL"]
 
 SERIAL, PARALLEL = "serial", "parallel"
 
@@ -270,8 +270,8 @@ class Break:
 
 @dataclasses.dataclass
 class Kernel:
-    """One kernel: its parameters (what it reads, then what it writes, each (pointer, C
-    element type)), scratch arrays ((C type, name, count): allocated on entry, every one freed
+    """One kernel: its parameters (the pointers it reads, then those it writes; their element
+    types are the scheduler's), scratch arrays ((C type, name, count): allocated on entry, every one freed
     on every way out; no memory stops the call with MemoryError), and its body."""
     name: str
     reads: list

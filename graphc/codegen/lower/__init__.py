@@ -55,3 +55,4 @@ def _numel(shape):
 
 
 from . import copies, scans  # noqa: E402  (the families register their lowerings)
+from . import index  # noqa: E402
