@@ -261,7 +261,7 @@ def apply_view(op, source, attrs):
     return tensor
 
 
-# ------------------------------------------------------------------ what the tracer hears besides ops
+# ------------------------------------------------------------------ the tracer's other events
 
 
 def check_not_tracing(what):

@@ -440,7 +440,7 @@ def _break_trace(method):
     """Seeding inside a compiled function: the compiled replay claims draws from the generator
     it finds but does not repeat the seeding, so the rest of the call runs eagerly."""
     _dispatch.graph_break(f"Generator.{method} (seeding a generator inside a compiled function "
-                        f"is not compiled yet)")
+                          f"is not compiled yet)")
 
 
 def _rebuild_generator(seed, offset):

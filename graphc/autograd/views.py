@@ -162,8 +162,8 @@ class CopySlices(Node):
             if written is None:
                 base_grad = where(mask, 0.0, grad)
             else:
-                base_grad = where(mask, dispatch.apply(_as_strided_backward, (written,), self.attrs),
-                                  grad)
+                scattered = dispatch.apply(_as_strided_backward, (written,), self.attrs)
+                base_grad = where(mask, scattered, grad)
         return [base_grad] + list(results[1:]), self.input_meta
 
     def release(self):

@@ -3,9 +3,10 @@
 graphc.dispatch calls `Tracer.on_op` for each op while a tracer is active, and its other `on_*`
 methods for what is not an op. Tensors are known by identity: the function's tensor arguments
 are the graph's inputs, and a tensor that appears from elsewhere (a global or a closure, such as
-a parameter) becomes a *captured* input, read afresh on every call, never frozen. Anything whose result depends on tensor values in Python
-(`.item()`, `bool(t)`, `.tolist()`, `.numpy()`) is a graph break, as are ops that the code
-generators cannot lower yet; the tracer raises `GraphBreak` naming the user's file and line.
+a parameter) becomes a *captured* input, read afresh on every call, never frozen. Anything
+whose result depends on tensor values in Python (`.item()`, `bool(t)`, `.tolist()`, `.numpy()`)
+is a graph break, as are ops that the code generators cannot lower yet; the tracer raises
+`GraphBreak` naming the user's file and line.
 """
 import collections
 import os

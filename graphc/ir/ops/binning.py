@@ -240,21 +240,23 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """For each of `elements`, whether it equals one of `test_elements` (compared in their
     promoted dtype; NaN equals nothing). Either may be a Python number; `invert` negates."""
-    if not isinstance(elements, _dispatch.Tensor) and not isinstance(test_elements, _dispatch.Tensor):
+    Tensor = _dispatch.Tensor
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError(f"isin() received an invalid combination of arguments - got "
                         f"({type(elements).__name__}, {type(test_elements).__name__}), but "
                         f"expected one of: (Tensor elements, Tensor test_elements), "
                         f"(Number element, Tensor test_elements), "
                         f"(Tensor elements, Number test_element)")
     for value, argument in ((elements, "elements"), (test_elements, "test_elements")):
-        if not isinstance(value, _dispatch.Tensor) and not _is_number(value):
+        if not isinstance(value, Tensor) and not _is_number(value):
             raise TypeError(f"isin() received an invalid combination of arguments - got "
                             f"{argument} of type {type(value).__name__}")
     if any(_is_bool(v) for v in (elements, test_elements)):
         raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     common = _cpu.operand_dtype((elements, test_elements))
-    pair = [_as_tensor(v) if isinstance(v, _dispatch.Tensor) else
-            _dispatch.wrap(np.array(v).astype(common.np), common) for v in (elements, test_elements)]
+    pair = [_as_tensor(v) if isinstance(v, Tensor) else
+            _dispatch.wrap(np.array(v).astype(common.np), common)
+            for v in (elements, test_elements)]
     pair[0], pair[1], _ = _common(pair[0], pair[1])
     return _apply(_isin, tuple(pair), {"invert": bool(invert)})
 

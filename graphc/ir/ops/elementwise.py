@@ -485,7 +485,8 @@ _maximum, _minimum = REGISTRY["maximum"], REGISTRY["minimum"]
 def _bool_operands(input, bound):
     """clamp with one bool tensor bound is maximum/minimum (which torch allows on bool); other
     single bounds use clamp_min/clamp_max, whose gradient passes at the bound as torch's does."""
-    return isinstance(bound, _dispatch.Tensor) and (input._dtype is _dt.bool or bound._dtype is _dt.bool)
+    return isinstance(bound, _dispatch.Tensor) and (input._dtype is _dt.bool or
+                                                    bound._dtype is _dt.bool)
 
 
 def _is_nan_number(bound):
@@ -500,8 +501,8 @@ def _clamp_call(input, min, max):
         # number bounds become 0-dim tensors of the default dtype (which promote as numbers
         # do), so that the gradient is not derived with NaN substituted into the formula:
         # sympy refuses to compare with NaN
-        min, max = (b if b is None or isinstance(b, _dispatch.Tensor) else _creation.scalar_tensor(b)
-                    for b in (min, max))
+        min, max = (b if b is None or isinstance(b, _dispatch.Tensor)
+                    else _creation.scalar_tensor(b) for b in (min, max))
     if max is None:
         return (_maximum if _bool_operands(input, min) else _clamp_min), (input, min)
     if min is None:
@@ -605,7 +606,8 @@ def where(condition, input=None, other=None, *, out=None):
             check_tensor("where", value, argument, position)
     # the condition takes no part in type promotion: cast x and y to their own result type
     result_dtype = _cpu.operand_dtype((input, other))
-    values = [cast(v, result_dtype) if isinstance(v, _dispatch.Tensor) and v._dtype is not result_dtype
+    values = [cast(v, result_dtype)
+              if isinstance(v, _dispatch.Tensor) and v._dtype is not result_dtype
               else v for v in (input, other)]
     if not isinstance(values[0], _dispatch.Tensor) and not isinstance(values[1], _dispatch.Tensor):
         values[0] = _creation.full((), values[0], dtype=result_dtype)

@@ -327,8 +327,8 @@ def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
     """
     if _dispatch.is_tracing():  # graphc.compile: the write must be part of the traced graph
         _writable(target, allow_overlap)
-        return _dispatch.apply_inplace(_WRITER_PRIMITIVES[writer], target, (target,) + tuple(operands),
-                                  attrs)
+        return _dispatch.apply_inplace(_WRITER_PRIMITIVES[writer], target,
+                                       (target,) + tuple(operands), attrs)
     if _dispatch.grad_state.enabled and (target._requires_grad is True or any(
             isinstance(o, _dispatch.Tensor) and o._requires_grad is True for o in operands)):
         primitive_op = _WRITER_PRIMITIVES[writer]
@@ -920,7 +920,8 @@ def _copy_basic(target, key, view, value):
         return _copy_to(view, value)
     if target._base is None and _same_elements(view, target):
         written = target
-        positions = _dispatch.wrap(np.arange(target._data.size).reshape(target._data.shape), _dt.int64)
+        positions = _dispatch.wrap(np.arange(target._data.size).reshape(target._data.shape),
+                                   _dt.int64)
         positions = getitem(positions, key)
     else:
         written = view
