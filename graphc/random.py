@@ -80,6 +80,7 @@ import sys
 
 import numpy as np
 
+from . import dispatch as _dispatch
 from . import dtypes as _dt
 
 __all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
@@ -370,9 +371,7 @@ class Generator:
         self._device = check_device(device)
         self._seed = DEFAULT_SEED
         self._offset = 0
-        tracer = _active_tracer()
-        if tracer is not None:  # its draws restart from the default seed on every eager call
-            tracer.born_generators[id(self)] = self
+        _dispatch.note_generator_born(self)
 
     @property
     def device(self):
@@ -403,14 +402,12 @@ class Generator:
         return self
 
     def get_state(self):
-        from .runtime import cpu
         state = np.array([self._seed, self._offset], dtype="<u8").view(np.uint8)
-        return cpu.wrap(state.copy(), _dt.uint8)
+        return _dispatch.wrap(state.copy(), _dt.uint8)
 
     def set_state(self, new_state):
         _break_trace("set_state")
-        from .runtime import cpu
-        if not isinstance(new_state, cpu.Tensor):
+        if not isinstance(new_state, _dispatch.Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state._dtype is not _dt.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
@@ -439,20 +436,11 @@ class Generator:
         return self._seed, offset
 
 
-def _active_tracer():
-    """The tracer of a graphc.compile trace running now, if any (the runtime may not be
-    imported yet while this module builds the default generator)."""
-    cpu = sys.modules.get("graphc.runtime.cpu")
-    return None if cpu is None else cpu.tracing_state.tracer
-
-
 def _break_trace(method):
     """Seeding inside a compiled function: the compiled replay claims draws from the generator
     it finds but does not repeat the seeding, so the rest of the call runs eagerly."""
-    tracer = _active_tracer()
-    if tracer is not None:
-        tracer.graph_break(f"Generator.{method} (seeding a generator inside a compiled function "
-                           f"is not compiled yet)")
+    _dispatch.graph_break(f"Generator.{method} (seeding a generator inside a compiled function "
+                          f"is not compiled yet)")
 
 
 def _rebuild_generator(seed, offset):

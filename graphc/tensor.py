@@ -12,6 +12,7 @@ from . import dtypes as _dt
 from .device import CPU, check_device
 from .storage import TypedStorage, storage_of_array
 from .autograd import grad_mode as _grad_mode
+from . import dispatch as _dispatch
 from .runtime import cpu as _cpu
 from .autograd import engine as _engine
 
@@ -228,20 +229,17 @@ class Tensor:
 
     # -------------------------------------------------------------- conversion
     def tolist(self):
-        if _cpu.tracing_state.tracer is not None:
-            _value_read("tolist()")
+        _dispatch.check_not_tracing("tolist()")
         return self._data.tolist()
 
     def item(self):
-        if _cpu.tracing_state.tracer is not None:
-            _value_read("item()")
+        _dispatch.check_not_tracing("item()")
         if self._data.size != 1:
             raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.reshape(()).item()
 
     def numpy(self, *, force=False):
-        if _cpu.tracing_state.tracer is not None:
-            _value_read("numpy()")
+        _dispatch.check_not_tracing("numpy()")
         if self._requires_grad is True and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
@@ -254,8 +252,7 @@ class Tensor:
         return data.copy() if copy else data
 
     def __bool__(self):
-        if _cpu.tracing_state.tracer is not None:
-            _value_read("bool(tensor)")
+        _dispatch.check_not_tracing("bool(tensor)")
         if self._data.size != 1:
             raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._data.reshape(()).item())
@@ -272,8 +269,7 @@ class Tensor:
         return int(self._data.reshape(()).item())
 
     def _scalar(self):
-        if _cpu.tracing_state.tracer is not None:
-            _value_read("float(tensor)/int(tensor)")
+        _dispatch.check_not_tracing("float(tensor)/int(tensor)")
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return self._data.reshape(()).item()
@@ -428,8 +424,7 @@ class Tensor:
             return self
         if requires_grad and self._dtype.category != 2:
             raise RuntimeError("only Tensors of floating point dtype can require gradients")
-        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
-            _cpu.tracing_state.tracer.on_requires_grad(self, bool(requires_grad))
+        _dispatch.note_requires_grad(self, bool(requires_grad))
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -453,14 +448,12 @@ class Tensor:
                 raise RuntimeError("assigned grad has data of a different size")
             if value._dtype is not self._dtype:
                 raise RuntimeError("assigned grad has data of a different type")
-        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
-            _cpu.tracing_state.tracer.on_grad_assigned(self, value)
+        _dispatch.note_grad_assigned(self, value)
         self._grad = value
 
     @grad.deleter
     def grad(self):
-        if _cpu.tracing_state.tracer is not None:
-            _cpu.tracing_state.tracer.on_grad_assigned(self, None)
+        _dispatch.note_grad_assigned(self, None)
         self._grad = None
 
     @property
@@ -493,8 +486,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        if _cpu.tracing_state.tracer is not None:  # graphc.compile replays it after a call
-            _cpu.tracing_state.tracer.on_data_assigned(self, value)
+        _dispatch.note_data_assigned(self, value)
         self._data = value._data
         self._dtype = value._dtype
         self._storage = value._storage if value._storage is not None else value.storage()
@@ -578,12 +570,6 @@ def _options_message(expected, got):
     return f"expected {options(expected)} (got {options(got)})"
 
 
-def _value_read(what):
-    """A tensor's value handed to Python while graphc.compile traces: a graph break."""
-    from .ir.tracing import check_not_tracing
-    check_not_tracing(what)
-
-
 def _rebuild(array, dtype_name, requires_grad):
     result = wrap(array, _dt.to_dtype(dtype_name))
     result._requires_grad = requires_grad
@@ -660,10 +646,9 @@ def wrap_dim(dim, ndim):
 
 
 _refresh_view = _engine.refresh_view
-_cpu.bind(Tensor, wrap, _grad_mode.state)
-_cpu.make_view = make_view
+_dispatch.bind(Tensor, wrap, make_view, _grad_mode.state, _engine.record)
+_cpu.bind(Tensor)
 _engine.bind(Tensor)
-_cpu.record = _engine.record
 
 from .ir import ops as _ops  # noqa: E402  (the ops need the Tensor class bound above)
 

@@ -66,7 +66,7 @@ def _elementwise_case(name):
     attrs = ELEMENTWISE_ATTRS.get(name, {})
 
     def function(*tensors):
-        return graphc.runtime.cpu.apply(op, tensors, attrs)
+        return graphc.dispatch.apply(op, tensors, attrs)
     return function, tuple(operands)
 
 
@@ -92,7 +92,7 @@ def _index(*values):
 
 def _backward_op(name, *operands, **attrs):
     """Run a gradient-only primitive (what a first backward records) directly."""
-    from graphc.runtime.cpu import apply
+    from graphc.dispatch import apply
     return apply(REGISTRY[name], operands, attrs)
 
 

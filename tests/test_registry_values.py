@@ -159,7 +159,7 @@ CASES = {
 
 
 def _run(name, *args, **attrs):
-    return graphc.runtime.cpu.apply(REGISTRY[name], args, attrs)
+    return graphc.dispatch.apply(REGISTRY[name], args, attrs)
 
 
 def _scatter_into(shape, index, values):

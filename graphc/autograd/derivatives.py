@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..dtypes import _BY_NP
-from ..runtime import cpu as _cpu
+from .. import dispatch as _dispatch
 from ..tensor import Tensor, wrap
 from .grad_mode import state as _grad_state
 
@@ -243,7 +243,7 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
     When grad mode is off (a backward that records nothing) the products are computed on numpy
     arrays directly; with create_graph=True they are graphc ops, so they are recorded in turn."""
     # (while graphc.compile traces, the products must be graphc ops so that they are recorded)
-    on_arrays = not _grad_state.enabled and _cpu.tracing_state.tracer is None
+    on_arrays = not _grad_state.enabled and not _dispatch.is_tracing()
     scalars = ()
     for index, value in enumerate(operands):
         if value.__class__ in _NUMBERS:

@@ -1,6 +1,6 @@
 """The autograd engine: recording ops into nodes, and one reverse pass over them.
 
-`record` is called by the CPU executor for every op that has an input requiring grad; it builds
+`record` is called by graphc.dispatch for every op that has an input requiring grad; it builds
 the node (torch's grad_fn) with its edges and saved tensors. `run_backward` sorts the nodes
 reachable from the roots topologically and runs each gradient rule once, summing gradients that
 meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.grad).
@@ -8,7 +8,7 @@ meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.gr
 import warnings
 
 from . import grad_mode
-from ..runtime import cpu as _cpu
+from .. import dispatch as _dispatch
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
 from .views import refresh_view
@@ -277,7 +277,7 @@ def _call_pre_hooks(node, grads):
 
 def _accumulate(leaf_node, grad, create_graph):
     """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
-    if _cpu.tracing_state.tracer is not None:
+    if _dispatch.is_tracing():
         return _traced_accumulate(leaf_node.variable, grad, create_graph)
     leaf = leaf_node.variable
     for hook in leaf._hooks or ():
@@ -304,12 +304,11 @@ def _accumulate(leaf_node, grad, create_graph):
 
 def _traced_accumulate(leaf, grad, create_graph):
     """While graphc.compile traces: the same accumulation, through traced ops."""
-    tracer = _cpu.tracing_state.tracer
     if create_graph or leaf._hooks:
-        tracer.graph_break("backward(create_graph=True) or tensor hooks (not compiled yet)")
+        _dispatch.graph_break("backward(create_graph=True) or tensor hooks (not compiled yet)")
     if leaf._grad is None:
         leaf._grad = grad.clone()
-        tracer.on_grad_created(leaf, leaf._grad)
+        _dispatch.note_grad_created(leaf, leaf._grad)
     else:
         leaf._grad.add_(grad)
 
@@ -333,15 +332,13 @@ def run_backward(roots, retain_graph, create_graph, capture=None, accumulate=Tru
     With `capture` (a dict node -> None), the gradients reaching those nodes are stored there;
     `accumulate=False` leaves the leaves' .grad alone (autograd.grad).
     """
-    tracer = _cpu.tracing_state.tracer
-    if tracer is None:
+    if not _dispatch.is_tracing():
         return _propagate(roots, retain_graph, create_graph, capture, accumulate)
-    tracer.ran_backward = True  # graphc.compile: this call's gradients are part of its graph
-    tracer.phase = "gradient"
+    _dispatch.note_backward_started()
     try:
         return _propagate(roots, retain_graph, create_graph, capture, accumulate)
     finally:
-        tracer.phase = "update"
+        _dispatch.note_backward_finished()
 
 
 def _propagate(roots, retain_graph, create_graph, capture, accumulate):

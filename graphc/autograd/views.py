@@ -148,12 +148,12 @@ class CopySlices(Node):
     def _gradients(self, grads):
         from ..ir.ops.shape import _as_strided_backward, _as_strided_gather
         from ..ir.ops.elementwise import where
-        from ..runtime import cpu
+        from .. import dispatch
         from ..tensor import wrap
         from .engine import run_node
         grad = grads[0]
         fn = self._fn
-        region = cpu.apply(_as_strided_gather, (grad,), self.attrs)
+        region = dispatch.apply(_as_strided_gather, (grad,), self.attrs)
         results = run_node(fn, [region]) if fn is not None else [None]
         base_grad = None
         if self.needs[0]:
@@ -162,8 +162,8 @@ class CopySlices(Node):
             if written is None:
                 base_grad = where(mask, 0.0, grad)
             else:
-                base_grad = where(mask, cpu.apply(_as_strided_backward, (written,), self.attrs),
-                                  grad)
+                scattered = dispatch.apply(_as_strided_backward, (written,), self.attrs)
+                base_grad = where(mask, scattered, grad)
         return [base_grad] + list(results[1:]), self.input_meta
 
     def release(self):

@@ -13,6 +13,7 @@ An Op carries the separate small rules of one primitive (after JAX's `standard_p
 __all__ = ["Op", "REGISTRY", "declare", "elementwise", "lookup"]
 
 REGISTRY = {}
+DECLARATION_LISTENERS = []  # called with each op declared (graphc.dispatch attaches its executor)
 
 # dtype rules of elementwise ops (torch's categories)
 PROMOTE = "promote"          # result = compute = torch.result_type(inputs)
@@ -27,7 +28,8 @@ KINDS = ("elementwise", "reduction", "scan", "view", "shape", "index", "linalg",
 
 
 class Op:
-    """One primitive. `run` is the eager executor the CPU runtime builds from the declaration."""
+    """One primitive. `run` is its eager executor, which graphc.dispatch attaches from the
+    builder the eager device registered (graphc.runtime.cpu)."""
 
     __slots__ = ("name", "kind", "arity", "formula", "dtype_rule", "eager", "vjp", "attrs",
                  "differentiable", "doc", "run", "torch_name", "no_bool", "vjp_saves",
@@ -60,26 +62,22 @@ def declare(op):
     if op.name in REGISTRY:
         raise ValueError(f"op {op.name!r} declared twice")
     REGISTRY[op.name] = op
+    for listener in DECLARATION_LISTENERS:
+        listener(op)
     return op
 
 
 def elementwise(name, formula, dtype_rule=PROMOTE, *, arity=None, attrs=(), **options):
     """Declare an elementwise primitive by its formula; the CPU executor is derived from it."""
-    from ..runtime import cpu
     if arity is None:
         arity = formula.__code__.co_argcount - 1 - len(attrs)
-    op = declare(Op(name, "elementwise", arity=arity, formula=formula, dtype_rule=dtype_rule,
-                    attrs=attrs, **options))
-    op.run = cpu.elementwise_executor(op)
-    return op
+    return declare(Op(name, "elementwise", arity=arity, formula=formula, dtype_rule=dtype_rule,
+                      attrs=attrs, **options))
 
 
 def primitive(name, kind, eager, **options):
     """Declare a non-elementwise primitive with its numpy implementation."""
-    from ..runtime import cpu
-    op = declare(Op(name, kind, eager=eager, **options))
-    op.run = cpu.primitive_executor(op)
-    return op
+    return declare(Op(name, kind, eager=eager, **options))
 
 
 def lookup(name):

@@ -1,17 +1,18 @@
 """Tracing: run a function once on real tensors while every op it executes is recorded.
 
-The CPU executor calls `Tracer.on_op` for each op while a tracer is active. Tensors are known by
-identity: the function's tensor arguments are the graph's inputs, and a tensor that appears
-from elsewhere (a global or a closure, such as a parameter) becomes a *captured* input, read
-afresh on every call, never frozen. Anything whose result depends on tensor values in Python
-(`.item()`, `bool(t)`, `.tolist()`, `.numpy()`) is a graph break, as are ops that the code
-generators cannot lower yet; the tracer raises `GraphBreak` naming the user's file and line.
+graphc.dispatch calls `Tracer.on_op` for each op while a tracer is active, and its other `on_*`
+methods for what is not an op. Tensors are known by identity: the function's tensor arguments
+are the graph's inputs, and a tensor that appears from elsewhere (a global or a closure, such as
+a parameter) becomes a *captured* input, read afresh on every call, never frozen. Anything
+whose result depends on tensor values in Python (`.item()`, `bool(t)`, `.tolist()`, `.numpy()`)
+is a graph break, as are ops that the code generators cannot lower yet; the tracer raises
+`GraphBreak` naming the user's file and line.
 """
 import collections
 import os
 import traceback
 
-from ..runtime import cpu as _cpu
+from .. import dispatch as _dispatch
 from .graph import Constant, Graph, GraphNode
 
 __all__ = ["Tracer", "GraphBreak", "trace"]
@@ -99,7 +100,7 @@ class Tracer:
 
     def name_of(self, value):
         """The value name of an operand: a known tensor, a captured tensor, or a number."""
-        if isinstance(value, _cpu.Tensor):
+        if isinstance(value, _dispatch.Tensor):
             if self.stale and _memory_key(value) in self.stale:
                 self.graph_break("a view read after an in-place write to the tensor it views "
                                  "(not compiled yet)")
@@ -228,7 +229,7 @@ class Tracer:
         if self.stop_at_break:
             raise GraphBreak(message)
         self.broken = message
-        _cpu.tracing_state.tracer = None  # the rest of the call runs eagerly, untraced
+        _dispatch.set_tracer(None)  # the rest of the call runs eagerly, untraced
 
 
 def _overlaps(a, b):
@@ -247,23 +248,16 @@ def trace(function, args, kwargs, stop_at_break=False):
     The function runs exactly once, eagerly (its result and side effects are those of an eager
     call). At a graph break the tracer either raises GraphBreak (`stop_at_break`) or records
     the reason in `tracer.broken` and lets the function finish untraced."""
-    if _cpu.tracing_state.tracer is not None:
+    if _dispatch.is_tracing():
         raise GraphBreak("graphc.compile functions cannot be traced inside one another yet")
     tracer = Tracer()
     tracer.stop_at_break = stop_at_break
     for index, value in enumerate(args):
-        if isinstance(value, _cpu.Tensor):
+        if isinstance(value, _dispatch.Tensor):
             tracer.add_input(f"arg{index}", value)
-    _cpu.tracing_state.tracer = tracer
+    _dispatch.set_tracer(tracer)
     try:
         result = function(*args, **kwargs)
     finally:
-        _cpu.tracing_state.tracer = None
+        _dispatch.set_tracer(None)
     return tracer, result
-
-
-def check_not_tracing(what):
-    """Called by Tensor methods that hand tensor values to Python."""
-    if _cpu.tracing_state.tracer is not None:
-        _cpu.tracing_state.tracer.graph_break(f"{what} reads a tensor's value in Python")
-

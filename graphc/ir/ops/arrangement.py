@@ -6,7 +6,7 @@ torch's functions take a tuple of sizes where its methods also take the sizes on
 """
 import numpy as np
 
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from .elementwise import PUBLIC as _ELEMENTWISE, check_tensor as _check_tensor, sub as _sub
 from .shape import (_sizes, cat as _cat, clone as _clone, expand as _expand,
                     narrow as _narrow, repeat as _repeat, reshape as _reshape,
@@ -18,7 +18,7 @@ NOT_METHODS = ["tile", "broadcast_to"]
 
 def _int_tuple(value, function, argument, position):
     """An int or a sequence of ints (a one-element tensor counts as an int)."""
-    if isinstance(value, _cpu.Tensor) and value._data.size == 1:
+    if isinstance(value, _dispatch.Tensor) and value._data.size == 1:
         value = value.item()
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return (int(value),)
@@ -71,7 +71,7 @@ def roll(input, shifts, dims=None):
 
 
 def _check_boundary(input, boundary, dim, argument):
-    if not isinstance(boundary, _cpu.Tensor):
+    if not isinstance(boundary, _dispatch.Tensor):
         raise TypeError(f"diff(): argument '{argument}' must be Tensor, not "
                         f"{type(boundary).__name__}")
     shape, other = input._data.shape, boundary._data.shape

@@ -9,6 +9,7 @@ also hold when graphc.compile runs the primitive.
 import numpy as np
 
 from ... import dtypes as _dt
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
 from ..registry import primitive
 from .elementwise import check_tensor as _check_tensor, write_out as _write_out
@@ -16,7 +17,7 @@ from .elementwise import check_tensor as _check_tensor, write_out as _write_out
 __all__ = ["histc", "bincount", "searchsorted", "bucketize", "isin"]
 NOT_METHODS = ["searchsorted", "bucketize", "isin"]  # torch has no such Tensor methods
 
-_apply = _cpu.apply
+_apply = _dispatch.apply
 
 
 # ------------------------------------------------------------------ numpy implementations
@@ -122,11 +123,11 @@ def _is_number(value):
 
 def _as_tensor(value):
     """A Python number as the 0-d tensor torch makes of it (bool, int64 or float64)."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value
     dtype = _dt.bool if isinstance(value, (bool, np.bool_)) else \
         _dt.int64 if isinstance(value, (int, np.integer)) else _dt.float64
-    return _cpu.wrap(np.array(value, dtype=dtype.np), dtype)
+    return _dispatch.wrap(np.array(value, dtype=dtype.np), dtype)
 
 
 def _common(a, b):
@@ -192,7 +193,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     serves every value; otherwise its leading dims must equal the values'. `sorter` gives the
     order of an unsorted sequence (argsort's result)."""
     _check_tensor("searchsorted", sorted_sequence, "sorted_sequence")
-    scalar = not isinstance(input, _cpu.Tensor)
+    scalar = not isinstance(input, _dispatch.Tensor)
     if scalar and not _is_number(input):
         _check_tensor("searchsorted", input, "input", 2)
     values = _as_tensor(input)
@@ -239,26 +240,28 @@ def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
 def isin(elements, test_elements, *, assume_unique=False, invert=False):
     """For each of `elements`, whether it equals one of `test_elements` (compared in their
     promoted dtype; NaN equals nothing). Either may be a Python number; `invert` negates."""
-    if not isinstance(elements, _cpu.Tensor) and not isinstance(test_elements, _cpu.Tensor):
+    Tensor = _dispatch.Tensor
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError(f"isin() received an invalid combination of arguments - got "
                         f"({type(elements).__name__}, {type(test_elements).__name__}), but "
                         f"expected one of: (Tensor elements, Tensor test_elements), "
                         f"(Number element, Tensor test_elements), "
                         f"(Tensor elements, Number test_element)")
     for value, argument in ((elements, "elements"), (test_elements, "test_elements")):
-        if not isinstance(value, _cpu.Tensor) and not _is_number(value):
+        if not isinstance(value, Tensor) and not _is_number(value):
             raise TypeError(f"isin() received an invalid combination of arguments - got "
                             f"{argument} of type {type(value).__name__}")
     if any(_is_bool(v) for v in (elements, test_elements)):
         raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     common = _cpu.operand_dtype((elements, test_elements))
-    pair = [_as_tensor(v) if isinstance(v, _cpu.Tensor) else
-            _cpu.wrap(np.array(v).astype(common.np), common) for v in (elements, test_elements)]
+    pair = [_as_tensor(v) if isinstance(v, Tensor) else
+            _dispatch.wrap(np.array(v).astype(common.np), common)
+            for v in (elements, test_elements)]
     pair[0], pair[1], _ = _common(pair[0], pair[1])
     return _apply(_isin, tuple(pair), {"invert": bool(invert)})
 
 
 def _is_bool(value):
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value._dtype is _dt.bool
     return isinstance(value, (bool, np.bool_))

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from .elementwise import mul as _mul
 from .linalg import bmm as _bmm, vector_norm as _vector_norm
 from .reductions import sum as _sum
@@ -24,7 +24,7 @@ _ELLIPSIS = "..."
 
 
 def _check_tensor(value, position, argument):
-    if not isinstance(value, _cpu.Tensor):
+    if not isinstance(value, _dispatch.Tensor):
         raise TypeError(f"expected Tensor as element {position} in argument {argument}, but got "
                         f"{type(value).__name__}")
 
@@ -222,7 +222,7 @@ def _sublist_equation(arguments):
     """torch's other form, einsum(op1, [0, 1], op2, [1, 2], [0, 2]): integers for subscripts."""
     operands, terms = list(arguments[0::2]), list(arguments[1::2])
     output = None
-    if len(operands) == len(terms) + 1 and not isinstance(operands[-1], _cpu.Tensor):
+    if len(operands) == len(terms) + 1 and not isinstance(operands[-1], _dispatch.Tensor):
         output = operands.pop()
     elif len(terms) > len(operands):
         output = terms.pop()
@@ -253,7 +253,7 @@ def einsum(*arguments):
     if not arguments or (isinstance(arguments[0], str) and len(arguments) < 2):
         raise ValueError("einsum(): must specify the equation string and at least one operand, "
                          "or at least one operand and its subscripts list")
-    if isinstance(arguments[0], _cpu.Tensor):
+    if isinstance(arguments[0], _dispatch.Tensor):
         equation, operands = _sublist_equation(arguments)
     else:
         equation, operands = arguments[0], list(arguments[1:])
@@ -289,7 +289,7 @@ def einsum(*arguments):
 
 
 def _tensordot_dims(a, b, dims):
-    if isinstance(dims, _cpu.Tensor):
+    if isinstance(dims, _dispatch.Tensor):
         dims = dims.tolist()
     if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
         if dims < 0:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...device import check_device
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from .shape import allocate_like, contiguous_strides
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
@@ -44,7 +44,7 @@ def _parse_unusual_size(size, function_name):
                         f"not {type(size[0]).__name__}")
     result = []
     for position, s in enumerate(size):
-        if isinstance(s, _cpu.Tensor) and s.numel() == 1 and s._dtype.category == 1:
+        if isinstance(s, _dispatch.Tensor) and s.numel() == 1 and s._dtype.category == 1:
             s = s.item()
         if not _is_size_entry(s):
             raise TypeError(f"{function_name}(): argument 'size' failed to unpack the object at "
@@ -60,7 +60,7 @@ def _parse_unusual_size(size, function_name):
 def _is_size_entry(value):
     if isinstance(value, (bool, np.bool_)):
         return False
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value.numel() == 1 and value._dtype.category == 1
     return isinstance(value, (int, np.integer))
 
@@ -105,9 +105,9 @@ def _finish(array, dtype, requires_grad=False):
         # numpy gives empty arrays zero strides; torch's are row-major (size 0 counting as 1)
         array = np.lib.stride_tricks.as_strided(
             array, array.shape, contiguous_strides(array.shape, array.itemsize))
-    result = _cpu.wrap(array, dtype)
-    if _cpu.tracing_state.tracer is not None and not requires_grad:
-        _cpu.tracing_state.tracer.on_created(result)  # a constant of the traced graph, fresh in every call
+    result = _dispatch.wrap(array, dtype)
+    if not requires_grad:
+        _dispatch.note_created(result)
     if requires_grad:
         if dtype.category != 2:
             raise RuntimeError("Only Tensors of floating point and complex dtype can require "
@@ -155,7 +155,7 @@ def infer_dtype(data):
         return _dt.int64
     if isinstance(data, float):
         return _dt.get_default_dtype()
-    if isinstance(data, _cpu.Tensor):
+    if isinstance(data, _dispatch.Tensor):
         return data._dtype
     if isinstance(data, (str, bytes)):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
@@ -166,7 +166,7 @@ def _plain(data):
     """`data` with tensors inside sequences turned into Python scalars, as torch reads them."""
     if isinstance(data, (list, tuple)):
         return [_plain(item) for item in data]
-    if isinstance(data, _cpu.Tensor):
+    if isinstance(data, _dispatch.Tensor):
         if data._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
         return data._data.reshape(()).item()
@@ -219,7 +219,7 @@ def array_from_data(data, dtype=None, legacy=False):
     """A fresh C-ordered numpy array holding `data` (scalar, nested sequence, ndarray or Tensor)
     in `dtype` (inferred like torch.tensor when None). `legacy`: the Tensor(...) constructor,
     which wants a sequence."""
-    if isinstance(data, _cpu.Tensor):
+    if isinstance(data, _dispatch.Tensor):
         array = data._data
     elif isinstance(data, np.ndarray):
         array = data
@@ -240,7 +240,7 @@ def array_from_data(data, dtype=None, legacy=False):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     check_device(device)
-    if isinstance(data, _cpu.Tensor):
+    if isinstance(data, _dispatch.Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use "
                       "sourceTensor.detach().clone() or "
                       "sourceTensor.detach().clone().requires_grad_(True), rather than "
@@ -252,7 +252,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
 
 def as_tensor(data, dtype=None, device=None):
     """Like tensor(), but shares memory with a Tensor or ndarray already of `dtype`."""
-    if isinstance(data, _cpu.Tensor):
+    if isinstance(data, _dispatch.Tensor):
         return data if dtype is None or _dt.to_dtype(dtype) is data._dtype else \
             data.to(_dt.to_dtype(dtype))
     if isinstance(data, np.ndarray) and (dtype is None or _dt.to_dtype(dtype).np == data.dtype):
@@ -272,7 +272,7 @@ def from_numpy(array):
     if not array.dtype.isnative:
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
-    return _cpu.wrap(array, dtype)
+    return _dispatch.wrap(array, dtype)
 
 
 def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
@@ -305,7 +305,7 @@ def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=
 
 def _fill_number(value, function):
     """full's fill_value as torch's parser takes it: a number or a 0-dim tensor."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         if value._data.ndim == 0:
             return value._data.item()
     elif isinstance(value, (int, float, bool, np.number, np.bool_)):
@@ -385,7 +385,7 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
 
 
 def _number(value):
-    return value._data.reshape(()).item() if isinstance(value, _cpu.Tensor) else value
+    return value._data.reshape(()).item() if isinstance(value, _dispatch.Tensor) else value
 
 
 def _is_integral_number(value):
@@ -492,7 +492,7 @@ def range(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fal
 
 
 def _check_steps(steps, function_name):
-    if isinstance(steps, _cpu.Tensor):
+    if isinstance(steps, _dispatch.Tensor):
         steps = steps.item()
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, (int, np.integer)):
         raise TypeError(f"{function_name}() received an invalid combination of arguments - got "

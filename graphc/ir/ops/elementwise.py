@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from ... import dtypes as _dt
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
 from ...runtime.memory_overlap import check_no_overlap
 from ...autograd.node import rename_node as _rename_node
@@ -131,21 +132,15 @@ elementwise("clamp_max", lambda m, x, high: _nan_unless(m, high, m.where(x > hig
 # ------------------------------------------------------------------ dtype conversion
 
 
-def _cast_run(args, attrs):
-    (x,) = args
-    dtype = attrs["dtype"]
-    return x._data.astype(dtype.np), dtype
-
-
+# (its executor is graphc.runtime.cpu's cast: no formula evaluation, the dtype is an attribute)
 _cast_op = declare(Op("cast", "elementwise", arity=1, formula=lambda m, x, dtype: m.cast(x, dtype),
                       dtype_rule="cast", attrs=("dtype",)))
-_cast_op.run = _cast_run
 
 
 # ------------------------------------------------------------------ argument checks
 
-_apply = _cpu.apply
-_apply_inplace = _cpu.apply_inplace
+_apply = _dispatch.apply
+_apply_inplace = _dispatch.apply_inplace
 _Number = numbers.Number
 _bool = bool
 
@@ -156,7 +151,7 @@ def _type_name(value):
 
 
 def check_tensor(function_name, value, argument="input", position=1):
-    if not isinstance(value, _cpu.Tensor):
+    if not isinstance(value, _dispatch.Tensor):
         raise TypeError(f"{function_name}(): argument '{argument}' (position {position}) must be "
                         f"Tensor, not {_type_name(value)}")
 
@@ -168,15 +163,15 @@ def _is_number(value):
 
 def _check_operands(name, input, other, scalar_input, scalar_other):
     """torch's signatures: which operands may be Python numbers instead of Tensors."""
-    if not isinstance(input, _cpu.Tensor):
-        if not (scalar_input and isinstance(other, _cpu.Tensor) and _is_number(input)):
+    if not isinstance(input, _dispatch.Tensor):
+        if not (scalar_input and isinstance(other, _dispatch.Tensor) and _is_number(input)):
             check_tensor(name, input)
-    elif not isinstance(other, _cpu.Tensor) and not (scalar_other and _is_number(other)):
+    elif not isinstance(other, _dispatch.Tensor) and not (scalar_other and _is_number(other)):
         check_tensor(name, other, "other", 2)
 
 
 def _is_bool_operand(value):
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value._dtype is _dt.bool
     return isinstance(value, (_bool, np.bool_))
 
@@ -199,7 +194,7 @@ def write_out(result, out, reads=()):
     if out is None:
         return result
     for operand in reads:
-        if isinstance(operand, _cpu.Tensor):
+        if isinstance(operand, _dispatch.Tensor):
             check_no_overlap(out._data, operand._data)
     if not _dt.can_cast(result._dtype, out._dtype):
         raise RuntimeError(f"result type {result._dtype.scalar_name} can't be cast to the desired "
@@ -214,7 +209,7 @@ def write_out(result, out, reads=()):
                 f"explicitly reuse an out tensor t by resizing it, inplace, to zero elements with "
                 f"t.resize_(0).", UserWarning, stacklevel=3)
         out.resize_(result.shape)
-    _cpu.write_into(out, result._data)
+    _dispatch.write_into(out, result._data)
     return out
 
 
@@ -233,7 +228,7 @@ def _make_unary(public_name, op_name=None, inplace=True):
     op = REGISTRY[op_name or public_name]
 
     def function(input, *, out=None):
-        if not isinstance(input, _cpu.Tensor):
+        if not isinstance(input, _dispatch.Tensor):
             check_tensor(public_name, input)
         result = _apply(op, (input,))
         return result if out is None else write_out(result, out, (input,))
@@ -262,7 +257,7 @@ _square = REGISTRY["square"]
 
 def square(input, *, out=None):
     """x * x; torch squares bool as pow(x, 2), an int64 result."""
-    if not isinstance(input, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor):
         check_tensor("square", input)
     if input._dtype is _dt.bool:
         input = cast(input, _dt.int64)
@@ -282,7 +277,7 @@ _round = REGISTRY["round"]
 
 
 def round(input, *, decimals=0, out=None):
-    if not isinstance(input, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor):
         check_tensor("round", input)
     if decimals and input._dtype.category == 1:
         raise NotImplementedError(f"\"round_cpu\" not implemented for '{input._dtype.scalar_name}'")
@@ -307,13 +302,13 @@ def _make_binary(public_name, op_name=None, *, scalar_other=True, scalar_input=F
     op = REGISTRY[op_name or public_name]
 
     def function(input, other, *, out=None):
-        if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+        if not (isinstance(input, _dispatch.Tensor) and isinstance(other, _dispatch.Tensor)):
             _check_operands(public_name, input, other, scalar_input, scalar_other)
         result = _apply(op, (input, other))
         return result if out is None else write_out(result, out, (input, other))
 
     def method(self, other):
-        if not isinstance(other, _cpu.Tensor):
+        if not isinstance(other, _dispatch.Tensor):
             _check_operands(public_name, self, other, False, scalar_other)
         return _apply_inplace(op, self, (self, other))
 
@@ -350,7 +345,7 @@ def _scaled(input, other, alpha):
     elif result.category < 2 and not isinstance(alpha, (int, np.integer)):
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
                            "point number.")
-    if isinstance(other, _cpu.Tensor):
+    if isinstance(other, _dispatch.Tensor):
         # scale in the result dtype: an int tensor times a float alpha must not become float32
         # when input is float16 (the product joins the sum with other's own priority)
         if other._dtype is not result and result.category == 2 and other._dtype.category < 2:
@@ -362,7 +357,7 @@ def _scaled(input, other, alpha):
 
 
 def add(input, other, *, alpha=1, out=None):
-    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+    if not (isinstance(input, _dispatch.Tensor) and isinstance(other, _dispatch.Tensor)):
         _check_operands("add", input, other, True, True)
     result = _apply(_add, (input, _scaled(input, other, alpha)))
     return result if out is None else write_out(result, out, (input, other))
@@ -372,19 +367,19 @@ def _scaled_for_write(self, other, alpha):
     """`alpha * other` for add_/sub_: the overlap of self with `other` itself is refused (the
     product is a new tensor, which apply_inplace would find apart from self)."""
     if alpha.__class__ is not int or alpha != 1:
-        if isinstance(other, _cpu.Tensor) and other is not self:
+        if isinstance(other, _dispatch.Tensor) and other is not self:
             check_no_overlap(self._data, other._data)
     return _scaled(self, other, alpha)
 
 
 def add_(self, other, *, alpha=1):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         _check_operands("add", self, other, False, True)
     return _apply_inplace(_add, self, (self, _scaled_for_write(self, other, alpha)))
 
 
 def sub(input, other, *, alpha=1, out=None):
-    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+    if not (isinstance(input, _dispatch.Tensor) and isinstance(other, _dispatch.Tensor)):
         _check_operands("sub", input, other, True, True)
         check_subtraction(input, other)
     elif input._dtype is _dt.bool or other._dtype is _dt.bool:
@@ -394,21 +389,21 @@ def sub(input, other, *, alpha=1, out=None):
 
 
 def sub_(self, other, *, alpha=1):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         _check_operands("sub", self, other, False, True)
     check_subtraction(self, other)
     return _apply_inplace(_sub, self, (self, _scaled_for_write(self, other, alpha)))
 
 
 def mul(input, other, *, out=None):
-    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+    if not (isinstance(input, _dispatch.Tensor) and isinstance(other, _dispatch.Tensor)):
         _check_operands("mul", input, other, True, True)
     result = _apply(_mul, (input, other))
     return result if out is None else write_out(result, out, (input, other))
 
 
 def mul_(self, other):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         _check_operands("mul", self, other, False, True)
     return _apply_inplace(_mul, self, (self, other))
 
@@ -425,14 +420,14 @@ def _division_op(rounding_mode):
 
 
 def div(input, other, *, rounding_mode=None, out=None):
-    if not (isinstance(input, _cpu.Tensor) and isinstance(other, _cpu.Tensor)):
+    if not (isinstance(input, _dispatch.Tensor) and isinstance(other, _dispatch.Tensor)):
         _check_operands("div", input, other, True, True)
     result = _apply(_division_op(rounding_mode), (input, other))
     return result if out is None else write_out(result, out, (input, other))
 
 
 def div_(self, other, *, rounding_mode=None):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         _check_operands("div", self, other, False, True)
     return _apply_inplace(_division_op(rounding_mode), self, (self, other))
 
@@ -452,9 +447,9 @@ def _bool_to_bool_power(input, exponent):
 
 
 def pow(input, exponent, *, out=None):
-    if not isinstance(input, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor):
         _check_operands("pow", input, exponent, True, True)
-    elif not isinstance(exponent, _cpu.Tensor):
+    elif not isinstance(exponent, _dispatch.Tensor):
         _check_operands("pow", input, exponent, False, True)
         _check_integer_exponent(input, exponent)
         if _bool_to_bool_power(input, exponent):
@@ -466,7 +461,7 @@ def pow(input, exponent, *, out=None):
 
 
 def pow_(self, exponent):
-    if not isinstance(exponent, _cpu.Tensor):
+    if not isinstance(exponent, _dispatch.Tensor):
         _check_operands("pow", self, exponent, False, True)
         _check_integer_exponent(self, exponent)
         if _bool_to_bool_power(self, exponent):
@@ -490,7 +485,8 @@ _maximum, _minimum = REGISTRY["maximum"], REGISTRY["minimum"]
 def _bool_operands(input, bound):
     """clamp with one bool tensor bound is maximum/minimum (which torch allows on bool); other
     single bounds use clamp_min/clamp_max, whose gradient passes at the bound as torch's does."""
-    return isinstance(bound, _cpu.Tensor) and (input._dtype is _dt.bool or bound._dtype is _dt.bool)
+    return isinstance(bound, _dispatch.Tensor) and (input._dtype is _dt.bool or
+                                                    bound._dtype is _dt.bool)
 
 
 def _is_nan_number(bound):
@@ -505,13 +501,13 @@ def _clamp_call(input, min, max):
         # number bounds become 0-dim tensors of the default dtype (which promote as numbers
         # do), so that the gradient is not derived with NaN substituted into the formula:
         # sympy refuses to compare with NaN
-        min, max = (b if b is None or isinstance(b, _cpu.Tensor) else _creation.scalar_tensor(b)
-                    for b in (min, max))
+        min, max = (b if b is None or isinstance(b, _dispatch.Tensor)
+                    else _creation.scalar_tensor(b) for b in (min, max))
     if max is None:
         return (_maximum if _bool_operands(input, min) else _clamp_min), (input, min)
     if min is None:
         return (_minimum if _bool_operands(input, max) else _clamp_max), (input, max)
-    if isinstance(min, _cpu.Tensor) != isinstance(max, _cpu.Tensor):
+    if isinstance(min, _dispatch.Tensor) != isinstance(max, _dispatch.Tensor):
         raise TypeError(f"clamp() received an invalid combination of arguments - got (Tensor, "
                         f"min={_type_name(min)}, max={_type_name(max)}), but expected one of:\n"
                         f" * (Tensor input, Tensor min = None, Tensor max = None, *, Tensor out "
@@ -521,7 +517,7 @@ def _clamp_call(input, min, max):
 
 
 def clamp(input, min=None, max=None, *, out=None):
-    if not isinstance(input, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor):
         check_tensor("clamp", input)
     op, args = _clamp_call(input, min, max)
     result = _rename_node(_apply(op, args), _clamp_node_name(min, max))
@@ -531,7 +527,7 @@ def clamp(input, min=None, max=None, *, out=None):
 def _clamp_node_name(min, max):
     """torch's clamp overloads: ClampBackward1 with numbers, ClampBackward0 with tensors."""
     bound = min if min is not None else max
-    return "ClampBackward0" if isinstance(bound, _cpu.Tensor) else "ClampBackward1"
+    return "ClampBackward0" if isinstance(bound, _dispatch.Tensor) else "ClampBackward1"
 
 
 def clamp_(self, min=None, max=None):
@@ -565,17 +561,17 @@ def _check_lerp(input, end, weight):
     """torch's lerp barely promotes: end, and a weight tensor with dims, must match input."""
     check_tensor("lerp", input)
     check_tensor("lerp", end, "end", 2)
-    checked = (("end", end), ("weight", weight)) if isinstance(weight, _cpu.Tensor) and \
+    checked = (("end", end), ("weight", weight)) if isinstance(weight, _dispatch.Tensor) and \
         weight._data.ndim else (("end", end),)
     for argument, value in checked:
         if value._dtype is not input._dtype:
             raise RuntimeError(f"expected dtype {_CPP_NAMES[input._dtype]} for `{argument}` but "
                                f"got dtype {_CPP_NAMES[value._dtype]}")
-    if not isinstance(weight, _cpu.Tensor) and not _is_number(weight):
+    if not isinstance(weight, _dispatch.Tensor) and not _is_number(weight):
         check_tensor("lerp", weight, "weight", 3)
     # a 0-dim weight tensor takes part in type promotion (the float-only rule checks the result);
     # a Python weight does not, so input itself must be floating
-    if input._dtype.category < 2 and not isinstance(weight, _cpu.Tensor):
+    if input._dtype.category < 2 and not isinstance(weight, _dispatch.Tensor):
         raise NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
                                   f"'{input._dtype.scalar_name}'")
 
@@ -600,19 +596,20 @@ def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
         from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
-    if not isinstance(condition, _cpu.Tensor) or condition._dtype is not _dt.bool:
-        got = condition._dtype.scalar_name if isinstance(condition, _cpu.Tensor) else \
+    if not isinstance(condition, _dispatch.Tensor) or condition._dtype is not _dt.bool:
+        got = condition._dtype.scalar_name if isinstance(condition, _dispatch.Tensor) else \
             _type_name(condition)
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {got}")
     for argument, position, value in (("input", 2, input), ("other", 3, other)):
-        if not isinstance(value, _cpu.Tensor) and not _is_number(value):
+        if not isinstance(value, _dispatch.Tensor) and not _is_number(value):
             check_tensor("where", value, argument, position)
     # the condition takes no part in type promotion: cast x and y to their own result type
     result_dtype = _cpu.operand_dtype((input, other))
-    values = [cast(v, result_dtype) if isinstance(v, _cpu.Tensor) and v._dtype is not result_dtype
+    values = [cast(v, result_dtype)
+              if isinstance(v, _dispatch.Tensor) and v._dtype is not result_dtype
               else v for v in (input, other)]
-    if not isinstance(values[0], _cpu.Tensor) and not isinstance(values[1], _cpu.Tensor):
+    if not isinstance(values[0], _dispatch.Tensor) and not isinstance(values[1], _dispatch.Tensor):
         values[0] = _creation.full((), values[0], dtype=result_dtype)
     result = _apply(_where, (condition, values[0], values[1]))
     return result if out is None else write_out(result, out, (condition, input, other))
@@ -643,13 +640,13 @@ def _writable(tensor):
 def _tracked(tensor, value=None):
     """Whether autograd must see a write of `value` into `tensor`: then zero_/fill_/copy_ go
     through `tensor[...] = value`, which records it (and refuses leaves, as torch does)."""
-    return _cpu.grad_state.enabled and (tensor._requires_grad is True or (
-        isinstance(value, _cpu.Tensor) and value._requires_grad is True))
+    return _dispatch.grad_state.enabled and (tensor._requires_grad is True or (
+        isinstance(value, _dispatch.Tensor) and value._requires_grad is True))
 
 
 def zero_(self):
-    if _cpu.tracing_state.tracer is not None and not _tracked(self):
-        _cpu.tracing_state.tracer.on_fill(self, 0)
+    if _dispatch.is_tracing() and not _tracked(self):
+        _dispatch.note_fill(self, 0)
     if _tracked(self):
         self[...] = 0
         return self
@@ -661,7 +658,7 @@ def zero_(self):
 def fill_(self, value):
     if value.__class__ in (float, int):
         pass
-    elif isinstance(value, _cpu.Tensor):
+    elif isinstance(value, _dispatch.Tensor):
         if value.dim() != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value.dim()} dimensions.")
@@ -671,8 +668,8 @@ def fill_(self, value):
                         f"{_type_name(value)}")
     if self._dtype.category != 2 or value.__class__ not in (float, int):
         value = _creation.cast_number(value, self._dtype)  # range checks and C wrapping
-    if _cpu.tracing_state.tracer is not None and not _tracked(self):
-        _cpu.tracing_state.tracer.on_fill(self, value)
+    if _dispatch.is_tracing() and not _tracked(self):
+        _dispatch.note_fill(self, value)
     if _tracked(self):
         self[...] = value
         return self
@@ -684,12 +681,12 @@ def fill_(self, value):
 
 def copy_(self, src, non_blocking=False):
     """Copy `src` (broadcast to self's shape, any dtype) into self."""
-    if _cpu.tracing_state.tracer is not None and not _tracked(self, src):
-        _cpu.tracing_state.tracer.on_copy(self, src)
+    if _dispatch.is_tracing() and not _tracked(self, src):
+        _dispatch.note_copy(self, src)
     if _tracked(self, src):
         self[...] = src
         return self
-    values = src._data if isinstance(src, _cpu.Tensor) else np.asarray(src)
+    values = src._data if isinstance(src, _dispatch.Tensor) else np.asarray(src)
     shape = self._data.shape
     if values.shape != shape:
         try:
@@ -700,9 +697,9 @@ def copy_(self, src, non_blocking=False):
             error = _cpu.broadcast_error([shape, values.shape])
             raise error or RuntimeError(f"output with shape {list(shape)} doesn't match the "
                                         f"broadcast shape {list(broadcast)}")
-    if isinstance(src, _cpu.Tensor):
+    if isinstance(src, _dispatch.Tensor):
         check_no_overlap(self._data, values)
-    _cpu.write_into(self, values)
+    _dispatch.write_into(self, values)
     return self
 
 

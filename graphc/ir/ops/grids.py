@@ -8,7 +8,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...device import check_device as _check_device
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from .creation import _finish
 from .shape import expand as _expand, reshape as _reshape, stack as _stack
 
@@ -20,7 +20,7 @@ def _tensor_list(tensors, accepts_a_list=True):
     if accepts_a_list and len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     for position, tensor in enumerate(tensors):
-        if not isinstance(tensor, _cpu.Tensor):
+        if not isinstance(tensor, _dispatch.Tensor):
             raise TypeError(f"expected Tensor as element {position} in argument 0, but got "
                             f"{type(tensor).__name__}")
     return tensors

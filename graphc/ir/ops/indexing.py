@@ -24,6 +24,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...autograd.node import rename_node as _rename_node
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
 from ...runtime.memory_overlap import (INTERNAL_OVERLAP_MESSAGE, check_no_overlap,
                                        has_internal_overlap)
@@ -36,8 +37,8 @@ __all__ = ["index_select", "masked_select", "masked_fill", "nonzero", "argwhere"
            "take", "take_along_dim", "put", "index_put"]
 
 _FULL = slice(None)
-_apply = _cpu.apply
-_apply_view = _cpu.apply_view
+_apply = _dispatch.apply
+_apply_view = _dispatch.apply_view
 _slice_view = _shape._slice
 _wrap_dim = _shape.wrap_dim
 _INDEX_DTYPES = (_dt.int64, _dt.int32)
@@ -295,7 +296,7 @@ def _type_name(value):
 
 
 def _require_tensor(value, function, name, position):
-    if not isinstance(value, _cpu.Tensor):
+    if not isinstance(value, _dispatch.Tensor):
         raise TypeError(f"{function}(): argument '{name}' (position {position}) must be Tensor, "
                         f"not {type(value).__name__}")
 
@@ -324,17 +325,17 @@ def _run_in_place(target, writer, operands, attrs, allow_overlap=False):
     When autograd must see the write (grad mode, and the target or a tensor operand requires
     grad), the op runs out of place through its primitive and the target takes over its history.
     """
-    if _cpu.tracing_state.tracer is not None:  # graphc.compile: the write must be part of the traced graph
+    if _dispatch.is_tracing():  # graphc.compile: the write must be part of the traced graph
         _writable(target, allow_overlap)
-        return _cpu.apply_inplace(_WRITER_PRIMITIVES[writer], target, (target,) + tuple(operands),
-                                  attrs)
-    if _cpu.grad_state.enabled and (target._requires_grad is True or any(
-            isinstance(o, _cpu.Tensor) and o._requires_grad is True for o in operands)):
+        return _dispatch.apply_inplace(_WRITER_PRIMITIVES[writer], target,
+                                       (target,) + tuple(operands), attrs)
+    if _dispatch.grad_state.enabled and (target._requires_grad is True or any(
+            isinstance(o, _dispatch.Tensor) and o._requires_grad is True for o in operands)):
         primitive_op = _WRITER_PRIMITIVES[writer]
-        return _cpu.recorded_inplace(primitive_op, target, (target,) + tuple(operands), attrs)
-    if target._base is not None and _cpu.grad_state.enabled:
-        _cpu.check_view_write(target)
-    arrays = [o._data if isinstance(o, _cpu.Tensor) else o for o in operands]
+        return _dispatch.recorded_inplace(primitive_op, target, (target,) + tuple(operands), attrs)
+    if target._base is not None and _dispatch.grad_state.enabled:
+        _dispatch.check_view_write(target)
+    arrays = [o._data if isinstance(o, _dispatch.Tensor) else o for o in operands]
     writer(_writable(target, allow_overlap), *arrays, **attrs)
     target._bump_version()
     return target
@@ -394,7 +395,7 @@ def _is_number(value):
 
 def _fill_value(value, dtype, function):
     """The value of masked_fill_/index_fill_: a number or a 0-d tensor, as an element of dtype."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         if value._data.ndim:
             raise RuntimeError(f"{function} only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value._data.ndim} dimension(s).")
@@ -447,7 +448,7 @@ def _sequence_is_tuple(key):
     if not isinstance(key, (list, range)) or len(key) >= 32:
         return False
     for item in key:
-        if item is None or item is Ellipsis or isinstance(item, (slice, _cpu.Tensor)) \
+        if item is None or item is Ellipsis or isinstance(item, (slice, _dispatch.Tensor)) \
                 or _is_sequence(item):
             return True
     return False
@@ -472,7 +473,7 @@ def _count_specified(entries):
     for entry in entries:
         if entry is None or entry is Ellipsis or type(entry) is bool:
             continue
-        if isinstance(entry, _cpu.Tensor) and entry._dtype in _MASK_DTYPES:
+        if isinstance(entry, _dispatch.Tensor) and entry._dtype in _MASK_DTYPES:
             count += entry._data.ndim
         else:
             count += 1
@@ -488,15 +489,15 @@ def _sequence_index(sequence):
     if array.dtype.kind in "USO":
         raise TypeError(f"new(): invalid data type '{type(sequence).__name__}'")
     if array.dtype.kind == "b":
-        return _cpu.wrap(np.array(array, copy=True), _dt.bool)
+        return _dispatch.wrap(np.array(array, copy=True), _dt.bool)
     if array.dtype == np.uint8 and isinstance(sequence, np.ndarray):
-        return _cpu.wrap(np.array(array, copy=True), _dt.uint8)
-    return _cpu.wrap(array.astype(np.int64, copy=False), _dt.int64)
+        return _dispatch.wrap(np.array(array, copy=True), _dt.uint8)
+    return _dispatch.wrap(array.astype(np.int64, copy=False), _dt.int64)
 
 
 def _bool_index(value):
     """A Python bool indexes a new dim of size 1: True keeps it, False empties it."""
-    return _cpu.wrap(np.zeros(1 if value else 0, dtype=np.int64), _dt.int64)
+    return _dispatch.wrap(np.zeros(1 if value else 0, dtype=np.int64), _dt.int64)
 
 
 def _slice_entry(entry):
@@ -616,7 +617,7 @@ def _read_entry(reader, entry, position, specified):
         reader.ellipsis(specified)
     elif kind is bool:
         reader.record_bool(entry)
-    elif isinstance(entry, _cpu.Tensor):
+    elif isinstance(entry, _dispatch.Tensor):
         _read_tensor_entry(reader, entry, position)
     elif isinstance(entry, (int, np.integer)) and not isinstance(entry, np.bool_):
         reader.select(int(entry), position)
@@ -682,7 +683,7 @@ def _checked_mask(mask, target_shape, dim):
     if mask._dtype is _dt.uint8:
         warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
                       "torch.bool instead.", UserWarning, stacklevel=5)
-        return _cpu.wrap(mask._data != 0, _dt.bool)
+        return _dispatch.wrap(mask._data != 0, _dt.bool)
     return mask
 
 
@@ -846,7 +847,7 @@ def getitem(self, key):
             return view
     elif key is None:
         return _apply_view(_slice_view, self, {"index": (None, Ellipsis)})
-    elif isinstance(key, _cpu.Tensor):
+    elif isinstance(key, _dispatch.Tensor):
         result = _tensor_key(self, key)
         if result is not None:
             return result
@@ -861,7 +862,7 @@ def getitem(self, key):
 
 def _assigned_value(target, value):
     """The assigned value: a Tensor, or a number checked and converted for the target's dtype."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value
     if isinstance(value, (bool, int, float, np.integer)) and not isinstance(value, np.bool_):
         return scalar_value(value, target._dtype)
@@ -869,9 +870,9 @@ def _assigned_value(target, value):
 
 
 def _as_tensor(value, dtype):
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         return value
-    return _cpu.wrap(np.asarray(value, dtype=dtype.np), dtype)
+    return _dispatch.wrap(np.asarray(value, dtype=dtype.np), dtype)
 
 
 def _put_value(value, dtype):
@@ -893,7 +894,7 @@ def _strip_leading_ones(shape):
 def _copy_to(destination, value):
     """Write `value` (a number or a Tensor) into the view `destination` with copy_'s casting; a
     value with extra leading 1s is accepted (numpy's legacy rule), others broadcast as expand()."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         source = value._data
         target_shape = destination._data.shape
         if source.shape != target_shape and source.ndim:
@@ -903,8 +904,8 @@ def _copy_to(destination, value):
                 source = _shape.expand(reshaped, target_shape)._data  # torch's errors if it fails
         check_no_overlap(destination._data, source, allow_identical=True)
         value = source
-    if destination._no_grad_view and _cpu.grad_state.enabled:
-        _cpu.check_view_write(destination)
+    if destination._no_grad_view and _dispatch.grad_state.enabled:
+        _dispatch.check_view_write(destination)
     _writable(destination)[...] = value
     destination._bump_version()
 
@@ -914,16 +915,17 @@ def _copy_basic(target, key, view, value):
     write, it is recorded as put_ into the view (every position of it), which autograd records
     on the view's base as torch does (CopySlices); a key covering the whole of a tensor that is
     no view is put_ into the tensor itself."""
-    if not (_cpu.grad_state.enabled and (target._requires_grad is True or (
-            isinstance(value, _cpu.Tensor) and value._requires_grad is True))):
+    if not (_dispatch.grad_state.enabled and (target._requires_grad is True or (
+            isinstance(value, _dispatch.Tensor) and value._requires_grad is True))):
         return _copy_to(view, value)
     if target._base is None and _same_elements(view, target):
         written = target
-        positions = _cpu.wrap(np.arange(target._data.size).reshape(target._data.shape), _dt.int64)
+        positions = _dispatch.wrap(np.arange(target._data.size).reshape(target._data.shape),
+                                   _dt.int64)
         positions = getitem(positions, key)
     else:
         written = view
-        positions = _cpu.wrap(np.arange(view._data.size).reshape(view._data.shape), _dt.int64)
+        positions = _dispatch.wrap(np.arange(view._data.size).reshape(view._data.shape), _dt.int64)
     source = _as_tensor(value, target._dtype)
     if source._dtype is not target._dtype:
         source = source.to(target._dtype)
@@ -961,7 +963,7 @@ def setitem(self, key, value):
         return
     elif key is True:
         key = None
-    elif isinstance(key, _cpu.Tensor) and key._data.ndim and key._dtype in _WHOLE_KEY_DTYPES \
+    elif isinstance(key, _dispatch.Tensor) and key._data.ndim and key._dtype in _WHOLE_KEY_DTYPES \
             and (key._data.ndim if key._dtype is _dt.bool else 1) <= self._data.ndim:
         _index_put_in_place(self, [(0, key)], _put_value(value, self._dtype), False)
         return
@@ -1041,7 +1043,7 @@ def _index_put_pairs(target, indices, values):
         raise TypeError(f"index_put_(): argument 'indices' must be tuple of Tensors, not "
                         f"{type(indices).__name__}")
     for i, index in enumerate(indices):
-        if not isinstance(index, _cpu.Tensor):
+        if not isinstance(index, _dispatch.Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
                             f"{type(index).__name__}")
     _require_tensor(values, "index_put_", "values", 2)
@@ -1078,7 +1080,7 @@ def _check_bool_mask(mask, function):
 
 
 def _mask_argument(mask, value, function):
-    if not isinstance(mask, _cpu.Tensor):
+    if not isinstance(mask, _dispatch.Tensor):
         raise TypeError(f"{function}() received an invalid combination of arguments - got "
                         f"({type(mask).__name__}, {type(value).__name__}), but expected one of:\n"
                         f" * (Tensor mask, Tensor value)\n * (Tensor mask, Number value)\n")
@@ -1114,7 +1116,7 @@ def masked_fill(input, mask, value):
         error = _cpu.broadcast_error([mask._data.shape, input._data.shape])
         if error is not None:
             raise error
-    operand = value if isinstance(value, _cpu.Tensor) else checked
+    operand = value if isinstance(value, _dispatch.Tensor) else checked
     return _apply(_masked_fill, (input, mask, operand))
 
 
@@ -1304,7 +1306,7 @@ def _scatter_source(input, src, value):
     if src is not None and value is not None:
         raise TypeError("scatter() received an invalid combination of arguments - got both "
                         "'src' and 'value'")
-    if src is not None and not isinstance(src, _cpu.Tensor):
+    if src is not None and not isinstance(src, _dispatch.Tensor):
         src, value = None, src
     if src is None and value is None:
         raise TypeError("scatter() received an invalid combination of arguments - expected a "
@@ -1348,7 +1350,7 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None, out=None):
 
 def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
     dim, source = _scatter_arguments(self, dim, index, src, value, reduce)
-    if isinstance(source, _cpu.Tensor):
+    if isinstance(source, _dispatch.Tensor):
         check_no_overlap(self._data, source._data, allow_identical=False)
     return _run_in_place(self, _write_scatter, (index, source),
                          {"dim": dim, "reduce": reduce})
@@ -1480,7 +1482,7 @@ def _check_index_fill(input, dim, index, value):
 def index_fill(input, dim, index, value):
     """input with every slice along dim named by index set to value."""
     dim, checked = _check_index_fill(input, dim, index, value)
-    operand = value if isinstance(value, _cpu.Tensor) else checked
+    operand = value if isinstance(value, _dispatch.Tensor) else checked
     return _apply(_index_fill, (input, index, operand), {"dim": dim})
 
 

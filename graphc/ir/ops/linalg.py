@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from ... import dtypes as _dt
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
 from ..registry import REGISTRY, defvjp, primitive
 from . import shape as _shape
@@ -27,7 +28,7 @@ __all__ = ["trace", "diag", "diag_embed", "triu", "tril", "mm", "bmm", "matmul",
            "vdot", "outer", "ger", "addmm", "addbmm", "addmv", "addr", "baddbmm", "cross",
            "inverse", "det", "logdet", "slogdet", "svd", "matrix_power"]
 
-_apply = _cpu.apply
+_apply = _dispatch.apply
 _inf = math.inf
 
 # the C++ type names torch prints in some dtype errors ("float != double")
@@ -486,13 +487,13 @@ def _batched_matmul_error(input, other):
 
 def matmul(input, other, *, out=None):
     # fast path: two matrices of one (non-bool) dtype whose inner sizes agree
-    if input.__class__ is _cpu.Tensor and other.__class__ is _cpu.Tensor:
+    if input.__class__ is _dispatch.Tensor and other.__class__ is _dispatch.Tensor:
         a, b = input._data.shape, other._data.shape
         if (len(a) == 2 and len(b) == 2 and a[1] == b[0] and input._dtype is other._dtype
                 and input._dtype is not _dt.bool):
             result = _apply(_MATMUL, (input, other))
             return result if out is None else write_out(result, out)
-    if not isinstance(input, _cpu.Tensor) or not isinstance(other, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor) or not isinstance(other, _dispatch.Tensor):
         check_tensor("matmul", input, "input", 1)
         check_tensor("matmul", other, "other", 2)
     a, b = input._data.shape, other._data.shape
@@ -513,19 +514,19 @@ def _batch_dims_broadcast(a, b):
 
 
 def _matmul_operator(self, other):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         return NotImplemented
     return matmul(self, other)
 
 
 def _rmatmul_operator(self, other):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         return NotImplemented
     return matmul(other, self)
 
 
 def mm(input, mat2, *, out=None):
-    if not isinstance(input, _cpu.Tensor) or not isinstance(mat2, _cpu.Tensor):
+    if not isinstance(input, _dispatch.Tensor) or not isinstance(mat2, _dispatch.Tensor):
         check_tensor("mm", input, "input", 1)
         check_tensor("mm", mat2, "mat2", 2)
     a, b = input._data.shape, mat2._data.shape
@@ -592,7 +593,7 @@ ger = outer
 def _scalar_for(dtype, value, name, integral_floats="truncate"):
     """beta/alpha as the kernel sees them: truncated to integers for integer tensors (addmm) or
     refused when fractional (addr)."""
-    if isinstance(value, _cpu.Tensor):
+    if isinstance(value, _dispatch.Tensor):
         value = value.item()
     if dtype.category == 2:
         return value
@@ -625,7 +626,7 @@ def _check_inplace_shape(self, result):
     if self._data.shape != result._data.shape:
         raise RuntimeError(f"Bad in-place call: input tensor size {list(self._data.shape)} and "
                            f"output tensor size {list(result._data.shape)} should match")
-    _cpu.write_into(self, result._data)
+    _dispatch.write_into(self, result._data)
     return self
 
 
@@ -829,7 +830,7 @@ def _triangle(op, name):
         _check_int(name + "_", "diagonal", diagonal, 1)
         if self._data.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-        return _cpu.apply_inplace(op, self, (self,), {"diagonal": int(diagonal)})
+        return _dispatch.apply_inplace(op, self, (self,), {"diagonal": int(diagonal)})
 
     function.__name__, inplace.__name__ = name, name + "_"
     return function, inplace
@@ -1128,7 +1129,7 @@ def _format_ord(ord):
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     check_tensor("linalg_vector_norm", x)
-    if isinstance(ord, _cpu.Tensor):
+    if isinstance(ord, _dispatch.Tensor):
         ord = ord.item()
     if isinstance(ord, str) or not isinstance(ord, (int, float, np.number)):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not "
@@ -1156,7 +1157,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     check_tensor("linalg_matrix_norm", A)
-    if isinstance(ord, _cpu.Tensor):
+    if isinstance(ord, _dispatch.Tensor):
         ord = ord.item()
     ndim = A._data.ndim
     if ndim < 2:

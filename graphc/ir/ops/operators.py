@@ -7,17 +7,18 @@ integer exponents.
 import numbers
 
 from ... import dtypes as _dt
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
 from ..registry import REGISTRY
 from . import elementwise as _elementwise
 
-_apply = _cpu.apply
-_apply_inplace = _cpu.apply_inplace
+_apply = _dispatch.apply
+_apply_inplace = _dispatch.apply_inplace
 _PYTHON_NUMBERS = (float, int, bool)
 
 
 def _is_operand(value):
-    return isinstance(value, _cpu.Tensor) or value.__class__ in _PYTHON_NUMBERS or (
+    return isinstance(value, _dispatch.Tensor) or value.__class__ in _PYTHON_NUMBERS or (
         isinstance(value, numbers.Number) and not isinstance(value, complex))
 
 
@@ -47,7 +48,7 @@ def _subtraction():
     check = _elementwise.check_subtraction
 
     def forward(self, other):
-        if isinstance(other, _cpu.Tensor):
+        if isinstance(other, _dispatch.Tensor):
             if self._dtype is bool_dtype or other._dtype is bool_dtype:
                 check(self, other)
         elif not _is_operand(other):
@@ -74,7 +75,7 @@ def _power():
 
     def forward(self, other):
         kind = other.__class__
-        if kind is float or isinstance(other, _cpu.Tensor) or (
+        if kind is float or isinstance(other, _dispatch.Tensor) or (
                 kind is int and other >= 0 and self._dtype is not bool_dtype):
             return _apply(op, (self, other))
         if not _is_operand(other):

@@ -16,8 +16,8 @@ import numpy as np
 from ... import dtypes as _dt
 from ... import random as _random
 from ...device import check_device
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
-from ..tracing import check_not_tracing as _check_not_tracing
 from ..registry import defvjp, primitive
 from . import elementwise as _elementwise
 from .creation import parse_size
@@ -100,18 +100,16 @@ _multinomial = primitive("multinomial", "random", _multinomial_eager,
 
 def _draw(op, generator, word_count, args=(), **attrs):
     """Claim the next `word_count` words of the generator's stream and run `op` on them."""
-    if _cpu.tracing_state.tracer is not None:
-        _cpu.tracing_state.tracer.pending_draw = (generator, word_count)  # compiled code claims it per call
+    _dispatch.note_pending_draw(generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
-    return _cpu.apply(op, args, attrs)
+    return _dispatch.apply(op, args, attrs)
 
 
 def _draw_into(target, op, generator, word_count, args=(), **attrs):
     """`_draw`, written into `target` (uniform_, normal_, ...)."""
-    if _cpu.tracing_state.tracer is not None:
-        _cpu.tracing_state.tracer.pending_draw = (generator, word_count)
+    _dispatch.note_pending_draw(generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
-    return _cpu.apply_inplace(op, target, args, attrs)
+    return _dispatch.apply_inplace(op, target, args, attrs)
 
 
 # ------------------------------------------------------------------ argument checks
@@ -163,7 +161,7 @@ def _finish(result, requires_grad, out):
 
 def _integer(value, function_name, argument, position):
     """An int argument (Python, numpy or a one-element integer tensor), range-checked like torch."""
-    if isinstance(value, _cpu.Tensor) and value.numel() == 1 and value._dtype.category < 2:
+    if isinstance(value, _dispatch.Tensor) and value.numel() == 1 and value._dtype.category < 2:
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         where = f" (position {position})" if position else ""
@@ -177,7 +175,7 @@ def _integer(value, function_name, argument, position):
 
 def _real(value):
     """A float parameter given as a number or a one-element tensor."""
-    return float(value.item()) if isinstance(value, _cpu.Tensor) else float(value)
+    return float(value.item()) if isinstance(value, _dispatch.Tensor) else float(value)
 
 
 def _cpp(value):
@@ -401,8 +399,8 @@ def normal(mean, std=None, size=None, *, generator=None, out=None, dtype=None, l
     """torch.normal's overloads: (Tensor mean, Tensor std), (Tensor mean, float std=1),
     (float mean, Tensor std) and (float mean, float std, size)."""
     generator = _generator(generator, "normal")
-    mean_is_tensor = isinstance(mean, _cpu.Tensor)
-    std_is_tensor = isinstance(std, _cpu.Tensor)
+    mean_is_tensor = isinstance(mean, _dispatch.Tensor)
+    std_is_tensor = isinstance(std, _dispatch.Tensor)
     if not mean_is_tensor and not std_is_tensor:
         if size is None or std is None:
             raise TypeError(
@@ -421,7 +419,7 @@ def normal(mean, std=None, size=None, *, generator=None, out=None, dtype=None, l
     result_dtype = (mean if mean_is_tensor else std)._dtype
     _float_dtype(result_dtype, "normal_kernel_cpu")
     if std_is_tensor:
-        _check_not_tracing("normal's check of a std tensor")  # it reads the values
+        _dispatch.check_not_tracing("normal's check of a std tensor")  # it reads the values
         if std.numel() and not (std._data >= 0).all():
             raise RuntimeError("normal expects all elements of std >= 0.0")
     else:
@@ -441,18 +439,18 @@ def _check_std(std):
 def _normal_of_tensors(mean, std, dtype, generator):
     """std * z + mean with z standard normal in the broadcast shape, as graphc ops (so autograd
     and compilation see mul and add)."""
-    shapes = [t._data.shape for t in (mean, std) if isinstance(t, _cpu.Tensor)]
+    shapes = [t._data.shape for t in (mean, std) if isinstance(t, _dispatch.Tensor)]
     try:
         size = np.broadcast_shapes(*shapes)
     except ValueError:
         raise _cpu.broadcast_error(shapes) from None
-    if isinstance(std, _cpu.Tensor):
+    if isinstance(std, _dispatch.Tensor):
         if std._dtype is not dtype:
             std = _elementwise.cast(std, dtype)
         noise = _elementwise.mul(_standard_normal(size, dtype, generator), std)
     else:
         noise = _standard_normal(size, dtype, generator, 0.0, std)
-    if isinstance(mean, _cpu.Tensor):
+    if isinstance(mean, _dispatch.Tensor):
         if mean._dtype is not dtype:
             mean = _elementwise.cast(mean, dtype)
         return _elementwise.add(noise, mean)
@@ -484,7 +482,7 @@ def bernoulli(input, p=None, *, generator=None, out=None):
         result = _draw(_bernoulli, generator, _count(size), (input,), size=size,
                        dtype=input._dtype)
     else:
-        if isinstance(p, _cpu.Tensor):
+        if isinstance(p, _dispatch.Tensor):
             raise TypeError(
                 "bernoulli() received an invalid combination of arguments - got (Tensor, "
                 "p=Tensor), but expected one of:\n"
@@ -621,7 +619,7 @@ def _random_bounds(args, kwargs):
     valid = len(given) <= 2 and not ("from" in kwargs and len(given) == 1)
     for value in given:
         if isinstance(value, bool) or not (value is None or isinstance(
-                value, (int, np.integer, _cpu.Tensor))):
+                value, (int, np.integer, _dispatch.Tensor))):
             valid = False
     if not valid:
         got = ", ".join(type(v).__name__ for v in given)
@@ -652,7 +650,7 @@ def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 draws of probability `p` (a float, or a tensor broadcastable to self)."""
     generator = _generator(generator, "bernoulli_")
     size = tuple(self.shape)
-    if isinstance(p, _cpu.Tensor):
+    if isinstance(p, _dispatch.Tensor):
         _check_probability_tensor(p)
         _check_expandable(p.shape, size, p)
     else:

@@ -19,7 +19,7 @@ import warnings as _warnings
 import numpy as np
 
 from ... import dtypes as _dt
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from ...autograd.node import rename_node as _rename_node
 from ..registry import REGISTRY, defvjp, primitive
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
@@ -32,11 +32,11 @@ __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argm
            "nanmean", "return_types"]
 NOT_METHODS = ["std_mean", "var_mean", "return_types"]
 
-_apply = _cpu.apply
+_apply = _dispatch.apply
 
 
 def _is_tensor(value):
-    return isinstance(value, _cpu.Tensor)
+    return isinstance(value, _dispatch.Tensor)
 
 
 # ------------------------------------------------------------------ torch.return_types
@@ -552,7 +552,7 @@ cumprod = _scan_public("cumprod", _cumprod)
 
 def _scan_inplace(scan):
     def scan_(self, dim, *, dtype=None):
-        _cpu.write_into(self, scan(self, dim, dtype=dtype)._data)
+        _dispatch.write_into(self, scan(self, dim, dtype=dtype)._data)
         return self
 
     scan_.__name__ = scan.__name__ + "_"

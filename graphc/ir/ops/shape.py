@@ -2,7 +2,7 @@
 storage; the rest (cat, stack, repeat, clone, ...) allocate.
 
 View primitives are declared with a numpy implementation that must return a *view* of its input;
-graphc.runtime.cpu.apply_view gives the result the source's storage and version counter. Strides
+graphc.dispatch.apply_view gives the result the source's storage and version counter. Strides
 of views are numpy's, which follow the same rules as torch's (a view is possible exactly when
 numpy can reshape without copying).
 """
@@ -12,7 +12,7 @@ import numpy as np
 
 from ...autograd.node import rename_node as _rename_node
 from ... import dtypes as _dt
-from ...runtime import cpu as _cpu
+from ... import dispatch as _dispatch
 from ...runtime.memory_overlap import is_dense
 from ..registry import defvjp, primitive
 
@@ -51,7 +51,7 @@ def _sizes(args):
         args = args[0]
     result = []
     for s in args:
-        if isinstance(s, _cpu.Tensor):
+        if isinstance(s, _dispatch.Tensor):
             s = s.item()
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             raise TypeError(f"argument 'size' must be tuple of ints, but found element of type "
@@ -191,8 +191,8 @@ def view(input, *shape):
         return _view_as_dtype(input, shape[0])
     shape = infer_size(_sizes(shape), input._data.size)
     if shape == input._data.shape:
-        return _cpu.apply_view(_alias, input, {})
-    return _cpu.apply_view(_view, input, {"shape": shape})
+        return _dispatch.apply_view(_alias, input, {})
+    return _dispatch.apply_view(_view, input, {"shape": shape})
 
 
 def _view_as_dtype(input, dtype):
@@ -213,7 +213,7 @@ def _view_as_dtype(input, dtype):
                                f"{dtype.itemsize // source.itemsize} to view "
                                f"{source.scalar_name} as {dtype.scalar_name} (different element "
                                f"sizes), but got {input._data.shape[-1]}")
-    result = _cpu.apply_view(_bitcast, input, {"dtype": dtype})
+    result = _dispatch.apply_view(_bitcast, input, {"dtype": dtype})
     result._dtype = dtype
     return result
 
@@ -226,10 +226,10 @@ def reshape(input, *shape):
     """A view when the strides allow one, else a copy (which, as in torch, is not a view)."""
     shape = infer_size(_sizes(shape), input._data.size)
     if shape == input._data.shape:
-        return _cpu.apply_view(_alias, input, {})
+        return _dispatch.apply_view(_alias, input, {})
     if input._data.flags.c_contiguous or _views_without_copy(input._data, shape):
-        return _cpu.apply_view(_view, input, {"shape": shape})
-    result = _cpu.apply_view(_view, _cpu.apply(_contiguous, (input,)), {"shape": shape})
+        return _dispatch.apply_view(_view, input, {"shape": shape})
+    result = _dispatch.apply_view(_view, _dispatch.apply(_contiguous, (input,)), {"shape": shape})
     result._base = None
     return result
 
@@ -279,8 +279,8 @@ def expand(input, *sizes):
 
 def _expand_checked(input, target):
     if target == input._data.shape:
-        return _cpu.apply_view(_alias, input, {})
-    return _cpu.apply_view(_expand, input, {"shape": target})
+        return _dispatch.apply_view(_alias, input, {})
+    return _dispatch.apply_view(_expand, input, {"shape": target})
 
 
 def expand_as(input, other):
@@ -301,18 +301,18 @@ def permute(input, *dims):
     dims = tuple(wrap_dim(d, ndim) for d in dims)
     if len(set(dims)) != ndim:
         raise RuntimeError("permute(): duplicate dims are not allowed.")
-    return _cpu.apply_view(_permute, input, {"dims": dims})
+    return _dispatch.apply_view(_permute, input, {"dims": dims})
 
 
 def transpose(input, dim0, dim1):
     ndim = input._data.ndim
     if ndim == 0:
         wrap_dim(dim0, 0), wrap_dim(dim1, 0)
-        return _cpu.apply_view(_alias, input, {})
+        return _dispatch.apply_view(_alias, input, {})
     dim0, dim1 = wrap_dim(dim0, ndim), wrap_dim(dim1, ndim)
     dims = list(range(ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return _rename_node(_cpu.apply_view(_permute, input, {"dims": tuple(dims)}),
+    return _rename_node(_dispatch.apply_view(_permute, input, {"dims": tuple(dims)}),
                         "TransposeBackward0")
 
 
@@ -324,8 +324,8 @@ def t(input):
     if ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {ndim}D")
     if ndim < 2:
-        return _cpu.apply_view(_alias, input, {})
-    return _rename_node(_cpu.apply_view(_permute, input, {"dims": (1, 0)}), "TBackward0")
+        return _dispatch.apply_view(_alias, input, {})
+    return _rename_node(_dispatch.apply_view(_permute, input, {"dims": (1, 0)}), "TBackward0")
 
 
 def _reversed_dims(self):
@@ -386,9 +386,9 @@ def squeeze(input, dim=None):
         dims = _wrap_dims(_as_sequence(dim), ndim)
         dims = tuple(d for d in dims if ndim and shape[d] == 1)
     if not dims:
-        result = _cpu.apply_view(_alias, input, {})
+        result = _dispatch.apply_view(_alias, input, {})
     else:
-        result = _cpu.apply_view(_squeeze, input, {"dims": dims})
+        result = _dispatch.apply_view(_squeeze, input, {"dims": dims})
     # torch's overloads: squeeze() SqueezeBackward0, squeeze(dim) 1, squeeze(dims) 2
     overload = 0 if dim is None else 2 if isinstance(dim, (tuple, list)) else 1
     return _rename_node(result, f"SqueezeBackward{overload}")
@@ -396,7 +396,7 @@ def squeeze(input, dim=None):
 
 def unsqueeze(input, dim):
     dim = wrap_dim(dim, input._data.ndim + 1)
-    return _cpu.apply_view(_unsqueeze, input, {"dim": dim})
+    return _dispatch.apply_view(_unsqueeze, input, {"dim": dim})
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -436,14 +436,14 @@ def select(input, dim, index):
     if not shape:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, len(shape))
-    if isinstance(index, _cpu.Tensor):
+    if isinstance(index, _dispatch.Tensor):
         index = index.item()
     size = shape[dim]
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size {list(shape)} "
                          f"at dimension {dim}")
     key = (slice(None),) * dim + (int(index) % size,)
-    return _rename_node(_cpu.apply_view(_slice, input, {"index": key}), "SelectBackward0")
+    return _rename_node(_dispatch.apply_view(_slice, input, {"index": key}), "SelectBackward0")
 
 
 def narrow(input, dim, start, length):
@@ -451,7 +451,7 @@ def narrow(input, dim, start, length):
     if not shape:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     dim = wrap_dim(dim, len(shape))
-    if isinstance(start, _cpu.Tensor):
+    if isinstance(start, _dispatch.Tensor):
         start = start.item()
     if length < 0:
         raise RuntimeError("narrow(): length must be non-negative.")
@@ -463,7 +463,7 @@ def narrow(input, dim, start, length):
     if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
     key = (slice(None),) * dim + (slice(start, start + length),)
-    return _cpu.apply_view(_slice, input, {"index": key})
+    return _dispatch.apply_view(_slice, input, {"index": key})
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
@@ -471,7 +471,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     dim1, dim2 = wrap_dim(dim1, ndim), wrap_dim(dim2, ndim)
     if dim1 == dim2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return _cpu.apply_view(_diagonal, input, {"offset": offset, "dim1": dim1, "dim2": dim2})
+    return _dispatch.apply_view(_diagonal, input, {"offset": offset, "dim1": dim1, "dim2": dim2})
 
 
 def as_strided(input, size, stride, storage_offset=None):
@@ -480,12 +480,12 @@ def as_strided(input, size, stride, storage_offset=None):
     storage = input.storage()
     offset = input.storage_offset() if storage_offset is None else storage_offset
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
-    result = _cpu.make_view(input, make_view_of_storage(storage, size, stride, offset)._data)
-    if _cpu.record is not None and _cpu.grad_state.enabled and input._requires_grad:
+    result = _dispatch.make_view(input, make_view_of_storage(storage, size, stride, offset)._data)
+    if _dispatch.record is not None and _dispatch.grad_state.enabled and input._requires_grad:
         # the gradient needs where input's own elements lie in the storage
         attrs = {"size": size, "stride": stride, "offset": offset,
                  "input_stride": input.stride(), "input_offset": input.storage_offset()}
-        _cpu.record(_as_strided, (input,), result, attrs)
+        _dispatch.record(_as_strided, (input,), result, attrs)
     return result
 
 
@@ -567,13 +567,13 @@ def clone(input, *, memory_format=None):
     """A copy; torch's preserve_format keeps a dense layout (a transposed input clones to a
     transposed result) and makes anything else row-major."""
     attrs = {"memory_format": memory_format} if memory_format is not None else {}
-    return _cpu.apply(_clone, (input,), attrs)
+    return _dispatch.apply(_clone, (input,), attrs)
 
 
 def contiguous(input, memory_format=None):
     if input.is_contiguous():
         return input
-    return _cpu.apply(_contiguous, (input,))
+    return _dispatch.apply(_contiguous, (input,))
 
 
 def _cat_eager(*arrays, dim, dtype):
@@ -594,7 +594,7 @@ def cat(tensors, dim=0, *, out=None):
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, t in enumerate(tensors):
-        if not isinstance(t, _cpu.Tensor):
+        if not isinstance(t, _dispatch.Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
                             f"{type(t).__name__}")
     for i, t in enumerate(tensors):
@@ -618,7 +618,7 @@ def cat(tensors, dim=0, *, out=None):
                     f"Sizes of tensors must match except in dimension {dim}. Expected size "
                     f"{reference._data.shape[d]} but got size {t._data.shape[d]} for tensor "
                     f"number {i} in the list.")
-    result = _cpu.apply(_cat, tuple(t for _, t in kept), {"dim": dim, "dtype": dtype})
+    result = _dispatch.apply(_cat, tuple(t for _, t in kept), {"dim": dim, "dtype": dtype})
     if out is not None:
         from .elementwise import write_out
         return write_out(result, out)
@@ -670,7 +670,7 @@ def repeat(input, *sizes):
     for s in target:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
-    return _cpu.apply(_repeat, (input,), {"repeats": sizes})
+    return _dispatch.apply(_repeat, (input,), {"repeats": sizes})
 
 
 def _flip_eager(x, dims):
@@ -686,7 +686,7 @@ def flip(input, *dims):
         dims = dims[0]
     ndim = input._data.ndim
     dims = _wrap_dims(dims, ndim)
-    return _cpu.apply(_flip, (input,), {"dims": dims if ndim else ()})
+    return _dispatch.apply(_flip, (input,), {"dims": dims if ndim else ()})
 
 
 def resize_(self, *sizes):
@@ -864,20 +864,20 @@ for _name, _rule in {
     "permute": lambda ctx, grad: (permute(grad, _inverse_permutation(ctx.attrs["dims"])),),
     "squeeze": lambda ctx, grad: (reshape(grad, _input_shape(ctx)),),
     "unsqueeze": lambda ctx, grad: (squeeze(grad, ctx.attrs["dim"]),),
-    "slice": lambda ctx, grad: (_cpu.apply(_slice_backward, (grad,), {
+    "slice": lambda ctx, grad: (_dispatch.apply(_slice_backward, (grad,), {
         "shape": _input_shape(ctx), "index": ctx.attrs["index"]}),),
-    "slice_backward": lambda ctx, grad: (_cpu.apply_view(_slice, grad, {
+    "slice_backward": lambda ctx, grad: (_dispatch.apply_view(_slice, grad, {
         "index": ctx.attrs["index"]}),),
-    "diagonal": lambda ctx, grad: (_cpu.apply(_diagonal_backward, (grad,), dict(
+    "diagonal": lambda ctx, grad: (_dispatch.apply(_diagonal_backward, (grad,), dict(
         ctx.attrs, shape=_input_shape(ctx))),),
     "diagonal_backward": lambda ctx, grad: (diagonal(grad, ctx.attrs["offset"],
                                                      ctx.attrs["dim1"], ctx.attrs["dim2"]),),
-    "as_strided": lambda ctx, grad: (_cpu.apply(_as_strided_backward, (grad,),
-                                                _strided_attrs(ctx)),),
-    "as_strided_backward": lambda ctx, grad: (_cpu.apply(_as_strided_gather, (grad,),
-                                                         ctx.attrs),),
-    "as_strided_gather": lambda ctx, grad: (_cpu.apply(_as_strided_backward, (grad,),
-                                                       ctx.attrs),),
+    "as_strided": lambda ctx, grad: (_dispatch.apply(_as_strided_backward, (grad,),
+                                                     _strided_attrs(ctx)),),
+    "as_strided_backward": lambda ctx, grad: (_dispatch.apply(_as_strided_gather, (grad,),
+                                                              ctx.attrs),),
+    "as_strided_gather": lambda ctx, grad: (_dispatch.apply(_as_strided_backward, (grad,),
+                                                            ctx.attrs),),
     "clone": lambda ctx, grad: (grad,),
     "contiguous": lambda ctx, grad: (grad,),
     "flip": lambda ctx, grad: (flip(grad, ctx.attrs["dims"]),),

@@ -9,8 +9,8 @@ kthvalue report is unspecified in torch; here it is always the earliest one.
 import numpy as np
 
 from ... import dtypes as _dt
+from ... import dispatch as _dispatch
 from ...runtime import cpu as _cpu
-from ..tracing import check_not_tracing as _check_not_tracing
 from ...autograd.node import rename_node as _rename_node
 from ..registry import primitive
 from .elementwise import write_out as _write_out
@@ -21,7 +21,7 @@ from .shape import reshape as _reshape, wrap_dim as _wrap_dim
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "unique_consecutive",
            "equal", "allclose", "isclose"]
 
-_apply = _cpu.apply
+_apply = _dispatch.apply
 
 
 # ------------------------------------------------------------------ numpy implementations
@@ -257,7 +257,7 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
 
 
 def _check_other(name, other):
-    if not isinstance(other, _cpu.Tensor):
+    if not isinstance(other, _dispatch.Tensor):
         raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
 
@@ -292,5 +292,5 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when every element of `input` is close to `other` (see isclose)."""
     _check_other("allclose", other)
-    _check_not_tracing("allclose")  # a Python bool of the values
+    _dispatch.check_not_tracing("allclose")  # a Python bool of the values
     return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
