@@ -18,8 +18,10 @@ import sys
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import _INDEXING, _LAPACK, _MEMORY_KERNELS, _RANDOM, _SORTED, _index_placement
+from .c_kernels import _INDEXING, _LAPACK, _MEMORY_KERNELS, _index_placement
 from .lower import LOWERINGS
+from .lower.random import _RANDOM
+from .lower.sort import _SORTED
 from .c_layout import (Unsupported, _ElementTypes, _constant, _decode, _index_lines,
                        _memory_map, _numel, _offset, _row_major, _signature, _view_chain)
 

@@ -55,3 +55,5 @@ def _numel(shape):
 
 
 from . import copies, scans  # noqa: E402  (the families register their lowerings)
+from . import sort  # noqa: E402
+from . import random  # noqa: E402

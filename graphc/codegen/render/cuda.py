@@ -25,11 +25,14 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 
 
 def _refuse_what_has_no_cuda_form(kernel, graph):
+    op = graph.node(kernel["output"]).op
+    if kernel.get("ir") is not None and kernel["ir"].draws:
+        raise Unsupported(f"{op}: a draw (Philox on the device is not wired in yet) has no CUDA "
+                          "lowering")
     for field, what in (("gemm", "a BLAS product (cuBLAS is not called yet)"),
-                        ("lines", "a kernel of its own loops (its CUDA form is not rendered yet)"),
-                        ("random", "a draw (Philox on the device is not wired in yet)")):
+                        ("lines", "a kernel of its own loops (its CUDA form is not rendered yet)")):
         if kernel.get(field):
-            raise Unsupported(f"{graph.node(kernel['output']).op}: {what} has no CUDA lowering")
+            raise Unsupported(f"{op}: {what} has no CUDA lowering")
 
 
 def _extent(shape, strides):
