@@ -18,12 +18,13 @@ import sys
 from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
-from .c_kernels import _LAPACK, _SORTED
+from .c_kernels import _LAPACK
 from .c_layout import Unsupported, _constant, _numel, _offset, _signature
 from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
                           store_in_place)
 from . import kernel as k
 from .lower.elementwise import elementwise_ir, reduction_ir
+from .lower.sort import _SORTED
 from .render.c import C
 from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
 
@@ -372,7 +373,6 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             "result": printer.doprint(result),
             "output_pointer": target_pointer,
             "reduction": None,
-            "random": None,
             "gemm": None,
         }
         if reduction:
@@ -431,7 +431,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         kernel["split"] = split_loop(kernel)
     share_identical_kernels(kernels)
     for kernel in kernels:  # the fused kernels' IR (the lowered ones built theirs)
-        if not (kernel.get("lines") or kernel.get("ir") or kernel["gemm"] or kernel["random"]):
+        if not (kernel.get("lines") or kernel.get("ir") or kernel["gemm"]):
             reduction = kernel["reduction"]
             kernel["ir"] = elementwise_ir(kernel, ctype) if reduction is None else \
                 reduction_ir(kernel, ctype, reduction["op"], reduction["attrs"])

@@ -1,19 +1,8 @@
-"""The C kernels of values computed into memory of their own: matrix products (BLAS or a loop
-nest), sorts, linear algebra (LAPACK) and the draws of random ops. Each builder returns a
-kernel description for templates/c/elementwise.c.j2; `_MEMORY_KERNELS` finds the builder of an
-op."""
-from .. import dtypes as _dt
+"""The C kernels not yet built as kernel IR (codegen/lower): matrix products (BLAS or a loop
+nest) and linear algebra (LAPACK). Each builder returns a kernel description for
+templates/c/elementwise.c.j2; `_MEMORY_KERNELS` finds the builder of an op."""
 from .errors import ErrorKind, report
-from .c_layout import (Unsupported, _decode, _index_lines, _numel, _offset,
-                       _row_major, _signature)
-
-
-_RANDOM = ("uniform", "normal", "randperm", "bernoulli", "exponential", "randint",
-           "multinomial")
-
-
-_SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices", "median_all",
-           "mode_indices")
+from .c_layout import Unsupported, _decode, _numel, _offset, _signature
 
 
 _LINEAR_SYSTEMS = ("inverse", "det", "slogdet_sign", "slogdet_logabsdet", "solve", "cholesky")
@@ -63,7 +52,7 @@ def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, 
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
         **_signature(reads, [target_pointer], types),
         "numel": _numel(node.shape), "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None, "random": None,
+        "result": "", "output_pointer": target_pointer, "reduction": None,
         "gemm": None, "lines": lines, "fails": True, "comment": comment,
     }
 
@@ -160,101 +149,8 @@ def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, t
         "reduction": None if gemm else {"count": k, "dims": (len(loop_shape) - 2,),
                                         "op": "sum", "attrs": {}},
         "pointers": pointers, "more_results": [],
-        "random": None,
         "gemm": gemm,
     }
-
-
-def _randperm_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
-    recipe), through qsort on (key, index) pairs."""
-    n = node.attrs["n"]
-    lines = _allocate([("graphc_keyed", "keyed", n)])
-    lines += [f"for (int64_t b = 0; b < {-(-n // 2)}; b++) {{  /* two keys per Philox block */",
-              "    uint32_t w[4];",
-              "    graphc_philox(seed, offset + (uint64_t)b, w);",
-              "    for (int64_t k = 0; k < 2; k++) {",
-              "        const int64_t i = 2 * b + k;",
-              f"        if (i < {n}) {{",
-              "            keyed[i].key = ((uint64_t)w[2 * k] << 32) | w[2 * k + 1];",
-              "            keyed[i].index = i;",
-              "        }", "    }", "}",
-              f"qsort(keyed, {n}, sizeof *keyed, graphc_keyed_compare);",
-              f"for (int64_t i = 0; i < {n}; i++)",
-              f"    {target_pointer}[i] = keyed[i].index;"] + _release(["keyed"])
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"randperm draw {index} ({n} values)", comment="keys, then one sort")
-
-
-def _sort_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, draw=None):
-    """sort/argsort, topk, kthvalue, median and nanmedian: each line along `dim` copied as
-    (value, index) pairs and qsort-ed in eager's stable order (equal values keep their order;
-    NaN last ascending, first descending), then the positions the op asks for written out."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    if node.op == "median_all":  # all elements as one line
-        dim, others, size = None, [], _numel(shape)
-    else:
-        dim = node.attrs["dim"] % len(shape)
-        others, size = [(n, d) for d, n in enumerate(shape) if d != dim], shape[dim]
-    descending = node.attrs.get("descending") or node.attrs.get("largest", False)
-    order = "graphc_descending" if descending else "graphc_ascending"
-    lines = _allocate([("graphc_ranked", "line", size)]) + [
-             f"for (int64_t o = 0; o < {_numel(n for n, _ in others)}; o++) {{"]
-    lines += ["    " + line for line in _decode("o", others)]
-    if dim is None:
-        read = _offset(tuple(shape), *layouts[source], flat=False)
-        lines += [f"    for (int64_t i = 0; i < {size}; i++) {{"]
-        lines += ["        " + line for line in _index_lines(tuple(shape))]
-        lines += [f"        line[i].value = {pointer_of[source]}[{read}];",
-                  "        line[i].index = i;", "    }"]
-    else:
-        read = _offset(tuple(shape), *layouts[source], flat=False)
-        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {size}; idx{dim}++) {{",
-                  f"        line[idx{dim}].value = {pointer_of[source]}[{read}];",
-                  f"        line[idx{dim}].index = idx{dim};", "    }"]
-    lines += [f"    qsort(line, {size}, sizeof *line, {order});"]
-    # the result, row-major over the input's shape with `count` along dim
-    count = {"sort_indices": size, "topk_indices": node.attrs.get("k")}.get(node.op, 1)
-    if dim is not None:
-        kept = tuple(shape[:dim]) + (count,) + tuple(shape[dim + 1:])
-        written = _offset(kept, kept, _row_major(kept), 0, flat=False)
-    if node.op in ("sort_indices", "topk_indices"):
-        lines += [f"    for (int64_t idx{dim} = 0; idx{dim} < {count}; idx{dim}++)",
-                  f"        {target_pointer}[{written}] = line[idx{dim}].index;"]
-    elif node.op == "mode_indices":  # the end of the first longest run of equal values
-        lines += ["    int64_t best = 0, longest = -1, start = 0;",
-                  f"    for (int64_t j = 0; j < {size}; j++) {{",
-                  "        if (j > 0 && !(line[j].value == line[j - 1].value))",
-                  "            start = j;  /* NaN equals nothing: a run of its own */",
-                  "        if (j - start > longest) {",
-                  "            longest = j - start;", "            best = j;", "        }",
-                  "    }",
-                  f"    const int64_t idx{dim} = 0;",
-                  f"    {target_pointer}[{written}] = line[best].index;"]
-    elif node.op == "kthvalue_indices":
-        lines += [f"    const int64_t idx{dim} = 0;",
-                  f"    {target_pointer}[{written}] = line[{node.attrs['k'] - 1}].index;"]
-    else:  # medians: NaN sorts last, so `present` values come first
-        lines += [f"    int64_t present = {size};",
-                  "    while (present > 0 && line[present - 1].value != line[present - 1].value)",
-                  "        present--;"]
-        if node.attrs["ignore_nan"]:
-            pick = "line[(present > 0 ? present - 1 : 0) / 2]"
-        else:  # torch.median: the first NaN, if any
-            pick = f"line[present < {size} ? present : ({size} - 1) / 2]"
-        if node.op == "median_all":
-            lines += [f"    {target_pointer}[0] = present == 0 || "
-                      + ("0" if node.attrs["ignore_nan"] else f"present < {size}")
-                      + f" ? NAN : {pick}.value;"]
-        else:
-            lines += [f"    const int64_t idx{dim} = 0;",
-                      f"    {target_pointer}[{written}] = {pick}.index;"]
-    lines += ["}"] + _release(["line"])
-    return _lines_kernel(position, graph, node, f"{node.op} of %{source}"
-                         + ("" if dim is None else f" along dim {dim}"),
-                         [pointer_of[source]], target_pointer, types, lines,
-                         comment="each line sorted in eager's stable order")
 
 
 def _linalg_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
@@ -452,167 +348,12 @@ def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_
                          comment="one matrix of the batch at a time")
 
 
-def _multinomial_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                        index):
-    """multinomial, as graphc.random specifies it: every probability checked first (eager's
-    RuntimeErrors), then per row either inverse-CDF sampling with replacement (the first
-    cumulative sum above v * total, never past the last positive weight) or, without, the
-    first `num_samples` of a stable sort by -log(1 - v) / p."""
-    source = node.inputs[0]
-    shape, strides, base = layouts[source]
-    k = shape[-1]
-    rows = _numel(shape[:-1])
-    samples, replacement = node.attrs["num_samples"], node.attrs["replacement"]
-    row_stride = strides[-2] if len(shape) == 2 else 0
-    p = f"{pointer_of[source]}[{base} + r * {row_stride} + i * {strides[-1]}]"
-    lines = [f"for (int64_t r = 0; r < {rows}; r++)  /* the checks eager makes first */",
-             f"    for (int64_t i = 0; i < {k}; i++)",
-             f"        if (!isfinite((double){p}) || {p} < 0) {{",
-             *["            " + line for line in report(
-                 ErrorKind.MULTINOMIAL_INVALID_PROBABILITY)], "            return 1;", "        }",
-             f"for (int64_t r = 0; r < {rows}; r++) {{",
-             "    double total = 0.0;",
-             f"    for (int64_t i = 0; i < {k}; i++)",
-             f"        total += {p};",
-             "    if (!(total > 0)) {",
-             *["        " + line for line in report(ErrorKind.MULTINOMIAL_NONPOSITIVE_SUM)],
-             "        return 1;", "    }", "}",
-             *_allocate([("double", "cumulative", k), ("graphc_ranked", "line", k)]),
-             f"for (int64_t r = 0; r < {rows}; r++) {{"]
-    if replacement:
-        lines += ["    double running = 0.0;", "    int64_t last_positive = 0;",
-                  f"    for (int64_t i = 0; i < {k}; i++) {{",
-                  f"        running += {p};", "        cumulative[i] = running;",
-                  f"        if ({p} > 0)", "            last_positive = i;", "    }",
-                  f"    for (int64_t j = 0; j < {samples}; j++) {{",
-                  f"        const double v = graphc_uniform53(seed, offset, r * {samples} + j);",
-                  f"        const double target = v * cumulative[{k - 1}];",
-                  f"        int64_t low = 0, high = {k};  /* the first cumulative > target */",
-                  "        while (low < high) {",
-                  "            const int64_t middle = (low + high) / 2;",
-                  "            if (cumulative[middle] > target)",
-                  "                high = middle;", "            else",
-                  "                low = middle + 1;", "        }",
-                  f"        {target_pointer}[r * {samples} + j] = "
-                  "low < last_positive ? low : last_positive;", "    }"]
-    else:
-        lines += [f"    for (int64_t i = 0; i < {k}; i++) {{",
-                  f"        const double v = graphc_uniform53(seed, offset, r * {k} + i);",
-                  f"        line[i].value = {p} > 0 ? -log(1.0 - v) / {p} : INFINITY;",
-                  "        line[i].index = i;", "    }",
-                  f"    qsort(line, {k}, sizeof *line, graphc_ascending);",
-                  f"    for (int64_t j = 0; j < {samples}; j++)",
-                  f"        {target_pointer}[r * {samples} + j] = line[j].index;"]
-    lines += ["}"] + _release(["cumulative", "line"])
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"multinomial draw {index} ({rows} x {samples}, "
-                        f"{'with' if replacement else 'without'} replacement)",
-                        [pointer_of[source]], comment="checks, then each row drawn")
-
-
-def _draw_kernel(position, graph, node, target_pointer, types, index, lines, summary, reads=(),
-                 comment="element i of the draw, in row-major order: eager's numbers"):
-    """A draw written as its own C lines, taking the (seed, offset) the call claimed."""
-    signature = _signature(list(reads), [target_pointer], types)
-    return _lines_kernel(position, graph, node, summary, list(reads), target_pointer, types,
-                         lines, comment) | {
-        "parameters": f"uint64_t seed, uint64_t offset, {signature['parameters']}",
-        "arguments": f"seed{index}, offset{index}, {signature['arguments']}",
-    }
-
-
-def _word_draw_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """bernoulli, exponential_ and randint from Philox words, as graphc.random specifies them:
-    bernoulli compares word * 2^-32 with p (a number or a tensor of probabilities);
-    exponential_ is -log(1 - v) / lambd on the normal recipe's uniforms; randint is
-    low + word % span (two words per value when the span passes 2^32)."""
-    shape = tuple(node.shape)
-    n = _numel(shape)
-    reads, prologue = [], []
-    if node.op == "bernoulli":
-        per_block, p = 4, node.inputs[0]
-        if p in layouts:  # a tensor of probabilities, each checked as eager checks them
-            reads.append(pointer_of[p])
-            p = f"(double){pointer_of[p]}[{_offset(shape, *layouts[p], flat=False)}]"
-            prologue = _index_lines(shape) + [f"if (!({p} >= 0 && {p} <= 1)) {{",
-                                              *["    " + line for line in report(
-                                                  ErrorKind.BERNOULLI_P_OUT_OF_RANGE)],
-                                              "    return 1;", "}"]
-        value = f"((double)w[k] * 0x1p-32 < {p}) ? 1 : 0"
-    elif node.op == "exponential":
-        bits = 24 if node.dtype is _dt.float32 else 53
-        per_block = 4 if bits <= 32 else 2
-        value = f"-log(1.0 - uniform[k]) / {float(node.attrs['lambd'])!r}"
-        prologue = None  # uniforms, not raw words
-    else:
-        low, span = int(node.attrs["low"]), int(node.attrs["high"]) - int(node.attrs["low"])
-        if span <= 1 << 32:
-            per_block, word = 4, "(uint64_t)w[k]"
-        else:
-            per_block, word = 2, "(((uint64_t)w[2 * k] << 32) | w[2 * k + 1])"
-        drawn = word if span == 1 << 64 else f"{word} % {span}u"
-        value = f"(int64_t)((uint64_t){low} + {drawn})"
-    if prologue is None:
-        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
-                 "    double uniform[4];",
-                 f"    graphc_uniform_block(seed, offset, b, {bits}, uniform);"]
-    else:
-        lines = [f"for (int64_t b = 0; b < {-(-n // per_block)}; b++) {{",
-                 "    uint32_t w[4];",
-                 "    graphc_philox(seed, offset + (uint64_t)b, w);"]
-    lines += [f"    for (int64_t k = 0; k < {per_block}; k++) {{",
-              f"        const int64_t i = b * {per_block} + k;",
-              f"        if (i >= {n})", "            break;"]
-    lines += ["        " + line for line in (prologue or [])]
-    lines += [f"        {target_pointer}[i] = {value};", "    }", "}"]
-    return _draw_kernel(position, graph, node, target_pointer, types, index, lines,
-                        f"{node.op} draw {index} ({n} values)", reads)
-
-
-def _random_kernel(position, graph, node, target_pointer, layouts, pointer_of, types, index):
-    """A draw of uniform or normal numbers, element i from the stream word graphc.random's
-    recipe assigns to it (the runner claims seed and offset from the generator per call)."""
-    ctype, dtype = types.of(target_pointer), node.dtype
-    numel = _numel(node.shape)
-    attrs = node.attrs
-    bits = 24 if dtype is _dt.float32 else 53
-    per_block = 4 if bits <= 32 else 2
-    value = "values[k]"
-    if node.op == "uniform":
-        if (attrs["low"], attrs["high"]) != (0.0, 1.0):
-            value = f"({float(attrs['high']) - float(attrs['low'])!r} * {value} + {float(attrs['low'])!r})"
-    elif (attrs["mean"], attrs["std"]) != (0.0, 1.0):
-        value = f"({value} * {float(attrs['std'])!r} + {float(attrs['mean'])!r})"
-    random = {"block": f"graphc_{node.op}_block", "bits": bits, "per_block": per_block,
-              "blocks": -(-numel // per_block), "ragged": numel % per_block != 0,
-              "value": f"({ctype}){value}"}
-    return {
-        "name": f"kernel{position}_{node.op}",
-        "output": node.name,
-        "summary": f"{node.op} draw {index} ({numel} values)",
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": f"uint64_t seed, uint64_t offset, {ctype} *restrict {target_pointer}",
-        "arguments": f"seed{index}, offset{index}, {target_pointer}",
-        "numel": numel, "loads": [], "temporaries": [],
-        "result": "", "output_pointer": target_pointer, "reduction": None,
-        "random": random,
-        "gemm": None,
-    }
-
-
 # the lowerings not yet moved to codegen/lower, by family (lower/__init__.py merges them)
 _MEMORY_KERNELS = {
     # products
     "matmul": _matmul_kernel,
-    # sorting
-    **{op: _sort_kernel for op in _SORTED},
     # linear algebra
     **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
     **{op: _factorisation_kernel for op in _FACTORISATIONS},
     "matrix_norm": _matrix_norm_kernel,
-    # draws
-    "randperm": _randperm_kernel, "uniform": _random_kernel, "normal": _random_kernel,
-    "bernoulli": _word_draw_kernel, "exponential": _word_draw_kernel,
-    "randint": _word_draw_kernel, "multinomial": _multinomial_kernel,
 }

@@ -297,6 +297,19 @@ def walk(statements):
             yield from walk(statement.otherwise)
 
 
+# a fixed-size array of the block it is declared in (a Philox block's words, per iteration of a
+# parallel loop: scratch arrays are shared by every iteration)
+@dataclasses.dataclass(frozen=True)
+class Array:
+    """`ctype name[count];`, local to the statements around it."""
+    name: str
+    ctype: str
+    count: int
+
+
+__all__ += ["Array"]
+
+
 # ------------------------------------------------------------------------------ index maths
 
 def multi_index(flat, shape, prefix="idx", dims=None):

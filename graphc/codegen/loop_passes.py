@@ -40,7 +40,7 @@ def split_loop(kernel):
     as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
     shape = kernel.get("loop_shape")
     if not kernel.get("indexed") or not shape or len(shape) < 2 or shape[-1] < 2 or (
-            kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines")):
+            kernel["reduction"] or kernel["gemm"] or kernel.get("lines")):
         return None
     return {"outer": _numel(shape) // shape[-1], "inner": shape[-1]}
 
@@ -48,7 +48,7 @@ def split_loop(kernel):
 def _is_output_loop(kernel):
     """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
     return kernel["output_pointer"].startswith("out") and not (
-        kernel["reduction"] or kernel["gemm"] or kernel["random"] or kernel.get("lines"))
+        kernel["reduction"] or kernel["gemm"] or kernel.get("lines"))
 
 
 def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):

@@ -10,7 +10,8 @@ import dataclasses
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import _MEMORY_KERNELS, _RANDOM
+from .c_kernels import _MEMORY_KERNELS
+from .lower.random import _RANDOM
 from .lower.index import _INDEXING, _index_placement
 from .c_layout import (Unsupported, _ElementTypes, _memory_map, _row_major, _view_chain)
 from .lower import LOWERINGS

@@ -41,7 +41,7 @@ def entry(position, graph, node, summary, ir, types, draw=None, arguments=None):
         "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
         "parameters": ", ".join(parameters), "arguments": arguments or ", ".join(names),
         "numel": _numel(node.shape), "loads": [], "temporaries": [],
-        "result": "", "output_pointer": ir.writes[0], "reduction": None, "random": None,
+        "result": "", "output_pointer": ir.writes[0], "reduction": None,
         "gemm": None, "ir": ir, "lines": C.body(ir), "fails": ir.checks(),
         "comment": ir.comment,
     }
@@ -56,3 +56,5 @@ def _numel(shape):
 
 from . import copies, scans  # noqa: E402  (the families register their lowerings)
 from . import index  # noqa: E402
+from . import sort  # noqa: E402
+from . import random  # noqa: E402

@@ -8,6 +8,9 @@ from .. import kernel as k
 _PRECEDENCE = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4,
                "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 _SELECT, _UNARY, _ATOM = 0, 7, 8
+# the bitwise operators of 64-bit words built from two 32-bit ones: | between == and &&, << between
+# the comparisons and + (its right operand binds tighter)
+_PRECEDENCE.update({"|": 2.5, "<<": 4.5})
 
 
 class Dialect:
@@ -22,6 +25,8 @@ class Dialect:
             return value
         if isinstance(value, bool):
             return "1" if value else "0"
+        if isinstance(value, int) and const.ctype in ("uint32_t", "uint64_t"):
+            return f"{value}u"  # an unsigned literal: a span up to 2^64 - 1
         if isinstance(value, int) and const.ctype not in ("float", "double"):
             return str(value) if value >= -2 ** 63 else f"({value + 1} - 1)"
         text = repr(float(value))
@@ -62,7 +67,7 @@ class Dialect:
             # the right operand of - / % binds tighter than its parent: a - (b - c); an &&
             # under || is parenthesised for the reader (and for gcc's -Wparentheses)
             left = precedence + 2 if e.op == "||" else precedence
-            right = max(left, precedence + (e.op in "-/%" or e.op in ("<", "<=", ">", ">=")))
+            right = max(left, precedence + (e.op in "-/%" or e.op in ("<", "<=", ">", ">=", "<<")))
             return (f"{self.expression(e.left, left)} {e.op} "
                     f"{self.expression(e.right, right)}"), precedence
         if isinstance(e, k.Unary):
@@ -122,6 +127,8 @@ class Dialect:
             if s.comment:
                 header[-1] += f"  /* {s.comment} */"
             return lines + header + self.statements(s.body, release, "    ") + ["}"]
+        if isinstance(s, k.Array):
+            return [f"{s.ctype} {s.name}[{s.count}];"]
         raise TypeError(f"not a kernel statement: {s!r}")
 
     # ---------------------------------------------------------------- kernels

@@ -72,21 +72,20 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 
 
 def _refuse_what_has_no_cuda_form(kernel, graph):
+    op = graph.node(kernel["output"]).op
     ir = kernel.get("ir")
-    if ir is None and kernel.get("lines"):
-        raise Unsupported(f"{graph.node(kernel['output']).op}: a kernel not built as kernel IR "
-                          "yet has no CUDA form")
-    if ir is not None:
-        called = {e.function for s in k.walk(ir.body) for e in _calls(s)
-                  if e.function.startswith(_HOST_ROUTINES)}
-        if ir.draws or called:
-            raise Unsupported(f"{graph.node(kernel['output']).op}: a kernel calling "
-                              f"{', '.join(sorted(called)) or 'the generator'} has no CUDA "
-                              "lowering yet")
-    for field, what in (("gemm", "a BLAS product (cuBLAS is not called yet)"),
-                        ("random", "a draw (Philox on the device is not wired in yet)")):
-        if kernel.get(field):
-            raise Unsupported(f"{graph.node(kernel['output']).op}: {what} has no CUDA lowering")
+    if kernel.get("gemm"):
+        raise Unsupported(f"{op}: a BLAS product (cuBLAS is not called yet) has no CUDA lowering")
+    if ir is None:
+        raise Unsupported(f"{op}: a kernel not built as kernel IR yet has no CUDA form")
+    if ir.draws:
+        raise Unsupported(f"{op}: a draw (Philox on the device is not wired in yet) has no CUDA "
+                          "lowering")
+    called = {e.function for s in k.walk(ir.body) for e in _calls(s)
+              if e.function.startswith(_HOST_ROUTINES)}
+    if called:
+        raise Unsupported(f"{op}: a kernel calling {', '.join(sorted(called))} (a host "
+                          "library's routine) has no CUDA lowering yet")
 
 
 # routines of the host's libraries (LAPACK, BLAS, qsort) and the C backend's draws: the math
