@@ -1,5 +1,4 @@
-"""The C kernels not yet built as kernel IR (codegen/lower): matrix products (BLAS or a loop
-nest) and linear algebra (LAPACK). Each builder returns a kernel description for
+"""The C kernels not yet built as kernel IR (codegen/lower): linear algebra through LAPACK. Each builder returns a kernel description for
 templates/c/elementwise.c.j2; `_MEMORY_KERNELS` finds the builder of an op."""
 from .errors import ErrorKind, report
 from .c_layout import Unsupported, _decode, _numel, _offset, _signature
@@ -54,102 +53,6 @@ def _lines_kernel(position, graph, node, summary, reads, target_pointer, types, 
         "numel": _numel(node.shape), "loads": [], "temporaries": [],
         "result": "", "output_pointer": target_pointer, "reduction": None,
         "gemm": None, "lines": lines, "fails": True, "comment": comment,
-    }
-
-
-BLAS_MINIMUM = 16384  # multiply-adds below which a loop nest beats a BLAS call
-
-
-def _blas_operand(rows, columns, row_stride, column_stride):
-    """(transposed?, leading dimension) for a row-major BLAS call, or None."""
-    if column_stride == 1 and row_stride >= max(columns, 1):
-        return False, row_stride
-    if row_stride == 1 and column_stride >= max(rows, 1):
-        return True, column_stride
-    return None
-
-
-def _gemm_lines(a, b, a_layout, b_layout, batch, m, k, n, pointers, target, ctype):
-    """C lines calling BLAS once per batch entry, or None when the layouts do not allow it."""
-    from . import blas
-    if blas.library_dir() is None or m * n * k < BLAS_MINIMUM:
-        return None
-    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = a_layout, b_layout
-    left = _blas_operand(m, k, a_strides[-2], a_strides[-1])
-    right = _blas_operand(k, n, b_strides[-2], b_strides[-1])
-    if left is None or right is None:
-        return None
-    lines = []
-    batch_count = _numel(batch)
-    a_offset = _offset(batch, tuple(a_shape[:-2]), tuple(a_strides[:-2]), a_base, flat=False)
-    b_offset = _offset(batch, tuple(b_shape[:-2]), tuple(b_strides[:-2]), b_base, flat=False)
-    lines.append(f"for (int64_t batch = 0; batch < {batch_count}; batch++) {{")
-    lines += ["    " + line for line in _decode("batch", [(s, d) for d, s in enumerate(batch)])]
-    one = "1.0f" if ctype == "float" else "1.0"
-    zero = "0.0f" if ctype == "float" else "0.0"
-    lines.append(f"    {blas.GEMM[ctype]}(101, {112 if left[0] else 111}, {112 if right[0] else 111}, "
-                 f"{m}, {n}, {k}, {one}, {pointers[a]} + ({a_offset}), {left[1]}, "
-                 f"{pointers[b]} + ({b_offset}), {right[1]}, {zero}, {target} + batch * {m * n}, {n});")
-    lines.append("}")
-    return lines
-
-
-def _matmul_kernel(position, graph, node, target_pointer, layouts, pointer_of, types,
-                   draw=None):
-    """out[..., i, j] = sum_k a[..., i, k] * b[..., k, j]: BLAS for products big enough to pay
-    for the call (operands passed in place, transposed when that is their layout), else a
-    reduction over k of the loop (batch..., i, k, j) reading both operands through their
-    strides."""
-    import numpy as np
-    a, b = node.inputs
-    (a_shape, a_strides, a_base), (b_shape, b_strides, b_base) = layouts[a], layouts[b]
-    # a vector is a one-row matrix on the left and a one-column matrix on the right (the
-    # product's memory is the same with that dim dropped, as torch drops it)
-    if len(a_shape) == 1:
-        a_shape, a_strides = (1,) + tuple(a_shape), (a_shape[0] * a_strides[0],) + tuple(a_strides)
-    if len(b_shape) == 1:
-        b_shape, b_strides = tuple(b_shape) + (1,), tuple(b_strides) + (1,)
-    batch = tuple(np.broadcast_shapes(tuple(a_shape[:-2]), tuple(b_shape[:-2])))
-    m, k, n = a_shape[-2], a_shape[-1], b_shape[-1]
-    pointers = [pointer_of[a]] if pointer_of[a] == pointer_of[b] else [pointer_of[a], pointer_of[b]]
-    signature = _signature(pointers, [target_pointer], types)
-    if len(pointers) == 2 and (a_base or b_base):
-        # each operand's start is passed (`in0_data + 256`), so that the products of an
-        # unrolled loop's steps are one function (see loop_passes.share_identical_kernels)
-        signature["arguments"] = ", ".join(
-            [f"{pointer} + {base}" if base else pointer
-             for pointer, base in zip(pointers, (a_base, b_base))] + [target_pointer])
-        a_base = b_base = 0
-    gemm = _gemm_lines(a, b, (a_shape, a_strides, a_base), (b_shape, b_strides, b_base), batch,
-                       m, k, n, pointer_of, target_pointer, types.compute)
-    loop_shape = batch + (m, k, n)
-    # both operands on the loop (batch..., i, k, j): a has no j, b no i
-    a_layout = (tuple(a_shape[:-2]) + (m, k, 1),
-                tuple(a_strides[:-2]) + (a_strides[-2], a_strides[-1], 0), a_base)
-    b_layout = (tuple(b_shape[:-2]) + (1, k, n),
-                tuple(b_strides[:-2]) + (0, b_strides[-2], b_strides[-1]), b_base)
-    numel = _numel(node.shape)
-    return {
-        "name": f"kernel{position}_matmul",
-        "output": node.name,
-        "summary": f"matmul of %{a} [{', '.join(map(str, a_shape))}] and %{b} "
-                   f"[{', '.join(map(str, b_shape))}]",
-        "nodes": [f"%{node.name} = matmul"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        **signature,
-        "numel": numel,
-        "loop_shape": loop_shape,
-        "loads": [{"symbol": "left", "pointer": pointer_of[a], "layout": a_layout,
-                   "offset": _offset(loop_shape, *a_layout, flat=False)},
-                  {"symbol": "right", "pointer": pointer_of[b], "layout": b_layout,
-                   "offset": _offset(loop_shape, *b_layout, flat=False)}],
-        "temporaries": [],
-        "result": "left * right",
-        "output_pointer": target_pointer,
-        "reduction": None if gemm else {"count": k, "dims": (len(loop_shape) - 2,),
-                                        "op": "sum", "attrs": {}},
-        "pointers": pointers, "more_results": [],
-        "gemm": gemm,
     }
 
 
@@ -350,8 +253,6 @@ def _matrix_norm_kernel(position, graph, node, target_pointer, layouts, pointer_
 
 # the lowerings not yet moved to codegen/lower, by family (lower/__init__.py merges them)
 _MEMORY_KERNELS = {
-    # products
-    "matmul": _matmul_kernel,
     # linear algebra
     **{op: _linalg_kernel for op in _LINEAR_SYSTEMS},
     **{op: _factorisation_kernel for op in _FACTORISATIONS},

@@ -58,3 +58,4 @@ from . import copies, scans  # noqa: E402  (the families register their lowering
 from . import index  # noqa: E402
 from . import sort  # noqa: E402
 from . import random  # noqa: E402
+from . import matmul  # noqa: E402

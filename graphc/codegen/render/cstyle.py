@@ -87,6 +87,8 @@ class Dialect:
         if isinstance(e, k.Address):
             if e.offset is None:
                 return f"&{e.name}", _UNARY
+            if e.offset == k.Const(0):
+                return e.name, _ATOM
             return f"{e.name} + {self.expression(e.offset, 6)}", 5
         raise TypeError(f"not a kernel expression: {e!r}")
 
