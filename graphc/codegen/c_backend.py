@@ -18,12 +18,12 @@ import sys
 from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
-from .c_kernels import _LAPACK
 from .c_layout import Unsupported, _constant, _numel, _offset, _signature
 from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
                           store_in_place)
 from . import kernel as k
 from .lower.elementwise import elementwise_ir, reduction_ir
+from .lower.linalg import LAPACK_OPS
 from .lower.sort import _SORTED
 from .render.c import C
 from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
@@ -450,7 +450,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
-        lapack=_lapack_declaration(ctype) if any(n.op in _LAPACK for n in graph.nodes)
+        lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
         else None)
     return source, dtype, ctype, reductions, randoms
 

@@ -1,6 +1,6 @@
-"""Index arithmetic over strided memory, shared by the C backend and its kernels: where the
-element at a loop's multi-index lives in an operand (`_offset`), the multi-index of a flat
-index, views as affine maps, kernels' C signatures and element types, and `Unsupported`."""
+"""Layouts of strided memory, shared by the scheduler and the lowerings: whether an operand is
+read at the loop's flat index (`_offset` gives "i") or through its strides, views as affine
+maps, kernels' signatures and element types, and `Unsupported`."""
 import math
 
 from ..ir.registry import REGISTRY
@@ -88,33 +88,6 @@ def _dense(shape, strides):
             return False
         expected *= size
     return True
-
-
-def _index_lines(shape):
-    """C statements computing idx0 .. idx{n-1} from the flat index i (row-major)."""
-    if not shape:
-        return []
-    lines = ["int64_t rest = i;"]
-    for d in range(len(shape) - 1, -1, -1):
-        if d == 0:
-            lines.append("const int64_t idx0 = rest;")
-        else:
-            lines.append(f"const int64_t idx{d} = rest % {shape[d]}; rest /= {shape[d]};")
-    return lines
-
-
-def _decode(variable, sizes_and_dims):
-    """C lines setting idx{d} for each (size, d), row-major, from the flat index `variable`."""
-    if not sizes_and_dims:
-        return []
-    lines = [f"int64_t rest_{variable} = {variable};"]
-    for position in range(len(sizes_and_dims) - 1, -1, -1):
-        size, d = sizes_and_dims[position]
-        if position == 0:
-            lines.append(f"const int64_t idx{d} = rest_{variable};")
-        else:
-            lines.append(f"const int64_t idx{d} = rest_{variable} % {size}; rest_{variable} /= {size};")
-    return lines
 
 
 class _ElementTypes(dict):

@@ -10,7 +10,6 @@ import dataclasses
 
 from .. import dtypes as _dt
 from ..ir.registry import REGISTRY
-from .c_kernels import _MEMORY_KERNELS
 from .lower.random import _RANDOM
 from .lower.index import _INDEXING, _index_placement
 from .c_layout import (Unsupported, _ElementTypes, _memory_map, _row_major, _view_chain)
@@ -55,7 +54,7 @@ _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64
 
 
 # the values computed into memory of their own, by the kernel of their lowering
-LOWERED = {**_MEMORY_KERNELS, **LOWERINGS}
+LOWERED = LOWERINGS
 
 
 def _PASS_THROUGH_VIEWS_OF(graph):

@@ -59,3 +59,4 @@ from . import index  # noqa: E402
 from . import sort  # noqa: E402
 from . import random  # noqa: E402
 from . import matmul  # noqa: E402
+from . import linalg  # noqa: E402

@@ -167,6 +167,8 @@ def used_names(statements):
         elif isinstance(e, k.Formula):
             found.update(e.reads)
         elif isinstance(e, k.Expr):
+            if isinstance(e, k.Address):
+                found.add(e.name)
             for field in e.__dataclass_fields__:
                 value = getattr(e, field)
                 for item in (value if isinstance(value, tuple) else (value,)):
