@@ -374,6 +374,9 @@ class CompiledFunction:
     def _call(self, args, kwargs):
         """The generic path: the signature computed and looked up (also where the rendered
         call path sends a call its guard refuses)."""
+        if self._backend.cannot_run:  # before the trace: nothing of the caller's runs
+            raise RuntimeError(f"graphc.compile(backend={self._backend.name!r}): "
+                               f"{self.__name__} cannot be called: {self._backend.cannot_run}")
         if self._closure_readers is None:
             self._closure_readers = _guarded_values(self._function, args)
         sourced = [source.value(args) for source in self._sources]
@@ -613,10 +616,14 @@ class CompiledFunction:
     def source(self, *args, **kwargs):
         """The C source of the latest compiled specialisation; given example arguments, the
         source of the specialisation they select, rendered without building a library or
-        running compiled code (the function runs eagerly once, as the trace)."""
+        running compiled code (the function runs eagerly once, as the trace). With a backend
+        that cannot run (CUDA), no call builds one: the latest is the latest rendered here."""
         if not args and not kwargs:
             return self._require_latest().source
-        return self._generate(args, kwargs).source
+        specialisation = self._generate(args, kwargs)
+        if self._backend.cannot_run:
+            self._latest = specialisation
+        return specialisation.source
 
     def _generate(self, args, kwargs):
         """The specialisation these arguments select, traced and rendered, not built: the
@@ -649,7 +656,9 @@ class CompiledFunction:
 
     def _require_latest(self):
         if self._latest is None:
-            raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: call it first")
+            first = "compiled.source(*example_args)" if self._backend.cannot_run else "call it"
+            raise RuntimeError(f"{self.__name__} has no compiled specialisation yet: {first} "
+                               "first")
         return self._latest
 
 

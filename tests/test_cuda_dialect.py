@@ -120,3 +120,81 @@ def test_kernels_without_a_cuda_form_are_refused_by_name(function, args, op):
     compiled = _compiled(function, *args)
     with pytest.raises(Unsupported, match=op):
         cuda.source_of(compiled._latest)
+
+
+# ------------------------------------------------------------------ graphc.compile(backend="cuda")
+
+
+def _scaled(x, y):
+    return (x * y).exp().sum(1), x.atan2(y) * 2
+
+
+@pytest.fixture
+def empty_cache(monkeypatch, tmp_path):
+    from graphc.codegen import cache
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GRAPHC_CACHE_DIR", str(folder))
+    cache._loaded.clear()
+    return folder
+
+
+def test_backend_cuda_renders_the_source_the_example_arguments_select(empty_cache):
+    """compiled.source(*example_args) with backend="cuda": the CUDA unit of the specialisation
+    those (CPU) tensors select, the same one the C backend's specialisation renders to;
+    source() then returns the latest rendered; nothing is built or cached."""
+    from graphc.codegen import backend
+    compiled = graphc.compile(_scaled, backend="cuda")
+    assert compiled._backend is backend.BACKENDS["cuda"]
+    with pytest.raises(RuntimeError, match=r"source\(\*example_args\) first"):
+        compiled.source()
+    x, y = graphc.randn(3, 4), graphc.randn(3, 4)
+    wide = graphc.randn(2, 5, dtype=graphc.float64), graphc.randn(2, 5, dtype=graphc.float64)
+    single = compiled.source(x, y)
+    assert compiled.source() == single
+    double = compiled.source(*wide)
+    assert compiled.source() == double != single
+    assert "__global__ void kernel" in single and "double" in double
+    assert not empty_cache.exists() or not any(p.is_file() for p in empty_cache.rglob("*"))
+    reference = _compiled(_scaled, x, y)  # the C backend's specialisation of the same call
+    assert single == cuda.source_of(reference._latest)
+
+
+def test_calling_a_cuda_compiled_function_raises_before_anything_runs():
+    """No CUDA runtime yet: a call raises RuntimeError before the trace, so nothing of the
+    caller's runs (no in-place update of a parameter, no Python side effect)."""
+    w = graphc.ones(3, requires_grad=True)
+    calls = []
+
+    def step(x):
+        calls.append(x)
+        loss = (w * x).sum()
+        loss.backward()
+        with graphc.no_grad():
+            w.sub_(0.5 * w.grad)
+            x.add_(1)
+        return loss
+    compiled = graphc.compile(step, backend="cuda")
+    x = graphc.arange(3.0)
+    for call in (lambda: compiled(x), lambda: compiled.repeat(3, x)):
+        with pytest.raises(RuntimeError, match="CUDA runtime is not built yet"):
+            call()
+    assert calls == [] and w.grad is None
+    np.testing.assert_array_equal(w.detach().numpy(), np.ones(3))
+    np.testing.assert_array_equal(x.numpy(), np.arange(3.0))
+
+
+def test_an_unknown_backend_name_raises_as_torch_does():
+    with pytest.raises(RuntimeError, match=r"^Invalid backend: 'cudnn'.*'cuda'"):
+        graphc.compile(_scaled, backend="cudnn")
+
+
+@pytest.mark.parametrize("function, args, op", [
+    (lambda a, b: a @ b, (graphc.randn(64, 64), graphc.randn(64, 64)), "matmul"),
+    (lambda x: x.sort().values, (graphc.randn(5),), "sort_indices"),
+    (lambda x: x + graphc.rand(3), (graphc.zeros(3),), "uniform"),
+])
+def test_source_names_the_op_that_has_no_cuda_lowering(function, args, op):
+    compiled = graphc.compile(function, backend="cuda")
+    with pytest.raises(graphc.CompileError, match=rf"{op}: .* has no CUDA lowering") as raised:
+        compiled.source(*args)
+    assert isinstance(raised.value.__cause__, Unsupported)

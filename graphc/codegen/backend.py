@@ -10,7 +10,7 @@ import dataclasses
 import functools
 from typing import Callable
 
-from . import c_backend, toolchain
+from . import c_backend, cuda_check, toolchain
 from .declarations import ffi_for
 
 __all__ = ["Backend", "BACKENDS", "InvalidBackend", "get", "cffi_loader"]
@@ -32,9 +32,15 @@ class Backend:
     parallel_flags: Callable[[], tuple]  # tried first; the build is retried without them
     source_suffix: str        # of the file handed to the compiler
     load: Callable            # (library path, declarations, cache folder) -> (ffi, lib)
+    # why a call cannot run code of this backend ("": it can); graphc.compile then refuses
+    # every call before tracing (nothing of the caller's runs), and only renders source
+    cannot_run: str = ""
 
     def key_parts(self):
-        """What of this backend a cache key covers: its name, compiler, version and flags."""
+        """What of this backend a cache key covers: its name, compiler, version and flags (a
+        backend that cannot run builds nothing: its name and flags, no compiler needed)."""
+        if self.cannot_run:
+            return [self.name, " ".join(self.flags())]
         path = self.find_compiler()
         return [self.name, path, toolchain.compiler_version(path), " ".join(self.flags()),
                 " ".join(self.parallel_flags())]
@@ -58,12 +64,35 @@ def _render_c(*args, **kwargs):
     return c_backend.render(*args, **kwargs)
 
 
+def _render_cuda(*args, **kwargs):
+    from .render import cuda  # the CUDA dialect loads sympy's C printer only when asked for
+    return cuda.render(*args, **kwargs)
+
+
+_NO_CUDA_RUNTIME = ("the CUDA runtime is not built yet: graphc renders the CUDA source of a "
+                    "compiled function (compiled.source(*example_args)) but cannot run it")
+
+
+def _nvcc():
+    found = cuda_check.nvcc()
+    if found is None:
+        raise toolchain.CompilerMissing("the CUDA backend needs nvcc, and none is on PATH")
+    return found
+
+
+def _no_cuda_runtime(library, cdef, folder):
+    raise RuntimeError(_NO_CUDA_RUNTIME)
+
+
 BACKENDS = {
     "c": Backend(name="c", render=_render_c, find_compiler=toolchain.compiler,
                  # read from toolchain at each use, where gcc's flags are set (and patched)
                  flags=functools.partial(getattr, toolchain, "FLAGS"),
                  parallel_flags=functools.partial(getattr, toolchain, "OPENMP"),
                  source_suffix=".c", load=cffi_loader),
+    "cuda": Backend(name="cuda", render=_render_cuda, find_compiler=_nvcc,
+                    flags=lambda: cuda_check.NVCC_CHECK_FLAGS, parallel_flags=tuple,
+                    source_suffix=".cu", load=_no_cuda_runtime, cannot_run=_NO_CUDA_RUNTIME),
 }
 _ALIASES = {None: "c", "inductor": "c"}  # torch's default names compile through C
 

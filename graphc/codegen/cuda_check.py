@@ -20,6 +20,8 @@ __all__ = ["cuda_template_dir", "render", "host_compiler", "nvcc", "build_emulat
 
 # -ffp-contract=off / --fmad=false: one rounding per operation, as numpy and the C backend
 EMULATION_FLAGS = ("-x", "c++", "-std=c++17", "-O2", "-pthread", "-fPIC", "-ffp-contract=off")
+# the check that a source is valid CUDA: nvcc's plain object build, nothing else
+NVCC_CHECK_FLAGS = ("-arch=sm_90", "-c")
 NVCC_FLAGS = ("-std=c++17", "-O2", "--fmad=false", "--expt-relaxed-constexpr", "-x", "cu")
 
 
