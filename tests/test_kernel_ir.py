@@ -8,6 +8,10 @@ import pytest
 import graphc
 from graphc.codegen import schedule
 from graphc.codegen import kernel as k
+from graphc.codegen import c_backend
+from graphc.codegen.c_layout import Unsupported
+from graphc.codegen.errors import ErrorKind
+from graphc.codegen.render import cuda
 
 
 def _kernels_of(monkeypatch, function, *arguments):
@@ -100,3 +104,143 @@ def test_indexing_kernels_check_and_accumulate_in_serial_loops(monkeypatch, op):
     body = body[:body.index("\n}\n")]
     for name in re.findall(r"const int64_t (\w+) = ", body):
         assert len(re.findall(rf"\b{name}\b", body)) > 1, f"{name} is never read"
+
+
+# ------------------------------------------------------------------------------ sorts and draws
+
+def _kernels(function, *args):
+    """The scheduled kernels (each with its IR, where it has one) of `function` compiled for
+    `args`, after one call (so the specialisation exists)."""
+    compiled = graphc.compile(function, fullgraph=True)
+    compiled(*args)
+    specialisation = compiled._latest
+    unit = c_backend.render(specialisation.graph, *specialisation.render_arguments,
+                            dialect=lambda unit: unit)[0]
+    return {kernel["name"]: kernel for kernel in unit["kernels"]}, compiled
+
+
+def _ir_of(kernels, op):
+    (ir,) = [kernel["ir"] for name, kernel in kernels.items() if name.endswith(f"_{op}")]
+    return ir
+
+
+def _declared_but_unused(lines):
+    """Names a kernel's C lines declare (`T name = ...;`, `T name[n];`) and never read again."""
+    text = "\n".join(lines)
+    declared = re.findall(r"^\s*(?:const )?[a-z_0-9]+ \*?(\w+)(?: =|\[\d+\];)", text, re.M)
+    return [name for name in declared if len(re.findall(rf"\b{name}\b", text)) < 2]
+
+
+
+_DRAWS = {
+    "uniform": lambda x: x + graphc.rand(7),
+    "normal": lambda x: x + graphc.randn(7, dtype=graphc.float64).float(),
+    "exponential": lambda x: x + graphc.empty(7).exponential_(2.0),
+    "randint": lambda x: x + graphc.randint(-3, 2 ** 40, (7,)).float(),
+    "bernoulli": lambda x: x.bernoulli(0.25),
+    "randperm": lambda x: x + graphc.randperm(7).float(),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_DRAWS))
+def test_draws_are_parallel_loops_over_philox_blocks_with_the_last_block_bounded(op):
+    """Each draw's blocks are independent: its block loop is parallel with nothing that stops
+    it (the ragged last block is bounded, not broken out of), and the numbers are eager's."""
+    x = graphc.zeros(7)
+    kernels, compiled = _kernels(_DRAWS[op], x)
+    ir = _ir_of(kernels, op)
+    assert ir.draws
+    blocks = [s for s in ir.body if isinstance(s, k.Loop) and s.var == "b"]
+    assert len(blocks) == 1 and blocks[0].kind == k.PARALLEL
+    assert not [s for s in k.walk(blocks[0].body) if isinstance(s, (k.Break, k.Check))]
+    graphc.manual_seed(11)
+    drawn = compiled(x)
+    graphc.manual_seed(11)
+    np.testing.assert_array_equal(drawn.numpy(), _DRAWS[op](x).numpy())
+
+
+def test_a_long_draw_is_spread_over_threads_and_a_checked_one_is_not():
+    """The C of a long uniform draw puts OpenMP on its block loop; bernoulli of a probability
+    tensor checks each probability in order (eager's first bad one), so its loop stays serial."""
+    x = graphc.full((300001,), 0.5)
+    kernels, _ = _kernels(lambda p: (graphc.rand(300001) + p, graphc.bernoulli(p)), x)
+    uniform = "\n".join(_kernel_lines(kernels, "uniform"))
+    assert re.search(r"#pragma omp parallel for[^\n]*\n\s*for \(int64_t b = 0;", uniform)
+    bernoulli = _ir_of(kernels, "bernoulli")
+    assert [s.kind for s in k.walk(bernoulli.body) if isinstance(s, k.Check)] == [
+        ErrorKind.BERNOULLI_P_OUT_OF_RANGE]
+    assert "#pragma omp" not in "\n".join(_kernel_lines(kernels, "bernoulli"))
+
+
+def _kernel_lines(kernels, op):
+    (lines,) = [kernel["lines"] for name, kernel in kernels.items() if name.endswith(f"_{op}")]
+    return lines
+
+
+@pytest.mark.parametrize("function, op, size", [
+    (lambda x: x.sort(1)[0], "sort_indices", 4),
+    (lambda x: x.topk(2, 0)[0], "topk_indices", 3),
+    (lambda x: x.kthvalue(2, 1)[0], "kthvalue_indices", 4),
+    (lambda x: x.median(0)[0], "median_indices", 3),
+    (lambda x: x.nanmedian(), "median_all", 12),
+    (lambda x: x.mode(1)[0], "mode_indices", 4),
+])
+def test_sort_kernels_sort_each_line_once_into_one_scratch_line(function, op, size):
+    """A sort's kernel: one scratch line of (value, index) pairs as long as the sorted line,
+    one qsort per line in a serial loop (the lines share that scratch), and no index variable
+    its C declares without reading it."""
+    x = graphc.tensor([[3.0, 1.0, float("nan"), 1.0], [2.0, 2.0, 5.0, -1.0],
+                       [0.0, 7.0, float("nan"), 7.0]])
+    kernels, compiled = _kernels(function, x)
+    ir = _ir_of(kernels, op)
+    assert ir.scratch == [("graphc_ranked", "line", size)]
+    (lines,) = [s for s in ir.body if isinstance(s, k.Loop)]
+    assert lines.kind == k.SERIAL
+    sorts = [s for s in k.walk(lines.body) if isinstance(s, k.Do)]
+    assert [s.value.function for s in sorts] == ["qsort"]
+    assert _declared_but_unused(_kernel_lines(kernels, op)) == []
+    np.testing.assert_array_equal(compiled(x).numpy(), function(x).numpy())
+
+
+@pytest.mark.parametrize("weights", [[1.0], [0.0, 2.0], [3.0, 0.0, 1.0], [1.0, 1.0, 1.0, 0.0],
+                                     [0.5] * 5, [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                                     [2.0, 1.0, 0.0, 4.0, 0.0, 1.0, 3.0, 0.0]])
+def test_multinomial_with_replacement_searches_within_its_bounded_loop(weights):
+    """The inverse-CDF search is a loop of bit_length(categories) halvings (it breaks when
+    found): for every count of categories its draws are eager's."""
+    p = graphc.tensor(weights)
+    kernels, compiled = _kernels(lambda p: graphc.multinomial(p, 40, replacement=True), p)
+    ir = _ir_of(kernels, "multinomial")
+    (search,) = [s for s in k.walk(ir.body) if isinstance(s, k.Loop) and s.var == "step"]
+    assert search.stop == len(weights).bit_length()
+    graphc.manual_seed(2)
+    drawn = compiled(p)
+    graphc.manual_seed(2)
+    np.testing.assert_array_equal(drawn.numpy(), graphc.multinomial(p, 40, replacement=True).numpy())
+
+
+def test_randint_of_the_widest_span_prints_an_unsigned_literal():
+    """randint over [-2^63, 2^63 - 1): the span 2^64 - 1 is an unsigned literal in C (a signed
+    one does not fit), and the numbers are eager's."""
+    def widest(x):  # x: a graph computes in floats
+        return x * 2, graphc.randint(-2 ** 63, 2 ** 63 - 1, (9,))
+    x = graphc.ones(2)
+    kernels, compiled = _kernels(widest, x)
+    assert "% 18446744073709551615u" in "\n".join(_kernel_lines(kernels, "randint"))
+    graphc.manual_seed(4)
+    drawn = compiled(x)[1]
+    graphc.manual_seed(4)
+    np.testing.assert_array_equal(drawn.numpy(), widest(x)[1].numpy())
+
+
+@pytest.mark.parametrize("function, op", [
+    (lambda x: x + graphc.randperm(4), "randperm"),
+    (lambda x: graphc.multinomial(x, 2), "multinomial"),
+    (lambda x: x.bernoulli(0.5), "bernoulli"),
+    (lambda x: x + graphc.randn(4), "normal"),
+])
+def test_cuda_refuses_draws_by_name(function, op):
+    compiled = graphc.compile(function, fullgraph=True)
+    compiled(graphc.ones(4))
+    with pytest.raises(Unsupported, match=f"{op}: a draw"):
+        cuda.source_of(compiled._latest)

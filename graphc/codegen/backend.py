@@ -10,7 +10,7 @@ import dataclasses
 import functools
 from typing import Callable
 
-from . import c_backend, cuda_check, toolchain
+from . import c_backend, toolchain
 from .declarations import ffi_for
 
 __all__ = ["Backend", "BACKENDS", "InvalidBackend", "get", "cffi_loader"]
@@ -74,10 +74,15 @@ _NO_CUDA_RUNTIME = ("the CUDA runtime is not built yet: graphc renders the CUDA 
 
 
 def _nvcc():
-    found = cuda_check.nvcc()
+    found = _cuda_check().nvcc()
     if found is None:
         raise toolchain.CompilerMissing("the CUDA backend needs nvcc, and none is on PATH")
     return found
+
+
+def _cuda_check():
+    from . import cuda_check  # jinja2 stays off a warm start's path
+    return cuda_check
 
 
 def _no_cuda_runtime(library, cdef, folder):
@@ -91,7 +96,7 @@ BACKENDS = {
                  parallel_flags=functools.partial(getattr, toolchain, "OPENMP"),
                  source_suffix=".c", load=cffi_loader),
     "cuda": Backend(name="cuda", render=_render_cuda, find_compiler=_nvcc,
-                    flags=lambda: cuda_check.NVCC_CHECK_FLAGS, parallel_flags=tuple,
+                    flags=lambda: _cuda_check().NVCC_CHECK_FLAGS, parallel_flags=tuple,
                     source_suffix=".cu", load=_no_cuda_runtime, cannot_run=_NO_CUDA_RUNTIME),
 }
 _ALIASES = {None: "c", "inductor": "c"}  # torch's default names compile through C

@@ -39,8 +39,9 @@ def _blocks(count, per_block, block, element, comment=None):
         bound = k.Var("in_block")
         head = [k.Let("in_block", "int64_t", k.Select(
             b.lt(blocks - 1), k.Const(per_block), k.Const(count - (blocks - 1) * per_block)))]
+    # threads are worth it by the values drawn, as for any loop over elements
     return k.Loop("b", blocks, tuple(block) + tuple(head) + (k.Loop("k", bound, tuple(inner)),),
-                  k.PARALLEL, comment=comment)
+                  k.PARALLEL, comment=comment, work=count)
 
 
 def _philox_words(name="w"):
