@@ -49,37 +49,10 @@ def _environment():
                               undefined=jinja2.StrictUndefined)
 
 
-def _printer(dtype):
-    import sympy
-    from sympy.codegen.ast import float32, float64, real
-    from sympy.printing.c import C99CodePrinter
-    from ..ir.symbolic import C_HELPERS, C_INTEGER_HELPERS, C_PREDICATES
-
-    class Printer(C99CodePrinter):
-        def _print_Piecewise(self, expr):
-            """One line, `(c0 ? e0 : (c1 ? e1 : e2))`: sympy's own breaks a ternary over six."""
-            text = self._print(expr.args[-1].expr)
-            for piece in reversed(expr.args[:-1]):
-                text = f"({self._print(piece.cond)} ? {self._print(piece.expr)} : {text})"
-            return text
-
-        def _print_Pow(self, expr):
-            """x ** -1/2 (rsqrt) is 1 / sqrt(x), as eager computes it: pow(-0.0, -0.5) would be
-            +inf, not -inf, and pow(-inf, -0.5) 0, not NaN."""
-            if expr.exp == -sympy.S.Half:
-                return f"({self._print(sympy.S.One)}/{self._print(sympy.sqrt(expr.base))})"
-            return super()._print_Pow(expr)
-
-    helpers = {name: name for name in (*C_INTEGER_HELPERS.values(), "graphc_to_float",
-                                       "graphc_to_double")}
-    if dtype is _dt.float32:
-        # the template's branch-free expf: loops that call it vectorise
-        return Printer({"type_aliases": {real: float32},
-                        "user_functions": {"exp": "graphc_expf", **C_PREDICATES, **helpers,
-                                           **{name: name + "f" for name in C_HELPERS}}})
-    return Printer({"type_aliases": {real: float64},
-                    "user_functions": {"graphc_round32": "graphc_round32", **C_PREDICATES,
-                                       **helpers, **{name: name for name in C_HELPERS}}})
+def _printer(dtype, target="c"):
+    """sympy's C printer for a graph computing in `dtype` (graphc.ir.math's spellings)."""
+    from ..ir.symbolic import c_printer
+    return c_printer("float" if dtype is _dt.float32 else "double", target)
 
 
 def _optimise(expression):

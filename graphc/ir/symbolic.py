@@ -7,119 +7,115 @@ it as C. Gradients are derived from these expressions by graphc.autograd.
 import functools
 import types
 
-__all__ = ["formula_expression", "input_symbols", "c_expression", "sympy_math", "c_math",
-           "elementary", "derivative_expressions", "output_symbol"]
+from .math import MATH_FUNCTIONS
+
+__all__ = ["formula_expression", "input_symbols", "c_expression", "c_printer", "sympy_math",
+           "c_math", "sympy_namespace", "c_spellings", "elementary", "derivative_expressions",
+           "output_symbol"]
+
+
+class Forms:
+    """What graphc.ir.math's sympy forms are built with: the sympy module, the namespace being
+    built (a form may call another function of it: trunc_divide calls trunc, which C reads as a
+    call) and graphc's own sympy functions."""
+
+    def __init__(self, namespace, functions):
+        import sympy
+        self.sympy = sympy
+        self.math = namespace
+        self.functions = functions
+
+    @property
+    def sigmoid(self):
+        return _sigmoid_function()
+
+    def opaque(self, name):
+        """A function sympy knows only by name (a printer spells it)."""
+        return self.sympy.Function(name)
+
+    def predicate(self, class_name, name):
+        """A truth-valued opaque function (isnan, ...), usable as a Piecewise condition; C and
+        numpy spell it as the table does."""
+        function = self.functions[name]
+        return _predicate(class_name, function.c.double, function.numpy.__name__)
+
+    def reflexive(self, relation, true_unless_nan):
+        """`relation`, except for a value against itself: x == x, x <= x, x >= x hold unless x
+        is NaN, x != x holds only for NaN (None: the relation never holds, as sympy already
+        says)."""
+        sympy, math = self.sympy, self.math
+
+        def build(a, b):
+            if a == b and isinstance(a, sympy.Expr) and true_unless_nan is not None:
+                return sympy.Not(math.isnan(a)) if true_unless_nan else math.isnan(a)
+            return relation(a, b)
+        return build
+
+
+def _sympy_form(function, forms):
+    if function.sympy is None:
+        return forms.opaque(function.name)
+    if isinstance(function.sympy, str):
+        return getattr(forms.sympy, function.sympy)
+    return function.sympy(forms)
+
+
+def _c_form(function, forms, integer):
+    """C's reading: a call of the function's spelling where C must compute as numpy does (its
+    int64 spelling for int64 values), else the sympy reading."""
+    if integer and function.c is not None and function.c.int64:
+        return forms.opaque(function.c.int64)
+    if function.c_call:
+        return forms.opaque(function.c.double)
+    return _sympy_form(function, forms)
+
+
+def sympy_namespace(functions=MATH_FUNCTIONS, c=False, integer=False):
+    """The math namespace of formulas bound to sympy (the table's sympy column), or (`c`) the
+    one the C backend reads formulas with, for int64 values when `integer`."""
+    namespace = types.SimpleNamespace()
+    forms = Forms(namespace, functions)
+    for name, function in functions.items():
+        setattr(namespace, name, _c_form(function, forms, integer) if c
+                else _sympy_form(function, forms))
+    return namespace
 
 
 @functools.lru_cache(maxsize=None)
 def sympy_math():
-    """The math namespace of formulas, bound to sympy (mirrors runtime.cpu.NUMPY_MATH)."""
-    import sympy
-
-    def undefined(name):
-        # functions with no sympy counterpart stay opaque calls the C printer maps by name
-        return sympy.Function(name)
-
-    def predicate(name):
-        # a truth-valued opaque function (isnan, ...), usable as a Piecewise condition; C and
-        # numpy spell it as math.h / numpy do
-        c_name = C_PREDICATES[name]
-        return type(name, (sympy.logic.boolalg.BooleanFunction,), {
-            "nargs": 1,
-            # a cast: sympy may fold the argument to an integer constant, which isnan refuses
-            "_ccode": lambda self, printer: f"{c_name}((double)({printer._print(self.args[0])}))",
-            "_numpycode": lambda self, printer: f"numpy.{c_name}({printer._print(self.args[0])})",
-            # no set of reals for sympy to reason with (its reals are never NaN): Piecewise's
-            # simplifications leave the condition alone
-            "_eval_as_set": _no_set,
-        })
-
-    def where(condition, x, y):
-        return sympy.Piecewise((x, condition), (y, True))
-
-    is_nan = predicate("IsNan")
-
-    def truncate(x):
-        return sympy.sign(x) * sympy.floor(sympy.Abs(x))
-
-    return types.SimpleNamespace(
-        exp=sympy.exp,
-        expm1=lambda x: sympy.exp(x) - 1,
-        log=sympy.log,
-        log1p=lambda x: sympy.log(1 + x),
-        log2=lambda x: sympy.log(x, 2),
-        log10=lambda x: sympy.log(x, 10),
-        sqrt=sympy.sqrt,
-        sin=sympy.sin, cos=sympy.cos, tan=sympy.tan,
-        asin=sympy.asin, acos=sympy.acos, atan=sympy.atan, atan2=sympy.atan2,
-        sinh=sympy.sinh, cosh=sympy.cosh, tanh=sympy.tanh,
-        erf=sympy.erf, erfc=sympy.erfc,
-        abs=sympy.Abs,
-        sign=sympy.sign,
-        floor=sympy.floor, ceil=sympy.ceiling,
-        trunc=truncate,
-        round=lambda x, decimals=0: undefined("round")(x, decimals),
-        where=where,
-        maximum=sympy.Max, minimum=sympy.Min,
-        fmod=lambda x, y: x - y * truncate(x / y),
-        remainder=lambda x, y: x - y * sympy.floor(x / y),
-        floor_divide=lambda x, y: sympy.floor(x / y),
-        trunc_divide=lambda x, y: truncate(x / y),
-        pow=lambda x, y: x ** y,
-        # sympy's symbols are never NaN, so it folds x == x to True: a value compared with
-        # itself is spelled with isnan instead
-        eq=_reflexive(sympy.Eq, True, is_nan), ne=_reflexive(sympy.Ne, False, is_nan),
-        lt=_reflexive(sympy.Lt, None, is_nan), le=_reflexive(sympy.Le, True, is_nan),
-        gt=_reflexive(sympy.Gt, None, is_nan), ge=_reflexive(sympy.Ge, True, is_nan),
-        logical_not=sympy.Not,
-        logical_and=sympy.And, logical_or=sympy.Or, logical_xor=sympy.Xor,
-        bitwise_not=undefined("bitwise_not"),
-        bitwise_and=undefined("bitwise_and"),
-        bitwise_or=undefined("bitwise_or"),
-        bitwise_xor=undefined("bitwise_xor"),
-        isnan=is_nan,
-        isinf=predicate("IsInf"),
-        isfinite=predicate("IsFinite"),
-        cast=lambda x, dtype: x,
-        sigmoid=_sigmoid_function(),
-    )
-
-
-# the C helpers (templates/c/elementwise.c.j2) that compute as numpy does where sympy's reading
-# does not: its Max/Min print as fmax/fmin, which drop NaN; its floor-based remainder and
-# sign-times-floor trunc lose signed zeros and are wrong for huge or infinite operands; exp(x) - 1
-# and log(1 + x) lose tiny x. The float32 printer appends "f" to each (graphc_maximumf).
-C_HELPERS = ("graphc_maximum", "graphc_minimum", "graphc_remainder", "graphc_floor_divide",
-             "graphc_round", "fmod", "trunc")
-# their int64 counterparts (the others are not lowered on integers)
-C_INTEGER_HELPERS = {"graphc_maximum": "graphc_maximum_i64", "graphc_minimum": "graphc_minimum_i64",
-                     "abs": "graphc_abs_i64"}
+    """The math namespace of formulas, bound to sympy: derived gradients read formulas with it."""
+    return sympy_namespace()
 
 
 @functools.lru_cache(maxsize=None)
 def c_math(integer=False):
-    """The math namespace the C backend reads formulas with: sympy_math, except for the
-    functions C must compute as numpy does (C_HELPERS, opaque to sympy, which therefore cannot
-    rewrite them). `integer`: for int64 values (abs and the extremes without a detour through
-    double). Gradients are never derived from this namespace."""
-    import sympy
-    from sympy.codegen.cfunctions import expm1, log1p
-    base = vars(sympy_math()).copy()
+    """The math namespace the C backend reads formulas with (`integer`: for int64 values).
+    Gradients are never derived from this namespace: its calls are opaque to sympy."""
+    return sympy_namespace(c=True, integer=integer)
 
-    def helper(name):
-        return sympy.Function(C_INTEGER_HELPERS.get(name, name) if integer else name)
 
-    trunc = helper("trunc")
-    base.update(
-        expm1=expm1, log1p=log1p,
-        maximum=helper("graphc_maximum"), minimum=helper("graphc_minimum"),
-        remainder=helper("graphc_remainder"), floor_divide=helper("graphc_floor_divide"),
-        fmod=helper("fmod"), trunc=trunc, trunc_divide=lambda x, y: trunc(x / y),
-        round=helper("graphc_round"),
-    )
-    if integer:
-        base.update(abs=helper("abs"))
-    return types.SimpleNamespace(**base)
+def c_spellings(precision, target="c", functions=MATH_FUNCTIONS):
+    """The C printer's user functions for `precision` ("double" or "float"): the name sympy
+    prints each function by -> its spelling in `target`'s code ("c" or "cuda"), and the int64
+    spellings of the functions integer values call."""
+    result = {}
+    for name, function in functions.items():
+        if function.c is None:
+            continue
+        spelling = function.cuda if target == "cuda" and function.cuda else function.c
+        if function.c_call:
+            result[function.c.double] = getattr(spelling, precision)
+        elif isinstance(function.sympy, str):
+            result[function.sympy] = getattr(spelling, precision)
+        if function.c.int64:
+            result[function.c.int64] = function.c.int64
+    return result
+
+
+def c_spelling(name, precision, target="c", functions=MATH_FUNCTIONS):
+    """One function's spelling (for what sympy prints as an operator: sqrt and pow are powers)."""
+    function = functions[name]
+    return getattr(function.cuda if target == "cuda" and function.cuda else function.c, precision)
 
 
 def input_symbols(op):
@@ -138,35 +134,65 @@ def formula_expression(op, **attrs):
     return _expression(op, tuple(sorted(attrs.items())))
 
 
-# the C functions that graphc's truth-valued opaque functions print as
 def _no_set(self):
     raise NotImplementedError(f"{type(self).__name__} has no set of reals")
 
 
-def _reflexive(relation, true_unless_nan, is_nan):
-    """`relation`, except for a value against itself: x == x, x <= x, x >= x hold unless x is
-    NaN, x != x holds only for NaN (None: the relation never holds, as sympy already says)."""
+@functools.lru_cache(maxsize=None)
+def _predicate(class_name, c_name, numpy_name):
     import sympy
-
-    def build(a, b):
-        if a == b and isinstance(a, sympy.Expr) and true_unless_nan is not None:
-            return sympy.Not(is_nan(a)) if true_unless_nan else is_nan(a)
-        return relation(a, b)
-    return build
-
-
-C_PREDICATES = {"IsNan": "isnan", "IsInf": "isinf", "IsFinite": "isfinite"}
+    return type(class_name, (sympy.logic.boolalg.BooleanFunction,), {
+        "nargs": 1,
+        # a cast: sympy may fold the argument to an integer constant, which isnan refuses
+        "_ccode": lambda self, printer: f"{c_name}((double)({printer._print(self.args[0])}))",
+        "_numpycode": lambda self, printer: f"numpy.{numpy_name}({printer._print(self.args[0])})",
+        # no set of reals for sympy to reason with (its reals are never NaN): Piecewise's
+        # simplifications leave the condition alone
+        "_eval_as_set": _no_set,
+    })
 
 
 def c_expression(op, **attrs):
-    """The formula printed as a C99 expression (the C backend wraps it in a loop)."""
-    from sympy.printing.c import C99CodePrinter
-    printer = C99CodePrinter({"user_functions": {
-        "bitwise_not": "~", **C_PREDICATES, **{name: name for name in C_HELPERS},
-        "bitwise_and": "graphc_bitwise_and",
-        "bitwise_or": "graphc_bitwise_or", "bitwise_xor": "graphc_bitwise_xor"}})
+    """The formula printed as a C99 expression in double (the C backend wraps it in a loop)."""
     symbols = input_symbols(op)
-    return printer.doprint(elementary(op.formula(c_math(), *symbols, **attrs)))
+    return c_printer("double").doprint(elementary(op.formula(c_math(), *symbols, **attrs)))
+
+
+@functools.lru_cache(maxsize=None)
+def c_printer(precision, target="c"):
+    """sympy's C99 printer for `precision` ("double" or "float") values, writing each math
+    function as graphc.ir.math spells it for `target` ("c" or "cuda")."""
+    import sympy
+    from sympy.codegen.ast import float32, float64, real
+    from sympy.core.numbers import equal_valued
+    from sympy.printing.c import C99CodePrinter
+    sqrt, power = c_spelling("sqrt", precision, target), c_spelling("pow", precision, target)
+
+    class Printer(C99CodePrinter):
+        def _print_Piecewise(self, expr):
+            """One line, `(c0 ? e0 : (c1 ? e1 : e2))`: sympy's own breaks a ternary over six."""
+            text = self._print(expr.args[-1].expr)
+            for piece in reversed(expr.args[:-1]):
+                text = f"({self._print(piece.cond)} ? {self._print(piece.expr)} : {text})"
+            return text
+
+        def _print_Pow(self, expr):
+            """x ** -1/2 (rsqrt) is 1 / sqrt(x), as eager computes it: pow(-0.0, -0.5) would be
+            +inf, not -inf, and pow(-inf, -0.5) 0, not NaN."""
+            if expr.exp == -sympy.S.Half:
+                return f"({self._print(sympy.S.One)}/{sqrt}({self._print(expr.base)}))"
+            if equal_valued(expr.exp, 0.5):
+                return f"{sqrt}({self._print(expr.base)})"
+            if equal_valued(expr.exp, -1):
+                return super()._print_Pow(expr)
+            # (sympy's own would print x ** (1/3) as cbrt(x), which is not NaN for x < 0)
+            return f"{power}({self._print(expr.base)}, {self._print(expr.exp)})"
+
+    # the conversions and rounding the C backend wraps values in (templates/c/numpy_math.c.j2)
+    conversions = {name: name for name in ("graphc_to_float", "graphc_to_double",
+                                           "graphc_round32")}
+    return Printer({"type_aliases": {real: float32 if precision == "float" else float64},
+                    "user_functions": {**conversions, **c_spellings(precision, target)}})
 
 
 def elementary(expression):

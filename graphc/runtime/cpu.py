@@ -7,13 +7,13 @@ the executors up (`register("cpu", build_executor)` at the end of this module). 
 per-op hot path: keep it free of sympy, of numpy error-state contexts and of anything that
 allocates more than the result.
 """
-import math
 import warnings
 
 import numpy as np
 
 from .. import dispatch as _dispatch
 from .. import dtypes as _dt
+from ..ir import math as _math_functions
 from ..ir import registry as _reg
 
 # numpy reports floating-point errors as warnings attributed to the calling frame; torch reports
@@ -34,175 +34,8 @@ def bind(tensor_class):
 
 # ------------------------------------------------------------------ the numpy math namespace
 
-
-def _keep_integers(ufunc):
-    """Rounding functions are the identity on integers (numpy would return float64)."""
-    def apply(x, *args):
-        if isinstance(x, _ndarray) and x.dtype.kind in "biu":
-            return x.copy()
-        return ufunc(x, *args)
-    return apply
-
-
-def _sign(x):
-    if x.dtype.kind == "b":
-        return x.copy()
-    result = np.sign(x, out=np.empty_like(x))  # out=: an array also for a 0-d input
-    if x.dtype.kind == "f":
-        result[np.isnan(x)] = 0  # torch: (0 < x) - (x < 0), which is 0 for nan
-    return result
-
-
-def _round(x, decimals=0):
-    if x.dtype.kind in "biu":
-        return x.copy()
-    if decimals == 0:
-        return np.rint(x)
-    return np.round(x, decimals)
-
-
-def _integer_division_check(divisor):
-    """torch raises for integer division by zero; numpy would silently give 0."""
-    if isinstance(divisor, _ndarray):
-        if divisor.dtype.kind in "biu" and not divisor.all():
-            raise RuntimeError("ZeroDivisionError")
-    elif isinstance(divisor, (_int, np.integer)) and divisor == 0:
-        raise RuntimeError("ZeroDivisionError")
-
-
-def _is_integral(*values):
-    return all((v.dtype.kind in "biu") if isinstance(v, _ndarray) else isinstance(v, (_int, np.integer))
-               for v in values)
-
-
-def _floor_divide(x, y):
-    if _is_integral(x, y):
-        _integer_division_check(y)
-        return np.floor_divide(x, y)
-    return np.floor_divide(x, y)  # torch's float floor division is Python's: 1.0 // 0.1 == 9.0
-
-
-def _trunc_divide(x, y):
-    if _is_integral(x, y):
-        _integer_division_check(y)
-        quotient = np.floor_divide(x, y)
-        # C semantics: round toward zero where the signs differ and there is a remainder
-        fix = (np.remainder(x, y) != 0) & ((x < 0) != (y < 0))
-        return quotient + fix.astype(quotient.dtype)
-    return np.trunc(np.true_divide(x, y))
-
-
-def _remainder(x, y):
-    if _is_integral(x, y):
-        _integer_division_check(y)
-    return np.remainder(x, y)
-
-
-def _fmod(x, y):
-    if _is_integral(x, y):
-        _integer_division_check(y)
-    return np.fmod(x, y)
-
-
-def _power(x, y):
-    if _is_integral(x, y):
-        if isinstance(y, (_int, np.integer)) and y < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        if isinstance(y, _ndarray) and y.dtype.kind == "i" and (y < 0).any():
-            return _negative_integer_power(x, y)
-    return np.power(x, y)
-
-
-def _negative_integer_power(x, y):
-    """torch allows negative *tensor* exponents on integers: 1 / x**|y| truncated toward zero,
-    so 1 for x == 1, +-1 for x == -1 (by the parity of y), else 0 (0 ** -n included)."""
-    negative = y < 0
-    result = np.power(x, np.where(negative, 0, y).astype(y.dtype))
-    odd = (y % 2).astype(bool)
-    reciprocal = np.where(x == 1, 1, np.where(x == -1, np.where(odd, -1, 1), 0))
-    return np.where(negative, reciprocal, result).astype(result.dtype)
-
-
-def _sigmoid(x):
-    if isinstance(x, _ndarray) and x.dtype.kind == "f":
-        # one buffer, updated in place: 1 / (1 + exp(-x)) (given as out=, so that a 0-d
-        # input's buffer is an array too, not a numpy scalar)
-        out = np.negative(x, out=np.empty_like(x))
-        np.exp(out, out=out)
-        out += 1
-        return np.reciprocal(out, out=out)
-    return 1 / (1 + np.exp(-x))
-
-
-def _exactly(function):
-    """A math-module function on arrays, element by element: numpy has no erf, and math's is
-    correctly rounded in double (the result keeps a floating input's dtype)."""
-    elementwise = np.frompyfunc(function, 1, 1)
-
-    def apply(x):
-        if not isinstance(x, _ndarray):
-            return function(x)
-        return np.asarray(elementwise(x), dtype=x.dtype if x.dtype.kind == "f" else np.float64)
-    return apply
-
-
-class _NumpyMath:
-    """Names a formula may use, bound to numpy. graphc.ir.symbolic mirrors them for sympy."""
-
-    exp = staticmethod(np.exp)
-    expm1 = staticmethod(np.expm1)
-    log = staticmethod(np.log)
-    log1p = staticmethod(np.log1p)
-    log2 = staticmethod(np.log2)
-    log10 = staticmethod(np.log10)
-    sqrt = staticmethod(np.sqrt)
-    sin = staticmethod(np.sin)
-    cos = staticmethod(np.cos)
-    tan = staticmethod(np.tan)
-    asin = staticmethod(np.arcsin)
-    acos = staticmethod(np.arccos)
-    atan = staticmethod(np.arctan)
-    atan2 = staticmethod(np.arctan2)
-    sinh = staticmethod(np.sinh)
-    cosh = staticmethod(np.cosh)
-    tanh = staticmethod(np.tanh)
-    sigmoid = staticmethod(_sigmoid)
-    erf = staticmethod(_exactly(math.erf))
-    erfc = staticmethod(_exactly(math.erfc))
-    abs = staticmethod(np.abs)
-    sign = staticmethod(_sign)
-    floor = staticmethod(_keep_integers(np.floor))
-    ceil = staticmethod(_keep_integers(np.ceil))
-    trunc = staticmethod(_keep_integers(np.trunc))
-    round = staticmethod(_round)
-    where = staticmethod(np.where)
-    maximum = staticmethod(np.maximum)
-    minimum = staticmethod(np.minimum)
-    fmod = staticmethod(_fmod)
-    remainder = staticmethod(_remainder)
-    floor_divide = staticmethod(_floor_divide)
-    trunc_divide = staticmethod(_trunc_divide)
-    pow = staticmethod(_power)
-    logical_not = staticmethod(np.logical_not)
-    logical_and = staticmethod(np.logical_and)
-    logical_or = staticmethod(np.logical_or)
-    logical_xor = staticmethod(np.logical_xor)
-    bitwise_not = staticmethod(np.invert)
-    bitwise_and = staticmethod(np.bitwise_and)
-    bitwise_or = staticmethod(np.bitwise_or)
-    bitwise_xor = staticmethod(np.bitwise_xor)
-    eq = staticmethod(np.equal)
-    ne = staticmethod(np.not_equal)
-    lt = staticmethod(np.less)
-    le = staticmethod(np.less_equal)
-    gt = staticmethod(np.greater)
-    ge = staticmethod(np.greater_equal)
-    isnan = staticmethod(np.isnan)
-    isinf = staticmethod(np.isinf)
-    isfinite = staticmethod(np.isfinite)
-
-
-NUMPY_MATH = _NumpyMath()
+# the names a formula may use, bound to numpy (graphc.ir.math's numpy column)
+NUMPY_MATH = _math_functions.numpy_namespace()
 
 
 # ------------------------------------------------------------------ dtype rules
