@@ -19,7 +19,7 @@ from .errors import ErrorKind
 
 __all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
            "Formula", "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
-           "multi_index", "strided", "as_expr", "walk", "SERIAL", "PARALLEL"]
+           "multi_index", "strided", "as_expr", "walk", "sub_expressions", "SERIAL", "PARALLEL"]
 
 SERIAL, PARALLEL = "serial", "parallel"
 
@@ -284,6 +284,16 @@ class Kernel:
     def checks(self):
         """Whether the kernel can stop the call (a check, or scratch memory to allocate)."""
         return bool(self.scratch) or any(isinstance(s, Check) for s in walk(self.body))
+
+
+def sub_expressions(e):
+    """`e` and every expression nested in it, outermost first."""
+    yield e
+    for field in e.__dataclass_fields__:
+        value = getattr(e, field)
+        for item in (value if isinstance(value, tuple) else (value,)):
+            if isinstance(item, Expr):
+                yield from sub_expressions(item)
 
 
 def walk(statements):

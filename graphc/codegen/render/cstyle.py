@@ -161,19 +161,12 @@ def used_names(statements):
     """Every variable name an expression of `statements` reads."""
     found = set()
 
-    def visit(e):
-        if isinstance(e, k.Var):
-            found.add(e.name)
-        elif isinstance(e, k.Formula):
-            found.update(e.reads)
-        elif isinstance(e, k.Expr):
-            if isinstance(e, k.Address):
+    def visit(expression):
+        for e in k.sub_expressions(expression):
+            if isinstance(e, (k.Var, k.Address)):
                 found.add(e.name)
-            for field in e.__dataclass_fields__:
-                value = getattr(e, field)
-                for item in (value if isinstance(value, tuple) else (value,)):
-                    if isinstance(item, k.Expr):
-                        visit(item)
+            elif isinstance(e, k.Formula):
+                found.update(e.reads)
     for s in k.walk(statements):
         for field in getattr(s, "__dataclass_fields__", ()):
             value = getattr(s, field)

@@ -96,20 +96,9 @@ _HOST_ROUTINES = ("scipy_", "qsort", "memcpy", "graphc_philox", "graphc_uniform"
 
 def _calls(statement):
     """The Call expressions a statement evaluates (library routines the device may lack)."""
-    found = []
-
-    def visit(e):
-        if isinstance(e, k.Call):
-            found.append(e)
-        if isinstance(e, k.Expr):
-            for field in e.__dataclass_fields__:
-                value = getattr(e, field)
-                for item in (value if isinstance(value, tuple) else (value,)):
-                    visit(item)
-    for field in getattr(statement, "__dataclass_fields__", ()):
-        if field not in ("body", "then", "otherwise"):
-            visit(getattr(statement, field))
-    return found
+    return [e for field in getattr(statement, "__dataclass_fields__", ())
+            if isinstance(getattr(statement, field), k.Expr)
+            for e in k.sub_expressions(getattr(statement, field)) if isinstance(e, k.Call)]
 
 
 def _extent(shape, strides):
