@@ -25,7 +25,7 @@ def _launch(kernel, grid, block, arguments, comment, shared_bytes="0"):
 
 
 def _program(comment, headers, kernels, entries):
-    return cuda_check.render("cuda/entry.cu.j2", comment=comment, headers=headers,
+    return cuda_check.render_program("cuda/entry.cu.j2", comment=comment, headers=headers,
                              kernels=kernels, entries=entries)
 
 

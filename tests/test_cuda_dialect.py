@@ -159,6 +159,25 @@ def test_backend_cuda_renders_the_source_the_example_arguments_select(empty_cach
     assert single == cuda.source_of(reference._latest)
 
 
+@pytest.mark.skipif(cuda_check.nvcc() is None, reason="no nvcc on PATH")
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+def test_the_source_builds_with_plain_nvcc_in_an_empty_folder(dtype, tmp_path):
+    """`nvcc -arch=sm_90 -c file.cu`, nothing else: no include path (graphc's headers are
+    inlined), no relaxed-constexpr flag (a math function's C name computes in double, as in C,
+    so fmod(float, double) never reaches C++'s host-only template), no warning either (no
+    unused slot pointer, no dead load)."""
+    import subprocess
+    def mixed(x, y):  # float and double operands of C's double functions, and a dead load
+        return (x % 0.5) + graphc.fmod(x, y) * x.pow(1.5) + x.atan2(y) + (y * 0).sum()
+    x, y = graphc.randn(3, 4, dtype=dtype), graphc.rand(3, 4, dtype=dtype) + 1
+    (tmp_path / "unit.cu").write_text(graphc.compile(mixed, backend="cuda").source(x, y))
+    result = subprocess.run([cuda_check.nvcc(), "-arch=sm_90", "-c", "unit.cu"], cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr, result.stderr
+    assert (tmp_path / "unit.o").stat().st_size > 0
+
+
 def test_calling_a_cuda_compiled_function_raises_before_anything_runs():
     """No CUDA runtime yet: a call raises RuntimeError before the trace, so nothing of the
     caller's runs (no in-place update of a parameter, no Python side effect)."""

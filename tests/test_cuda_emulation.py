@@ -111,7 +111,7 @@ def test_a_broken_program_raises_with_the_compilers_message(tmp_path):
 def test_emulation_header_refuses_nvcc(tmp_path):
     if cuda_check.nvcc() is None:
         pytest.skip("no nvcc on PATH")
-    source = '#include "host_emulation.h"\n'
+    source = (cuda_check.cuda_template_dir() / "host_emulation.h").read_text()
     with pytest.raises(cuda_check.CudaBuildError, match="for host compilers"):
         cuda_check.build_with_nvcc(source, tmp_path, "refused")
 

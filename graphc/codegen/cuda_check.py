@@ -8,6 +8,7 @@ their programs through these functions, so both compile the same source the same
 import ctypes
 import functools
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -15,14 +16,16 @@ import jinja2
 
 from .c_backend import template_root
 
-__all__ = ["cuda_template_dir", "render", "host_compiler", "nvcc", "build_emulated",
+__all__ = ["cuda_template_dir", "render", "render_program", "inline_headers", "host_compiler", "nvcc", "build_emulated",
            "build_emulated_program", "build_with_nvcc", "CudaBuildError"]
 
 # -ffp-contract=off / --fmad=false: one rounding per operation, as numpy and the C backend
 EMULATION_FLAGS = ("-x", "c++", "-std=c++17", "-O2", "-pthread", "-fPIC", "-ffp-contract=off")
-# the check that a source is valid CUDA: nvcc's plain object build, nothing else
+# the check that a source is valid CUDA: nvcc's plain object build, nothing else (the headers
+# are inlined into the source, so no include path either)
 NVCC_CHECK_FLAGS = ("-arch=sm_90", "-c")
-NVCC_FLAGS = ("-std=c++17", "-O2", "--fmad=false", "--expt-relaxed-constexpr", "-x", "cu")
+# a build to run: one rounding per operation as the C backend (no fused multiply-adds)
+NVCC_FLAGS = ("-O2", "--fmad=false")
 
 
 class CudaBuildError(RuntimeError):
@@ -42,8 +45,34 @@ def _environment():
 
 
 def render(template, **context):
-    """Render a template of templates/ (e.g. "cuda/entry.cu.j2") with `context`."""
+    """Render a template of templates/ (e.g. "cuda/kernels.cu.j2") with `context`."""
     return _environment().get_template(template).render(**context)
+
+
+def render_program(template, **context):
+    """A whole .cu program (e.g. "cuda/entry.cu.j2") with graphc's headers inlined, so that it
+    builds with no include path: `nvcc -arch=sm_90 -c file.cu`."""
+    return inline_headers(render(template, **context))
+
+
+_INCLUDE = re.compile(r'^#include "([\w.]+)"[^\n]*\n', re.MULTILINE)
+EMULATION_HEADER = "host_emulation.h"  # stays an include: only a host compiler reads it
+
+
+def inline_headers(text, seen=None):
+    """`text` with each `#include "header.cuh"` of templates/cuda replaced by the header (itself
+    inlined), the first time only, as its include guard would; the emulation's include is kept."""
+    seen = set() if seen is None else seen
+
+    def expand(match):
+        name = match.group(1)
+        if name == EMULATION_HEADER:
+            return match.group(0)
+        if name in seen:
+            return ""
+        seen.add(name)
+        return inline_headers((cuda_template_dir() / name).read_text(), seen)
+    return _INCLUDE.sub(expand, text)
 
 
 def host_compiler():
@@ -95,15 +124,16 @@ def build_emulated_program(source, directory, name, flags=()):
 
 
 def build_with_nvcc(source, directory, name, arch="sm_90", shared=False, flags=()):
-    """Compile `source` with nvcc for `arch`: an object file (shared=False: proves it is valid
-    CUDA, no GPU needed) or a loaded shared library (shared=True: needs a GPU to run);
-    `flags`: more nvcc flags."""
+    """Compile `source` with nvcc for `arch`: an object file (shared=False: the plain
+    `nvcc -arch=sm_90 -c`, which proves it is valid CUDA, no GPU needed) or a loaded shared
+    library (shared=True: needs a GPU to run); `flags`: more nvcc flags. No include path: a
+    program's headers are inlined (render_program)."""
     compiler = nvcc()
     if compiler is None:
         raise CudaBuildError("no nvcc on PATH")
     source_path = _write_source(source, directory, name)
     output = source_path.with_suffix(".so" if shared else ".o")
-    mode = ["-shared", "-Xcompiler", "-fPIC"] if shared else ["-c"]
-    _compile([compiler, *NVCC_FLAGS, *flags, f"-arch={arch}", f"-I{cuda_template_dir()}", *mode,
-              str(source_path), "-o", str(output)], source_path)
+    mode = [*NVCC_FLAGS, "-shared", "-Xcompiler", "-fPIC"] if shared else ["-c"]
+    _compile([compiler, f"-arch={arch}", *mode, *flags, str(source_path), "-o", str(output)],
+             source_path)
     return ctypes.CDLL(str(output)) if shared else output

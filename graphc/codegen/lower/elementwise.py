@@ -5,6 +5,8 @@ its results), after the loop passes (codegen/loop_passes.py) merged and split th
   the loads need index arithmetic: the inner loop has no division and vectorises);
 - reductions: a parallel loop over the outputs, each folding its elements in double, in order
   (argmax/argmin keep the position of the first extreme value or the first NaN)."""
+import re
+
 from .. import kernel as k
 
 __all__ = ["elementwise_ir", "reduction_ir", "FOLDS"]
@@ -59,10 +61,15 @@ def _offset(load, loop_shape):
     return k.strided({d: k.Var(f"idx{d}") for d in range(len(loop_shape))}, shape, strides, base)
 
 
-def _names(kernel):
-    """What a formula of the kernel may read: its loads and shared subexpressions."""
-    return tuple(load["symbol"] for load in kernel["loads"]) + tuple(
-        name for name, _ in kernel["temporaries"])
+def _formula(kernel, text):
+    """The formula `text` of the kernel, reading those of its loads and shared subexpressions
+    it names (a load no formula names is then a dead Let, and is not printed)."""
+    named = set(_IDENTIFIER.findall(text))
+    return k.Formula(text, tuple(name for name in [load["symbol"] for load in kernel["loads"]]
+                                 + [name for name, _ in kernel["temporaries"]] if name in named))
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 
 def _reads(kernel, ctype):
@@ -71,14 +78,14 @@ def _reads(kernel, ctype):
     body = [k.Let(load["symbol"], load.get("ctype", ctype), k.Load(load["pointer"],
                                                                      _offset(load, shape)))
             for load in kernel["loads"]]
-    return body + [k.Let(name, kernel.get("temporary_ctype", ctype), k.Formula(value, _names(kernel)))
+    return body + [k.Let(name, kernel.get("temporary_ctype", ctype), _formula(kernel, value))
                    for name, value in kernel["temporaries"]]
 
 
 def _element(kernel, ctype):
     """What one element computes: its reads, then its stores at i."""
     stores = [(kernel["output_pointer"], kernel["result"])] + list(kernel["more_results"])
-    return _reads(kernel, ctype) + [k.Store(pointer, k.Var("i"), k.Formula(value, _names(kernel)))
+    return _reads(kernel, ctype) + [k.Store(pointer, k.Var("i"), _formula(kernel, value))
                                     for pointer, value in stores]
 
 
@@ -109,7 +116,7 @@ def reduction_ir(kernel, ctype, op, attrs):
     inner, _ = k.multi_index(k.Var("r"), [shape[d] for d in dims], dims=dims)
     start, combine = FOLDS.get(op, (k.Const(0.0), None))
     loads = _reads(kernel, ctype)
-    value = k.Formula(kernel["result"], _names(kernel))
+    value = _formula(kernel, kernel["result"])
     position = op in ("argmax", "argmin")  # the position of the first extreme value (or NaN)
     if position:
         folded = k.Var("folded")

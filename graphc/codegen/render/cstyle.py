@@ -34,6 +34,11 @@ class Dialect:
             return {"inf": "INFINITY", "-inf": "(-INFINITY)", "nan": "NAN"}[text]
         return text + (self.float_suffix if const.ctype == "float" else "")
 
+    def formula(self, text):
+        """A fused formula's text (printed in C's spellings when it was lowered) in this
+        language's."""
+        return text
+
     def loop_header(self, loop, stop):
         return [f"for (int64_t {loop.var} = {self.expression(k.as_expr(loop.start))}; "
                 f"{loop.var} < {stop}; {loop.var}++) {{"]
@@ -83,7 +88,7 @@ class Dialect:
         if isinstance(e, k.Cast):
             return f"({e.ctype}){self.expression(e.value, _ATOM)}", _UNARY
         if isinstance(e, k.Formula):
-            return e.text, _SELECT
+            return self.formula(e.text), _SELECT
         if isinstance(e, k.Address):
             if e.offset is None:
                 return f"&{e.name}", _UNARY

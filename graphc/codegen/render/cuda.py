@@ -13,10 +13,12 @@ Kernels with no CUDA form yet (BLAS products, draws, sorts, linear algebra: libr
 the device has not got) raise `Unsupported` naming the op: a graph break for this backend only.
 """
 import math
+import re
 
 from .. import kernel as k
+from ...ir.math import MATH_FUNCTIONS
 from ..c_backend import Unsupported, render as _schedule
-from ..cuda_check import render as _render_template
+from ..cuda_check import render as _render_template, render_program
 from .cstyle import Dialect, without_dead_lets
 
 __all__ = ["render"]
@@ -25,8 +27,23 @@ _BLOCK = 256        # threads per block
 _MAX_BLOCKS = 4096  # grid-stride loops cover the rest
 
 
+# the double functions formulas call by their C names, declared C's way in graphc_kernels
+# (templates/cuda/c_math.cuh); isnan and its kind are one name for every type in C as well
+C_MATH = sorted({f.c.double for f in MATH_FUNCTIONS.values()
+                 if f.c and f.c.double != f.c.float and not f.c.double.startswith("graphc_")})
+# the table's CUDA spellings where they differ from C's (a GPU has a fast expf of its own)
+CUDA_SPELLINGS = {getattr(f.c, precision): getattr(f.cuda, precision)
+                  for f in MATH_FUNCTIONS.values() if f.c and f.cuda
+                  for precision in ("double", "float")
+                  if getattr(f.c, precision) != getattr(f.cuda, precision)}
+_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
 class CudaDialect(Dialect):
     name = "cuda"
+
+    def formula(self, text):
+        return _NAME.sub(lambda m: CUDA_SPELLINGS.get(m.group(0), m.group(0)), text)
 
     def parallel(self, loop, stop):
         return []  # a kernel's one parallel loop is its grid (`grid_loop`); others stay loops
@@ -157,7 +174,7 @@ def _cuda_unit(unit):
             arguments.append(device[pointer] + (f" + {offset}" if offset else ""))
         if ir is not None and ir.checks():
             arguments.append("error_device")
-        launches.append({"kernel": kernel["function"], "comment": f"%{kernel['output']}",
+        launches.append({"kernel": f"graphc_kernels::{kernel['function']}", "comment": f"%{kernel['output']}",
                          "grid": f"graphc_grid_blocks({work}, {block}, {_MAX_BLOCKS})",
                          "block": block, "shared_bytes": 0, "arguments": ", ".join(arguments)})
     for index, copy in enumerate(unit["write_backs"]):
@@ -165,14 +182,14 @@ def _cuda_unit(unit):
                                    f"const {unit['ctype']} *restrict source, "
                                    f"{unit['ctype']} *restrict target")
         target = f"in{copy['slot']}_device"
-        launches.append({"kernel": f"write_back{index}", "comment": f"%{copy['target']}",
+        launches.append({"kernel": f"graphc_kernels::write_back{index}", "comment": f"%{copy['target']}",
                          "grid": f"graphc_grid_blocks({copy['numel']}, {_BLOCK}, {_MAX_BLOCKS})",
                          "block": _BLOCK, "shared_bytes": 0,
                          "arguments": f"{device[copy['source']]}, {target}"})
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
-                               inline="static inline __host__ __device__")
-    return _render_template(
+                               inline="inline __host__ __device__", c_math=C_MATH)
+    return render_program(
         "cuda/entry.cu.j2",
         comment=f"graphc.compile of {unit['function']} ({unit['location']}), specialisation "
                 f"{unit['signature']}", headers=[], kernels=[kernels],
