@@ -148,7 +148,7 @@ class Dialect:
         release = [f"free({name});" for name in names]
         lines = []
         if kernel.scratch:
-            lines += [f"{ctype} *{name} = malloc({max(count, 1)} * sizeof *{name});"
+            lines += [f"{ctype} *{name} = ({ctype} *)malloc({max(count, 1)} * sizeof *{name});"
                       for ctype, name, count in kernel.scratch]
             missing = [k.Var(name).eq(k.Const("NULL")) for name in names]
             condition = missing[0]

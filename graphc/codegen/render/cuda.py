@@ -154,11 +154,12 @@ def _cuda_unit(unit):
         device[pointer] = f"in{input_index[direct[name]]}_device" if stored else f"out{i}_device"
     for i, name in enumerate(buffers):
         pointer = f"buf{i}_data"
-        # a returned reduction's slot is its output's array: copied back like an output
+        returned = name in outputs  # a returned reduction's buffer is its output's memory
         slots.append({"name": f"buf{i}", "ctype": types.of(pointer), "argument": True,
-                      "count": math.prod(graph.node(name).shape), "copy_in": False,
-                      "copy_out": name in outputs, "zero": False})
-        device[pointer] = f"buf{i}_device"
+                      "count": 0 if returned else math.prod(graph.node(name).shape),
+                      "copy_in": False, "copy_out": False, "zero": False})
+        device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
+            f"buf{i}_device"
     launches = []
     for kernel in unit["kernels"]:
         work, block = kernel["numel"] if not kernel.get("split") else kernel["split"]["outer"], _BLOCK

@@ -1,0 +1,213 @@
+"""A pytest plugin that checks the CUDA dialect against every graph a test session compiles on C.
+
+`PYTHONPATH=tests python -m pytest -p cuda_replay tests/test_compile.py` runs the tests as usual. Meanwhile every native call of a C specialisation is recorded
+at its entry point: the bytes of its inputs before the call, its draws, its return code, and
+the bytes of its inputs and outputs after. At the end of the session each specialisation's CUDA
+translation unit is rendered (render/cuda.py), built with plain `nvcc -arch=sm_90 -c` where
+nvcc is present and as host C++ against the emulation header, and each recorded call is
+replayed through the emulated entry point on copies of the recorded inputs: the return code,
+the error detail, the outputs and the inputs written in place must be the C call's. The C call
+is eager's (the tests assert that), so the CUDA call is too.
+
+A specialisation the CUDA dialect refuses (`Unsupported`: a BLAS product, a draw, a host
+library's routine) is reported with the refusal's message; anything else that goes wrong is a
+failure. The report (JSON, one entry per specialisation) is written to $GRAPHC_CUDA_REPLAY_REPORT
+when that is set; the session fails if any specialisation failed.
+"""
+import concurrent.futures
+import hashlib
+import importlib
+import json
+import math
+import os
+import pathlib
+import tempfile
+import traceback
+
+import numpy as np
+
+from graphc.codegen import c_backend, cuda_check
+from graphc.codegen.c_layout import Unsupported
+
+CALLS_PER_SPECIALISATION = 2   # the first calls of each (a trace's call, then a warm one)
+_RECORDS = []                  # [specialisation, [calls]]
+
+
+class _Call:
+    """One native call's memory: before (inputs) and after (inputs, outputs)."""
+
+    def __init__(self, before, draws):
+        self.before, self.draws = before, draws
+        self.after, self.status, self.error = None, None, None
+
+
+def _extent(shape, strides):
+    """Elements from a layout's first element to its last (None: a negative stride)."""
+    if any(s < 0 for s in strides):
+        return None
+    return 0 if math.prod(shape) == 0 else 1 + sum((n - 1) * s for n, s in zip(shape, strides))
+
+
+def _layout(specialisation):
+    """[(slot, numpy dtype, element count)] of the inputs and outputs a call reads or writes."""
+    inputs = specialisation.render_arguments[0]
+    layout = [(i, dtype.np, _extent(shape, strides))
+              for i, (_, shape, strides, dtype) in enumerate(inputs)]
+    base = len(inputs)
+    layout += [(base + i, specialisation.graph.node(name).dtype.np,
+                math.prod(specialisation.graph.node(name).shape))
+               for i, name in enumerate(specialisation.outputs)]
+    return layout
+
+
+def _read(ffi, slots, layout):
+    return [None if count is None or slots[slot] == ffi.NULL else
+            bytes(ffi.buffer(ffi.cast("char *", slots[slot]), count * np.dtype(dtype).itemsize))
+            for slot, dtype, count in layout]
+
+
+def _recording_entry(specialisation, entry, calls):
+    """`entry` (the C library's graphc_entry), recording its first calls."""
+    ffi = specialisation.ffi
+    layout = _layout(specialisation)
+    inputs = len(specialisation.render_arguments[0])
+
+    def recorded(slots, draws, threads):
+        if len(calls) >= CALLS_PER_SPECIALISATION:
+            return entry(slots, draws, threads)
+        call = _Call(_read(ffi, slots, layout[:inputs]),
+                     [draws[i] for i in range(2 * len(specialisation.draws))])
+        call.status = entry(slots, draws, threads)
+        detail = specialisation.lib.graphc_error_detail
+        call.error = [detail(i) for i in range(4)] if call.status else None
+        call.after = _read(ffi, slots, layout) if not call.status else None
+        calls.append(call)
+        return call.status
+    return recorded
+
+
+def _patch_load():
+    specialisations = importlib.import_module("graphc.compile")._Specialisation  # not the function
+    original = specialisations._load
+
+    def load(self, function, key, backend):
+        result = original(self, function, key, backend)
+        if backend.name == "c":
+            calls = []
+            _RECORDS.append((self, calls))
+            self.entry = _recording_entry(self, self.entry, calls)
+        return result
+    specialisations._load = load
+
+
+def pytest_configure(config):
+    _patch_load()
+
+
+def _assert_same(name, dtype, ours, theirs):
+    mine, reference = np.frombuffer(ours, dtype), np.frombuffer(theirs, dtype)
+    if np.issubdtype(dtype, np.floating):  # the GPU's expf is not graphc's: a few ulp
+        tolerance = 1e-5 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(mine, reference, rtol=tolerance, atol=tolerance,
+                                   err_msg=name)
+    else:
+        np.testing.assert_array_equal(mine, reference, err_msg=name)
+
+
+def _replay(specialisation, library, call, stored_in_place):
+    """Run `call` again through the emulated CUDA entry point, on copies of its inputs;
+    `stored_in_place`: the outputs both store straight into the inputs they update (their
+    output slots are left as they were)."""
+    ffi = specialisation.ffi
+    layout = _layout(specialisation)
+    inputs = len(specialisation.render_arguments[0])
+    count = inputs + len(specialisation.outputs) + len(specialisation.buffers)
+    slots = ffi.new("void *[]", max(count, 1))
+    arrays = []
+    for (slot, dtype, elements), data in zip(layout, call.before + [None] * len(layout)):
+        array = (np.frombuffer(bytearray(data), dtype) if data is not None
+                 else np.zeros(max(elements, 1), dtype))
+        arrays.append(array)
+        slots[slot] = ffi.cast("void *", array.ctypes.data)
+    base = inputs + len(specialisation.outputs)
+    for i, name in enumerate(specialisation.buffers):
+        if name in specialisation.outputs:  # a returned reduction's buffer is its output
+            slots[base + i] = slots[inputs + specialisation.outputs.index(name)]
+        else:
+            node = specialisation.graph.node(name)
+            array = np.zeros(max(math.prod(node.shape), 1), node.dtype.np)
+            arrays.append(array)
+            slots[base + i] = ffi.cast("void *", array.ctypes.data)
+    words = ffi.new("uint64_t[]", max(len(call.draws), 1))
+    for i, word in enumerate(call.draws):
+        words[i] = word
+    status = library.graphc_entry(slots, words, 1)
+    assert bool(status) == bool(call.status), f"CUDA returned {status}, C {call.status}"
+    if status:
+        error = [library.graphc_error_detail(i) for i in range(4)]
+        assert error == call.error, f"CUDA's error {error}, C's {call.error}"
+        return
+    names = [*specialisation.input_names, *specialisation.outputs]
+    for (slot, dtype, elements), name, theirs in zip(layout, names, call.after):
+        if theirs is not None and elements and name not in stored_in_place:
+            _assert_same(f"%{name}", dtype, bytes(arrays[slot][:elements]), theirs)
+
+
+def _build(source, directory):
+    """(emulated library path, nvcc's verdict): the unit built once per distinct source."""
+    name = "unit_" + hashlib.sha256(source.encode()).hexdigest()[:16]
+    if cuda_check.nvcc() is not None:
+        cuda_check.build_with_nvcc(source, directory, name + "_nvcc")
+    cuda_check.build_emulated(source, directory, name)
+    return directory / f"{name}.so"
+
+
+def _check(specialisation, calls, source, built):
+    """The report entry of one specialisation: its CUDA unit `source` (an Unsupported when the
+    dialect refused it) replayed for each recorded call."""
+    entry = {"function": specialisation.render_arguments[2],
+             "signature": specialisation.render_arguments[4], "calls": len(calls)}
+    if isinstance(source, Unsupported):
+        return {**entry, "result": "refused", "reason": str(source)}
+    try:
+        library = specialisation.ffi.dlopen(str(built[source].result()))
+        stored_in_place = c_backend.render(specialisation.graph, *specialisation.render_arguments,
+                                           dialect=lambda unit: unit["direct"])[0]
+        for call in calls:
+            _replay(specialisation, library, call, stored_in_place)
+    except Exception:
+        return {**entry, "result": "failed", "reason": traceback.format_exc(limit=4)}
+    return {**entry, "result": "ran"}
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _RECORDS:
+        return
+    from graphc.codegen.render import cuda
+    directory = pathlib.Path(tempfile.mkdtemp(prefix="graphc-cuda-replay-"))
+    sources = {}
+    for specialisation, calls in _RECORDS:
+        try:
+            sources[id(specialisation)] = cuda.source_of(specialisation)
+        except Unsupported as refused:
+            sources[id(specialisation)] = refused
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        built = {source: pool.submit(_build, source, directory)
+                 for source in set(sources.values()) if isinstance(source, str)}
+        report = [_check(specialisation, calls, sources[id(specialisation)], built)
+                  for specialisation, calls in _RECORDS if calls]
+    path = os.environ.get("GRAPHC_CUDA_REPLAY_REPORT")
+    if path:
+        pathlib.Path(path).write_text(json.dumps(report, indent=1))
+    counts = {kind: sum(1 for r in report if r["result"] == kind)
+              for kind in ("ran", "refused", "failed")}
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"cuda_replay: {len(report)} specialisations: {counts['ran']} ran "
+                            f"as CUDA to C's results, {counts['refused']} refused by name, "
+                            f"{counts['failed']} failed")
+        for failure in (r for r in report if r["result"] == "failed"):
+            reporter.write_line(f"  FAILED {failure['function']} [{failure['signature']}]:\n"
+                                f"{failure['reason']}")
+    if counts["failed"] and session.exitstatus == 0:
+        session.exitstatus = 1
