@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from ..dtypes import _BY_NP
+from ..ir.math import MATH_FUNCTIONS
 from .. import dispatch as _dispatch
 from ..tensor import Tensor, wrap
 from .grad_mode import state as _grad_state
@@ -44,13 +45,12 @@ def _namespace():
             return function(x, *args) if isinstance(x, graphc.Tensor) else function(graphc.tensor(x), *args)
         return apply
 
+    # the functions sympy names as graphc.ir.math does: exp, Abs, ceiling, erf, ... -> graphc's
+    named = {function.sympy: getattr(graphc, name) for name, function in MATH_FUNCTIONS.items()
+             if isinstance(function.sympy, str) and hasattr(graphc, name)}
     return {
-        "exp": graphc.exp, "log": graphc.log, "sqrt": graphc.sqrt, "sin": graphc.sin,
-        "cos": graphc.cos, "tan": graphc.tan, "asin": graphc.asin, "acos": graphc.acos,
-        "atan": graphc.atan, "sinh": graphc.sinh, "cosh": graphc.cosh, "tanh": graphc.tanh,
-        "sign": graphc.sign, "Abs": graphc.abs, "abs": graphc.abs, "floor": graphc.floor,
-        "ceiling": graphc.ceil, "sigmoid": graphc.sigmoid, "Heaviside": heaviside,
-        "Piecewise": piecewise, "log2": maybe(graphc.log2), "log10": maybe(graphc.log10),
+        **named, "sigmoid": graphc.sigmoid, "Heaviside": heaviside, "Piecewise": piecewise,
+        "log2": maybe(graphc.log2), "log10": maybe(graphc.log10),
         "Max": lambda a, b: _extreme(graphc.maximum, "clamp_min", max, a, b),
         "Min": lambda a, b: _extreme(graphc.minimum, "clamp_max", min, a, b),
         "logical_and": lambda a, b: _logical(graphc.logical_and, a, b, lambda p, q: p and q),
@@ -131,15 +131,6 @@ class _GraphcPrinter:
             def _print_Heaviside(self, expr):
                 return f"Heaviside({', '.join(self._print(a) for a in expr.args)})"
 
-            _print_Abs = _print_Function
-            _print_sign = _print_Function
-            _print_floor = _print_Function
-            _print_ceiling = _print_Function
-            _print_Max = _print_Function
-            _print_Min = _print_Function
-            _print_exp = _print_Function
-            _print_log = _print_Function
-            _print_sqrt = _print_Function
 
             def _print_Pow(self, expr, rational=False):
                 base, exponent = expr.as_base_exp()
@@ -167,6 +158,12 @@ class _GraphcPrinter:
             def _print_Pi(self, expr):
                 return "pi"
 
+        # the table's other functions print as calls of `_namespace()`'s names (sympy's own
+        # printer would spell some as math.* or numpy.*)
+        for function in MATH_FUNCTIONS.values():
+            method = f"_print_{function.sympy}"
+            if isinstance(function.sympy, str) and method not in Printer.__dict__:
+                setattr(Printer, method, Printer._print_Function)
         return Printer({"fully_qualified_modules": False, "strict": False})
 
 
