@@ -177,10 +177,11 @@ def mlp(quick):
     rows = {"graphc eager": lambda: eager(x, onehot),
             "graphc compiled": lambda: compiled(x, onehot),
             "numpy (by hand)": numpy_mlp_step(x_np, onehot_np)}
-    hidden = np.maximum(x_np @ rng.standard_normal((784, 256), dtype=np.float32), 0)
-    w2 = rng.standard_normal((256, 10), dtype=np.float32)
+    hidden = np.maximum(x_np @ rng.standard_normal((784, 256), dtype=np.float32) * 0.05, 0)
+    w2 = rng.standard_normal((256, 10), dtype=np.float32) * 0.05
     d_logits = rng.standard_normal((64, 10), dtype=np.float32)
-    w1 = np.empty((784, 256), np.float32)
+    # finite values of the step's scale: BLAS on overflowed (inf, NaN) operands runs at another rate
+    w1 = rng.standard_normal((784, 256), dtype=np.float32) * 0.05
 
     def products():  # the step's five products alone, at numpy's BLAS rate: the step's floor
         np.matmul(x_np, w1, out=hidden)
