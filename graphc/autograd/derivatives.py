@@ -216,11 +216,43 @@ def _array_vjp_function(op, attrs, index, scalars=()):
     if expression is None or isinstance(expression, int):
         return expression
     grad = sympy.Symbol("grad")
+    # grad moved into each piece of a piecewise derivative (ReLU's is grad or 0), which prints
+    # as nested where(): numpy's select, sympy's own spelling, took 20x as long and made
+    # float32 gradients float64 through its integer pieces
     function = sympy.lambdify([grad, *input_symbols(op), output_symbol()],
-                              grad * elementary(expression), modules="numpy")
+                              sympy.piecewise_fold(grad * elementary(expression)),
+                              modules="numpy", printer=_where_printer())
     # numpy's floating-point warnings are silenced for graphc's modules (runtime/cpu.py)
     function.__globals__["__name__"] = "graphc.autograd.derived"
     return function
+
+
+@functools.lru_cache(maxsize=None)
+def _where_printer():
+    """numpy's printer, with a Piecewise as nested numpy.where (each piece's value as computed)."""
+    from sympy.printing.numpy import NumPyPrinter
+
+    class WherePrinter(NumPyPrinter):
+        def _print_Piecewise(self, expr):
+            where = self._module_format("numpy.where")
+            text = self._print(expr.args[-1].expr)
+            for piece in reversed(expr.args[:-1]):
+                text = f"{where}({self._print(piece.cond)}, {self._print(piece.expr)}, {text})"
+            return text
+
+        def _print_Or(self, expr):  # numpy's logical_or.reduce stacks its operands first
+            return self._fold("numpy.logical_or", expr.args)
+
+        def _print_And(self, expr):
+            return self._fold("numpy.logical_and", expr.args)
+
+        def _fold(self, function, args):
+            function, text = self._module_format(function), self._print(args[0])
+            for arg in args[1:]:
+                text = f"{function}({text}, {self._print(arg)})"
+            return text
+    return WherePrinter({"fully_qualified_modules": True, "inline": True,
+                         "allow_unknown_functions": True, "user_functions": {}})
 
 
 def derivative_function(op, attrs, index, scalars=()):
