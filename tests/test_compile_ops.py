@@ -526,3 +526,21 @@ def test_compiled_index_select_out_of_range_raises_eager_error(shape, dim, index
     with pytest.raises(eager.type, match=str(eager.value).replace("(", r"\(").replace(")", r"\)")):
         compiled(x, bad)
     assert compiled._latest is not None
+
+
+@pytest.mark.parametrize("op", ["clamp", "relu"])
+def test_a_masked_out_gradient_is_positive_zero_eager_and_compiled(op):
+    """torch's clamp and relu backward select 0 where the mask is off (where(mask, grad, 0)):
+    +0.0 even for a negative grad, in eager's array backward, its recorded backward and the
+    compiled one alike (grad * 0 would be -0.0)."""
+    function = {"clamp": lambda t: t.clamp(-1.5, 1.0), "relu": lambda t: t.relu()}[op]
+
+    def gradient(x, g, create_graph=False):
+        return graphc.autograd.grad(function(x), x, g, create_graph=create_graph)[0]
+    x = graphc.tensor([-2.0, 0.5, 3.0, -1.0], requires_grad=True)
+    g = -graphc.ones(4)
+    compiled = graphc.compile(gradient, fullgraph=True)
+    for result in (gradient(x, g), gradient(x, g, create_graph=True), compiled(x, g)):
+        masked = result.detach().numpy()[[0, 2]] if op == "clamp" else \
+            result.detach().numpy()[[0, 3]]
+        assert masked.tolist() == [0.0, 0.0] and not np.signbit(masked).any()

@@ -190,15 +190,21 @@ def _specialised_derivative(op, attrs, index, scalars):
 
 @functools.lru_cache(maxsize=4096)
 def _derivative_function(op, attrs, index, scalars=()):
-    """A Python function (x0, x1, ..., y) -> d op / d x_index over graphc ops (differentiable in
-    turn); None for a zero derivative, 1 or -1 for a constant one. `scalars` ((position, value)
+    """A Python function (grad, x0, x1, ..., y) -> grad * d op / d x_index over graphc ops
+    (differentiable in turn); None for a zero derivative, 1 or -1 for a constant one. `scalars` ((position, value)
     pairs) are Python-number operands substituted first, so x ** 2 differentiates to 2 x."""
     from ..ir.symbolic import input_symbols, output_symbol
     expression = _specialised_derivative(op, attrs, index, scalars)
     if expression is None or isinstance(expression, int):
         return expression
-    names = [str(s) for s in input_symbols(op)] + [str(output_symbol())]
-    source = f"def derivative({', '.join(names)}):\n    return {_GraphcPrinter.printer().doprint(expression)}\n"
+    import sympy
+    grad = sympy.Symbol("grad")
+    names = ["grad"] + [str(s) for s in input_symbols(op)] + [str(output_symbol())]
+    # grad moved into each piece of a piecewise derivative, as on arrays (_array_vjp_function):
+    # a masked-out gradient is where(mask, grad, 0), +0.0 as torch's, not grad * 0 (-0.0 for a
+    # negative grad)
+    printed = _GraphcPrinter.printer().doprint(sympy.piecewise_fold(grad * expression))
+    source = f"def derivative({', '.join(names)}):\n    return {printed}\n"
     namespace = _namespace()
     exec(compile(source, f"<d {op.name}/d x{index}>", "exec"), namespace)
     function = namespace["derivative"]
@@ -299,7 +305,7 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
         elif derivative == -1:
             grads.append(-grad)
         else:
-            grads.append(grad * derivative(*operands, output))
+            grads.append(derivative(grad, *operands, output))
     return grads
 
 
