@@ -11,7 +11,7 @@ from .tensor import Tensor, Size
 from .storage import TypedStorage, UntypedStorage
 from . import autograd
 from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled
-from .ir import ops as _ops
+from . import api as _ops
 from . import linalg, cuda
 from .compile import compile, CompileError, RecompileWarning
 from .printing import set_printoptions, get_printoptions

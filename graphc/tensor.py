@@ -1,6 +1,6 @@
 """Tensor: a numpy view (shape, strides, offset) into a shared Storage, plus autograd state.
 
-Operators and methods call the ops declared in graphc.ir.ops; this module only holds what is
+Operators and methods call the ops declared in graphc.api; this module only holds what is
 about the tensor object itself: construction, metadata, conversion and views' bookkeeping.
 """
 import warnings
@@ -90,10 +90,10 @@ class Tensor:
                 raise TypeError(_options_message(default, args[0]._dtype))
             return args[0]
         elif len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
-            from .ir.ops.creation import array_from_data
+            from .api.creation import array_from_data
             result = wrap(array_from_data(args[0], default, legacy=True), default)
         else:
-            from .ir.ops.creation import parse_size, zeros
+            from .api.creation import parse_size, zeros
             sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
             # Tensor() is an empty 1-D tensor, not a 0-dim one
             result = zeros(parse_size(sizes, "new") if args else (0,), dtype=default)
@@ -373,27 +373,27 @@ class Tensor:
 
     # -------------------------------------------------------------- new_* (same dtype by default)
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
-        from .ir.ops.creation import tensor
+        from .api.creation import tensor
         return tensor(data, dtype=dtype or self._dtype, device=device or CPU,
                       requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        from .ir.ops.creation import zeros
+        from .api.creation import zeros
         return zeros(*size, dtype=dtype or self._dtype, device=device or CPU,
                      requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        from .ir.ops.creation import ones
+        from .api.creation import ones
         return ones(*size, dtype=dtype or self._dtype, device=device or CPU,
                     requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        from .ir.ops.creation import empty
+        from .api.creation import empty
         return empty(*size, dtype=dtype or self._dtype, device=device or CPU,
                      requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        from .ir.ops.creation import full
+        from .api.creation import full
         return full(size, fill_value, dtype=dtype or self._dtype, device=device or CPU,
                     requires_grad=requires_grad)
 
@@ -561,7 +561,7 @@ class Tensor:
 
 def _options_message(expected, got):
     """torch's TypeError when a legacy constructor gets a tensor of another dtype."""
-    from .ir.ops.elementwise import _CPP_NAMES
+    from .api.elementwise import _CPP_NAMES
 
     def options(d):
         return (f"TensorOptions(dtype={_CPP_NAMES[d]}, device=cpu, layout=Strided, "
@@ -650,6 +650,6 @@ _dispatch.bind(Tensor, wrap, make_view, _grad_mode.state, _engine.record)
 _cpu.bind(Tensor)
 _engine.bind(Tensor)
 
-from .ir import ops as _ops  # noqa: E402  (the ops need the Tensor class bound above)
+from . import api as _ops  # noqa: E402  (the ops need the Tensor class bound above)
 
 _ops.install_methods(Tensor)

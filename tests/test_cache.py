@@ -430,7 +430,7 @@ def test_an_edited_op_formula_is_never_served_from_the_cache(tmp_path):
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(ROOT / "graphc", copy / "graphc", ignore=ignore)
     shutil.copytree(ROOT / "templates", copy / "templates", ignore=ignore)
-    declarations = copy / "graphc" / "ir" / "ops" / "elementwise.py"
+    declarations = copy / "graphc" / "ir" / "primitives" / "elementwise.py"
     original = '"sin": lambda m, x: m.sin(x),'
     assert original in declarations.read_text()
     declarations.write_text(declarations.read_text().replace(

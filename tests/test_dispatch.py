@@ -55,6 +55,23 @@ def test_the_registry_does_not_import_the_runtime():
     assert not [m for m in imported if m == "graphc.runtime" or m.startswith("graphc.runtime.")]
 
 
+def test_ir_holds_the_ir_and_never_imports_the_torch_facing_api():
+    """graphc.ir (declarations, graph, symbolic rules, tracing, passes) stands below graphc.api
+    (argument checks, torch's messages, out=): the api imports the primitives, never the reverse,
+    and the primitives declare every op without importing a function of the api."""
+    offenders = [f"{relative_path} imports {m}" for relative_path, tree in _sources()
+                 if relative_path.startswith("ir/")
+                 for m in _imported_modules(relative_path, tree)
+                 if m == "graphc.api" or m.startswith("graphc.api.")]
+    assert offenders == []
+    # every op of the registry is declared in graphc.ir.primitives (its formula or numpy rule
+    # lives there), none in the api
+    declared_in = {name: (op.formula or op.eager).__module__ for name, op in
+                   registry.REGISTRY.items()}
+    assert {name: module for name, module in declared_in.items()
+            if not module.startswith("graphc.ir.primitives.")} == {}
+
+
 def test_the_cpu_executors_are_registered_with_dispatch_and_attached_to_every_op():
     assert dispatch.EXECUTORS["cpu"] is cpu.build_executor
     assert [name for name, op in registry.REGISTRY.items() if op.run is None] == []

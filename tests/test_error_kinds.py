@@ -9,7 +9,7 @@ import pytest
 import graphc
 from graphc.codegen import blas
 from graphc.codegen.errors import EAGER_ERRORS, ErrorKind, eager_exception, exception_class
-from graphc.ir.ops.linalg import LinAlgError
+from graphc.linalg import LinAlgError
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 STORED_KIND = re.compile(r"graphc_error\[3\] = (\d+);  /\* ErrorKind\.(\w+) \*/")

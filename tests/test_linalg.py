@@ -11,7 +11,7 @@ import pytest
 import graphc
 import graphc.linalg
 import oracle
-from graphc.ir.ops import linalg as linalg_ops
+from graphc.api import linalg as linalg_ops
 from tolerances import assert_close
 
 ALL_DTYPES = ["uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64"]

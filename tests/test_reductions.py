@@ -1,4 +1,4 @@
-"""Reductions and scans (graphc/ir/ops/reductions.py) against numpy and hand-checked values."""
+"""Reductions and scans (graphc/api/reductions.py) against numpy and hand-checked values."""
 import pickle
 import warnings
 

@@ -1,4 +1,4 @@
-"""Sorting and comparison utilities (graphc/ir/ops/sorting.py) against numpy and hand-checked
+"""Sorting and comparison utilities (graphc/api/sorting.py) against numpy and hand-checked
 values."""
 import numpy as np
 import pytest

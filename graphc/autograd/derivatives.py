@@ -310,7 +310,7 @@ def elementwise_vjp(op, attrs, operands, output, grad, needs):
 
 
 def _zeros_like(grad):
-    from ..ir.ops.creation import zeros_like
+    from ..api.creation import zeros_like
     return zeros_like(grad)
 
 

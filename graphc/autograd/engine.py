@@ -24,8 +24,8 @@ def bind(tensor_class):
 
 
 def _creation():
-    """graphc.ir.ops.creation (imported after this module, which the Tensor class needs)."""
-    from ..ir.ops import creation
+    """graphc.api.creation (imported after this module, which the Tensor class needs)."""
+    from ..api import creation
     return creation
 
 
@@ -180,7 +180,7 @@ def sum_to_shape(grad, shape):
 
 def _custom_function_grads(node, grads):
     """Call a custom Function's backward with one gradient per output (zeros where none came)."""
-    from ..ir.ops.creation import zeros
+    from ..api.creation import zeros
     outputs = node._output_meta
     filled = []
     for index, g in enumerate(grads):
@@ -221,7 +221,7 @@ def run_node(node, grads):
             continue
         shape, dtype = meta
         if not isinstance(g, Tensor):
-            from ..ir.ops.creation import full
+            from ..api.creation import full
             g = full(shape, g, dtype=dtype)
         if g._data.shape != shape:
             g = sum_to_shape(g, shape)
@@ -425,7 +425,7 @@ def _root_gradients(tensors, grad_tensors, create_graph):
                                    f"but got {tensor.dtype}")
             grad = _creation().ones_like(tensor)
         elif not isinstance(grad, Tensor):
-            from ..ir.ops.creation import full_like
+            from ..api.creation import full_like
             grad = full_like(tensor, grad)
         elif grad.shape != tensor.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of "
@@ -486,7 +486,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                "used in the graph. Set allow_unused=True if this is the desired "
                                "behavior.")
         if g is None and materialize_grads:
-            from ..ir.ops.creation import zeros_like
+            from ..api.creation import zeros_like
             g = zeros_like(tensor)
         result.append(g)
     return tuple(result)

@@ -60,7 +60,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         for output_index, output in enumerate(outputs):
             flat_size = output.numel()
             for element in range(flat_size):
-                from ..ir.ops.creation import zeros
+                from ..api.creation import zeros
                 seed = zeros(output.shape, dtype=output.dtype)  # row-major: flat index = element
                 seed._data.reshape(-1)[element] = 1
                 fresh = _differentiable_outputs(func, inputs)[output_index]
@@ -86,7 +86,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     """gradcheck of the function that maps (inputs, grad_outputs) to the input gradients."""
     from ..tensor import Tensor
     from ..random import manual_seed, get_rng_state, set_rng_state
-    from ..ir.ops.random_ops import randn_like
+    from ..api.random_ops import randn_like
     from .engine import grad as autograd_grad
     inputs = _as_tuple(inputs)
     outputs = _differentiable_outputs(func, inputs)

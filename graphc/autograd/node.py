@@ -189,7 +189,7 @@ class Node:
         if raw:
             return None
         if saved is not None and self.op.name in _WRAPS_SCALARS:
-            from ..ir.ops.creation import tensor
+            from ..api.creation import tensor
             return tensor(saved)  # torch wraps the number of a Scalar overload into a tensor
         return saved
 

@@ -27,7 +27,7 @@ NO_GRAD_VIEW_MESSAGE = (
 
 def _geometry(view, base):
     """Where `view`'s elements lie relative to `base`'s, in the attributes of as_strided's
-    gradient primitives (graphc.ir.ops.shape)."""
+    gradient primitives (graphc.ir.primitives.shape)."""
     return {"input_shape": tuple(base._data.shape), "input_stride": base.stride(),
             "input_offset": base.storage_offset(), "size": tuple(view._data.shape),
             "stride": view.stride(), "offset": view.storage_offset()}
@@ -43,7 +43,7 @@ def refresh_view(view):
     base = view._base
     if base._requires_grad is not True or view._dtype is not base._dtype:
         return  # (a view as another dtype is not differentiable)
-    from ..ir.ops.shape import _as_strided
+    from ..ir.primitives.shape import _as_strided
     from .engine import record
     geometry = _geometry(view, base)
     attrs = {"size": geometry["size"], "stride": geometry["stride"],
@@ -140,14 +140,14 @@ class CopySlices(Node):
 
     def _mask(self):
         if self._region is None:
-            from ..ir.ops.shape import _as_strided_backward_eager
+            from ..ir.primitives.shape import _as_strided_backward_eager
             ones = np.ones(self.attrs["size"], dtype=np.float64)
             self._region = _as_strided_backward_eager(ones, **self.attrs) > 0
         return self._region
 
     def _gradients(self, grads):
-        from ..ir.ops.shape import _as_strided_backward, _as_strided_gather
-        from ..ir.ops.elementwise import where
+        from ..ir.primitives.shape import _as_strided_backward, _as_strided_gather
+        from ..api.elementwise import where
         from .. import dispatch
         from ..tensor import wrap
         from .engine import run_node

@@ -27,7 +27,7 @@ class ErrorKind(enum.IntEnum):
 
 
 def _linalg_error():
-    from ..ir.ops.linalg import LinAlgError  # the ops import the runtime; load them late
+    from ..ir.primitives.linalg import LinAlgError  # the ops import the runtime; load them late
     return LinAlgError
 
 

@@ -123,7 +123,6 @@ def schedule(graph, inputs, outputs, writes):
                     if node.op in REDUCTIONS or node.op in LOWERED
                     or node.name in materialised]
     randoms = [node.name for node in graph.nodes if node.op in _RANDOM]
-    reductions = buffer_names
     for name in buffer_names:
         shape = tuple(graph.node(name).shape)
         layouts[name] = (shape, _row_major(shape), 0)

@@ -67,7 +67,6 @@ class Graph:
     def from_tensors(cls, *tensors, names=None, gradients_of=None):
         """The graph recorded for `tensors`; `names` maps readable names to input tensors."""
         from ..autograd.engine import grad as autograd_grad
-        from .ops.creation import ones_like
         graph = cls()
         labels = {}
         for name, t in (names or {}).items():
@@ -82,7 +81,7 @@ class Graph:
             # reverse pass is recorded (create_graph) and lands in the graph
             seeds = []
             for tensor, output_name in zip(tensors, graph.outputs):
-                seed = ones_like(tensor).requires_grad_()
+                seed = tensor.new_ones(tensor.shape).requires_grad_()
                 labels[id(seed)] = f"grad_{output_name}"
                 seeds.append(seed)
             grads = autograd_grad(tensors, wanted, seeds, retain_graph=True, create_graph=True,

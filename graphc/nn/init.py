@@ -62,7 +62,7 @@ def zeros_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    from ..ir.ops.creation import eye
+    from ..api.creation import eye
     with no_grad():
         tensor.copy_(eye(*tensor.shape, dtype=tensor.dtype))
     return tensor

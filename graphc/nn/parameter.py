@@ -4,7 +4,7 @@ A Parameter is a graphc Tensor of the subclass Parameter, sharing the data of th
 made from; ops on it return plain Tensors, as in torch.
 """
 from ..tensor import Tensor
-from ..ir.ops.creation import empty
+from ..api.creation import empty
 
 __all__ = ["Parameter", "Buffer"]
 

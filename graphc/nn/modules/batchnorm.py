@@ -2,7 +2,7 @@
 running variance updated with `momentum`, or a cumulative average when it is None), the
 running statistics in eval mode."""
 from ... import dtypes as _dt
-from ...ir.ops.creation import empty, zeros, ones, tensor
+from ...api.creation import empty, zeros, ones, tensor
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

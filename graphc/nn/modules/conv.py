@@ -1,7 +1,7 @@
 """Conv1d and Conv2d: weights (out, in/groups, *kernel), torch's initialisation and repr."""
 import math
 
-from ...ir.ops.creation import empty
+from ...api.creation import empty
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

@@ -1,7 +1,7 @@
 """Identity, Linear and Bilinear, initialised as torch initialises them."""
 import math
 
-from ...ir.ops.creation import empty
+from ...api.creation import empty
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

@@ -1,7 +1,7 @@
 """LayerNorm: normalises over the trailing normalized_shape dims (biased variance)."""
 import numbers
 
-from ...ir.ops.creation import empty
+from ...api.creation import empty
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

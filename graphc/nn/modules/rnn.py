@@ -4,8 +4,8 @@ backward direction; gates stacked i,f,g,o for LSTM and r,z,n for GRU), so a torc
 loads as is. The input projection of a whole sequence is one matmul; the recurrence loops."""
 import math
 
-from ...ir.ops.creation import empty, zeros
-from ...ir.ops.shape import stack, cat
+from ...api.creation import empty, zeros
+from ...api.shape import stack, cat
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

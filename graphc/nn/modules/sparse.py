@@ -1,5 +1,5 @@
 """Embedding: a lookup table of num_embeddings rows, N(0, 1) initially, padding row zero."""
-from ...ir.ops.creation import empty
+from ...api.creation import empty
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 from .. import functional as F

@@ -4,7 +4,7 @@ torch's argument parser accepts them in every native function that has a `dim` (
 argument: `x.sum(axis=1, keepdims=True)`, `x.cumsum(axis=0)`, `x.max(axis=1)`, `sort(axis=0)`...
 The functions torch writes in Python (norm, split, unique) do not, nor do those whose argument
 has another name (`flatten(start_dim)`, `roll(dims)`). `accept_numpy_keywords` wraps a public
-function once, when graphc.ir.ops collects them, so the ops themselves only know torch's names.
+function once, when graphc.api collects them, so the ops themselves only know torch's names.
 """
 import functools
 import inspect

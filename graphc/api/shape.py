@@ -1,20 +1,21 @@
 """Shape ops. Views (view, expand, permute, squeeze, select, slice, ...) return tensors sharing
 storage; the rest (cat, stack, repeat, clone, ...) allocate.
 
-View primitives are declared with a numpy implementation that must return a *view* of its input;
-graphc.dispatch.apply_view gives the result the source's storage and version counter. Strides
-of views are numpy's, which follow the same rules as torch's (a view is possible exactly when
-numpy can reshape without copying).
+The view primitives (graphc.ir.primitives.shape) return numpy *views*;
+graphc.dispatch.apply_view gives the result the source's storage and version counter.
 """
 import warnings
 
 import numpy as np
 
-from ...autograd.node import rename_node as _rename_node
-from ... import dtypes as _dt
-from ... import dispatch as _dispatch
-from ...runtime.memory_overlap import is_dense
-from ..registry import defvjp, primitive
+from ..autograd.node import rename_node as _rename_node
+from .. import dtypes as _dt
+from .. import dispatch as _dispatch
+from ..ir.registry import defvjp
+from ..ir.primitives.shape import (preserve_format, _alias, _as_strided, _as_strided_backward, _as_strided_gather,
+                                   _bitcast, _cat, _clone, _contiguous, _diagonal,
+                                   _diagonal_backward, _expand, _flip, _permute, _repeat, _slice,
+                                   _slice_backward, _squeeze, _unsqueeze, _view, memory_format)
 
 __all__ = ["view", "reshape", "expand", "expand_as", "permute", "transpose", "t", "squeeze",
            "unsqueeze", "flatten", "unflatten", "select", "narrow", "contiguous", "clone",
@@ -88,102 +89,8 @@ def infer_size(shape, numel):
     return shape
 
 
-def contiguous_strides(shape, itemsize):
-    """Row-major strides in bytes, counting a size-0 dim as 1 (as torch does)."""
-    strides, running = [], itemsize
-    for s in reversed(shape):
-        strides.append(running)
-        running *= max(s, 1)
-    return tuple(reversed(strides))
-
-
-# ------------------------------------------------------------------ memory layouts
-
-
-class memory_format:
-    """torch.contiguous_format / torch.preserve_format (layouts other than strided rows are not
-    supported; channels_last is accepted and gives row-major results)."""
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return f"torch.{self.name}"
-
-
 contiguous_format = memory_format("contiguous_format")
-preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
-
-
-def allocate_like(array, dtype, memory_format=None):
-    """An uninitialised array shaped like `array`. With preserve_format (the default) a dense
-    input's strides are kept (a transposed input gives a transposed result) and anything else is
-    row-major, as torch does."""
-    dtype = np.dtype(dtype)
-    if array.flags.c_contiguous and 1 not in array.shape:  # the common case, decided quickly
-        return np.empty(array.shape, dtype=dtype)
-    if (memory_format is None or memory_format is preserve_format) and array.size and \
-            array.strides != contiguous_strides(array.shape, array.itemsize) and is_dense(array):
-        strides = tuple(s // array.itemsize * dtype.itemsize for s in array.strides)
-        buffer = np.empty(array.size, dtype=dtype)
-        return np.ndarray(array.shape, dtype=dtype, buffer=buffer, strides=strides)
-    return np.empty(array.shape, dtype=dtype)
-
-
-# ------------------------------------------------------------------ view primitives
-
-
-def _view_eager(x, shape):
-    if x.size == 0:  # numpy gives empty arrays arbitrary strides; torch's are row-major
-        return np.lib.stride_tricks.as_strided(x, shape, contiguous_strides(shape, x.itemsize),
-                                               writeable=x.flags.writeable)
-    try:
-        return np.reshape(x, shape, copy=False)
-    except ValueError:
-        raise RuntimeError(
-            "view size is not compatible with input tensor's size and stride (at least one "
-            "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
-        ) from None
-
-
-_view = primitive("view", "view", _view_eager, attrs=("shape",))
-def _expand_eager(x, shape):
-    """A read-only stride-0 view (as np.broadcast_to gives), built directly when x's memory is
-    one block (numpy's broadcast_to costs several µs)."""
-    lead = len(shape) - x.ndim
-    strides = (0,) * lead + tuple(
-        0 if size == 1 and target != 1 else stride
-        for size, target, stride in zip(x.shape, shape[lead:], x.strides))
-    try:
-        out = np.ndarray(shape, x.dtype, x, 0, strides)
-    except (TypeError, ValueError, BufferError):
-        return np.broadcast_to(x, shape)
-    out.flags.writeable = False
-    return out
-
-
-_expand = primitive("expand", "view", _expand_eager, attrs=("shape",))
-_permute = primitive("permute", "view", lambda x, dims: np.transpose(x, dims), attrs=("dims",))
-_squeeze = primitive("squeeze", "view", lambda x, dims: np.squeeze(x, dims), attrs=("dims",))
-_unsqueeze = primitive("unsqueeze", "view",
-                       lambda x, dim: x.reshape(x.shape[:dim] + (1,) + x.shape[dim:]),
-                       attrs=("dim",))
-_slice = primitive("slice", "view", lambda x, index: x[index], attrs=("index",),
-                   doc="basic indexing: a tuple of ints, slices (step > 0), None and Ellipsis")
-_diagonal = primitive("diagonal", "view",
-                      lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2),
-                      attrs=("offset", "dim1", "dim2"))
-_alias = primitive("alias", "view", lambda x: x[...])
-_bitcast = primitive("view_dtype", "view", lambda x, dtype: x.view(dtype.np), attrs=("dtype",),
-                     differentiable=False)
-
-
-def _as_strided_eager(x, size, stride, offset):
-    raise AssertionError("as_strided is run through the storage")  # see as_strided below
-
-
-_as_strided = primitive("as_strided", "view", _as_strided_eager, attrs=("size", "stride", "offset"))
 
 
 def view(input, *shape):
@@ -476,7 +383,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
 
 def as_strided(input, size, stride, storage_offset=None):
     """A view of input's storage with explicit sizes, strides and offset (in elements)."""
-    from ...tensor import make_view_of_storage
+    from ..tensor import make_view_of_storage
     storage = input.storage()
     offset = input.storage_offset() if storage_offset is None else storage_offset
     size, stride = tuple(int(s) for s in size), tuple(int(s) for s in stride)
@@ -548,21 +455,6 @@ def tensor_split(input, indices_or_sections, dim=0):
     return tuple(narrow(input, dim, a, max(b - a, 0)) for a, b in zip(bounds, bounds[1:]))
 
 
-# ------------------------------------------------------------------ allocating shape ops
-
-
-def _clone_eager(x, memory_format=None):
-    if x.flags.c_contiguous and 1 not in x.shape:  # the common case: row-major stays row-major
-        return x.copy()
-    out = allocate_like(x, x.dtype, memory_format)
-    out[...] = x
-    return out
-
-
-_clone = primitive("clone", "shape", _clone_eager, attrs=("memory_format",))
-_contiguous = primitive("contiguous", "shape", lambda x: np.array(x, order="C", copy=True))
-
-
 def clone(input, *, memory_format=None):
     """A copy; torch's preserve_format keeps a dense layout (a transposed input clones to a
     transposed result) and makes anything else row-major."""
@@ -574,13 +466,6 @@ def contiguous(input, memory_format=None):
     if input.is_contiguous():
         return input
     return _dispatch.apply(_contiguous, (input,))
-
-
-def _cat_eager(*arrays, dim, dtype):
-    return np.concatenate([a.astype(dtype.np, copy=False) for a in arrays], axis=dim)
-
-
-_cat = primitive("cat", "shape", _cat_eager, attrs=("dim", "dtype"))
 
 
 def _is_legacy_empty(t):
@@ -652,13 +537,6 @@ def vstack(tensors):
     return cat(tensors, 0)
 
 
-def _repeat_eager(x, repeats):
-    return np.tile(x, repeats)
-
-
-_repeat = primitive("repeat", "shape", _repeat_eager, attrs=("repeats",))
-
-
 def repeat(input, *sizes):
     sizes = _sizes(sizes)
     shape = input._data.shape
@@ -671,13 +549,6 @@ def repeat(input, *sizes):
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {target}")
     return _dispatch.apply(_repeat, (input,), {"repeats": sizes})
-
-
-def _flip_eager(x, dims):
-    return np.flip(x, dims).copy() if dims else x.copy()
-
-
-_flip = primitive("flip", "shape", _flip_eager, attrs=("dims",))
 
 
 def flip(input, *dims):
@@ -737,84 +608,6 @@ EXTRA_METHODS = {
     "T": property(_reversed_dims),
     "mT": property(_matrix_transpose),
 }
-
-
-# ------------------------------------------------------------------ gradients
-# Each rule is written with graphc ops (so gradients of gradients work); the engine sums a
-# gradient back to its operand's shape, which is all expand needs.
-
-
-def _positions(shape, strides, offset):
-    """The storage position of every element of a strided layout, in row-major order."""
-    positions = np.full(shape, offset, dtype=np.int64)
-    for axis, (size, stride) in enumerate(zip(shape, strides)):
-        index_shape = [1] * len(shape)
-        index_shape[axis] = size
-        positions = positions + np.arange(size, dtype=np.int64).reshape(index_shape) * stride
-    return positions.reshape(-1)
-
-
-def _input_slots(attrs):
-    """For each element of an as_strided view: which element of the input it reads (-1 when it
-    reads storage outside the input)."""
-    input_shape = attrs["input_shape"]
-    input_positions = _positions(input_shape, attrs["input_stride"], attrs["input_offset"])
-    output_positions = _positions(attrs["size"], attrs["stride"], attrs["offset"])
-    if not input_positions.size:
-        return np.full(output_positions.shape, -1, dtype=np.int64)
-    # a sorted lookup; where elements of the input alias, the last of them is the one read
-    order = np.argsort(input_positions, kind="stable")
-    ordered = input_positions[order]
-    found = np.searchsorted(ordered, output_positions, side="right") - 1
-    clipped = np.maximum(found, 0)
-    inside = (found >= 0) & (ordered[clipped] == output_positions)
-    return np.where(inside, order[clipped], -1).astype(np.int64)
-
-
-def _slice_backward_eager(grad, shape, index):
-    out = np.zeros(shape, dtype=grad.dtype)
-    out[index] = grad
-    return out
-
-
-def _diagonal_backward_eager(grad, shape, offset, dim1, dim2):
-    """Zeros with `grad` written on the diagonal (which np.diagonal and torch put last)."""
-    out = np.zeros(shape, dtype=grad.dtype)
-    planes = np.moveaxis(out, (dim1, dim2), (-2, -1))
-    steps = np.arange(grad.shape[-1])
-    planes[..., steps + max(-offset, 0), steps + max(offset, 0)] = grad
-    return out
-
-
-def _as_strided_backward_eager(grad, input_shape, input_stride, input_offset, size, stride,
-                               offset):
-    slots = _input_slots({"input_shape": input_shape, "input_stride": input_stride,
-                          "input_offset": input_offset, "size": size, "stride": stride,
-                          "offset": offset})
-    inside = slots >= 0
-    total = int(np.prod(input_shape, dtype=np.int64))
-    flat = np.bincount(slots[inside], weights=grad.reshape(-1)[inside], minlength=total)
-    return flat.astype(grad.dtype).reshape(input_shape)
-
-
-def _as_strided_gather_eager(values, input_shape, input_stride, input_offset, size, stride,
-                             offset):
-    slots = _input_slots({"input_shape": input_shape, "input_stride": input_stride,
-                          "input_offset": input_offset, "size": size, "stride": stride,
-                          "offset": offset})
-    flat = values.reshape(-1)
-    return np.where(slots >= 0, flat[np.maximum(slots, 0)], 0).astype(values.dtype).reshape(size)
-
-
-_STRIDED_ATTRS = ("input_shape", "input_stride", "input_offset", "size", "stride", "offset")
-_slice_backward = primitive("slice_backward", "shape", _slice_backward_eager,
-                            attrs=("shape", "index"))
-_diagonal_backward = primitive("diagonal_backward", "shape", _diagonal_backward_eager,
-                               attrs=("shape", "offset", "dim1", "dim2"))
-_as_strided_backward = primitive("as_strided_backward", "shape", _as_strided_backward_eager,
-                                 attrs=_STRIDED_ATTRS)
-_as_strided_gather = primitive("as_strided_gather", "shape", _as_strided_gather_eager,
-                               attrs=_STRIDED_ATTRS)
 
 
 def _input_shape(ctx, index=0):

@@ -8,19 +8,20 @@ documents the exact recipe). A compiler can therefore take `seed` and `offset` a
 compiled graph and reproduce the eager numbers. `normal` with tensor mean or std is composite:
 std * z + mean with z drawn by the "normal" primitive, so its gradients come from `mul` and `add`.
 """
-import math
 import warnings
 
 import numpy as np
 
-from ... import dtypes as _dt
-from ... import random as _random
-from ...device import check_device
-from ... import dispatch as _dispatch
-from ...runtime import cpu as _cpu
-from ..registry import defvjp, primitive
+from .. import dtypes as _dt
+from .. import random as _random
+from ..device import check_device
+from .. import dispatch as _dispatch
+from ..runtime import cpu as _cpu
+from ..ir.registry import defvjp
 from . import elementwise as _elementwise
 from .creation import parse_size
+from ..ir.primitives.random_ops import (_bernoulli, _count, _exponential, _multinomial, _normal,
+                                        _randint, _randperm, _uniform)
 
 __all__ = ["rand", "randn", "randint", "randperm", "rand_like", "randn_like", "randint_like",
            "normal", "bernoulli", "multinomial"]
@@ -38,66 +39,6 @@ _CAST_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32"
 _LIMIT_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
 
 
-# ------------------------------------------------------------------ the primitives
-
-
-def _count(size):
-    return math.prod(size)
-
-
-def _uniform_eager(*, size, dtype, low, high, seed, offset):
-    return _random.uniform_values(seed, offset, _count(size), dtype, low, high).reshape(size)
-
-
-def _normal_eager(*, size, dtype, mean, std, seed, offset):
-    return _random.normal_values(seed, offset, _count(size), dtype, mean, std).reshape(size)
-
-
-def _exponential_eager(*, size, dtype, lambd, seed, offset):
-    return _random.exponential_values(seed, offset, _count(size), dtype, lambd).reshape(size)
-
-
-def _randint_eager(*, size, dtype, low, high, seed, offset):
-    values = _random.integer_values(seed, offset, _count(size), low, high - low)
-    return values.astype(dtype.np).reshape(size)
-
-
-def _randperm_eager(*, n, dtype, seed, offset):
-    return _random.permutation(seed, offset, n).astype(dtype.np)
-
-
-def _bernoulli_eager(p, *, size, dtype, seed, offset):
-    """`p` is a float or an array broadcastable to `size` (probabilities per element)."""
-    if isinstance(p, np.ndarray):
-        p = np.broadcast_to(p, size).astype(np.float64).reshape(-1)
-    return _random.bernoulli_values(seed, offset, _count(size), p).astype(dtype.np).reshape(size)
-
-
-def _multinomial_eager(probabilities, *, num_samples, replacement, seed, offset):
-    rows = probabilities.reshape(-1, probabilities.shape[-1]).astype(np.float64)
-    indices = _random.multinomial_indices(seed, offset, rows, num_samples, replacement)
-    return indices.reshape(probabilities.shape[:-1] + (num_samples,))
-
-
-_SIZED = ("size", "dtype")
-_STREAM = ("seed", "offset")
-_uniform = primitive("uniform", "random", _uniform_eager, attrs=_SIZED + ("low", "high") + _STREAM,
-                     differentiable=False, torch_name="uniform_")
-_normal = primitive("normal", "random", _normal_eager, attrs=_SIZED + ("mean", "std") + _STREAM,
-                    differentiable=False)
-_exponential = primitive("exponential", "random", _exponential_eager,
-                         attrs=_SIZED + ("lambd",) + _STREAM, differentiable=False,
-                         torch_name="exponential_")
-_randint = primitive("randint", "random", _randint_eager, attrs=_SIZED + ("low", "high") + _STREAM,
-                     differentiable=False, torch_name="random_")
-_randperm = primitive("randperm", "random", _randperm_eager, attrs=("n", "dtype") + _STREAM,
-                      differentiable=False)
-# differentiable like torch's: the result of bernoulli(p) requires grad when p does (zero gradient)
-_bernoulli = primitive("bernoulli", "random", _bernoulli_eager, attrs=_SIZED + _STREAM)
-_multinomial = primitive("multinomial", "random", _multinomial_eager,
-                         attrs=("num_samples", "replacement") + _STREAM, differentiable=False)
-
-
 def _draw(op, generator, word_count, args=(), **attrs):
     """Claim the next `word_count` words of the generator's stream and run `op` on them."""
     _dispatch.note_pending_draw(generator, word_count)
@@ -110,9 +51,6 @@ def _draw_into(target, op, generator, word_count, args=(), **attrs):
     _dispatch.note_pending_draw(generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _dispatch.apply_inplace(op, target, args, attrs)
-
-
-# ------------------------------------------------------------------ argument checks
 
 
 def _generator(generator, function_name):
@@ -231,9 +169,6 @@ def _integers(low, high, size, dtype):
     _check_integer_range(low, high - 1, dtype)
     word_count = _random.integer_word_count(_count(size), high - low)
     return word_count, dict(size=size, dtype=dtype, low=low, high=high)
-
-
-# ------------------------------------------------------------------ factories
 
 
 def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, pin_memory=False,
@@ -382,9 +317,6 @@ def randint_like(input, *args, low=None, high=None, generator=None, dtype=None, 
                    dtype=_like_dtype(input, dtype), device=device, requires_grad=requires_grad)
 
 
-# ------------------------------------------------------------------ distributions of tensors
-
-
 _NORMAL_FORMS = (
     " * (Tensor mean, Tensor std, *, torch.Generator generator = None, Tensor out = None)\n"
     " * (Tensor mean, float std = 1, *, torch.Generator generator = None, Tensor out = None)\n"
@@ -527,9 +459,6 @@ def _check_distributions(rows):
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if not (rows.sum(axis=1, dtype=np.float64) > 0).all():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-
-
-# ------------------------------------------------------------------ in-place samplers
 
 
 def _bind(function_name, args, kwargs, names, defaults):

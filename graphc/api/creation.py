@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 
-from ... import dtypes as _dt
-from ...device import check_device
-from ... import dispatch as _dispatch
-from .shape import allocate_like, contiguous_strides
+from .. import dtypes as _dt
+from ..device import check_device
+from .. import dispatch as _dispatch
+from ..ir.primitives.shape import allocate_like, contiguous_strides
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full", "zeros_like",
            "ones_like", "empty_like", "full_like", "eye", "arange", "range", "linspace",
@@ -21,9 +21,6 @@ NOT_METHODS = __all__
 
 _builtin_range = range
 _PYTHON_NUMBERS = {float, int, bool}
-
-
-# ------------------------------------------------------------------ sizes and value checks
 
 
 def parse_size(size, function_name="size"):
@@ -129,9 +126,6 @@ def factory_dtype(dtype, function):
 
 def _resolve_dtype(dtype, function):
     return _dt.get_default_dtype() if dtype is None else factory_dtype(dtype, function)
-
-
-# ------------------------------------------------------------------ from data
 
 
 def infer_dtype(data):
@@ -280,9 +274,6 @@ def scalar_tensor(value, *, dtype=None, device=None, requires_grad=False):
                 requires_grad=requires_grad)
 
 
-# ------------------------------------------------------------------ filled
-
-
 def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     check_device(device)
     dtype = _resolve_dtype(dtype, "zeros")
@@ -379,9 +370,6 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False, out=None, la
         if value < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {value}")
     return _finish(np.eye(n, n if m is None else m, dtype=dtype.np), dtype, requires_grad)
-
-
-# ------------------------------------------------------------------ ranges
 
 
 def _number(value):

@@ -6,10 +6,10 @@ integer exponents.
 """
 import numbers
 
-from ... import dtypes as _dt
-from ... import dispatch as _dispatch
-from ...runtime import cpu as _cpu
-from ..registry import REGISTRY
+from .. import dtypes as _dt
+from .. import dispatch as _dispatch
+from ..runtime import cpu as _cpu
+from ..ir.registry import REGISTRY
 from . import elementwise as _elementwise
 
 _apply = _dispatch.apply

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ... import dispatch as _dispatch
+from .. import dispatch as _dispatch
 from .elementwise import mul as _mul
 from .linalg import bmm as _bmm, vector_norm as _vector_norm
 from .reductions import sum as _sum
@@ -27,9 +27,6 @@ def _check_tensor(value, position, argument):
     if not isinstance(value, _dispatch.Tensor):
         raise TypeError(f"expected Tensor as element {position} in argument {argument}, but got "
                         f"{type(value).__name__}")
-
-
-# ------------------------------------------------------------------ einsum: the equation
 
 
 def _parse_operand(text, start, index):
@@ -129,9 +126,6 @@ def _output_labels(output, labelled, width):
                                "equation for any input operand")
         result.append(token)
     return result
-
-
-# ------------------------------------------------------------------ einsum: the computation
 
 
 def _take_diagonals(operand, labels, index):
@@ -285,9 +279,6 @@ def einsum(*arguments):
     return _arranged(result, labels, out_labels, sizes)
 
 
-# ------------------------------------------------------------------ tensordot
-
-
 def _tensordot_dims(a, b, dims):
     if isinstance(dims, _dispatch.Tensor):
         dims = dims.tolist()
@@ -345,8 +336,6 @@ def tensordot(a, b, dims=2, out=None):
         return write_out(result, out)
     return result
 
-
-# ------------------------------------------------------------------ cdist
 
 _COMPUTE_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                   "donot_use_mm_for_euclid_dist")

@@ -2,7 +2,7 @@
 logsumexp, cumsum/cumprod, ... with torch's `dim`/`keepdim`/`dtype` arguments, result dtypes
 and errors.
 
-Primitives are declared below with their numpy implementations; norm, dist, std/var, logsumexp,
+The primitives are declared in graphc.ir.primitives.reductions; norm, dist, std/var, logsumexp,
 nansum/nanmean are composites of primitives (so they get gradients and compilation for free).
 Ops with a values and an indices output (max(dim), median(dim), mode, and sort/topk/kthvalue in
 sorting.py) compute the indices with a non-differentiable primitive and the values with
@@ -18,12 +18,16 @@ import warnings as _warnings
 
 import numpy as np
 
-from ... import dtypes as _dt
-from ... import dispatch as _dispatch
-from ...autograd.node import rename_node as _rename_node
-from ..registry import REGISTRY, defvjp, primitive
+from .. import dtypes as _dt
+from .. import dispatch as _dispatch
+from ..autograd.node import rename_node as _rename_node
+from ..ir.registry import REGISTRY, defvjp
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
+from ..ir.primitives.reductions import (_all, _amax, _amin, _any, _argmax, _argmin,
+                                        _count_nonzero, _cumprod, _cumsum, _mean, _median_all,
+                                        _median_indices, _mode_indices, _prod, _reduced_count,
+                                        _sum, value_select)
 
 __all__ = ["sum", "mean", "prod", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin",
            "all", "any", "count_nonzero", "cumsum", "cumprod", "median", "nanmedian", "mode",
@@ -37,9 +41,6 @@ _apply = _dispatch.apply
 
 def _is_tensor(value):
     return isinstance(value, _dispatch.Tensor)
-
-
-# ------------------------------------------------------------------ torch.return_types
 
 
 class _ReturnType(tuple):
@@ -94,9 +95,6 @@ def named_result(kind, values, indices):
     return tuple.__new__(getattr(return_types, kind), (values, indices))
 
 
-# ------------------------------------------------------------------ argument handling
-
-
 def reduction_dims(dim, ndim, name="sum"):
     """torch's `dim` argument (None, an int, or a tuple/list of ints) as numpy's axis: a tuple of
     normalised dims, or None for all of them (also for an empty tuple, and on 0-d tensors)."""
@@ -149,191 +147,10 @@ def _check_nonempty(name, input, dims, *, shown_dims=None):
             raise IndexError(f"{name}(): Expected reduction dim {shown} to have non-zero size.")
 
 
-def _reduced_count(shape, dims):
-    """How many elements each output element of a reduction over `dims` combines."""
-    count = 1
-    for axis in (range(len(shape)) if dims is None else dims):
-        count *= shape[axis]
-    return count
-
-
-# ------------------------------------------------------------------ numpy implementations
-
-
-def _accumulate_in(dtype):
-    """numpy dtype to accumulate in: float16 sums are accumulated in float32, like torch."""
-    return np.float32 if dtype is _dt.float16 else dtype.np
-
-
-def _sum_eager(x, dim, keepdim, dtype):
-    out = np.add.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
-    return out if dtype is not _dt.float16 else out.astype(np.float16)
-
-
-def _prod_eager(x, dim, keepdim, dtype):
-    out = np.multiply.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
-    return out if dtype is not _dt.float16 else out.astype(np.float16)
-
-
-def _mean_eager(x, dim, keepdim, dtype):
-    total = np.add.reduce(x, dim, _accumulate_in(dtype), None, keepdim)
-    count = _reduced_count(x.shape, dim)
-    if count == 0:  # an empty reduction: 0/0 is nan, as in torch, without numpy's warning
-        with np.errstate(invalid="ignore"):
-            return np.true_divide(total, count).astype(dtype.np, copy=False)
-    return np.true_divide(total, count).astype(dtype.np, copy=False)
-
-
-def _amax_eager(x, dim, keepdim):
-    return np.maximum.reduce(x, dim, None, None, keepdim)
-
-
-def _amin_eager(x, dim, keepdim):
-    return np.minimum.reduce(x, dim, None, None, keepdim)
-
-
-def _index_result(indices):
-    return np.asarray(indices).astype(np.int64, copy=False)
-
-
-def _argmax_eager(x, dim, keepdim):
-    # numpy, like torch, picks the first maximum and treats NaN as larger than everything
-    return _index_result(np.argmax(x, axis=dim, keepdims=keepdim))
-
-
-def _argmin_eager(x, dim, keepdim):
-    return _index_result(np.argmin(x, axis=dim, keepdims=keepdim))
-
-
-def _truth_result(out, x):
-    # torch keeps uint8 for all/any of uint8 tensors (a legacy rule); everything else gives bool
-    return out.astype(np.uint8) if x.dtype == np.uint8 else out
-
-
-def _all_eager(x, dim, keepdim):
-    return _truth_result(np.logical_and.reduce(x, dim, None, None, keepdim), x)
-
-
-def _any_eager(x, dim, keepdim):
-    return _truth_result(np.logical_or.reduce(x, dim, None, None, keepdim), x)
-
-
-def _count_nonzero_eager(x, dim):
-    return _index_result(np.count_nonzero(x, axis=dim))
-
-
-def _scan(ufunc):
-    def eager(x, dim, dtype):
-        if x.ndim == 0:
-            return x.astype(dtype.np)
-        out = ufunc.accumulate(x, dim, _accumulate_in(dtype))
-        return out if dtype is not _dt.float16 else out.astype(np.float16)
-    return eager
-
-
-def _value_select_eager(x, index, dim, keepdim):
-    if x.ndim == 0:
-        return x.copy()
-    if x.ndim == 1:  # plain fancy indexing is several times faster than take_along_axis
-        return x[index]
-    if not keepdim:
-        index = np.expand_dims(index, dim)
-    values = np.take_along_axis(x, index, dim)
-    return values if keepdim else values.squeeze(dim)
-
-
-def _median_all_eager(x, ignore_nan):
-    flat = x.reshape(-1)
-    if x.dtype.kind == "f":
-        missing = np.isnan(flat)
-        if ignore_nan:
-            flat = flat[~missing]
-        elif missing.any():
-            return np.full((), np.nan, dtype=x.dtype)
-    if flat.size == 0:
-        return np.full((), np.nan if x.dtype.kind == "f" else np.iinfo(x.dtype).min, x.dtype)
-    middle = (flat.size - 1) // 2
-    return np.asarray(np.partition(flat, middle)[middle])
-
-
-def _keep_or_drop(indices, dim, keepdim):
-    """Indices computed with the reduced dim kept, shaped as the op's result."""
-    return indices if keepdim else indices.squeeze(dim)
-
-
-def _median_indices_eager(x, dim, keepdim, ignore_nan):
-    """Index of the lower median along `dim`: the element of rank (n-1)//2 in a stable sort, so
-    ties resolve to the earlier position like torch. NaN: torch.median returns the first NaN;
-    nanmedian takes the median of the other values."""
-    order = np.argsort(x, axis=dim, kind="stable")  # NaN sorts last
-    size = x.shape[dim]
-    middle = order.take([(size - 1) // 2], axis=dim)
-    if x.dtype.kind == "f":
-        missing = np.isnan(x)
-        if ignore_nan:
-            present = size - np.count_nonzero(missing, axis=dim, keepdims=True)
-            middle = np.take_along_axis(order, np.maximum(present - 1, 0) // 2, dim)
-        else:
-            first_nan = np.argmax(missing, axis=dim, keepdims=True)
-            middle = np.where(missing.any(axis=dim, keepdims=True), first_nan, middle)
-    return _keep_or_drop(middle, dim, keepdim)
-
-
-def _mode_indices_eager(x, dim, keepdim):
-    """Index of the mode along `dim`: the smallest of the most frequent values, at its last
-    occurrence (what torch returns for rows of up to 16 elements; on longer rows torch's index
-    among equal values depends on its unstable sort). NaNs never equal each other."""
-    rows = np.moveaxis(x, dim, -1)
-    order = np.argsort(rows, axis=-1, kind="stable")
-    ordered = np.take_along_axis(rows, order, -1)
-    positions = np.arange(ordered.shape[-1])
-    starts_run = np.ones(ordered.shape, dtype=bool)
-    starts_run[..., 1:] = ordered[..., 1:] != ordered[..., :-1]
-    run_start = np.maximum.accumulate(np.where(starts_run, positions, 0), axis=-1)
-    # the run length grows along a run, so the first maximum is the end of the first longest run
-    last_of_best_run = np.argmax(positions - run_start, axis=-1)[..., None]
-    indices = np.take_along_axis(order, last_of_best_run, -1)
-    return _keep_or_drop(np.ascontiguousarray(np.moveaxis(indices, -1, dim)), dim, keepdim)
-
-
-# ------------------------------------------------------------------ declarations
-
-_sum = primitive("sum", "reduction", _sum_eager, attrs=("dim", "keepdim", "dtype"),
-                 doc="sum over `dim` (tuple of dims, or None for all), accumulating in `dtype`")
-_prod = primitive("prod", "reduction", _prod_eager, attrs=("dim", "keepdim", "dtype"))
-_mean = primitive("mean", "reduction", _mean_eager, attrs=("dim", "keepdim", "dtype"))
-_amax = primitive("amax", "reduction", _amax_eager, attrs=("dim", "keepdim"),
-                  doc="maximum over `dim`; NaN propagates; ties share the gradient evenly")
-_amin = primitive("amin", "reduction", _amin_eager, attrs=("dim", "keepdim"))
-_argmax = primitive("argmax", "reduction", _argmax_eager, attrs=("dim", "keepdim"),
-                    differentiable=False, doc="`dim` is one int, or None for the flat index")
-_argmin = primitive("argmin", "reduction", _argmin_eager, attrs=("dim", "keepdim"),
-                    differentiable=False)
-_all = primitive("all", "reduction", _all_eager, attrs=("dim", "keepdim"), differentiable=False)
-_any = primitive("any", "reduction", _any_eager, attrs=("dim", "keepdim"), differentiable=False)
-_count_nonzero = primitive("count_nonzero", "reduction", _count_nonzero_eager, attrs=("dim",),
-                           differentiable=False)
-_cumsum = primitive("cumsum", "scan", _scan(np.add), attrs=("dim", "dtype"))
-_cumprod = primitive("cumprod", "scan", _scan(np.multiply), attrs=("dim", "dtype"))
-value_select = primitive(
-    "value_select", "index", _value_select_eager, attrs=("dim", "keepdim"),
-    doc="values of x at `index` along `dim` (keepdim=False: index lacks that dim); the values "
-        "output of max(dim), median(dim), mode, sort, topk, kthvalue. VJP: scatter-add.")
-_median_all = primitive("median_all", "sort", _median_all_eager, attrs=("ignore_nan",),
-                        doc="lower median of all elements (nanmedian when ignore_nan)")
-_median_indices = primitive("median_indices", "sort", _median_indices_eager,
-                            attrs=("dim", "keepdim", "ignore_nan"), differentiable=False)
-_mode_indices = primitive("mode_indices", "sort", _mode_indices_eager, attrs=("dim", "keepdim"),
-                          differentiable=False)
-
-
 # elementwise ops the composites are written with
 _sub, _mul, _div, _add = REGISTRY["sub"], REGISTRY["mul"], REGISTRY["div"], REGISTRY["add"]
 _abs, _sqrt, _exp, _log = REGISTRY["abs"], REGISTRY["sqrt"], REGISTRY["exp"], REGISTRY["log"]
 _pow, _ne, _isnan, _isinf = REGISTRY["pow"], REGISTRY["ne"], REGISTRY["isnan"], REGISTRY["isinf"]
-
-
-# ------------------------------------------------------------------ sum, mean, prod
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, out=None):
@@ -394,9 +211,6 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is not None or result._dtype is not input._dtype:
         result = result.to(input._dtype if dtype is None else _dt.to_dtype(dtype))
     return result if out is None else _write_out(result, out)
-
-
-# ------------------------------------------------------------------ max, min, argmax, ...
 
 
 def _full_extreme(input, name, op):
@@ -510,9 +324,6 @@ argmax = _arg_extreme("argmax", _argmax)
 argmin = _arg_extreme("argmin", _argmin)
 
 
-# ------------------------------------------------------------------ all, any, count_nonzero
-
-
 def all(input, dim=None, keepdim=False, *, out=None):
     check_keepdim(keepdim, "all")
     attrs = {"dim": reduction_dims(dim, input._data.ndim, "all"), "keepdim": keepdim}
@@ -530,9 +341,6 @@ def any(input, dim=None, keepdim=False, *, out=None):
 def count_nonzero(input, dim=None):
     dims = reduction_dims(dim, input._data.ndim, "count_nonzero")
     return _apply(_count_nonzero, (input,), {"dim": dims})
-
-
-# ------------------------------------------------------------------ scans
 
 
 def _scan_public(name, op):
@@ -557,9 +365,6 @@ def _scan_inplace(scan):
 
     scan_.__name__ = scan.__name__ + "_"
     return scan_
-
-
-# ------------------------------------------------------------------ median, mode
 
 
 def _along_dim_by_index(name, input, dim, keepdim, index_op, attrs):
@@ -606,9 +411,6 @@ def _median(name, input, dim, keepdim, ignore_nan):
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along `dim` (the smallest on ties) and its last position."""
     return _along_dim_by_index("mode", input, dim, keepdim, _mode_indices, {})
-
-
-# ------------------------------------------------------------------ logsumexp
 
 
 def logsumexp(input, dim, keepdim=False, *, out=None):
@@ -672,9 +474,6 @@ def log_softmax(input, dim, dtype=None):
                         "LogSoftmaxBackward0")
 
 
-# ------------------------------------------------------------------ variance, std
-
-
 def _variance_arguments(name, dim, unbiased, correction):
     """torch's overloads: std(unbiased), std(dim, unbiased, keepdim), std(dim, correction=)."""
     if isinstance(dim, bool):
@@ -736,8 +535,6 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _apply(_sqrt, (variance,)), _mean_like(variance, average, keepdim)
 
 
-# ------------------------------------------------------------------ norm, dist
-
 _INF = float("inf")
 
 
@@ -770,7 +567,7 @@ def _vector_norm(input, p, dims, keepdim, shown_dims):
 
 def _p_norm(input, p, dims, keepdim):
     """linalg's vector_norm primitive (its gradient is torch's subgradient at zero)."""
-    from .linalg import _VECTOR_NORM
+    from ..ir.primitives.linalg import _VECTOR_NORM
     return _apply(_VECTOR_NORM, (input,), {"ord": p, "dims": dims, "keepdim": keepdim,
                                           "dtype": input._dtype})
 
@@ -795,7 +592,7 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
             raise RuntimeError("linalg.matrix_norm: dim must be a 2-tuple. Got "
                                + " ".join(str(d) for d in dims))
         dims = tuple(_wrap_dim(d, ndim) for d in dims)
-        from .linalg import _MATRIX_NORM
+        from ..ir.primitives.linalg import _MATRIX_NORM
         result = _apply(_MATRIX_NORM, (input,), {"ord": "nuc", "dims": dims, "keepdim": keepdim})
     else:
         if p is None or p == "fro":
@@ -818,10 +615,6 @@ def dist(input, other, p=2):
 
 
 EXTRA_METHODS = {"cumsum_": _scan_inplace(cumsum), "cumprod_": _scan_inplace(cumprod)}
-
-
-# ------------------------------------------------------------------ gradient rules
-# Each rule is written with graphc ops, so it serves eager backward, create_graph=True and tracing.
 
 
 def _restore_reduced_dims(grad, shape, dims, keepdim):

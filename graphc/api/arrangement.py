@@ -6,11 +6,10 @@ torch's functions take a tuple of sizes where its methods also take the sizes on
 """
 import numpy as np
 
-from ... import dispatch as _dispatch
+from .. import dispatch as _dispatch
 from .elementwise import PUBLIC as _ELEMENTWISE, check_tensor as _check_tensor, sub as _sub
-from .shape import (_sizes, cat as _cat, clone as _clone, expand as _expand,
-                    narrow as _narrow, repeat as _repeat, reshape as _reshape,
-                    wrap_dim as _wrap_dim)
+from .shape import (_sizes, cat as _cat, clone as _clone, expand as _expand, narrow as _narrow,
+                    repeat as _repeat, reshape as _reshape, wrap_dim as _wrap_dim)
 
 __all__ = ["roll", "diff", "tile", "broadcast_to"]
 NOT_METHODS = ["tile", "broadcast_to"]
@@ -27,9 +26,6 @@ def _int_tuple(value, function, argument, position):
         return tuple(int(v) for v in value)
     raise TypeError(f"{function}(): argument '{argument}' (position {position}) must be tuple of "
                     f"ints, not {type(value).__name__}")
-
-
-# ------------------------------------------------------------------ roll
 
 
 def _roll_dim(input, shift, dim):
@@ -65,9 +61,6 @@ def roll(input, shifts, dims=None):
     for shift, dim in zip(shifts, dims):
         result = _roll_dim(result, shift, _wrap_dim(dim, len(shape)))
     return _clone(result) if result is input else result
-
-
-# ------------------------------------------------------------------ diff
 
 
 def _check_boundary(input, boundary, dim, argument):
@@ -114,9 +107,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         result = _ELEMENTWISE["logical_xor"](later, earlier) if result._dtype.name == "bool" \
             else _sub(later, earlier)
     return result
-
-
-# ------------------------------------------------------------------ tile, broadcast_to
 
 
 def tile(input, dims):

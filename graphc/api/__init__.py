@@ -1,4 +1,4 @@
-"""The declared ops, by family, and the public functions derived from them.
+"""The torch-facing functions, by family, built on the primitives of graphc.ir.primitives.
 
 Each family module lists its public functions in `__all__`; they become graphc.<name> and, unless
 named in the module's `NOT_METHODS`, Tensor methods too (methods take the tensor as their first
@@ -6,6 +6,7 @@ argument). A module may add `EXTRA_METHODS` (name -> function or property) for m
 no same-named function (in-place forms such as `masked_fill_`). Every one accepts numpy's
 `axis=`/`keepdims=` where it has torch's `dim`/`keepdim` (see numpy_keywords).
 """
+from ..ir import primitives as _primitives  # noqa: F401  (declares every op first)
 from . import creation, elementwise, shape, operators
 from . import reductions, sorting, indexing, linalg, random_ops
 from . import contraction, arrangement, grids, binning

@@ -6,9 +6,9 @@ import warnings
 
 import numpy as np
 
-from ... import dtypes as _dt
-from ...device import check_device as _check_device
-from ... import dispatch as _dispatch
+from .. import dtypes as _dt
+from ..device import check_device as _check_device
+from .. import dispatch as _dispatch
 from .creation import _finish
 from .shape import expand as _expand, reshape as _reshape, stack as _stack
 
