@@ -28,6 +28,7 @@ from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
 from .codegen import backend as _backends, blas, c_backend, cache, call_path
+from .codegen.call_path import NativeFailure
 from .codegen.errors import eager_exception
 from .ir import tracing
 from .ir.passes import run_passes
@@ -388,7 +389,12 @@ class CompiledFunction:
             return result
         self._fast = self._fast_calls.get(key) or self._render_call(key, args, kwargs, sourced,
                                                                   specialisation)
-        return specialisation(args, kwargs, sourced)
+        try:
+            return specialisation(args, kwargs, sourced)
+        except NativeFailure:
+            # the native call failed part-way having changed nothing: eager code would have
+            # applied the function's effects up to the failing op, so run it eagerly
+            return self._function(*args, **kwargs)
 
     def _key(self, args, kwargs, sourced, before=None, numbers=None):
         """The signature of a call: what a specialisation was built for. `before`: the states
@@ -1074,15 +1080,19 @@ class _Specialisation:
 
     def raise_error(self):
         """The entry point returned non-zero: a bad index, a matrix LAPACK refused, or no
-        memory. Nothing was written back; the exception is eager's."""
+        memory. The call wrote nothing into its inputs (c_backend keeps every in-place store
+        after the kernels that can fail) and bumped no version; its draws go back to the
+        generators here. So the call left everything as it found it, and CompiledFunction runs
+        the function eagerly instead: eager's effects up to the failing op, and its exception.
+        Raises NativeFailure (a Miss, so that the rendered call path hands the call over)."""
         detail = self.lib.graphc_error_detail
         value, size, dim, kind = detail(0), detail(1), detail(2), detail(3)
-        restored = set()  # eager fails before drawing: the generators go back to their start
+        restored = set()
         for position, (generator, _) in enumerate(self.draws):
             if id(generator) not in restored:
                 generator._offset = self.draw_words[2 * position + 1]
                 restored.add(id(generator))
-        raise eager_exception(kind, value, size, dim)
+        raise NativeFailure(eager_exception(kind, value, size, dim))
 
     def input_slots(self, out):
         """For call_path's guard: which native input an argument (by position), a source (by

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import random as _random
 from .autograd import grad_mode as _grad_mode
+from .codegen.call_path import NativeFailure
 from .runtime.threads import count as _num_threads
 from .tensor import Tensor, wrap
 
@@ -32,7 +33,13 @@ def repeat(compiled, n, args, kwargs):
         plan = _steady(compiled, args, kwargs)
         if plan is not None:
             specialisation, sourced = plan
-            stacked = _native(specialisation, n - len(results), args, sourced)
+            try:
+                stacked = _native(specialisation, n - len(results), args, sourced)
+            except NativeFailure as failure:
+                # the iterations before the failing one are done; that one changed nothing, so
+                # it runs eagerly, for eager's partial effects and exception
+                compiled._function(*args, **kwargs)
+                raise failure.error from None  # (eager ran through where native code failed)
             return _join(results, specialisation.structure, stacked)
         results.append(compiled(*args, **kwargs))  # traces, or a specialisation that moves on
     return _stack(results)
@@ -108,7 +115,7 @@ def _native(specialisation, n, args, sourced):
             for _ in range(done):
                 _count_up(tensors[index], amount, count)
         if failed:
-            specialisation.raise_error()  # the failed iteration's draws go back, as eager's
+            specialisation.raise_error()  # the failed iteration's draws go back
     return {name: wrap(array, dtype) for name, (array, dtype) in stacked.items()}
 
 

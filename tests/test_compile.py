@@ -611,6 +611,49 @@ def test_an_index_out_of_range_in_compiled_code_raises_and_writes_nothing():
         compiled(graphc.tensor([-6, 0]))
 
 
+def _effects_of_a_failing_call(call, make_state, bad):
+    """What a call that raises leaves behind: the exception, the tensors' values and versions,
+    and the generator's state (the next draw)."""
+    state = make_state()
+    call(*state, graphc.tensor([0]))
+    call(*state, graphc.tensor([0]))
+    with pytest.raises(IndexError) as error:
+        call(*state, bad)
+    return (str(error.value), [t.tolist() for t in state], [t._version for t in state],
+            graphc.rand(2).tolist())
+
+
+@pytest.mark.parametrize("label", ["in-place before", "draw before", "zero_ after a read"])
+def test_a_compiled_call_failing_part_way_leaves_what_eager_leaves(label):
+    """Eager applies the ops before the failing one (`x.add_(1)` then a bad index leaves x
+    incremented); the native call writes nothing and then runs the function eagerly, so both
+    leave the same values, versions and generator state, and raise the same error."""
+    def in_place_before(x, g, i):
+        x.add_(1)
+        return (x * 2)[i]
+
+    def draw_before(x, g, i):
+        x.add_(graphc.rand(3))
+        return x[i] + graphc.randn(1)
+
+    def zero_after_a_read(x, g, i):  # the fill may not join g's reading loop before the index
+        doubled = g * 2
+        g.zero_()
+        return doubled, x[i]
+    function = {"in-place before": in_place_before, "draw before": draw_before,
+                "zero_ after a read": zero_after_a_read}[label]
+
+    def make_state():
+        graphc.manual_seed(3)
+        return graphc.zeros(3), graphc.ones(3)
+    bad = graphc.tensor([5])
+    eager = _effects_of_a_failing_call(function, make_state, bad)
+    compiled = _effects_of_a_failing_call(graphc.compile(function, fullgraph=True), make_state,
+                                          bad)
+    assert compiled == eager
+    assert eager[0] == "index 5 is out of bounds for dimension 0 with size 3"
+
+
 def test_indexing_the_backend_does_not_cover_is_a_graph_break():
     x, mask = rand(4, 4), graphc.tensor([True, False, True, True])
     function = lambda x, m: x[m] * 2  # noqa: E731  (a mask: the result's shape is data)

@@ -142,7 +142,13 @@ def test_an_error_stops_the_loop_where_python_calls_would_stop():
     def loop(x, i):
         for _ in range(10):
             compiled(x, i)
-    assert run(lambda x, i: compiled.repeat(10, x, i)) == run(loop)
+
+    def eager_loop(x, i):
+        for _ in range(10):
+            f(x, i)
+    # the failing call leaves what eager leaves: its counter.add_ applied before the bad index
+    assert run(lambda x, i: compiled.repeat(10, x, i)) == run(loop) == run(eager_loop)
+    assert run(eager_loop)[1] == 5.0
 
 
 @pytest.mark.parametrize("n", [0, -1, True, 2.5, "3"])

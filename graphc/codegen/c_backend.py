@@ -359,6 +359,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     kernels, direct = store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
     kernels = merge_output_loops(kernels, direct, types)
     kernels = merge_fills(kernels, direct, input_names, types)
+    _check_failures_write_nothing(kernels, direct, outputs)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
         kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
     # no restrict here: a value stored in place makes an output pointer alias an input one
@@ -426,6 +427,22 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
         else None)
     return source, dtype, ctype, reductions, randoms
+
+
+def _check_failures_write_nothing(kernels, direct, outputs):
+    """A call that fails (a bad index, a singular matrix) must leave its inputs as they were, so
+    that compile.py can run the function eagerly instead and give eager's partial effects: no
+    kernel storing into an input may run before one that can fail. The passes keep it so;
+    a graph they did not is refused rather than compiled with that hazard."""
+    stored = {f"out{outputs.index(name)}_data" for name in direct}
+    last = max((i for i, kernel in enumerate(kernels) if kernel.get("fails")), default=0)
+    for kernel in kernels[:last]:
+        written = {kernel["output_pointer"], *(p for p, _ in kernel.get("more_results", ()))}
+        if kernel.get("ir") is not None:
+            written |= set(kernel["ir"].writes)
+        if stored & written:
+            raise Unsupported(f"{kernel['name']} stores into an input before a kernel that can "
+                              "fail")
 
 
 def _lapack_declaration(ctype):

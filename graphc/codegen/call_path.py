@@ -16,6 +16,15 @@ before anything has happened, for any call it was not written for, and the gener
 class Miss(Exception):
     """The guard rejected the call: nothing was done, the generic path takes it."""
 
+
+class NativeFailure(Miss):
+    """The native call failed (a bad index, a singular matrix) having changed nothing; `error`
+    is the exception eager code raises there. The generic path runs the function eagerly."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
 # reading a rebound or emptied name, or a value of another type, rejects the call (and gives a
 # captured source no value: compile._Source)
 GUARD_FAILURES = (AttributeError, IndexError, KeyError, TypeError, ValueError)

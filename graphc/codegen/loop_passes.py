@@ -136,7 +136,9 @@ def merge_output_loops(kernels, direct, types):
 
 def merge_fills(kernels, direct, input_names, types):
     """A fill stored in place (`p.grad.zero_()`) joins the loop of the last kernel reading that
-    tensor, storing after the element was read: one pass over the memory instead of two."""
+    tensor, storing after the element was read: one pass over the memory instead of two. Not
+    into a kernel that runs before one that can fail: a failed call must leave its inputs as
+    they were (compile.py then runs the function eagerly, for eager's partial effects)."""
     merged = list(kernels)
     for fill in kernels:
         if not (fill["output"] in direct and not fill["loads"] and _is_output_loop(fill)):
@@ -144,7 +146,8 @@ def merge_fills(kernels, direct, input_names, types):
         pointer = f"in{input_names.index(direct[fill['output']])}_data"
         position = merged.index(fill)
         host = next((k for k in reversed(merged[:position]) if pointer in k["pointers"]), None)
-        if host is None or not _is_output_loop(host) or host.get("loop_shape") != fill.get(
+        if host is None or not _is_output_loop(host) or any(
+                k.get("fails") for k in merged[merged.index(host):position]) or host.get("loop_shape") != fill.get(
                 "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
                                      for load in host["loads"]):
             continue
