@@ -11,6 +11,7 @@ import pytest
 
 import graphc
 from graphc.codegen import cuda_check
+from graphc.codegen.call_path import NativeFailure
 from graphc.codegen.c_layout import Unsupported
 from graphc.codegen.render import cuda
 
@@ -28,7 +29,8 @@ def _emulated(source, directory):
 
 
 def run_as_cuda(compiled, args, directory):
-    """Call the latest specialisation of `compiled` with `args` through its CUDA source."""
+    """Call the latest specialisation of `compiled` with `args` through its CUDA source. A call
+    the kernels stop raises their error (the exception graphc.compile's eager rerun raises)."""
     specialisation = compiled._latest
     source = cuda.source_of(specialisation)
     if cuda_check.nvcc() is not None:
@@ -39,6 +41,8 @@ def run_as_cuda(compiled, args, directory):
     try:
         sourced = [source.value(args) for source in compiled._sources]
         return specialisation._call(args, {}, sourced), source
+    except NativeFailure as failure:
+        raise failure.error from None
     finally:
         specialisation.lib, specialisation.entry = saved
 
