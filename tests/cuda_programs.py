@@ -235,105 +235,6 @@ def gathers():
     return _program("gathers with checked indices", ["gather.cuh"], [_TAKE_2D], [rows, take])
 
 
-# ------------------------------------------------------------------ Philox
-
-_PHILOX_KERNELS = [
-    """\
-/* word j of the draw at (seed, offset), for j < count */
-__global__ void philox_words(uint64_t seed, uint64_t offset, int64_t count, uint32_t *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(j, count)
-        out[j] = graphc_random_word(seed, offset, j);
-}""",
-    """\
-/* rand in float32 (24-bit uniforms) */
-__global__ void uniform_float32(uint64_t seed, uint64_t offset, int64_t count, float *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(e, count)
-        out[e] = (float)graphc_uniform(seed, offset, e, 24);
-}""",
-    """\
-/* rand in float64 (53-bit uniforms) */
-__global__ void uniform_float64(uint64_t seed, uint64_t offset, int64_t count, double *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(e, count)
-        out[e] = graphc_uniform(seed, offset, e, 53);
-}""",
-    """\
-/* randn in float64: one Box-Muller pair per thread (an odd count drops the last sine) */
-__global__ void normal_float64(uint64_t seed, uint64_t offset, int64_t count, double *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(k, (count + 1) / 2) {
-        double z0, z1;
-        graphc_normal_pair(seed, offset, k, 53, &z0, &z1);
-        out[2 * k] = z0;
-        if (2 * k + 1 < count)
-            out[2 * k + 1] = z1;
-    }
-}""",
-    """\
-/* uniform_(low, high) in float32: 24-bit uniforms scaled in float64, then rounded */
-__global__ void uniform_between_float32(uint64_t seed, uint64_t offset, int64_t count,
-                                        double low, double high, float *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(e, count)
-        out[e] = (float)graphc_scale_shift(graphc_uniform(seed, offset, e, 24), high - low, low);
-}""",
-    """\
-/* normal_(mean, std) in float32: Box-Muller on 24-bit uniforms in float64, then rounded */
-__global__ void normal_float32(uint64_t seed, uint64_t offset, int64_t count, double mean,
-                               double std, float *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(k, (count + 1) / 2) {
-        double z0, z1;
-        graphc_normal_pair(seed, offset, k, 24, &z0, &z1);
-        out[2 * k] = (float)graphc_scale_shift(z0, std, mean);
-        if (2 * k + 1 < count)
-            out[2 * k + 1] = (float)graphc_scale_shift(z1, std, mean);
-    }
-}""",
-    """\
-/* randint in [low, low + span), span <= 2**32 */
-__global__ void random_integers(uint64_t seed, uint64_t offset, int64_t count, int64_t low,
-                                uint64_t span, int64_t *out)
-{
-    GRAPHC_GRID_STRIDE_LOOP(e, count)
-        out[e] = graphc_random_integer(seed, offset, e, low, span);
-}""",
-]
-
-
-def philox():
-    entries = []
-    for kernel, ctype, extra_scalars, extra_arguments in (
-            ("philox_words", "uint32_t", [], ""),
-            ("uniform_float32", "float", [], ""),
-            ("uniform_float64", "double", [], ""),
-            ("normal_float64", "double", [], ""),
-            ("uniform_between_float32", "float", [dict(ctype="double", name="low"),
-                                                   dict(ctype="double", name="high")],
-             "low, high, "),
-            ("normal_float32", "float", [dict(ctype="double", name="mean"),
-                                         dict(ctype="double", name="std")], "mean, std, "),
-            ("random_integers", "int64_t", [dict(ctype="int64_t", name="low"),
-                                            dict(ctype="uint64_t", name="span")], "low, span, ")):
-        entries.append(_entry(
-            name=f"draw_{kernel}", comment=f"{kernel} of the draw at (seed, offset)",
-            scalars=[dict(ctype="uint64_t", name="seed"), dict(ctype="uint64_t", name="offset"),
-                     dict(ctype="int64_t", name="count"), *extra_scalars],
-            buffers=[_buffer("out", ctype, "count", copy_out=True)],
-            launches=[_launch(kernel, "graphc_grid_blocks(count, 64, 8)", "64",
-                              f"seed, offset, count, {extra_arguments}out_device",
-                              "each element from (seed, offset, position) alone")]))
-    entries.append(_entry(
-        "graphc_entry", "rand(37) in float32 from draw 0, called as graphc.compile calls it",
-        slots=True, buffers=[_buffer("out", "float", "37", copy_out=True)],
-        launches=[_launch("uniform_float32", "1", "64", "draws[0], draws[1], (int64_t)37, "
-                          "out_device", "the seed and offset graphc.compile claimed")]))
-    return _program("Philox4x32-10 draws", ["elementwise.cuh", "philox.cuh"], _PHILOX_KERNELS,
-                    entries)
-
-
 # ------------------------------------------------------------------ the emulation itself
 
 _LANES = """\
@@ -497,19 +398,8 @@ int main()
            take_2d_double(300, 5, 8, index.data(), columns.data(), table.data(), taken.data());
 }
 """,
-    "philox": """
-#include <vector>
-int main()
-{
-    std::vector<double> normals(101);
-    std::vector<int64_t> integers(101);
-    return draw_normal_float64(~0ull, ~0ull - 2, 101, normals.data()) ||
-           draw_random_integers(7, 0, 101, -5, 1ull << 32, integers.data());
-}
-""",
 }
 
 
 PROGRAMS = {"elementwise": elementwise, "reductions": reductions, "scatter": scatter,
-            "gathers": gathers,
-            "philox": philox, "lanes": lanes}
+            "gathers": gathers, "lanes": lanes}

@@ -1,8 +1,7 @@
 """The CUDA building blocks of templates/cuda, run without a GPU.
 
 Each program of tests/cuda_programs.py is compiled as host C++ against
-templates/cuda/host_emulation.h (g++), called through ctypes and compared with numpy and with
-graphc's own Philox stream; and compiled with `nvcc -arch=sm_90 -c` where nvcc exists, proving it
+templates/cuda/host_emulation.h (g++), called through ctypes and compared with numpy; and compiled with `nvcc -arch=sm_90 -c` where nvcc exists, proving it
 is valid CUDA. With GRAPHC_CUDA_TEST_DEVICE=gpu (tests/gpu/run_on_device.sh, on a machine with a
 GPU) the same tests run the programs built by nvcc on the GPU instead.
 """
@@ -15,9 +14,6 @@ import numpy as np
 import pytest
 
 import cuda_programs
-import graphc
-import graphc.random as graphc_random
-from graphc import dtypes
 from graphc.codegen import c_backend, cuda_check
 
 ON_GPU = os.environ.get("GRAPHC_CUDA_TEST_DEVICE") == "gpu"
@@ -75,7 +71,7 @@ def test_cuda_templates_are_found_where_the_c_templates_are():
     directory = cuda_check.cuda_template_dir()
     assert directory == c_backend.template_root() / "cuda"
     for name in ("host_emulation.h", "graphc_cuda.cuh", "elementwise.cuh", "reduce.cuh",
-                 "scatter.cuh", "gather.cuh", "error.cuh", "philox.cuh", "entry.cu.j2"):
+                 "scatter.cuh", "gather.cuh", "error.cuh", "entry.cu.j2"):
         assert (directory / name).is_file(), name
 
 
@@ -500,84 +496,3 @@ def test_error_flag_is_reset_between_calls(build):
     assert error_of(library) == (9, 4, 0, 13)
     assert _scatter(library, "double", np.array([3]), np.ones(1), out) == 0
     np.testing.assert_array_equal(out, [0, 0, 0, 1])
-
-
-# ------------------------------------------------------------------ Philox
-
-STREAMS = [(0, 0, 1), (42, 0, 1000), (0xDEADBEEFCAFEF00D, 12345, 37),
-           (2**64 - 1, 2**64 - 3, 40)]  # the last wraps the block counter past 2**64
-
-
-def _draw(library, kernel, dtype, seed, offset, count, *extra):
-    out = np.zeros(count, dtype=dtype)
-    status = getattr(library, f"draw_{kernel}")(ctypes.c_uint64(seed), ctypes.c_uint64(offset),
-                                                INT64(count), *extra, pointer(out))
-    assert status == 0
-    return out
-
-
-@pytest.mark.parametrize("seed, offset, count", STREAMS)
-def test_philox_words_equal_graphcs_stream(build, seed, offset, count):
-    out = _draw(build("philox"), "philox_words", np.uint32, seed, offset, count)
-    np.testing.assert_array_equal(out, graphc_random.words(seed, offset, count))
-
-
-def test_philox_matches_random123_known_answer(build):
-    # Random123's kat_vectors: philox4x32 10 rounds, counter 0 and key 0
-    out = _draw(build("philox"), "philox_words", np.uint32, 0, 0, 4)
-    np.testing.assert_array_equal(out, [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8])
-
-
-def test_slots_entry_draws_from_the_claimed_seed_and_offset(build):
-    cffi = pytest.importorskip("cffi")
-    ffi = cffi.FFI()
-    ffi.cdef("int graphc_entry(void *const *slots, const uint64_t *draws, int threads);")
-    library = ffi.dlopen(build("philox")._name)  # ctypes keeps the library's path there
-    generator = graphc.Generator().manual_seed(2024)
-    graphc.rand(10, generator=generator)  # an earlier draw moved the offset
-    seed, offset = generator.initial_seed(), generator.get_offset()
-    eager = graphc.rand(37, generator=generator).numpy()
-    out = np.zeros(37, dtype=np.float32)
-    slots = ffi.new("void *[]", [ffi.from_buffer(out)])
-    assert library.graphc_entry(slots, ffi.new("uint64_t[]", [seed, offset]), 1) == 0
-    assert offset == 3
-    np.testing.assert_array_equal(out, eager)
-
-
-@pytest.mark.parametrize("seed, offset, count", STREAMS)
-def test_philox_uniforms_equal_graphcs_bit_for_bit(build, seed, offset, count):
-    library = build("philox")
-    for kernel, dtype in (("uniform_float32", dtypes.float32), ("uniform_float64", dtypes.float64)):
-        out = _draw(library, kernel, dtype.np, seed, offset, count)
-        expected = graphc_random.uniform_values(seed, offset, count, dtype)
-        np.testing.assert_array_equal(out.view(np.uint8), expected.view(np.uint8))
-
-
-@pytest.mark.parametrize("seed, offset, count", STREAMS)
-def test_philox_scaled_draws_equal_graphcs(build, seed, offset, count):
-    library = build("philox")
-    between = _draw(library, "uniform_between_float32", np.float32, seed, offset, count,
-                    ctypes.c_double(-2.5), ctypes.c_double(0.1))
-    np.testing.assert_array_equal(
-        between, graphc_random.uniform_values(seed, offset, count, dtypes.float32, -2.5, 0.1))
-    normals = _draw(library, "normal_float32", np.float32, seed, offset, count,
-                    ctypes.c_double(3.0), ctypes.c_double(0.5))
-    # float64 libm results rounded to float32: equal unless one lies an ulp from a boundary
-    np.testing.assert_allclose(
-        normals, graphc_random.normal_values(seed, offset, count, dtypes.float32, 3.0, 0.5),
-        rtol=2e-7, atol=0)
-
-
-@pytest.mark.parametrize("seed, offset, count", STREAMS)
-def test_philox_normals_and_integers_equal_graphcs(build, seed, offset, count):
-    library = build("philox")
-    normals = _draw(library, "normal_float64", np.float64, seed, offset, count)
-    # log, sqrt, cos and sin are the only steps where two libms may differ (by an ulp)
-    np.testing.assert_allclose(normals, graphc_random.normal_values(seed, offset, count,
-                                                                    dtypes.float64),
-                               rtol=1e-14, atol=1e-15)
-    for low, span in ((0, 10), (-7, 3), (-2**31, 2**32)):
-        integers = _draw(library, "random_integers", np.int64, seed, offset, count,
-                         INT64(low), ctypes.c_uint64(span))
-        np.testing.assert_array_equal(
-            integers, graphc_random.integer_values(seed, offset, count, low, span))

@@ -64,7 +64,9 @@ TRIGGERS = {
         lambda p: graphc.bernoulli(p), (_floats([0.5, 0.25]),), (_floats([0.5, 1.5]),)),
 }
 # no input makes these fail on demand: their table entries are checked directly
-UNTRIGGERABLE = {ErrorKind.ALLOCATION_FAILED: MemoryError, ErrorKind.LAPACK_FAILED: LinAlgError}
+UNTRIGGERABLE = {ErrorKind.ALLOCATION_FAILED: MemoryError, ErrorKind.LAPACK_FAILED: LinAlgError,
+                 # the CUDA entry's own failures (tests/test_cuda_emulation.py triggers 14)
+                 ErrorKind.CUDA_RUNTIME_FAILED: RuntimeError, ErrorKind.CUBLAS_FAILED: RuntimeError}
 LAPACK_KINDS = (ErrorKind.INVERSE_SINGULAR, ErrorKind.SOLVE_SINGULAR,
                 ErrorKind.CHOLESKY_NOT_POSITIVE_DEFINITE)
 

@@ -15,6 +15,7 @@ import subprocess
 import jinja2
 
 from .c_backend import template_root
+from .errors import ErrorKind, c_kind
 
 __all__ = ["cuda_template_dir", "render", "render_program", "inline_headers", "host_compiler", "nvcc", "build_emulated",
            "build_emulated_program", "build_with_nvcc", "CudaBuildError"]
@@ -39,9 +40,12 @@ def cuda_template_dir():
 
 @functools.lru_cache(maxsize=None)
 def _environment():
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_root())),
-                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-                              undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_root())),
+                                     trim_blocks=True, lstrip_blocks=True,
+                                     keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    # the error kinds the entry reports itself, written as errors.c_kind writes them
+    environment.globals["kinds"] = {kind.name: c_kind(kind) for kind in ErrorKind}
+    return environment
 
 
 def render(template, **context):

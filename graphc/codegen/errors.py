@@ -24,6 +24,8 @@ class ErrorKind(enum.IntEnum):
     BERNOULLI_P_OUT_OF_RANGE = 11  # a probability outside [0, 1]
     LAPACK_FAILED = 12  # an eigen or singular value routine did not converge
     INDEX_SELECT_OUT_OF_RANGE = 13  # index_select along another dim: IndexError
+    CUDA_RUNTIME_FAILED = 14  # a CUDA runtime call failed (value: its cudaError_t)
+    CUBLAS_FAILED = 15  # a cuBLAS call failed (value: its cublasStatus_t)
 
 
 def _linalg_error():
@@ -69,6 +71,10 @@ EAGER_ERRORS = {
     ErrorKind.LAPACK_FAILED: (
         _linalg_error, "the LAPACK routine of this op failed on matrix {size} (info {value})"),
     ErrorKind.INDEX_SELECT_OUT_OF_RANGE: (IndexError, "index out of range in self"),
+    ErrorKind.CUDA_RUNTIME_FAILED: (RuntimeError, "CUDA error: a runtime call failed "
+                                                  "(cudaError_t {value})"),
+    ErrorKind.CUBLAS_FAILED: (RuntimeError, "CUDA error: a cuBLAS call failed "
+                                            "(cublasStatus_t {value})"),
 }
 
 _BATCHED = (ErrorKind.INVERSE_SINGULAR, ErrorKind.SOLVE_SINGULAR,

@@ -21,7 +21,9 @@
  *     order of the competing threads;
  *   - the runtime calls graphc's host code makes (cudaMalloc, cudaMemcpy[Async], cudaMemset
  *     [Async], cudaFree, streams, cudaDeviceSynchronize, cudaGetLastError) over host memory
- *     (a buffer is exactly as long as asked, so -fsanitize=address finds overruns).
+ *     (a buffer is exactly as long as asked, so -fsanitize=address finds overruns), and the
+ *     cuBLAS routines of templates/cuda/cublas.cuh (GEMM as a plain column-major loop nest,
+ *     each sum in the operands' type, as BLAS forms it: its last bits may differ from a GPU's);
  *     Every launch and copy finishes before its call returns, so a stream is always idle;
  *   - with -DGRAPHC_WIDEN_RACES, GRAPHC_RACE_WINDOW() pauses the thread, so that a test meets
  *     the interleavings of a protocol between threads that a GPU produces and that the
@@ -206,6 +208,69 @@ inline cudaError_t cudaStreamDestroy(cudaStream_t stream)
 
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 inline cudaError_t cudaDeviceSynchronize() { return cudaSuccess; }
+
+/* ------------------------------------------------------------------ cuBLAS, on host memory */
+
+struct cublasContext {
+    cudaStream_t stream;
+};
+typedef cublasContext *cublasHandle_t;
+
+inline int cublasCreate_v2(cublasHandle_t *handle)
+{
+    *handle = new cublasContext{nullptr};
+    return 0;
+}
+
+inline int cublasDestroy_v2(cublasHandle_t handle)
+{
+    delete handle;
+    return 0;
+}
+
+inline int cublasSetStream_v2(cublasHandle_t handle, cudaStream_t stream)
+{
+    handle->stream = stream;
+    return 0;
+}
+
+namespace graphc_emu {
+
+/* column-major C = alpha op(A) op(B) + beta C (op: 1 transposes); C is not read when beta is
+   0, as BLAS specifies (an uninitialised output may hold NaN) */
+template <class T>
+int gemm(int transa, int transb, int m, int n, int k, const T *alpha, const T *a, int lda,
+         const T *b, int ldb, const T *beta, T *c, int ldc)
+{
+    if (m < 0 || n < 0 || k < 0 || lda < 1 || ldb < 1 || ldc < (m > 1 ? m : 1))
+        return 7;  /* CUBLAS_STATUS_INVALID_VALUE */
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++) {
+            T sum = T(0);
+            for (int l = 0; l < k; l++)
+                sum += (transa ? a[l + (int64_t)i * lda] : a[i + (int64_t)l * lda]) *
+                       (transb ? b[j + (int64_t)l * ldb] : b[l + (int64_t)j * ldb]);
+            T &out = c[i + (int64_t)j * ldc];
+            out = *beta == T(0) ? *alpha * sum : *alpha * sum + *beta * out;
+        }
+    return 0;
+}
+
+}  // namespace graphc_emu
+
+inline int cublasSgemm_v2(cublasHandle_t, int transa, int transb, int m, int n, int k,
+                          const float *alpha, const float *a, int lda, const float *b, int ldb,
+                          const float *beta, float *c, int ldc)
+{
+    return graphc_emu::gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+inline int cublasDgemm_v2(cublasHandle_t, int transa, int transb, int m, int n, int k,
+                          const double *alpha, const double *a, int lda, const double *b,
+                          int ldb, const double *beta, double *c, int ldc)
+{
+    return graphc_emu::gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
 
 /* ------------------------------------------------------------------ blocks, barriers, warps */
 

@@ -9,12 +9,19 @@ C-style renderer: a kernel that is one parallel loop runs it as a grid-stride lo
 (serial loops, checks in eager's order, scratch memory) runs in one thread, its checks reporting
 the first bad index through the device-side error record (templates/cuda/error.cuh).
 
-Kernels with no CUDA form yet (BLAS products, draws, sorts, linear algebra: library routines
-the device has not got) raise `Unsupported` naming the op: a graph break for this backend only.
+Draws call the C backend's Philox helpers (templates/c/philox.c.j2), compiled as
+`__host__ __device__` functions: each block of a draw is drawn from (seed, offset, block) alone,
+so a grid-stride loop over blocks gives eager's numbers. A BLAS product is the same kernel IR as
+on C, its GEMM call made on cuBLAS instead (templates/cuda/cublas.cuh: the row-major call on the
+column-major library, operands swapped): a host function the entry calls in launch order, which
+queues the products on the stream. Kernels with no CUDA form yet (sorts, linear algebra:
+library routines the device has not got) raise `Unsupported` naming the op: a graph break for
+this backend only.
 """
 import math
 import re
 
+from .. import blas
 from .. import kernel as k
 from ...ir.math import MATH_FUNCTIONS
 from ..c_backend import Unsupported, render as _schedule
@@ -79,7 +86,32 @@ class CudaDialect(Dialect):
                           *["    " + line for line in lines], "}"])
 
 
+    def host_kernel(self, ir, name, parameters):
+        """The host function of a kernel calling GEMM: each call made on cuBLAS (graphc_gemm, on
+        the entry's handle; CBLAS's leading row-major argument dropped), stopping at the first
+        failure with cuBLAS's status."""
+        body = self.statements(_on_cublas(without_dead_lets(ir.body)), [], "    ")
+        return "\n".join([f"static int {name}(cublasHandle_t cublas, {parameters})", "{",
+                          "    int cublas_status = 0;", *body, "release:",
+                          "    return cublas_status;", "}"])
+
+
 CUDA = CudaDialect()
+
+
+def _on_cublas(statements):
+    """`statements` with each BLAS GEMM call made through graphc_gemm on the `cublas` handle."""
+    import dataclasses
+    done = []
+    for s in statements:
+        if isinstance(s, k.Do) and isinstance(s.value, k.Call) \
+                and s.value.function in blas.GEMM.values():
+            call = k.Call("graphc_gemm", (k.Var("cublas"), *s.value.arguments[1:]))
+            s = k.Do(k.Call("GRAPHC_CUBLAS_TRY", (call,)))
+        elif isinstance(s, k.Loop):
+            s = dataclasses.replace(s, body=tuple(_on_cublas(s.body)))
+        done.append(s)
+    return done
 
 
 def render(graph, inputs, outputs, function_name, location, signature, writes=(), kept=()):
@@ -91,24 +123,18 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 def _refuse_what_has_no_cuda_form(kernel, graph):
     op = graph.node(kernel["output"]).op
     ir = kernel.get("ir")
-    if kernel.get("gemm"):
-        raise Unsupported(f"{op}: a BLAS product (cuBLAS is not called yet) has no CUDA lowering")
     if ir is None:
         raise Unsupported(f"{op}: a kernel not built as kernel IR yet has no CUDA form")
-    if ir.draws:
-        raise Unsupported(f"{op}: a draw (Philox on the device is not wired in yet) has no CUDA "
-                          "lowering")
     called = {e.function for s in k.walk(ir.body) for e in _calls(s)
-              if e.function.startswith(_HOST_ROUTINES)}
+              if e.function.startswith(_HOST_ROUTINES) and e.function not in blas.GEMM.values()}
     if called:
         raise Unsupported(f"{op}: a kernel calling {', '.join(sorted(called))} (a host "
                           "library's routine) has no CUDA lowering yet")
 
 
-# routines of the host's libraries (LAPACK, BLAS, qsort) and the C backend's draws: the math
-# functions a kernel calls (sqrt, pow, fabs) are the device's too
-_HOST_ROUTINES = ("scipy_", "qsort", "memcpy", "graphc_philox", "graphc_uniform",
-                  "graphc_normal")
+# routines of the host's libraries (LAPACK, BLAS, qsort): the math functions a kernel calls
+# (sqrt, pow, fabs) and Philox's helpers are the device's too, and GEMM is cuBLAS's
+_HOST_ROUTINES = ("scipy_", "qsort", "memcpy")
 
 
 def _calls(statement):
@@ -131,12 +157,12 @@ def _cuda_unit(unit):
     graph, types = unit["graph"], unit["types"]
     for kernel in unit["kernels"]:
         _refuse_what_has_no_cuda_form(kernel, graph)
-    if unit["randoms"]:
-        raise Unsupported("draws have no CUDA lowering yet")
     inputs, outputs, buffers, direct = (unit["inputs"], unit["outputs"], unit["buffers"],
                                         unit["direct"])
     written_inputs = set(direct.values()) | {w["target"] for w in unit["write_backs"]}
-    device = {}     # C pointer name -> the device buffer a launch passes
+    # C pointer name -> what a launch passes: a device buffer, or a draw's seed and offset
+    device = {name: name for r in range(len(unit["randoms"]))
+              for name in (f"seed{r}", f"offset{r}")}
     slots = []      # entry.cu.j2's buffers, one per slot, in slot order
     for i, (name, shape, strides, _) in enumerate(inputs):
         pointer = f"in{i}_data"
@@ -161,10 +187,14 @@ def _cuda_unit(unit):
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
             f"buf{i}_device"
     launches = []
+    cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
         work, block = kernel["numel"] if not kernel.get("split") else kernel["split"]["outer"], _BLOCK
         ir = kernel.get("ir")
-        if ir is not None:  # its grid loop's iterations, or one thread
+        if kernel.get("gemm"):  # a host function queueing cuBLAS calls
+            if kernel["function"] == kernel["name"]:
+                kernel["cuda"] = CUDA.host_kernel(ir, kernel["name"], kernel["parameters"])
+        elif ir is not None:  # its grid loop's iterations, or one thread
             loop = CUDA.grid_loop(ir)
             work, block = (loop.stop, _BLOCK) if loop is not None else (1, 1)
             if kernel["function"] == kernel["name"]:
@@ -175,6 +205,11 @@ def _cuda_unit(unit):
             arguments.append(device[pointer] + (f" + {offset}" if offset else ""))
         if ir is not None and ir.checks():
             arguments.append("error_device")
+        if kernel.get("gemm"):
+            launches.append({"call": f"graphc_kernels::{kernel['function']}(cublas, "
+                                     f"{', '.join(arguments)})",
+                             "comment": f"%{kernel['output']}: cuBLAS on the stream"})
+            continue
         launches.append({"kernel": f"graphc_kernels::{kernel['function']}", "comment": f"%{kernel['output']}",
                          "grid": f"graphc_grid_blocks({work}, {block}, {_MAX_BLOCKS})",
                          "block": block, "shared_bytes": 0, "arguments": ", ".join(arguments)})
@@ -189,13 +224,14 @@ def _cuda_unit(unit):
                          "arguments": f"{device[copy['source']]}, {target}"})
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
-                               inline="inline __host__ __device__", c_math=C_MATH)
+                               inline="inline __host__ __device__", c_math=C_MATH,
+                               random=bool(unit["randoms"]), cublas=cublas)
     return render_program(
         "cuda/entry.cu.j2",
         comment=f"graphc.compile of {unit['function']} ({unit['location']}), specialisation "
                 f"{unit['signature']}", headers=[], kernels=[kernels],
         entries=[{"name": "graphc_entry", "comment": "the single entry point (host pointers in "
-                  "slots, as the C backend's)", "slots": True, "scalars": [],
+                  "slots, as the C backend's)", "slots": True, "scalars": [], "draws": len(unit["randoms"]), "cublas": cublas,
                   "buffers": slots, "launches": launches}])
 
 
