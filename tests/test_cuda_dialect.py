@@ -271,66 +271,6 @@ def test_an_unknown_backend_name_raises_as_torch_does():
         graphc.compile(_scaled, backend="cudnn")
 
 
-@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
-def test_blas_products_run_on_cublas(dtype, tmp_path):
-    """Products big enough for BLAS: the C backend's GEMM calls made on cuBLAS, operands swapped
-    for its column-major order: plain, transposed, batched over expanded operands, and a
-    matrix-vector product (a loop nest, under BLAS's size)."""
-    from graphc.codegen import blas
-    if blas.library_dir() is None:
-        pytest.skip("no BLAS (scipy-openblas32): products stay loop nests")
-
-    def products(a, b, c, v):
-        return (a @ b, a.t() @ c.t(), graphc.bmm(c.expand(3, 40, 32), b.expand(3, 32, 40)),
-                a @ v, (a @ b)[:, 1:].t() @ a[:, 2:])
-    rng = np.random.default_rng(0)
-    args = [graphc.tensor(rng.standard_normal(shape), dtype=dtype)
-            for shape in ((32, 32), (32, 40), (40, 32), (32,))]
-    compiled = _compiled(products, *args)
-    ours, source = run_as_cuda(compiled, args, tmp_path)
-    assert source.count("GRAPHC_CUBLAS_TRY(graphc_gemm(cublas,") >= 3
-    tolerance = 1e-5 if dtype is graphc.float32 else 1e-12  # sums of 32 products of ~1
-    for mine, reference in zip(ours, products(*args)):
-        scale = np.abs(reference.numpy()).max()
-        np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance,
-                                   atol=tolerance * scale)
-
-
-def test_a_training_step_with_draws_and_cublas_products_runs_as_cuda(tmp_path):
-    """An MLP step with a dropout mask drawn each call, backward() and SGD in place: one CUDA
-    entry point (products on cuBLAS, the mask from the device's Philox), whose parameters
-    after three calls equal three eager steps."""
-    def make():
-        graphc.manual_seed(5)
-        w1 = (graphc.randn(32, 48, dtype=graphc.float64) * 0.2).requires_grad_()
-        w2 = (graphc.randn(48, 10, dtype=graphc.float64) * 0.2).requires_grad_()
-
-        def step(x, y):
-            hidden = (x @ w1).relu() * (graphc.rand(64, 48, dtype=graphc.float64) > 0.2) / 0.8
-            loss = (hidden @ w2 - y).pow(2).mean()
-            loss.backward()
-            with graphc.no_grad():
-                w1.sub_(0.05 * w1.grad)
-                w2.sub_(0.05 * w2.grad)
-            w1.grad = None
-            w2.grad = None
-            return loss
-        return (w1, w2), step
-    x = graphc.randn(64, 32, dtype=graphc.float64)
-    y = graphc.randn(64, 10, dtype=graphc.float64)
-    params, step = make()
-    eager = [step(x, y).item() for _ in range(5)]
-    expected = [p.detach().numpy().copy() for p in params]
-    params, step = make()
-    compiled = _compiled(step, x, y)  # two steps taken
-    source = cuda.source_of(compiled._latest)
-    assert "graphc_gemm(cublas," in source and "graphc_uniform_block(seed" in source
-    losses = [run_as_cuda(compiled, (x, y), tmp_path)[0].item() for _ in range(3)]
-    np.testing.assert_allclose(losses, eager[2:], rtol=1e-11)
-    for p, e in zip(params, expected):
-        np.testing.assert_allclose(p.detach().numpy(), e, rtol=1e-11, atol=1e-13)
-
-
 @pytest.mark.parametrize("function, args, op", [
     (lambda a: graphc.linalg.inv(a) * 2, (graphc.randn(4, 4),), "inverse"),
     (lambda x: x.sort().values, (graphc.randn(5),), "sort_indices"),
