@@ -101,5 +101,5 @@ def matmul(position, graph, node, target, layouts, pointer_of, types, draw=None)
     scheduled = entry(position, graph, node, f"matmul of %{a} [{', '.join(map(str, a_shape))}] "
                       f"and %{b} [{', '.join(map(str, b_shape))}]", ir, types,
                       arguments=arguments)
-    scheduled["gemm"] = comment == _BLAS_COMMENT  # the unit declares BLAS; CUDA has no cuBLAS call yet
+    scheduled["gemm"] = comment == _BLAS_COMMENT  # C declares BLAS; CUDA calls cuBLAS
     return scheduled

@@ -18,6 +18,7 @@ queues the products on the stream. Kernels with no CUDA form yet (sorts, linear 
 library routines the device has not got) raise `Unsupported` naming the op: a graph break for
 this backend only.
 """
+import dataclasses
 import math
 import re
 
@@ -85,7 +86,6 @@ class CudaDialect(Dialect):
         return "\n".join([f"__global__ void {name}({parameters})", "{",
                           *["    " + line for line in lines], "}"])
 
-
     def host_kernel(self, ir, name, parameters):
         """The host function of a kernel calling GEMM: each call made on cuBLAS (graphc_gemm, on
         the entry's handle; CBLAS's leading row-major argument dropped), stopping at the first
@@ -101,7 +101,6 @@ CUDA = CudaDialect()
 
 def _on_cublas(statements):
     """`statements` with each BLAS GEMM call made through graphc_gemm on the `cublas` handle."""
-    import dataclasses
     done = []
     for s in statements:
         if isinstance(s, k.Do) and isinstance(s.value, k.Call) \
@@ -231,8 +230,8 @@ def _cuda_unit(unit):
         comment=f"graphc.compile of {unit['function']} ({unit['location']}), specialisation "
                 f"{unit['signature']}", headers=[], kernels=[kernels],
         entries=[{"name": "graphc_entry", "comment": "the single entry point (host pointers in "
-                  "slots, as the C backend's)", "slots": True, "scalars": [], "draws": len(unit["randoms"]), "cublas": cublas,
-                  "buffers": slots, "launches": launches}])
+                  "slots, as the C backend's)", "slots": True, "scalars": [],
+                  "draws": len(unit["randoms"]), "cublas": cublas, "buffers": slots, "launches": launches}])
 
 
 def source_of(specialisation):
