@@ -9,7 +9,7 @@ replayed through the emulated entry point on copies of the recorded inputs: the 
 the error detail, the outputs and the inputs written in place must be the C call's. The C call
 is eager's (the tests assert that), so the CUDA call is too.
 
-A specialisation the CUDA dialect refuses (`Unsupported`: a BLAS product, a draw, a host
+A specialisation the CUDA dialect refuses (`Unsupported`: a sort or a factorisation, a host
 library's routine) is reported with the refusal's message; anything else that goes wrong is a
 failure. The report (JSON, one entry per specialisation) is written to $GRAPHC_CUDA_REPLAY_REPORT
 when that is set; the session fails if any specialisation failed.

@@ -234,13 +234,24 @@ def test_randint_of_the_widest_span_prints_an_unsigned_literal():
 
 
 @pytest.mark.parametrize("function, op", [
-    (lambda x: x + graphc.randperm(4), "randperm"),
-    (lambda x: graphc.multinomial(x, 2), "multinomial"),
     (lambda x: x.bernoulli(0.5), "bernoulli"),
     (lambda x: x + graphc.randn(4), "normal"),
 ])
-def test_cuda_refuses_draws_by_name(function, op):
+def test_cuda_draws_are_grids_over_philox_blocks(function, op):
+    """On CUDA a draw's block loop is the grid, calling the C backend's Philox helpers."""
     compiled = graphc.compile(function, fullgraph=True)
     compiled(graphc.ones(4))
-    with pytest.raises(Unsupported, match=f"{op}: a draw"):
+    source = cuda.source_of(compiled._latest)
+    kernel = source.split(f"_{op}(uint64_t seed, uint64_t offset")[1].split("\n}\n")[0]
+    assert "GRAPHC_GRID_STRIDE_LOOP(b, 1)" in kernel
+
+
+@pytest.mark.parametrize("function, op", [
+    (lambda x: x + graphc.randperm(4), "randperm"),
+    (lambda x: graphc.multinomial(x, 2), "multinomial"),
+])
+def test_cuda_refuses_draws_that_sort_on_the_host_by_name(function, op):
+    compiled = graphc.compile(function, fullgraph=True)
+    compiled(graphc.ones(4))
+    with pytest.raises(Unsupported, match=f"{op}: a kernel calling qsort"):
         cuda.source_of(compiled._latest)
