@@ -62,13 +62,23 @@ def test_kernel_ir_runs_as_cuda_to_eagers_values(name, tmp_path):
                                    rtol=1e-12, atol=1e-12)
 
 
-def test_a_single_parallel_loop_is_the_grid_and_other_kernels_run_in_order():
-    compiled = _compiled(lambda x: graphc.cat([x, x], 0).triu(), _x(3, 4))
-    source = cuda.source_of(compiled._latest)
-    functions = {part.split("(")[0].split("_", 1)[1]: part for part in
-                 source.split("__global__ void kernel")[1:]}
-    assert "GRAPHC_GRID_STRIDE_LOOP(i, 24)" in functions["triu"].split("\n}\n")[0]
-    assert "if (blockIdx.x != 0 || threadIdx.x != 0)" in functions["cat"].split("\n}\n")[0]
+def _functions(source):
+    """{name: source} of a CUDA unit's generated `__global__` functions."""
+    return {part.split("(")[0]: part.split("\n}\n")[0]
+            for part in source.split("__global__ void ")[1:] if part.startswith("kernel")}
+
+
+def test_each_parallel_loop_is_a_grid_and_other_kernels_run_in_order():
+    """cat's copies are two grid-stride launches, in order; trace's serial sum one thread."""
+    compiled = _compiled(lambda x: (graphc.cat([x, x], 0).triu(), x.trace()), _x(3, 4))
+    functions = _functions(cuda.source_of(compiled._latest))
+    cat = sorted(name for name in functions if "_cat" in name)
+    assert [name.rsplit("_", 1)[1] for name in cat] == ["loop0", "loop1"]
+    assert all("GRAPHC_GRID_STRIDE_LOOP(i, 12)" in functions[name] for name in cat)
+    [triu] = [body for name, body in functions.items() if name.endswith("_triu")]
+    assert "GRAPHC_GRID_STRIDE_LOOP(i, 24)" in triu
+    [trace] = [body for name, body in functions.items() if name.endswith("_trace")]
+    assert "if (blockIdx.x != 0 || threadIdx.x != 0)" in trace
 
 
 # (seed, offset) of the default generator: the last wraps the block counter past 2**64
@@ -120,3 +130,104 @@ def test_device_philox_gives_random123s_known_answer(tmp_path):
     (_, words), _ = run_as_cuda(compiled, (x,), tmp_path)
     np.testing.assert_array_equal(words.numpy() + 2**31,
                                   [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8])
+
+
+def _ties_and_nans(shape, dtype, nans):
+    """Values from a few integers (so maxima tie), with NaNs in some rows when `nans`."""
+    x = np.random.default_rng(7).integers(-3, 4, shape).astype(dtype)
+    if nans:
+        x.reshape(-1, shape[-1])[::3, 5::97] = np.nan
+    return graphc.tensor(x)
+
+
+def _folds(x):
+    """Every fold a reduction's tree combines, along the last dim and over everything (the
+    factors of the product exact in float32)."""
+    return (x.sum(-1), x.mean(-1), (x * 2 ** -12 + 1).prod(-1), x.amax(-1), x.amin(-1),
+            x.argmax(-1), x.argmin(-1), x.ne(0).all(-1), x.gt(2.5).any(-1),
+            graphc.linalg.vector_norm(x, dim=-1), x.sum(), x.argmax(), x.amin())
+
+
+# (shape, parts): a block per output, and folds long enough to be split over blocks
+TREES = [((7, 300), 1), ((3, 20000), 5), ((20000,), 5)]
+
+
+@pytest.mark.parametrize("nans", [False, True])
+@pytest.mark.parametrize("shape, parts", TREES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_reductions_fold_as_trees_to_eagers_values(shape, parts, dtype, nans, tmp_path):
+    """Each block's threads fold their parts by warp shuffles and a tree over the warps; longer
+    folds in parts over several blocks, then a second launch: eager's values, and argmax and
+    argmin at eager's first position of the extreme (ties, NaNs)."""
+    x = _ties_and_nans(shape, dtype, nans)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        compiled = _compiled(_folds, x)
+    ours, source = run_as_cuda(compiled, (x,), tmp_path)
+    functions = _functions(source)
+    assert any("__shfl_down_sync" in body for body in functions.values())
+    assert any(name.endswith("_parts") for name in functions) == (parts > 1)
+    # folds accumulate in double, so float32 ones are compared with eager's in float64 (whose
+    # float32 product of 20000 factors rounds 20000 times)
+    tolerance = 1e-6 if dtype == np.float32 else 1e-12
+    for mine, reference in zip(ours, _folds(x.double())):
+        if reference.dtype.is_floating_point:
+            np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance)
+        else:
+            np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+
+
+def test_short_reductions_keep_a_thread_per_output():
+    compiled = _compiled(lambda x: x.sum(-1), _x(50, 31))
+    [body] = _functions(cuda.source_of(compiled._latest)).values()
+    assert "GRAPHC_GRID_STRIDE_LOOP(o, 50)" in body and "__shfl" not in body
+
+
+def _scatters(x, i, j):
+    """Accumulating scatters with repeated indices (three rows land on one)."""
+    return (x.index_add(0, i, x[:5] * 2), graphc.zeros_like(x).scatter_add(1, j, x),
+            x.index_put((i,), x[:5], accumulate=True))
+
+
+@pytest.mark.parametrize("dtype", [graphc.float32, graphc.float64])
+def test_accumulating_scatters_are_atomic_on_the_grid(dtype, tmp_path):
+    x = graphc.tensor(np.random.default_rng(3).standard_normal((6, 40)), dtype=dtype)
+    i = graphc.tensor([2, 5, 2, 0, 2])
+    j = graphc.tensor(np.random.default_rng(4).integers(0, 40, (6, 40)))
+    compiled = _compiled(_scatters, x, i, j)
+    ours, source = run_as_cuda(compiled, (x, i, j), tmp_path)
+    atomic = [body for body in _functions(source).values() if "graphc_atomic_accumulate" in body]
+    assert len(atomic) == 3 and all("GRAPHC_GRID_STRIDE_LOOP" in body for body in atomic)
+    for mine, reference in zip(ours, _scatters(x, i, j)):
+        np.testing.assert_allclose(mine.numpy(), reference.numpy(),
+                                   rtol=1e-5 if dtype == graphc.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("bad", [[9, 1, -8, 2, 7], [1, 1, 3, 1, -9], [2, 6, 0, 6, 6]])
+def test_a_scatter_on_the_grid_reports_eagers_first_bad_index(bad, tmp_path):
+    """Threads fail in any order; the error record keeps the failure the serial loop meets
+    first, so the message is eager's."""
+    def f(x, i):
+        return x.index_add(0, i, x[:5] * 2), x.index_put((i,), x[:5], accumulate=True)
+    x = _x(6, 40)
+    compiled = _compiled(f, x, graphc.tensor([0, 1, 2, 3, 4]))
+    with pytest.raises((IndexError, RuntimeError)) as eager:
+        f(x, graphc.tensor(bad))
+    with pytest.raises(eager.type) as ours:
+        run_as_cuda(compiled, (x, graphc.tensor(bad)), tmp_path)
+    assert str(ours.value) == str(eager.value)
+
+
+def test_a_launch_after_a_failed_one_reports_nothing(tmp_path):
+    """The second gather's bad index comes earlier in its loop, but the first gather failed
+    first: the call stops there, as eager does."""
+    def f(x, i, j):
+        return x[i] * 2, x[j] * 3
+    x = _x(4, 3)
+    compiled = _compiled(f, x, graphc.tensor([0, 1, 2]), graphc.tensor([0, 1, 2]))
+    i, j = graphc.tensor([0, 1, 5]), graphc.tensor([-7, 0, 0])
+    with pytest.raises(IndexError) as eager:
+        f(x, i, j)
+    with pytest.raises(IndexError) as ours:
+        run_as_cuda(compiled, (x, i, j), tmp_path)
+    assert str(ours.value) == str(eager.value) and "index 5 " in str(eager.value)

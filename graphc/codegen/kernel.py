@@ -19,7 +19,8 @@ from .errors import ErrorKind
 
 __all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
            "Formula", "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
-           "multi_index", "strided", "as_expr", "walk", "sub_expressions", "SERIAL", "PARALLEL"]
+           "Fold", "multi_index", "strided", "as_expr", "walk", "sub_expressions", "SERIAL",
+           "PARALLEL"]
 
 SERIAL, PARALLEL = "serial", "parallel"
 
@@ -227,9 +228,21 @@ class Store:
 
 
 @dataclasses.dataclass(frozen=True)
+class Fold:
+    """How the partial results of a reduction loop combine, so that a dialect may split its
+    iterations over threads and fold the parts as a tree: `accumulators` name the mutable Lets
+    (declared before the loop) that the iterations fold into; `combine` folds another part's
+    accumulators, read as `other_<name>`, into them. Any grouping of the iterations gives the
+    serial loop's result (up to the rounding of sums)."""
+    accumulators: tuple
+    combine: tuple
+
+
+@dataclasses.dataclass(frozen=True)
 class Loop:
     """for var in [start, stop): `kind` PARALLEL lets a dialect spread the iterations over
-    threads (they must be independent), SERIAL keeps them in order."""
+    threads (they must be independent), SERIAL keeps them in order; a `fold` says how parts of a
+    reduction's iterations combine."""
     var: str
     stop: Any
     body: tuple
@@ -237,6 +250,7 @@ class Loop:
     start: Any = 0
     comment: str = None
     work: int = None  # the iterations' total work, when more than `stop` (a reduction's)
+    fold: Fold = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -55,6 +55,13 @@ __device__ inline void graphc_report_error(graphc_error_record *record,
     atomicExch(&record->lock, 0);
 }
 
+/* whether a launch before this one failed (a launch that checks returns at once: the call
+   stops at its first failure, as the C code does) */
+__device__ inline bool graphc_failed(const graphc_error_record *record)
+{
+    return *(const volatile unsigned long long *)&record->position != GRAPHC_NO_ERROR_POSITION;
+}
+
 /* an index checked against a dimension of `size` (negative indices count from the end):
    returns it wrapped into [0, size), or -1 after reporting it */
 __device__ inline int64_t graphc_checked_index(graphc_error_record *record,

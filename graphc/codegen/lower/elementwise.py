@@ -133,12 +133,34 @@ def reduction_ir(kernel, ctype, op, attrs):
                                                        finished(op, attrs, count))
     body = [*outer, k.Let("accumulator", "double", start, mutable=True)]
     body += [k.Let("position", "int64_t", k.Const(0), mutable=True)] if position else []
-    body += [k.Loop("r", count, (*inner, *loads, *fold)),
+    body += [k.Loop("r", count, (*inner, *loads, *fold), fold=_fold(op, combine)),
              k.Store(kernel["output_pointer"], k.Var("o"), result)]
     loop = k.Loop("o", kernel["numel"], tuple(body), k.PARALLEL,
                   work=count * kernel["numel"] if kernel["numel"] > 1 else 0)
     return _kernel(kernel, [loop], f"{count} elements reduced into each of {kernel['numel']} "
                                    "outputs, accumulated in double")
+
+
+def _fold(op, combine):
+    """How two parts of a reduction combine (codegen/kernel.py's Fold): a sum adds, the other
+    folds take the other part's accumulator as their value, and argmax/argmin keep the better
+    of two (value, position) candidates: a NaN over a number, the extreme value, and on ties
+    (two NaNs or equal values) the earlier position, so that any grouping finds the serial
+    loop's first extreme."""
+    other = k.Var("other_accumulator")
+    if op in ("argmax", "argmin"):
+        earlier = k.Var("other_position").lt(k.Var("position"))
+        beyond = other.gt(_ACCUMULATOR) if op == "argmax" else other.lt(_ACCUMULATOR)
+        numbers = _is_nan(_ACCUMULATOR).not_()
+        better = _is_nan(other).and_(numbers.or_(earlier)).or_(
+            numbers.and_(beyond.or_(other.eq(_ACCUMULATOR).and_(earlier))))
+        return k.Fold(("accumulator", "position"), (k.If(better, (
+            k.Assign(_ACCUMULATOR, other), k.Assign(k.Var("position"),
+                                                   k.Var("other_position")))),))
+    if combine is None:
+        return k.Fold(("accumulator",), (k.Assign(_ACCUMULATOR, other, "+="),))
+    return k.Fold(("accumulator",), (k.Let("value", "double", other),
+                                     k.Assign(_ACCUMULATOR, combine)))
 
 
 def _kernel(kernel, body, comment):

@@ -5,9 +5,14 @@ host pointers in; templates/cuda/entry.cu.j2 copies them to the device, launches
 on a stream, copies results back and reports the first error as the C code does).
 
 Kernels built as kernel IR (codegen/lower) are printed by `CUDA`, the CUDA dialect of the
-C-style renderer: a kernel that is one parallel loop runs it as a grid-stride loop; any other
-(serial loops, checks in eager's order, scratch memory) runs in one thread, its checks reporting
-the first bad index through the device-side error record (templates/cuda/error.cuh).
+C-style renderer, each of their loops a launch of its own, in order: a parallel loop is a
+grid-stride loop; a long reduction (a loop with a `Fold`) a block per output whose threads' parts
+fold as a tree, or, longer still, parts over several blocks folded by a second launch; a serial
+loop whose iterations only accumulate (a scatter) a grid-stride loop of atomics. A check reports
+the position at which the serial loop meets it and the device-side error record
+(templates/cuda/error.cuh) keeps the lowest, so the message is eager's; a checking launch after
+a failed one does nothing. A kernel with any other loop (state carried between iterations,
+scratch memory) runs in one thread, in the C loops' order.
 
 Draws call the C backend's Philox helpers (templates/c/philox.c.j2), compiled as
 `__host__ __device__` functions: each block of a draw is drawn from (seed, offset, block) alone,
@@ -27,7 +32,7 @@ from .. import kernel as k
 from ...ir.math import MATH_FUNCTIONS
 from ..c_backend import Unsupported, render as _schedule
 from ..cuda_check import render as _render_template, render_program
-from .cstyle import Dialect, without_dead_lets
+from .cstyle import Dialect, used_names, without_dead_lets
 
 __all__ = ["render"]
 
@@ -47,6 +52,50 @@ CUDA_SPELLINGS = {getattr(f.c, precision): getattr(f.cuda, precision)
 _NAME = re.compile(r"[A-Za-z_]\w*")
 
 
+# the CUDA dialect's own loop kinds (the kernel IR's parallel loops and reductions, spread):
+_GRID = "grid"        # the grid's threads share the iterations (a grid-stride loop)
+_BLOCKS = "blocks"    # a block per iteration, the grid's blocks striding over them
+_THREADS = "threads"  # the block's threads share the iterations
+_THREAD = k.Var("threadIdx.x")
+_TREE_LENGTH = 32     # a fold at least this long is shared by a block's threads
+_PART = 4096          # longer folds are split over blocks, the parts folded by a second launch
+_MAX_PARTS = 1024     # blocks of the first launch (over all the outputs)
+_ATOMIC_TYPES = ("float", "double", "int32_t", "int64_t")  # atomicAdd's (scatter.cuh)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tree:
+    """The fold of a block's threads' parts into thread 0's, as a tree (warp shuffles, then
+    warp 0 over the warps' results); `accumulators`: their Lets (type and identity)."""
+    fold: k.Fold
+    accumulators: tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class _AtomicStore(k.Store):
+    """An accumulating store that other threads may make to the same element."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _PositionedCheck(k.Check):
+    """A check of a loop spread over threads: `position` orders its failures as the serial
+    loop meets them (the device's error record keeps the lowest)."""
+    position: k.Expr = None
+
+
+@dataclasses.dataclass
+class _Function:
+    """One `__global__` function of a kernel, and how it is launched."""
+    name: str
+    source: str
+    work: object       # items the grid covers: graphc_grid_blocks(work, per_block, ...)
+    per_block: int
+    block: int         # threads per block
+    parameters: list   # the kernel's parameter names it takes, in order
+    partials: list     # (name, C type, count, written) of the scratch it shares with another
+    checked: bool
+
+
 class CudaDialect(Dialect):
     name = "cuda"
 
@@ -54,37 +103,163 @@ class CudaDialect(Dialect):
         return _NAME.sub(lambda m: CUDA_SPELLINGS.get(m.group(0), m.group(0)), text)
 
     def parallel(self, loop, stop):
-        return []  # a kernel's one parallel loop is its grid (`grid_loop`); others stay loops
+        return []  # a spread loop has its own kind (_GRID, _BLOCKS, _THREADS)
+
+    def loop_header(self, loop, stop):
+        start = self.expression(k.as_expr(loop.start))
+        if loop.kind == _GRID:
+            return [f"GRAPHC_GRID_STRIDE_LOOP({loop.var}, {stop}) {{"]
+        if loop.kind == _BLOCKS:
+            return [f"for (int64_t {loop.var} = blockIdx.x; {loop.var} < {stop}; "
+                    f"{loop.var} += gridDim.x) {{"]
+        if loop.kind == _THREADS:
+            first = "threadIdx.x" if start == "0" else f"{start} + threadIdx.x"
+            return [f"for (int64_t {loop.var} = {first}; {loop.var} < {stop}; "
+                    f"{loop.var} += blockDim.x) {{"]
+        return super().loop_header(loop, stop)
+
+    def statement(self, s, release):
+        if isinstance(s, _Tree):
+            return self._tree(s)
+        if isinstance(s, _AtomicStore):
+            return [f"graphc_atomic_accumulate(&{s.buffer}[{self.expression(s.index)}], "
+                    f"{self.expression(s.value)});"]
+        return super().statement(s, release)
 
     def stop_call(self, check, release):
         fields = [self.expression(k.as_expr(f)) if f is not None else "0"
                   for f in (check.value, check.size, check.dim)]
-        return release + [f"graphc_report_error(error, 0, {fields[0]}, {fields[1]}, "
+        position = getattr(check, "position", None)
+        position = "0" if position is None else \
+            f"(unsigned long long)({self.expression(position)})"
+        return release + [f"graphc_report_error(error, {position}, {fields[0]}, {fields[1]}, "
                           f"{fields[2]}, {int(check.kind)});  /* ErrorKind.{check.kind.name} */",
                           "return;"]
 
-    @staticmethod
-    def grid_loop(ir):
-        """The kernel's one parallel loop, when that is all it does (its iterations become the
-        grid's threads), else None (the kernel runs in one thread)."""
-        body = without_dead_lets(ir.body)
-        if len(body) == 1 and isinstance(body[0], k.Loop) and body[0].kind == k.PARALLEL \
-                and not ir.scratch and not any(isinstance(s, (k.Check, k.Break))
-                                               for s in k.walk(body[0].body)):
-            return body[0]
-        return None
+    def _tree(self, tree):
+        names = [let.name for let in tree.accumulators]
+        shuffled = [f"const {let.ctype} other_{let.name} = __shfl_down_sync(GRAPHC_FULL_WARP, "
+                    f"{let.name}, offset);" for let in tree.accumulators]
+        return ["/* the threads' parts folded as a tree: each warp's lanes by shuffles, then "
+                "warp 0 over the warps' results */",
+                "const auto fold_warp = [&]() {",
+                "    for (int offset = warpSize / 2; offset > 0; offset /= 2) {",
+                *["        " + line for line in shuffled],
+                *self.statements(tree.fold.combine, [], "        "), "    }", "};",
+                "fold_warp();", "if (threadIdx.x % warpSize == 0) {",
+                *[f"    warp_{name}[threadIdx.x / warpSize] = {name};" for name in names], "}",
+                "__syncthreads();", "if (threadIdx.x < warpSize) {",
+                *[f"    {let.name} = threadIdx.x < blockDim.x / warpSize ? "
+                  f"warp_{let.name}[threadIdx.x] : {self.expression(let.value)};"
+                  for let in tree.accumulators],
+                "    fold_warp();", "}",
+                "__syncthreads();  /* before the next output's parts overwrite the warps' */"]
 
-    def kernel(self, ir, name, parameters):
-        """The `__global__` function of a kernel-IR kernel."""
-        parameters += ", graphc_error_record *error" if ir.checks() else ""
-        loop = self.grid_loop(ir)
-        if loop is not None:
-            lines = [f"GRAPHC_GRID_STRIDE_LOOP({loop.var}, {self.expression(k.as_expr(loop.stop))}) {{",
-                     *self.statements(loop.body, [], "    "), "}"]
-        else:  # in order, as the C loops run: one thread
-            lines = ["if (blockIdx.x != 0 || threadIdx.x != 0)", "    return;", *self.body(ir)]
-        return "\n".join([f"__global__ void {name}({parameters})", "{",
-                          *["    " + line for line in lines], "}"])
+    # ---------------------------------------------------------------- kernels
+
+    def functions(self, ir, name, parameters):
+        """The `__global__` functions of a kernel-IR kernel, in launch order: each of its loops
+        spread over the GPU's threads (a parallel loop over the grid, a long reduction over a
+        block per output or, longer still, over several blocks and a second launch, a loop
+        whose iterations only accumulate with atomics), each in its own launch; a kernel with
+        any other loop runs in one thread, in the C loops' order."""
+        declared = [(_NAME.findall(p)[-1], p) for p in parameters.split(", ") if p]
+        ctypes = {name: re.sub(r"^const |\s*\*.*$", "", p) for name, p in declared}
+        body = without_dead_lets(ir.body)
+        if body and not ir.scratch and all(isinstance(s, k.Loop) and _spreadable(s, ctypes)
+                                           for s in body):
+            return [function for index, loop in enumerate(body) for function in self._spread(
+                loop, name if len(body) == 1 else f"{name}_loop{index}", declared, ctypes)]
+        lines = ["if (blockIdx.x != 0 || threadIdx.x != 0)", "    return;", *self.body(ir)]
+        return [self._function(name, lines, declared, [], ir.checks(), 1, 1, 1, body)]
+
+    def _spread(self, loop, name, declared, ctypes):
+        folds = [s for s in loop.body if isinstance(s, k.Loop) and s.fold is not None]
+        if loop.kind == k.PARALLEL and folds and isinstance(folds[0].stop, int) \
+                and isinstance(loop.stop, int) and folds[0].stop >= _TREE_LENGTH:
+            return self._reduction(loop, folds[0], name, declared)
+        checks = [s for s in k.walk(loop.body) if isinstance(s, k.Check)]
+        ordinal = {id(check): j for j, check in enumerate(checks)}
+
+        def spread(statements):
+            done = []
+            for s in statements:
+                if isinstance(s, k.Check):
+                    s = _PositionedCheck(**{f: getattr(s, f) for f in s.__dataclass_fields__},
+                                         position=k.Var(loop.var) * len(checks) + ordinal[id(s)])
+                elif isinstance(s, k.Store) and s.op == "+=" and loop.kind == k.SERIAL:
+                    s = _AtomicStore(s.buffer, s.index, s.value)
+                elif isinstance(s, k.If):
+                    s = dataclasses.replace(s, then=tuple(spread(s.then)),
+                                            otherwise=tuple(spread(s.otherwise)))
+                done.append(s)
+            return done
+        grid = dataclasses.replace(loop, kind=_GRID, body=tuple(spread(loop.body)))
+        lines = self.statements([grid], [])
+        return [self._function(name, lines, declared, [], bool(checks), loop.stop, _BLOCK,
+                               _BLOCK, [grid])]
+
+    def _reduction(self, loop, fold_loop, name, declared):
+        """A block per output folding its elements as a tree; a fold longer than _PART in
+        parts over several blocks, each part's result stored, then folded by a second launch
+        (a block per output) that finishes as the C loop does."""
+        at = loop.body.index(fold_loop)
+        before, after = list(loop.body[:at]), list(loop.body[at + 1:])
+        lets = {s.name: s for s in before if isinstance(s, k.Let)}
+        accumulators = tuple(lets[name] for name in fold_loop.fold.accumulators)
+        tree, first = _Tree(fold_loop.fold, accumulators), k.If(_THREAD.eq(0), tuple(after))
+        outputs, count = loop.stop, fold_loop.stop
+        parts = min(-(-count // _PART), max(1, _MAX_PARTS // max(outputs, 1)))
+        if parts == 1:
+            body = without_dead_lets([k.Loop(loop.var, outputs, (*before, dataclasses.replace(
+                fold_loop, kind=_THREADS, fold=None), tree, first), _BLOCKS)])
+            return [self._function(name, self._shared(accumulators) + self.statements(body, []),
+                                   declared, [], False, outputs, 1, _threads(count), body)]
+        chunk, part = -(-count // parts), k.Var("part")
+        stop = k.Var("start") + chunk
+        partials = [(f"partial_{let.name}", let.ctype, outputs * parts) for let in accumulators]
+        split = [k.Let(loop.var, "int64_t", part // parts),
+                 k.Let("start", "int64_t", part % parts * chunk), *before,
+                 k.Let("stop", "int64_t", k.Select(stop.lt(count), stop, k.Const(count))),
+                 dataclasses.replace(fold_loop, kind=_THREADS, start=k.Var("start"),
+                                     stop=k.Var("stop"), fold=None), tree,
+                 k.If(_THREAD.eq(0), tuple(k.Store(p, part, k.Var(let.name))
+                                           for (p, _, _), let in zip(partials, accumulators)))]
+        first_pass = without_dead_lets([k.Loop("part", outputs * parts, tuple(split), _BLOCKS)])
+        folded = k.Loop("part", parts, (*[k.Let(f"other_{let.name}", let.ctype, k.Load(
+            p, k.Var(loop.var) * parts + part)) for (p, _, _), let in zip(partials, accumulators)],
+            *fold_loop.fold.combine), _THREADS)
+        second_pass = without_dead_lets([k.Loop(loop.var, outputs, (*before, folded, tree, first),
+                                                _BLOCKS)])
+        shared = self._shared(accumulators)
+        return [self._function(f"{name}_parts", shared + self.statements(first_pass, []),
+                               declared, [(*p, True) for p in partials], False, outputs * parts,
+                               1, _BLOCK, first_pass),
+                self._function(name, shared + self.statements(second_pass, []), declared,
+                               [(*p, False) for p in partials], False, outputs, 1,
+                               _threads(parts), second_pass)]
+
+    @staticmethod
+    def _shared(accumulators):
+        return [f"__shared__ {let.ctype} warp_{let.name}[32];  /* each warp's part */"
+                for let in accumulators]
+
+    def _function(self, name, lines, declared, partials, checked, work, per_block, block,
+                  body):
+        used = used_names(body) | {e.buffer for s in k.walk(body) for e in _expressions(s)
+                                   if isinstance(e, k.Load)}
+        taken = [(n, p) for n, p in declared if n in used]
+        parameters = [p for _, p in taken] + [
+            f"{'' if written else 'const '}{ctype} *restrict {p}"
+            for p, ctype, _, written in partials]
+        if checked:
+            parameters.append("graphc_error_record *error")
+            lines = ["if (graphc_failed(error))", "    return;  /* an earlier launch failed */",
+                     *lines]
+        source = "\n".join([f"__global__ void {name}({', '.join(parameters)})", "{",
+                             *["    " + line for line in lines], "}"])
+        return _Function(name, source, work, per_block, block, [n for n, _ in taken],
+                         partials, checked)
 
     def host_kernel(self, ir, name, parameters):
         """The host function of a kernel calling GEMM: each call made on cuBLAS (graphc_gemm, on
@@ -94,6 +269,35 @@ class CudaDialect(Dialect):
         return "\n".join([f"static int {name}(cublasHandle_t cublas, {parameters})", "{",
                           "    int cublas_status = 0;", *body, "release:",
                           "    return cublas_status;", "}"])
+
+
+def _threads(count):
+    """Threads of a block sharing `count` iterations: whole warps, at most _BLOCK."""
+    return min(_BLOCK, max(32, -(-count // 32) * 32))
+
+
+def _spreadable(loop, ctypes):
+    """Whether a loop's iterations may run on many threads: a parallel loop whose checks are
+    not inside an inner loop (each failure's position is then its iteration's), or a serial loop
+    that only accumulates into elements other iterations may share (atomics of the element's
+    type), stores at its own iteration's element, reads nothing it writes and carries nothing
+    from one iteration to the next (a scatter, a checked gather)."""
+    inner = [s for s in k.walk(loop.body) if isinstance(s, k.Loop)]
+    nested_checks = any(isinstance(s, (k.Check, k.Break)) for l in inner for s in k.walk(l.body))
+    if loop.kind == k.PARALLEL:
+        return not nested_checks
+    statements = list(k.walk(loop.body))
+    if inner or any(isinstance(s, (k.Break, k.Do, k.Array)) for s in statements):
+        return False
+    declared = {s.name for s in statements if isinstance(s, k.Let)}
+    stored = {s.buffer for s in statements if isinstance(s, k.Store)}
+    loaded = {e.buffer for s in statements for e in _expressions(s) if isinstance(e, k.Load)}
+    return not (stored & loaded) and all(
+        (s.op == "+=" and ctypes.get(s.buffer) in _ATOMIC_TYPES)
+        or (s.op == "=" and s.index == k.Var(loop.var))
+        for s in statements if isinstance(s, k.Store)) and all(
+        isinstance(s.target, k.Var) and s.target.name in declared
+        for s in statements if isinstance(s, k.Assign))
 
 
 CUDA = CudaDialect()
@@ -138,9 +342,14 @@ _HOST_ROUTINES = ("scipy_", "qsort", "memcpy")
 
 def _calls(statement):
     """The Call expressions a statement evaluates (library routines the device may lack)."""
+    return [e for e in _expressions(statement) if isinstance(e, k.Call)]
+
+
+def _expressions(statement):
+    """Every expression a statement evaluates, nested ones included."""
     return [e for field in getattr(statement, "__dataclass_fields__", ())
             if isinstance(getattr(statement, field), k.Expr)
-            for e in k.sub_expressions(getattr(statement, field)) if isinstance(e, k.Call)]
+            for e in k.sub_expressions(getattr(statement, field))]
 
 
 def _extent(shape, strides):
@@ -188,39 +397,38 @@ def _cuda_unit(unit):
     launches = []
     cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
-        work, block = kernel["numel"] if not kernel.get("split") else kernel["split"]["outer"], _BLOCK
         ir = kernel.get("ir")
+        # the kernel's parameter names, each with its argument: `in0_data` or `in0_data + 256`
+        names = [_NAME.findall(p)[-1] for p in kernel["parameters"].split(", ")]
+        given = {}
+        for name, argument in zip(names, kernel["arguments"].split(", ")):
+            pointer, _, offset = argument.partition(" + ")
+            given[name] = device[pointer] + (f" + {offset}" if offset else "")
         if kernel.get("gemm"):  # a host function queueing cuBLAS calls
             if kernel["function"] == kernel["name"]:
                 kernel["cuda"] = CUDA.host_kernel(ir, kernel["name"], kernel["parameters"])
-        elif ir is not None:  # its grid loop's iterations, or one thread
-            loop = CUDA.grid_loop(ir)
-            work, block = (loop.stop, _BLOCK) if loop is not None else (1, 1)
-            if kernel["function"] == kernel["name"]:
-                kernel["cuda"] = CUDA.kernel(ir, kernel["name"], kernel["parameters"])
-        arguments = []
-        for argument in kernel["arguments"].split(", "):  # `in0_data` or `in0_data + 256`
-            pointer, _, offset = argument.partition(" + ")
-            arguments.append(device[pointer] + (f" + {offset}" if offset else ""))
-        if ir is not None and ir.checks():
-            arguments.append("error_device")
-        if kernel.get("gemm"):
             launches.append({"call": f"graphc_kernels::{kernel['function']}(cublas, "
-                                     f"{', '.join(arguments)})",
+                                     f"{', '.join(given[name] for name in names)})",
                              "comment": f"%{kernel['output']}: cuBLAS on the stream"})
             continue
-        launches.append({"kernel": f"graphc_kernels::{kernel['function']}", "comment": f"%{kernel['output']}",
-                         "grid": f"graphc_grid_blocks({work}, {block}, {_MAX_BLOCKS})",
-                         "block": block, "shared_bytes": 0, "arguments": ", ".join(arguments)})
+        functions = CUDA.functions(ir, kernel["function"], kernel["parameters"])
+        if kernel["function"] == kernel["name"]:
+            kernel["cuda"] = "\n\n".join(function.source for function in functions)
+        for function in functions:
+            for partial, ctype, count, _ in function.partials:  # scratch between two launches
+                scratch = f"{kernel['name']}_{partial}"
+                given[partial] = f"{scratch}_device"
+                if not any(slot["name"] == scratch for slot in slots):
+                    slots.append({"name": scratch, "ctype": ctype, "argument": False,
+                                  "count": count, "copy_in": False, "copy_out": False,
+                                  "zero": False})
+            launches.append(_launch(function, given, f"%{kernel['output']}"))
     for index, copy in enumerate(unit["write_backs"]):
-        copy["cuda"] = CUDA.kernel(copy["ir"], f"write_back{index}",
-                                   f"const {unit['ctype']} *restrict source, "
-                                   f"{unit['ctype']} *restrict target")
-        target = f"in{copy['slot']}_device"
-        launches.append({"kernel": f"graphc_kernels::write_back{index}", "comment": f"%{copy['target']}",
-                         "grid": f"graphc_grid_blocks({copy['numel']}, {_BLOCK}, {_MAX_BLOCKS})",
-                         "block": _BLOCK, "shared_bytes": 0,
-                         "arguments": f"{device[copy['source']]}, {target}"})
+        parameters = f"const {unit['ctype']} *restrict source, {unit['ctype']} *restrict target"
+        functions = CUDA.functions(copy["ir"], f"write_back{index}", parameters)
+        copy["cuda"] = "\n\n".join(function.source for function in functions)
+        given = {"source": device[copy["source"]], "target": f"in{copy['slot']}_device"}
+        launches += [_launch(function, given, f"%{copy['target']}") for function in functions]
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
                                inline="inline __host__ __device__", c_math=C_MATH,
@@ -232,6 +440,16 @@ def _cuda_unit(unit):
         entries=[{"name": "graphc_entry", "comment": "the single entry point (host pointers in "
                   "slots, as the C backend's)", "slots": True, "scalars": [],
                   "draws": len(unit["randoms"]), "cublas": cublas, "buffers": slots, "launches": launches}])
+
+
+def _launch(function, given, comment):
+    """entry.cu.j2's launch of one `__global__` function (`given`: each parameter's argument)."""
+    arguments = [given[name] for name in function.parameters] + [
+        given[partial] for partial, _, _, _ in function.partials]
+    return {"kernel": f"graphc_kernels::{function.name}", "comment": comment,
+            "grid": f"graphc_grid_blocks({function.work}, {function.per_block}, {_MAX_BLOCKS})",
+            "block": function.block, "shared_bytes": 0,
+            "arguments": ", ".join(arguments + ["error_device"] * function.checked)}
 
 
 def source_of(specialisation):
