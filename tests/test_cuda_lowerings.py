@@ -231,3 +231,27 @@ def test_a_launch_after_a_failed_one_reports_nothing(tmp_path):
     with pytest.raises(IndexError) as ours:
         run_as_cuda(compiled, (x, i, j), tmp_path)
     assert str(ours.value) == str(eager.value) and "index 5 " in str(eager.value)
+
+
+def _sorts(x):
+    return (x.sort(1).values, x.argsort(0, descending=True), x.topk(3, 1).indices,
+            x.topk(2, 1, largest=False).values, x.median(1).values, x.kthvalue(2, 0).values,
+            x.mode(1).values, x.nanmedian(), x.sort(1, stable=True, descending=True).indices)
+
+
+@pytest.mark.parametrize("shape", [(5, 40), (2, 3000)])
+def test_sorts_run_on_cub_in_eagers_stable_order(shape, tmp_path):
+    """Lines copied and picked on the grid, sorted by CUB's segmented stable sort on keys in
+    eager's order: ties keep their order, NaN last ascending and first descending, -0.0 equal
+    to 0.0 (0.0 stands before -0.0 here, so a sort by the bits would swap them)."""
+    x = np.random.default_rng(0).integers(-3, 3, shape).astype(np.float64)
+    x[1, 3] = np.nan
+    x[0, ::7] = np.nan
+    x[1, 4], x[1, 5] = 0.0, -0.0
+    x = graphc.tensor(x)
+    compiled = _compiled(_sorts, x)
+    ours, source = run_as_cuda(compiled, (x,), tmp_path)
+    assert source.count("graphc_sort_lines(stream, ") == 9
+    assert "qsort(" not in source
+    for mine, reference in zip(ours, _sorts(x)):
+        np.testing.assert_array_equal(mine.numpy(), reference.numpy())

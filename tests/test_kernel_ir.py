@@ -185,19 +185,20 @@ def _kernel_lines(kernels, op):
     (lambda x: x.nanmedian(), "median_all", 12),
     (lambda x: x.mode(1)[0], "mode_indices", 4),
 ])
-def test_sort_kernels_sort_each_line_once_into_one_scratch_line(function, op, size):
-    """A sort's kernel: one scratch line of (value, index) pairs as long as the sorted line,
-    one qsort per line in a serial loop (the lines share that scratch), and no index variable
-    its C declares without reading it."""
+def test_sort_kernels_copy_sort_and_pick_the_lines(function, op, size):
+    """A sort's kernel: every line copied as (value, index) pairs into one scratch array by a
+    parallel loop, one graphc_sort_lines call over all the lines, then a parallel loop picking
+    what the op takes; no index variable its C declares without reading it."""
     x = graphc.tensor([[3.0, 1.0, float("nan"), 1.0], [2.0, 2.0, 5.0, -1.0],
                        [0.0, 7.0, float("nan"), 7.0]])
     kernels, compiled = _kernels(function, x)
     ir = _ir_of(kernels, op)
-    assert ir.scratch == [("graphc_ranked", "line", size)]
-    (lines,) = [s for s in ir.body if isinstance(s, k.Loop)]
-    assert lines.kind == k.SERIAL
-    sorts = [s for s in k.walk(lines.body) if isinstance(s, k.Do)]
-    assert [s.value.function for s in sorts] == ["qsort"]
+    count = 12 // size
+    assert ir.scratch == [("graphc_ranked", "lines", count * size)]
+    copy, sort, pick = ir.body
+    assert copy.kind == pick.kind == k.PARALLEL and copy.stop == pick.stop == count
+    assert sort.value.function == "graphc_sort_lines"
+    assert sort.value.arguments[1:3] == (count, size)
     assert _declared_but_unused(_kernel_lines(kernels, op)) == []
     np.testing.assert_array_equal(compiled(x).numpy(), function(x).numpy())
 

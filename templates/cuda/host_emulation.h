@@ -23,7 +23,8 @@
  *     [Async], cudaFree, streams, cudaDeviceSynchronize, cudaGetLastError) over host memory
  *     (a buffer is exactly as long as asked, so -fsanitize=address finds overruns), and the
  *     cuBLAS routines of templates/cuda/cublas.cuh (GEMM as a plain column-major loop nest,
- *     each sum in the operands' type, as BLAS forms it: its last bits may differ from a GPU's);
+ *     each sum in the operands' type, as BLAS forms it: its last bits may differ from a GPU's),
+ *     and CUB's segmented stable pair sort of templates/cuda/sort.cuh (std::stable_sort);
  *     Every launch and copy finishes before its call returns, so a stream is always idle;
  *   - with -DGRAPHC_WIDEN_RACES, GRAPHC_RACE_WINDOW() pauses the thread, so that a test meets
  *     the interleavings of a protocol between threads that a GPU produces and that the
@@ -45,6 +46,7 @@
 #error "host_emulation.h is for host compilers; nvcc compiles the real CUDA"
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -271,6 +273,39 @@ inline int cublasDgemm_v2(cublasHandle_t, int transa, int transb, int m, int n, 
 {
     return graphc_emu::gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
+
+/* ------------------------------------------------------------------ CUB, on host memory */
+
+/* cub::DeviceSegmentedSort::StableSortPairs (templates/cuda/sort.cuh): CUB's two-call protocol
+   (a null `work` asks for the bytes), each segment [begin[s], end[s]) stably sorted by key with
+   `<`, as CUB orders the integer keys graphc gives it */
+namespace cub {
+struct DeviceSegmentedSort {
+    template <class K, class V, class B, class E>
+    static cudaError_t StableSortPairs(void *work, size_t &work_bytes, const K *keys_in,
+                                       K *keys_out, const V *values_in, V *values_out, int64_t,
+                                       int64_t segments, B begin, E end, cudaStream_t = nullptr)
+    {
+        if (work == nullptr) {
+            work_bytes = 1;
+            return cudaSuccess;
+        }
+        std::vector<int64_t> order;
+        for (int64_t s = 0; s < segments; s++) {
+            order.clear();
+            for (int64_t i = begin[s]; i < end[s]; i++)
+                order.push_back(i);
+            std::stable_sort(order.begin(), order.end(),
+                             [&](int64_t a, int64_t b) { return keys_in[a] < keys_in[b]; });
+            for (size_t j = 0; j < order.size(); j++) {
+                keys_out[begin[s] + j] = keys_in[order[j]];
+                values_out[begin[s] + j] = values_in[order[j]];
+            }
+        }
+        return cudaSuccess;
+    }
+};
+}  // namespace cub
 
 /* ------------------------------------------------------------------ blocks, barriers, warps */
 

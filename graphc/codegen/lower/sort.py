@@ -1,7 +1,9 @@
-"""Lowerings of sorts: sort/argsort, topk, kthvalue, median, nanmedian and mode. Each line along
-`dim` is copied as (value, index) pairs into a scratch array and qsort-ed with the runtime's
-comparators (templates/c/elementwise.c.j2: eager's stable orders, equal values keep their order,
-NaN last ascending and first descending), then the positions the op asks for are written out."""
+"""Lowerings of sorts: sort/argsort, topk, kthvalue, median, nanmedian and mode. Every line along
+`dim` is copied as (value, index) pairs into scratch memory, the lines are sorted by
+graphc_sort_lines in eager's stable orders (equal values keep their order, NaN last ascending and
+first descending: on C, qsort with the runtime's comparators, templates/c/elementwise.c.j2; on
+CUDA, CUB's segmented stable radix sort, templates/cuda/sort.cuh), then the positions the op asks
+for are written out. Copying and picking are parallel over the lines."""
 from .. import kernel as k
 from ..c_layout import _numel, _row_major
 from . import entry, lowering
@@ -11,7 +13,8 @@ _SORTED = ("sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
 
 
 def _pair(position, field):
-    return k.Member(k.Load("line", position), field)
+    """A field of the sorted line's element at `position` (line o of the scratch `lines`)."""
+    return k.Member(k.Load("lines", k.Var("line_start") + position), field)
 
 
 @lowering(*_SORTED)
@@ -24,8 +27,10 @@ def sort(position, graph, node, target, layouts, pointer_of, types, draw=None):
     else:
         dim = node.attrs["dim"] % len(shape)
         others, size = [d for d in range(len(shape)) if d != dim], shape[dim]
+    count = _numel(shape[d] for d in others)
     descending = node.attrs.get("descending") or node.attrs.get("largest", False)
     lets, index = k.multi_index(k.Var("o"), [shape[d] for d in others], dims=others)
+    lets.append(k.Let("line_start", "int64_t", k.Var("o") * size))
     if dim is None:
         along = k.Var("i")
         element, index = k.multi_index(along, shape)
@@ -36,13 +41,14 @@ def sort(position, graph, node, target, layouts, pointer_of, types, draw=None):
         k.Assign(_pair(along, "value"), k.Load(pointer_of[source], k.strided(index, shape, strides,
                                                                              base))),
         k.Assign(_pair(along, "index"), along)))
-    order = k.Call("qsort", (k.Var("line"), size, k.Call("sizeof", (k.Var("graphc_ranked"),)),
-                             k.Var("graphc_descending" if descending else "graphc_ascending")))
-    body = [fill, k.Do(order)] + _picked(node, target, shape, dim, size, index)
-    ir = k.Kernel(node.op, [pointer_of[source]], [target],
-                  [k.Loop("o", _numel(shape[d] for d in others), tuple(lets) + tuple(body))],
-                  scratch=[("graphc_ranked", "line", size)],
-                  comment="each line sorted in eager's stable order")
+    order = k.Call("graphc_sort_lines", (k.Var("lines"), count, size, int(bool(descending))))
+    picked = _picked(node, target, shape, dim, size, index)
+    lines = k.Loop("o", count, (*lets, fill), k.PARALLEL, comment="each line copied",
+                   work=count * size)
+    picks = k.Loop("o", count, (*lets, *picked), k.PARALLEL, work=count * size)
+    ir = k.Kernel(node.op, [pointer_of[source]], [target], [lines, k.Do(order), picks],
+                  scratch=[("graphc_ranked", "lines", count * size)],
+                  comment="the lines sorted in eager's stable order")
     return entry(position, graph, node, f"{node.op} of %{source}"
                  + ("" if dim is None else f" along dim {dim}"), ir, types)
 

@@ -19,9 +19,10 @@ Draws call the C backend's Philox helpers (templates/c/philox.c.j2), compiled as
 so a grid-stride loop over blocks gives eager's numbers. A BLAS product is the same kernel IR as
 on C, its GEMM call made on cuBLAS instead (templates/cuda/cublas.cuh: the row-major call on the
 column-major library, operands swapped): a host function the entry calls in launch order, which
-queues the products on the stream. Kernels with no CUDA form yet (sorts, linear algebra:
-library routines the device has not got) raise `Unsupported` naming the op: a graph break for
-this backend only.
+queues the products on the stream. A sort's lines are sorted by one call of CUB's segmented
+stable sort (templates/cuda/sort.cuh), between the launches copying and picking them. Kernels
+with no CUDA form yet (LAPACK's factorisations, draws sorted by qsort: library routines the
+device has not got) raise `Unsupported` naming the op: a graph break for this backend only.
 """
 import dataclasses
 import math
@@ -94,6 +95,8 @@ class _Function:
     parameters: list   # the kernel's parameter names it takes, in order
     partials: list     # (name, C type, count, written) of the scratch it shares with another
     checked: bool
+    call: str = None   # or a host function the entry calls in launch order (CUB's sort)
+    call_arguments: list = None
 
 
 class CudaDialect(Dialect):
@@ -166,18 +169,34 @@ class CudaDialect(Dialect):
         declared = [(_NAME.findall(p)[-1], p) for p in parameters.split(", ") if p]
         ctypes = {name: re.sub(r"^const |\s*\*.*$", "", p) for name, p in declared}
         body = without_dead_lets(ir.body)
-        if body and not ir.scratch and all(isinstance(s, k.Loop) and _spreadable(s, ctypes)
-                                           for s in body):
-            return [function for index, loop in enumerate(body) for function in self._spread(
-                loop, name if len(body) == 1 else f"{name}_loop{index}", declared, ctypes)]
+        # scratch memory, when the steps are launches of their own: a device buffer the entry
+        # allocates, shared by the launches
+        scratch = [(s_name, ctype, count, True) for ctype, s_name, count in ir.scratch]
+        if body and all(_sorts(s) or isinstance(s, k.Loop) and _spreadable(s, ctypes)
+                        for s in body):
+            functions = []
+            for index, step in enumerate(body):
+                if _sorts(step):  # the lines sorted by CUB, on the entry's stream
+                    used = used_names([step])
+                    functions.append(_Function(
+                        None, None, 0, 1, 1, [], [s for s in scratch if s[0] in used], False,
+                        step.value.function,
+                        [self.expression(k.as_expr(a)) for a in step.value.arguments]))
+                    continue
+                functions += self._spread(step, name if len(body) == 1 else f"{name}_loop{index}",
+                                          declared, ctypes, scratch)
+            return functions
+        if any(_sorts(s) for s in k.walk(body)):
+            raise Unsupported(f"{name}: a sort whose lines are not copied by parallel loops has "
+                              "no CUDA lowering yet")
         lines = ["if (blockIdx.x != 0 || threadIdx.x != 0)", "    return;", *self.body(ir)]
         return [self._function(name, lines, declared, [], ir.checks(), 1, 1, 1, body)]
 
-    def _spread(self, loop, name, declared, ctypes):
+    def _spread(self, loop, name, declared, ctypes, scratch):
         folds = [s for s in loop.body if isinstance(s, k.Loop) and s.fold is not None]
         if loop.kind == k.PARALLEL and folds and isinstance(folds[0].stop, int) \
                 and isinstance(loop.stop, int) and folds[0].stop >= _TREE_LENGTH:
-            return self._reduction(loop, folds[0], name, declared)
+            return self._reduction(loop, folds[0], name, declared, scratch)
         checks = [s for s in k.walk(loop.body) if isinstance(s, k.Check)]
         ordinal = {id(check): j for j, check in enumerate(checks)}
 
@@ -196,10 +215,10 @@ class CudaDialect(Dialect):
             return done
         grid = dataclasses.replace(loop, kind=_GRID, body=tuple(spread(loop.body)))
         lines = self.statements([grid], [])
-        return [self._function(name, lines, declared, [], bool(checks), loop.stop, _BLOCK,
+        return [self._function(name, lines, declared, scratch, bool(checks), loop.stop, _BLOCK,
                                _BLOCK, [grid])]
 
-    def _reduction(self, loop, fold_loop, name, declared):
+    def _reduction(self, loop, fold_loop, name, declared, scratch):
         """A block per output folding its elements as a tree; a fold longer than _PART in
         parts over several blocks, each part's result stored, then folded by a second launch
         (a block per output) that finishes as the C loop does."""
@@ -214,7 +233,7 @@ class CudaDialect(Dialect):
             body = without_dead_lets([k.Loop(loop.var, outputs, (*before, dataclasses.replace(
                 fold_loop, kind=_THREADS, fold=None), tree, first), _BLOCKS)])
             return [self._function(name, self._shared(accumulators) + self.statements(body, []),
-                                   declared, [], False, outputs, 1, _threads(count), body)]
+                                   declared, scratch, False, outputs, 1, _threads(count), body)]
         chunk, part = -(-count // parts), k.Var("part")
         stop = k.Var("start") + chunk
         partials = [(f"partial_{let.name}", let.ctype, outputs * parts) for let in accumulators]
@@ -233,10 +252,11 @@ class CudaDialect(Dialect):
                                                 _BLOCKS)])
         shared = self._shared(accumulators)
         return [self._function(f"{name}_parts", shared + self.statements(first_pass, []),
-                               declared, [(*p, True) for p in partials], False, outputs * parts,
+                               declared, [(*p, True) for p in partials] + scratch, False,
+                               outputs * parts,
                                1, _BLOCK, first_pass),
                 self._function(name, shared + self.statements(second_pass, []), declared,
-                               [(*p, False) for p in partials], False, outputs, 1,
+                               [(*p, False) for p in partials] + scratch, False, outputs, 1,
                                _threads(parts), second_pass)]
 
     @staticmethod
@@ -249,6 +269,7 @@ class CudaDialect(Dialect):
         used = used_names(body) | {e.buffer for s in k.walk(body) for e in _expressions(s)
                                    if isinstance(e, k.Load)}
         taken = [(n, p) for n, p in declared if n in used]
+        partials = [p for p in partials if p[0] in used]
         parameters = [p for _, p in taken] + [
             f"{'' if written else 'const '}{ctype} *restrict {p}"
             for p, ctype, _, written in partials]
@@ -269,6 +290,12 @@ class CudaDialect(Dialect):
         return "\n".join([f"static int {name}(cublasHandle_t cublas, {parameters})", "{",
                           "    int cublas_status = 0;", *body, "release:",
                           "    return cublas_status;", "}"])
+
+
+def _sorts(statement):
+    """Whether a statement is the sort of a kernel's lines (graphc_sort_lines: CUB's on CUDA)."""
+    return isinstance(statement, k.Do) and isinstance(statement.value, k.Call) \
+        and statement.value.function == "graphc_sort_lines"
 
 
 def _threads(count):
@@ -394,7 +421,7 @@ def _cuda_unit(unit):
                       "copy_in": False, "copy_out": False, "zero": False})
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
             f"buf{i}_device"
-    launches = []
+    launches, sorting = [], False
     cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
         ir = kernel.get("ir")
@@ -409,11 +436,14 @@ def _cuda_unit(unit):
                 kernel["cuda"] = CUDA.host_kernel(ir, kernel["name"], kernel["parameters"])
             launches.append({"call": f"graphc_kernels::{kernel['function']}(cublas, "
                                      f"{', '.join(given[name] for name in names)})",
+                             "try": "GRAPHC_CUBLAS_TRY",
                              "comment": f"%{kernel['output']}: cuBLAS on the stream"})
             continue
         functions = CUDA.functions(ir, kernel["function"], kernel["parameters"])
+        sorting = sorting or any(function.call for function in functions)
         if kernel["function"] == kernel["name"]:
-            kernel["cuda"] = "\n\n".join(function.source for function in functions)
+            kernel["cuda"] = "\n\n".join(function.source for function in functions
+                                          if function.source)
         for function in functions:
             for partial, ctype, count, _ in function.partials:  # scratch between two launches
                 scratch = f"{kernel['name']}_{partial}"
@@ -432,7 +462,7 @@ def _cuda_unit(unit):
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
                                inline="inline __host__ __device__", c_math=C_MATH,
-                               random=bool(unit["randoms"]), cublas=cublas)
+                               random=bool(unit["randoms"]), cublas=cublas, sorting=sorting)
     return render_program(
         "cuda/entry.cu.j2",
         comment=f"graphc.compile of {unit['function']} ({unit['location']}), specialisation "
@@ -443,9 +473,14 @@ def _cuda_unit(unit):
 
 
 def _launch(function, given, comment):
-    """entry.cu.j2's launch of one `__global__` function (`given`: each parameter's argument)."""
+    """entry.cu.j2's launch of one `__global__` function, or its call of a host function
+    (`given`: each parameter's argument)."""
     arguments = [given[name] for name in function.parameters] + [
         given[partial] for partial, _, _, _ in function.partials]
+    if function.call:
+        arguments = [given.get(a, a) for a in function.call_arguments]
+        return {"call": f"{function.call}(stream, {', '.join(arguments)})",
+                "try": "GRAPHC_CUDA_TRY", "comment": f"{comment}: CUB's sort on the stream"}
     return {"kernel": f"graphc_kernels::{function.name}", "comment": comment,
             "grid": f"graphc_grid_blocks({function.work}, {function.per_block}, {_MAX_BLOCKS})",
             "block": function.block, "shared_bytes": 0,
