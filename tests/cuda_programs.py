@@ -1,12 +1,23 @@
-"""The CUDA test programs: one small .cu program per building block of templates/cuda, rendered
-through templates/cuda/entry.cu.j2, and numpy models of the combining orders they promise.
+"""The CUDA test programs: small .cu programs over the building blocks of templates/cuda (the
+grid-stride loop, the error record, atomics, the emulation's threads) with hand-written kernels
+(here and in tests/cuda), rendered through templates/cuda/entry.cu.j2, and numpy models of the
+combining orders they promise.
 
 tests/test_cuda_emulation.py builds them as host C++ against the emulation header (and with
 nvcc -c where nvcc exists); tests/gpu/run_on_device.sh runs the same tests on a GPU.
 """
+import pathlib
+
 import numpy as np
 
 from graphc.codegen import cuda_check
+
+# hand-written kernels of the test programs alone (the CUDA dialect prints its own)
+_KERNELS = pathlib.Path(__file__).resolve().parent / "cuda"
+
+
+def _kernels(name):
+    return (_KERNELS / name).read_text()
 
 
 def _entry(name, comment, buffers, launches, scalars=(), slots=False):
@@ -127,7 +138,7 @@ def reductions():
                   _launch("graphc_reduce_finish<graphc_sum_op, float, float>", "1", "64",
                           "partials_device, (int64_t)4, out_device", "pass 2")]))
     return _program("block tree reductions: one and two passes, and along rows",
-                    ["reduce.cuh"], [], entries)
+                    [], [_kernels("reduce.cuh")], entries)
 
 
 def _warp_tree(values):
@@ -190,8 +201,8 @@ def scatter():
             launches=[_launch(f"graphc_scatter_add<{ctype}>", "blocks", "64",
                               "index_device, source_device, n, size, out_device, error_device, "
                               "kind", "atomics accumulate repeated indices")]))
-    return _program("an accumulating scatter with a device-side error flag", ["scatter.cuh"],
-                    [], entries)
+    return _program("an accumulating scatter with a device-side error flag", [],
+                    [_kernels("scatter_add.cuh")], entries)
 
 
 _TAKE_2D = """\
@@ -232,7 +243,8 @@ def gathers():
                           "rows_index_device, columns_index_device, n, rows, columns, "
                           "source_device, out_device, error_device",
                           "advanced indexing with two index tensors")])
-    return _program("gathers with checked indices", ["gather.cuh"], [_TAKE_2D], [rows, take])
+    return _program("gathers with checked indices", [], [_kernels("gather.cuh"), _TAKE_2D],
+                    [rows, take])
 
 
 # ------------------------------------------------------------------ the emulation itself

@@ -1,4 +1,4 @@
-"""The CUDA building blocks of templates/cuda, run without a GPU.
+"""The CUDA building blocks of templates/cuda and the host emulation, run without a GPU.
 
 Each program of tests/cuda_programs.py is compiled as host C++ against
 templates/cuda/host_emulation.h (g++), called through ctypes and compared with numpy; and compiled with `nvcc -arch=sm_90 -c` where nvcc exists, proving it
@@ -6,6 +6,7 @@ is valid CUDA. With GRAPHC_CUDA_TEST_DEVICE=gpu (tests/gpu/run_on_device.sh, on 
 GPU) the same tests run the programs built by nvcc on the GPU instead.
 """
 import ctypes
+import math
 import os
 import pathlib
 import subprocess
@@ -70,8 +71,9 @@ def setup_error_detail(library):
 def test_cuda_templates_are_found_where_the_c_templates_are():
     directory = cuda_check.cuda_template_dir()
     assert directory == c_backend.template_root() / "cuda"
-    for name in ("host_emulation.h", "graphc_cuda.cuh", "elementwise.cuh", "reduce.cuh",
-                 "scatter.cuh", "gather.cuh", "error.cuh", "entry.cu.j2"):
+    for name in ("host_emulation.h", "graphc_cuda.cuh", "elementwise.cuh", "scatter.cuh",
+                 "error.cuh", "cublas.cuh", "sort.cuh", "c_math.cuh", "entry.cu.j2",
+                 "kernels.cu.j2"):
         assert (directory / name).is_file(), name
 
 
@@ -224,6 +226,52 @@ def test_programs_are_clean_under_sanitizers(sanitizers_that_work, sanitizer, na
     flags, options = SANITIZERS[sanitizer]
     source = cuda_programs.PROGRAMS[name]() + cuda_programs.SANITIZER_DRIVERS[name]
     executable = cuda_check.build_emulated_program(source, tmp_path, name, [*flags, "-g", "-O1"])
+    result = subprocess.run([executable], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, options: "exitcode=66 halt_on_error=1"})
+    assert result.returncode == 0, result.stderr[-6000:]
+
+
+def _generated_unit_driver(compiled, x):
+    """A main() calling a compiled specialisation's CUDA entry on x (float64): its slots are the
+    inputs, the outputs, then the buffers (a returned one being its output's memory; elements
+    of 8 bytes, doubles or int64)."""
+    specialisation = compiled._latest
+    outputs, buffers = specialisation.outputs, specialisation.buffers
+    slots = ["x"] + [f"out{i}" for i in range(len(outputs))] + [
+        f"out{outputs.index(name)}" if name in outputs else f"buffer{i}"
+        for i, name in enumerate(buffers)]
+    sizes = {"x": x.numel(), **{f"out{i}": math.prod(specialisation.graph.node(name).shape)
+                                for i, name in enumerate(outputs)},
+             **{f"buffer{i}": math.prod(specialisation.graph.node(name).shape)
+                for i, name in enumerate(buffers)}}
+    arrays = [f"static double {slot}[{max(sizes[slot], 1)}];" for slot in dict.fromkeys(slots)]
+    return "\n".join(["", *arrays, "int main()", "{",
+                      f"    for (int i = 0; i < {x.numel()}; i++)",
+                      "        x[i] = (double)(i % 7) - 3.0;",
+                      f"    void *slots[] = {{{', '.join(slots)}}};",
+                      "    const uint64_t draws[1] = {0};",
+                      "    return graphc_entry(slots, draws, 1);", "}", ""])
+
+
+@pytest.mark.skipif(ON_GPU, reason="a host build")
+def test_generated_tree_reductions_are_clean_under_thread_sanitizer(sanitizers_that_work,
+                                                                    tmp_path):
+    """The CUDA dialect's block trees (shuffles, the warps' shared results, the barriers
+    between outputs) and two-pass folds: no access that no barrier orders."""
+    import graphc
+    from graphc.codegen.render import cuda
+    if "thread" not in sanitizers_that_work:
+        pytest.skip("g++ cannot build and run -fsanitize=thread programs here")
+    x = graphc.randn(3, 5000, dtype=graphc.float64)
+    compiled = graphc.compile(lambda x: (x.sum(-1), x.argmax(-1) * 1.0, x.amax()),
+                              fullgraph=True)
+    compiled(x)
+    compiled(x)
+    source = cuda.source_of(compiled._latest)
+    assert "_parts(" in source and "__shfl_down_sync" in source
+    flags, options = SANITIZERS["thread"]
+    executable = cuda_check.build_emulated_program(
+        source + _generated_unit_driver(compiled, x), tmp_path, "trees", [*flags, "-g", "-O1"])
     result = subprocess.run([executable], capture_output=True, text=True, timeout=600,
                             env={**os.environ, options: "exitcode=66 halt_on_error=1"})
     assert result.returncode == 0, result.stderr[-6000:]

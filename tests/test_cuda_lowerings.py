@@ -255,3 +255,22 @@ def test_sorts_run_on_cub_in_eagers_stable_order(shape, tmp_path):
     assert "qsort(" not in source
     for mine, reference in zip(ours, _sorts(x)):
         np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+
+
+@pytest.mark.parametrize("shape, parts", TREES)
+def test_a_long_sum_folds_in_its_tree_order_bit_for_bit(shape, parts, tmp_path):
+    """The combining order is fixed (no atomics): each thread folds its elements in order, the
+    warps and the block as trees, the parts of a split fold by a second launch's tree, so the
+    bits are those of the numpy model of that order (tests/cuda_programs.py), on any GPU."""
+    import cuda_programs
+    x = graphc.tensor(np.random.default_rng(5).standard_normal(shape))
+    compiled = _compiled(lambda x: x.sum(-1), x)
+    ours, _ = run_as_cuda(compiled, (x,), tmp_path)
+    rows = x.numpy().reshape(-1, shape[-1])
+    chunk = -(-shape[-1] // parts)
+    expected = []
+    for row in rows:
+        partials = np.array([cuda_programs.row_tree_sum(row[p * chunk:(p + 1) * chunk], 256)
+                             for p in range(parts)])
+        expected.append(partials[0] if parts == 1 else cuda_programs.row_tree_sum(partials, 32))
+    np.testing.assert_array_equal(ours.numpy().reshape(-1), np.array(expected))

@@ -6,8 +6,8 @@
  *     GRAPHC_LAUNCH(grid, block, shared_bytes, stream, kernel)(arguments...);
  *     GRAPHC_DYNAMIC_SHARED(float, tile);   (inside a kernel: its shared_bytes as a float *)
  *
- * (the kernel comes last so that a template's commas, as in
- * graphc_reduce_partials<graphc_sum_op, float, float>, need no parentheses). GRAPHC_RACE_WINDOW() marks the point of a protocol between threads (the
+ * (the kernel comes last so that a template's commas, as in reduce<sum, float, float>, need
+ * no parentheses). GRAPHC_RACE_WINDOW() marks the point of a protocol between threads (the
  * error record's) where another thread may overtake: a pause under the emulation's
  * GRAPHC_WIDEN_RACES, nothing otherwise.
  */

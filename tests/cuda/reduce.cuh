@@ -1,5 +1,8 @@
 /*
- * reduce.cuh: block tree reductions with warp shuffles, and the two-pass form for long inputs.
+ * reduce.cuh: hand-written block tree reductions with warp shuffles, and the two-pass form for
+ * long inputs: a test program of the host emulation (its shuffles, barriers and shared memory,
+ * bit for bit against a numpy model). The CUDA dialect prints its own reductions from the
+ * kernel IR's folds (graphc/codegen/render/cuda.py).
  *
  * The combining order is fixed (no atomics), so a reduction gives the same bits on every run
  * and under host emulation:

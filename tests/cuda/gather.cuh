@@ -1,5 +1,6 @@
 /*
- * gather.cuh: gathers whose indices are checked on the device (index_select, embedding, take):
+ * gather.cuh: hand-written gathers whose indices are checked on the device (a test program of
+ * the error record; the CUDA dialect prints its gathers from the kernel IR):
  * a bad index is reported to the launch's error record (error.cuh) with the lowest position
  * winning, and its element is written as zero (the entry point then copies nothing back).
  */
