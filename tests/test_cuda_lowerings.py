@@ -86,14 +86,17 @@ STREAMS = [(0, 0), (42, 1000), (0xDEADBEEFCAFEF00D, 12345), (2**64 - 1, 2**64 - 
 
 
 def _draws(x):
-    """Every draw the CUDA dialect lowers from Philox, in both precisions."""
+    """Every draw the CUDA dialect lowers from Philox, in both precisions (randperm and
+    multinomial without replacement sorted by CUB)."""
     return (graphc.rand(37) * x, graphc.rand(5, 3, dtype=graphc.float64),
             graphc.empty(41).uniform_(-2.5, 0.1), graphc.randn(39),
             graphc.empty(9, dtype=graphc.float64).normal_(3.0, 0.5),
             graphc.randint(0, 10, (33,)), graphc.randint(-7, -4, (5,)),
             graphc.randint(-2**31, 2**31, (35,)), graphc.randint(-2**40, 2**40, (7,)),
             graphc.empty(13).exponential_(1.5), graphc.bernoulli(graphc.full((45,), 0.3)),
-            graphc.bernoulli(graphc.rand(21)))
+            graphc.bernoulli(graphc.rand(21)), graphc.randperm(300),
+            graphc.multinomial(graphc.rand(3, 40) * x, 7),
+            graphc.multinomial(graphc.rand(2, 9) + x, 5, replacement=True))
 
 
 @pytest.mark.parametrize("seed, offset", STREAMS)

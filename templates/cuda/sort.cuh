@@ -1,6 +1,6 @@
 /*
- * sort.cuh: graphc_sort_lines on the device, the CUDA form of the C runtime's (qsort over each
- * line with eager's comparators). The lines' (value, index) pairs are sorted by CUB's segmented
+ * sort.cuh: graphc_sort_lines and graphc_sort_keyed on the device, the CUDA form of the C
+ * runtime's (qsort over each line with eager's comparators, and over randperm's keys). The lines' (value, index) pairs are sorted by CUB's segmented
  * stable sort from the toolkit: keyed by an unsigned integer in eager's order (-0.0 equal to
  * 0.0, NaN above +inf, so NaN goes last ascending and first descending), because CUB compares
  * floating keys with `<` in short segments and by their bits in long ones, and neither puts NaN
@@ -16,15 +16,22 @@
 #endif
 #include <string.h>
 
-/* (value, index) pairs of a line being sorted, as the C runtime's */
+/* (value, index) pairs of a line being sorted, and randperm's (key, index) pairs, as the C
+   runtime's */
 struct graphc_ranked {
     double value;
     int64_t index;
 };
 
+struct graphc_keyed {
+    uint64_t key;
+    int64_t index;
+};
+
 /* an unsigned key whose order is eager's order of the values */
-__device__ inline uint64_t graphc_order_key(double value)
+__device__ inline uint64_t graphc_order_key(const graphc_ranked &pair)
 {
+    const double value = pair.value;
     if (value != value)
         return UINT64_MAX;
     const double canonical = value == 0.0 ? 0.0 : value;
@@ -33,15 +40,21 @@ __device__ inline uint64_t graphc_order_key(double value)
     return bits >> 63 ? ~bits : bits | 0x8000000000000000ull;
 }
 
+__device__ inline uint64_t graphc_order_key(const graphc_keyed &pair)
+{
+    return pair.key;
+}
+
 /* each pair's key (complemented for a descending sort: one ascending sort serves both, and
    equal keys still keep their order), its position, and a copy of the pairs (the sort permutes
    positions) */
-__global__ void graphc_sort_keys(const graphc_ranked *__restrict__ lines, int64_t n,
-                                 int descending, uint64_t *__restrict__ keys,
-                                 int64_t *__restrict__ positions, graphc_ranked *__restrict__ copy)
+template <class Pair>
+__global__ void graphc_sort_keys(const Pair *__restrict__ lines, int64_t n, int descending,
+                                 uint64_t *__restrict__ keys, int64_t *__restrict__ positions,
+                                 Pair *__restrict__ copy)
 {
     GRAPHC_GRID_STRIDE_LOOP(i, n) {
-        const uint64_t key = graphc_order_key(lines[i].value);
+        const uint64_t key = graphc_order_key(lines[i]);
         keys[i] = descending ? ~key : key;
         positions[i] = i;
         copy[i] = lines[i];
@@ -56,9 +69,10 @@ __global__ void graphc_line_offsets(int64_t count, int64_t size, int64_t *__rest
 }
 
 /* the pairs in their sorted positions */
-__global__ void graphc_sorted_pairs(const graphc_ranked *__restrict__ copy,
+template <class Pair>
+__global__ void graphc_sorted_pairs(const Pair *__restrict__ copy,
                                     const int64_t *__restrict__ positions, int64_t n,
-                                    graphc_ranked *__restrict__ lines)
+                                    Pair *__restrict__ lines)
 {
     GRAPHC_GRID_STRIDE_LOOP(i, n)
         lines[i] = copy[positions[i]];
@@ -68,9 +82,10 @@ __global__ void graphc_sorted_pairs(const graphc_ranked *__restrict__ copy,
     if ((status = (call)) != cudaSuccess) \
         goto release;
 
-/* `count` lines of `size` pairs, one after another, each sorted in eager's order on `stream`;
+/* `count` lines of `size` pairs, one after another, each sorted by its key on `stream`;
    returns the first failed runtime call's error */
-static cudaError_t graphc_sort_lines(cudaStream_t stream, graphc_ranked *lines, int64_t count,
+template <class Pair>
+static cudaError_t graphc_sort_pairs(cudaStream_t stream, Pair *lines, int64_t count,
                                      int64_t size, int descending)
 {
     const int64_t n = count * size;
@@ -78,7 +93,7 @@ static cudaError_t graphc_sort_lines(cudaStream_t stream, graphc_ranked *lines, 
     cudaError_t status = cudaSuccess;
     uint64_t *keys = nullptr, *sorted_keys = nullptr;
     int64_t *positions = nullptr, *sorted_positions = nullptr, *offsets = nullptr;
-    graphc_ranked *copy = nullptr;
+    Pair *copy = nullptr;
     void *work = nullptr;
     size_t work_bytes = 0;
     if (n == 0)
@@ -89,8 +104,8 @@ static cudaError_t graphc_sort_lines(cudaStream_t stream, graphc_ranked *lines, 
     GRAPHC_SORT_TRY(cudaMalloc(&sorted_positions, n * sizeof *sorted_positions));
     GRAPHC_SORT_TRY(cudaMalloc(&offsets, (count + 1) * sizeof *offsets));
     GRAPHC_SORT_TRY(cudaMalloc(&copy, n * sizeof *copy));
-    GRAPHC_LAUNCH(blocks, 256, 0, stream, graphc_sort_keys)(lines, n, descending, keys,
-                                                            positions, copy);
+    GRAPHC_LAUNCH(blocks, 256, 0, stream, graphc_sort_keys<Pair>)(lines, n, descending, keys,
+                                                                  positions, copy);
     GRAPHC_LAUNCH(graphc_grid_blocks(count + 1, 256, 4096), 256, 0, stream,
                   graphc_line_offsets)(count, size, offsets);
     GRAPHC_SORT_TRY(cudaGetLastError());
@@ -101,7 +116,8 @@ static cudaError_t graphc_sort_lines(cudaStream_t stream, graphc_ranked *lines, 
         if (pass == 0)
             GRAPHC_SORT_TRY(cudaMalloc(&work, work_bytes));
     }
-    GRAPHC_LAUNCH(blocks, 256, 0, stream, graphc_sorted_pairs)(copy, sorted_positions, n, lines);
+    GRAPHC_LAUNCH(blocks, 256, 0, stream, graphc_sorted_pairs<Pair>)(copy, sorted_positions, n,
+                                                                     lines);
     GRAPHC_SORT_TRY(cudaGetLastError());
 release:
     cudaFree(work);
@@ -115,5 +131,18 @@ release:
 }
 
 #undef GRAPHC_SORT_TRY
+
+/* the C runtime's two sorts: lines of (value, index) pairs in eager's order, ascending or
+   descending, and randperm's keys */
+static cudaError_t graphc_sort_lines(cudaStream_t stream, graphc_ranked *lines, int64_t count,
+                                     int64_t size, int descending)
+{
+    return graphc_sort_pairs(stream, lines, count, size, descending);
+}
+
+static cudaError_t graphc_sort_keyed(cudaStream_t stream, graphc_keyed *keyed, int64_t n)
+{
+    return graphc_sort_pairs(stream, keyed, 1, n, 0);
+}
 
 #endif  /* GRAPHC_SORT_CUH */

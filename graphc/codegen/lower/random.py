@@ -136,7 +136,7 @@ def word_draw(position, graph, node, target, layouts, pointer_of, types, draw):
 @lowering("randperm")
 def randperm(position, graph, node, target, layouts, pointer_of, types, draw):
     """randperm(n): the indices stably sorted by one 64-bit Philox key each (graphc.random's
-    recipe), through qsort on (key, index) pairs."""
+    recipe), through graphc_sort_keyed on (key, index) pairs (qsort on C, CUB on CUDA)."""
     n = node.attrs["n"]
     keyed = lambda i, field: k.Member(k.Load("keyed", i), field)  # noqa: E731
     keys = _blocks(n, 2, _philox_words(), lambda i, kk: [
@@ -144,8 +144,7 @@ def randperm(position, graph, node, target, layouts, pointer_of, types, draw):
         comment="two keys per Philox block")
     i = k.Var("i")
     body = [keys,
-            k.Do(k.Call("qsort", (k.Var("keyed"), n, k.Call("sizeof", (k.Var("graphc_keyed"),)),
-                                  k.Var("graphc_keyed_compare")))),
+            k.Do(k.Call("graphc_sort_keyed", (k.Var("keyed"), n))),
             k.Loop("i", n, (k.Store(target, i, keyed(i, "index")),), k.PARALLEL)]
     return _draw(position, graph, node, target, types, draw, [], body,
                  f"randperm draw {draw} ({n} values)", "keys, then one sort",
@@ -167,14 +166,16 @@ def multinomial(position, graph, node, target, layouts, pointer_of, types, draw)
     r, i, j = k.Var("r"), k.Var("i"), k.Var("j")
     p = k.Load(pointer_of[source], base + r * row_stride + i * strides[-1])
     total = k.Var("total")
-    body = [
-        k.Loop("r", rows, (k.Loop("i", size, (k.Check(
+    body = [  # checks in eager's order: every probability, then each row's sum
+        k.Loop("e", rows * size, (k.Let("r", "int64_t", k.Var("e") // size),
+                                  k.Let("i", "int64_t", k.Var("e") % size), k.Check(
             k.Call("isfinite", (k.Cast("double", p),)).not_().or_(p.lt(0)),
-            ErrorKind.MULTINOMIAL_INVALID_PROBABILITY),)),),
+            ErrorKind.MULTINOMIAL_INVALID_PROBABILITY)), k.PARALLEL,
             comment="the checks eager makes first"),
         k.Loop("r", rows, (k.Let("total", "double", k.Const(0.0), mutable=True),
                            k.Loop("i", size, (k.Assign(total, p, "+="),)),
-                           k.Check(total.gt(0).not_(), ErrorKind.MULTINOMIAL_NONPOSITIVE_SUM)))]
+                           k.Check(total.gt(0).not_(), ErrorKind.MULTINOMIAL_NONPOSITIVE_SUM)),
+               k.PARALLEL)]
     if replacement:
         scratch = [("double", "cumulative", size)]
         running, last, low, high = (k.Var(name) for name in ("running", "last_positive", "low",
@@ -200,21 +201,20 @@ def multinomial(position, graph, node, target, layouts, pointer_of, types, draw)
                    k.Let("high", "int64_t", k.Const(size), mutable=True),
                    search,
                    k.Store(target, r * samples + j, k.Select(low.lt(last), low, last)))))
-    else:
-        scratch = [("graphc_ranked", "line", size)]
-        line = lambda at, field: k.Member(k.Load("line", at), field)  # noqa: E731
+        body.append(k.Loop("r", rows, row))
+    else:  # every row's keys, one sort of the rows, the first samples of each
+        scratch = [("graphc_ranked", "lines", rows * size)]
+        line = lambda at, field: k.Member(k.Load("lines", r * size + at), field)  # noqa: E731
         v = k.Var("v")
-        row = (k.Loop("i", size, (
-                   k.Let("v", "double", k.Call("graphc_uniform53",
-                                               (_SEED, _OFFSET, r * size + i))),
-                   k.Assign(line(i, "value"), k.Select(
-                       p.gt(0), -k.Call("log", (k.Const(1.0) - v,)) / p, k.Const("INFINITY"))),
-                   k.Assign(line(i, "index"), i))),
-               k.Do(k.Call("qsort", (k.Var("line"), size,
-                                     k.Call("sizeof", (k.Var("graphc_ranked"),)),
-                                     k.Var("graphc_ascending")))),
-               k.Loop("j", samples, (k.Store(target, r * samples + j, line(j, "index")),)))
-    body.append(k.Loop("r", rows, row))
+        body += [k.Loop("r", rows, (k.Loop("i", size, (
+                     k.Let("v", "double", k.Call("graphc_uniform53",
+                                                 (_SEED, _OFFSET, r * size + i))),
+                     k.Assign(line(i, "value"), k.Select(
+                         p.gt(0), -k.Call("log", (k.Const(1.0) - v,)) / p, k.Const("INFINITY"))),
+                     k.Assign(line(i, "index"), i))),), k.PARALLEL, work=rows * size),
+                 k.Do(k.Call("graphc_sort_lines", (k.Var("lines"), rows, size, 0))),
+                 k.Loop("r", rows, (k.Loop("j", samples, (
+                     k.Store(target, r * samples + j, line(j, "index")),)),), k.PARALLEL)]
     return _draw(position, graph, node, target, types, draw, [pointer_of[source]], body,
                  f"multinomial draw {draw} ({rows} x {samples}, "
                  f"{'with' if replacement else 'without'} replacement)",

@@ -20,9 +20,9 @@ so a grid-stride loop over blocks gives eager's numbers. A BLAS product is the s
 on C, its GEMM call made on cuBLAS instead (templates/cuda/cublas.cuh: the row-major call on the
 column-major library, operands swapped): a host function the entry calls in launch order, which
 queues the products on the stream. A sort's lines are sorted by one call of CUB's segmented
-stable sort (templates/cuda/sort.cuh), between the launches copying and picking them. Kernels
-with no CUDA form yet (LAPACK's factorisations, draws sorted by qsort: library routines the
-device has not got) raise `Unsupported` naming the op: a graph break for this backend only.
+stable sort (templates/cuda/sort.cuh), between the launches copying and picking them (randperm's
+keys too). Kernels with no CUDA form yet (LAPACK's factorisations: library routines the device
+has not got) raise `Unsupported` naming the op: a graph break for this backend only.
 """
 import dataclasses
 import math
@@ -293,9 +293,10 @@ class CudaDialect(Dialect):
 
 
 def _sorts(statement):
-    """Whether a statement is the sort of a kernel's lines (graphc_sort_lines: CUB's on CUDA)."""
+    """Whether a statement is the sort of a kernel's lines or keys (graphc_sort_lines,
+    graphc_sort_keyed: CUB's on CUDA)."""
     return isinstance(statement, k.Do) and isinstance(statement.value, k.Call) \
-        and statement.value.function == "graphc_sort_lines"
+        and statement.value.function in ("graphc_sort_lines", "graphc_sort_keyed")
 
 
 def _threads(count):
@@ -363,7 +364,8 @@ def _refuse_what_has_no_cuda_form(kernel, graph):
 
 
 # routines of the host's libraries (LAPACK, BLAS, qsort): the math functions a kernel calls
-# (sqrt, pow, fabs) and Philox's helpers are the device's too, and GEMM is cuBLAS's
+# (sqrt, pow, fabs) and Philox's helpers are the device's too, GEMM is cuBLAS's, and the
+# runtime's sorts (graphc_sort_lines, graphc_sort_keyed) CUB's
 _HOST_ROUTINES = ("scipy_", "qsort", "memcpy")
 
 
