@@ -194,8 +194,11 @@ class CudaDialect(Dialect):
 
     def _spread(self, loop, name, declared, ctypes, scratch):
         folds = [s for s in loop.body if isinstance(s, k.Loop) and s.fold is not None]
+        # a block per output when the fold is long and every thread may run what precedes it
+        # (Lets: thread 0 alone runs what follows)
         if loop.kind == k.PARALLEL and folds and isinstance(folds[0].stop, int) \
-                and isinstance(loop.stop, int) and folds[0].stop >= _TREE_LENGTH:
+                and isinstance(loop.stop, int) and folds[0].stop >= _TREE_LENGTH \
+                and all(isinstance(s, k.Let) for s in loop.body[:loop.body.index(folds[0])]):
             return self._reduction(loop, folds[0], name, declared, scratch)
         checks = [s for s in k.walk(loop.body) if isinstance(s, k.Check)]
         ordinal = {id(check): j for j, check in enumerate(checks)}
