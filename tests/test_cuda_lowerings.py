@@ -69,16 +69,18 @@ def _functions(source):
 
 
 def test_each_parallel_loop_is_a_grid_and_other_kernels_run_in_order():
-    """cat's copies are two grid-stride launches, in order; trace's serial sum one thread."""
-    compiled = _compiled(lambda x: (graphc.cat([x, x], 0).triu(), x.trace()), _x(3, 4))
+    """cat's copies are two grid-stride launches, in order; a scatter that stores (the last
+    store of a repeated index wins) runs in one thread, in the C loop's order."""
+    compiled = _compiled(lambda x, i: (graphc.cat([x, x], 0).triu(),
+                                       x.index_copy(0, i, x[:2])), _x(3, 4), graphc.tensor([2, 2]))
     functions = _functions(cuda.source_of(compiled._latest))
     cat = sorted(name for name in functions if "_cat" in name)
     assert [name.rsplit("_", 1)[1] for name in cat] == ["loop0", "loop1"]
     assert all("GRAPHC_GRID_STRIDE_LOOP(i, 12)" in functions[name] for name in cat)
     [triu] = [body for name, body in functions.items() if name.endswith("_triu")]
     assert "GRAPHC_GRID_STRIDE_LOOP(i, 24)" in triu
-    [trace] = [body for name, body in functions.items() if name.endswith("_trace")]
-    assert "if (blockIdx.x != 0 || threadIdx.x != 0)" in trace
+    [stores] = [body for name, body in functions.items() if name.endswith("_index_copy")]
+    assert "if (blockIdx.x != 0 || threadIdx.x != 0)" in stores
 
 
 # (seed, offset) of the default generator: the last wraps the block counter past 2**64
@@ -148,7 +150,8 @@ def _folds(x):
     factors of the product exact in float32)."""
     return (x.sum(-1), x.mean(-1), (x * 2 ** -12 + 1).prod(-1), x.amax(-1), x.amin(-1),
             x.argmax(-1), x.argmin(-1), x.ne(0).all(-1), x.gt(2.5).any(-1),
-            graphc.linalg.vector_norm(x, dim=-1), x.sum(), x.argmax(), x.amin())
+            graphc.linalg.vector_norm(x, dim=-1), x.sum(), x.argmax(), x.amin(),
+            x.reshape(-1, 100)[:100].trace())
 
 
 # (shape, parts): a block per output, and folds long enough to be split over blocks

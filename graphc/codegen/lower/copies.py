@@ -8,6 +8,7 @@ from ...ir.registry import REGISTRY
 from .. import kernel as k
 from ..c_layout import Unsupported, _numel, _row_major
 from . import entry, lowering
+from .elementwise import fold_of
 
 
 def _loop(shape, body, comment=None, kind=k.PARALLEL):
@@ -197,9 +198,12 @@ def trace(position, graph, node, target, layouts, pointer_of, types, draw=None):
     source = node.inputs[0]
     (rows, columns), (row_stride, column_stride), base = layouts[source]
     total = k.Var("accumulator")
-    body = [k.Let("accumulator", "double", k.Const(0.0), mutable=True),
-            k.Loop("i", min(rows, columns), (k.Assign(total, k.Load(
-                pointer_of[source], k.Var("i") * (row_stride + column_stride) + base), "+="),)),
-            k.Store(target, k.Const(0), total)]
+    # one output of a sum's fold (a dialect may split the diagonal over threads)
+    body = [k.Loop("o", 1, (
+        k.Let("accumulator", "double", k.Const(0.0), mutable=True),
+        k.Loop("i", min(rows, columns), (k.Assign(total, k.Load(
+            pointer_of[source], k.Var("i") * (row_stride + column_stride) + base), "+="),),
+            fold=fold_of("sum")),
+        k.Store(target, k.Var("o"), total)), k.PARALLEL)]
     ir = _kernel("trace", [pointer_of[source]], target, body, "the diagonal, summed")
     return entry(position, graph, node, f"trace of %{source}", ir, types)

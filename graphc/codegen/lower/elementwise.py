@@ -9,7 +9,7 @@ import re
 
 from .. import kernel as k
 
-__all__ = ["elementwise_ir", "reduction_ir", "FOLDS"]
+__all__ = ["elementwise_ir", "reduction_ir", "FOLDS", "fold_of"]
 
 _VALUE, _ACCUMULATOR = k.Var("value"), k.Var("accumulator")
 
@@ -133,7 +133,7 @@ def reduction_ir(kernel, ctype, op, attrs):
                                                        finished(op, attrs, count))
     body = [*outer, k.Let("accumulator", "double", start, mutable=True)]
     body += [k.Let("position", "int64_t", k.Const(0), mutable=True)] if position else []
-    body += [k.Loop("r", count, (*inner, *loads, *fold), fold=_fold(op, combine)),
+    body += [k.Loop("r", count, (*inner, *loads, *fold), fold=fold_of(op, combine)),
              k.Store(kernel["output_pointer"], k.Var("o"), result)]
     loop = k.Loop("o", kernel["numel"], tuple(body), k.PARALLEL,
                   work=count * kernel["numel"] if kernel["numel"] > 1 else 0)
@@ -141,7 +141,7 @@ def reduction_ir(kernel, ctype, op, attrs):
                                    "outputs, accumulated in double")
 
 
-def _fold(op, combine):
+def fold_of(op, combine=None):
     """How two parts of a reduction combine (codegen/kernel.py's Fold): a sum adds, the other
     folds take the other part's accumulator as their value, and argmax/argmin keep the better
     of two (value, position) candidates: a NaN over a number, the extreme value, and on ties
