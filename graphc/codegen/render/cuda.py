@@ -93,7 +93,8 @@ class _Function:
     per_block: int
     block: int         # threads per block
     parameters: list   # the kernel's parameter names it takes, in order
-    partials: list     # (name, C type, count, written) of the scratch it shares with another
+    partials: list     # (name, C type, count, written): device scratch shared with other
+    #                    launches (a split fold's parts, a kernel's scratch such as a sort's lines)
     checked: bool
     call: str = None   # or a host function the entry calls in launch order (CUB's sort)
     call_arguments: list = None
