@@ -21,11 +21,22 @@ if cuda_check.host_compiler() is None:
 
 @functools.lru_cache(maxsize=None)
 def _emulated(source, directory):
-    """The emulated library of `source`, loaded as the C backend's libraries are (cffi)."""
+    """The emulated library of `source`, loaded as the C backend's libraries are (cffi), built
+    once per source in the first test's directory (pytest keeps it for the session), after
+    nvcc has checked the source is valid CUDA for sm_90 (where nvcc is present)."""
     import pathlib
     name = f"cuda{abs(hash(source)) % 10 ** 12}"
+    if cuda_check.nvcc() is not None:
+        cuda_check.build_with_nvcc(source, pathlib.Path(directory), name + "_nvcc")
     cuda_check.build_emulated(source, pathlib.Path(directory), name)
     return pathlib.Path(directory) / f"{name}.so"
+
+
+_BUILT = {}  # source -> the directory it was built in
+
+
+def _library_of(source, directory):
+    return _emulated(source, _BUILT.setdefault(source, str(directory)))
 
 
 def run_as_cuda(compiled, args, directory):
@@ -33,9 +44,7 @@ def run_as_cuda(compiled, args, directory):
     the kernels stop raises their error (the exception graphc.compile's eager rerun raises)."""
     specialisation = compiled._latest
     source = cuda.source_of(specialisation)
-    if cuda_check.nvcc() is not None:
-        cuda_check.build_with_nvcc(source, directory, "check")  # valid CUDA for sm_90
-    library = specialisation.ffi.dlopen(str(_emulated(source, str(directory))))
+    library = specialisation.ffi.dlopen(str(_library_of(source, directory)))
     saved = specialisation.lib, specialisation.entry
     specialisation.lib, specialisation.entry = library, library.graphc_entry
     try:
