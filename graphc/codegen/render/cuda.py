@@ -167,7 +167,7 @@ class CudaDialect(Dialect):
         block per output or, longer still, over several blocks and a second launch, a loop
         whose iterations only accumulate with atomics), each in its own launch; a kernel with
         any other loop runs in one thread, in the C loops' order."""
-        declared = [(_NAME.findall(p)[-1], p) for p in parameters.split(", ") if p]
+        declared = _declared(parameters)
         ctypes = {name: re.sub(r"^const |\s*\*.*$", "", p) for name, p in declared}
         body = without_dead_lets(ir.body)
         # scratch memory, when the steps are launches of their own: a device buffer the entry
@@ -257,8 +257,7 @@ class CudaDialect(Dialect):
         shared = self._shared(accumulators)
         return [self._function(f"{name}_parts", shared + self.statements(first_pass, []),
                                declared, [(*p, True) for p in partials] + scratch, False,
-                               outputs * parts,
-                               1, _BLOCK, first_pass),
+                               outputs * parts, 1, _BLOCK, first_pass),
                 self._function(name, shared + self.statements(second_pass, []), declared,
                                [(*p, False) for p in partials] + scratch, False, outputs, 1,
                                _threads(parts), second_pass)]
@@ -296,6 +295,11 @@ class CudaDialect(Dialect):
                           "    return cublas_status;", "}"])
 
 
+def _declared(parameters):
+    """(name, declaration) of each parameter of a kernel's C parameter list."""
+    return [(_NAME.findall(p)[-1], p) for p in parameters.split(", ") if p]
+
+
 def _sorts(statement):
     """Whether a statement is the sort of a kernel's lines or keys (graphc_sort_lines,
     graphc_sort_keyed: CUB's on CUDA)."""
@@ -315,9 +319,8 @@ def _spreadable(loop, ctypes):
     type), stores at its own iteration's element, reads nothing it writes and carries nothing
     from one iteration to the next (a scatter, a checked gather)."""
     inner = [s for s in k.walk(loop.body) if isinstance(s, k.Loop)]
-    nested_checks = any(isinstance(s, (k.Check, k.Break)) for l in inner for s in k.walk(l.body))
     if loop.kind == k.PARALLEL:
-        return not nested_checks
+        return not any(isinstance(s, (k.Check, k.Break)) for l in inner for s in k.walk(l.body))
     statements = list(k.walk(loop.body))
     if inner or any(isinstance(s, (k.Break, k.Do, k.Array)) for s in statements):
         return False
@@ -432,7 +435,7 @@ def _cuda_unit(unit):
     for kernel in unit["kernels"]:
         ir = kernel.get("ir")
         # the kernel's parameter names, each with its argument: `in0_data` or `in0_data + 256`
-        names = [_NAME.findall(p)[-1] for p in kernel["parameters"].split(", ")]
+        names = [name for name, _ in _declared(kernel["parameters"])]
         given = {}
         for name, argument in zip(names, kernel["arguments"].split(", ")):
             pointer, _, offset = argument.partition(" + ")
