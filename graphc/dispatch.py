@@ -67,6 +67,12 @@ def is_tracing():
     return tracing_state.tracer is not None
 
 
+def records_nothing():
+    """Whether an op run now is recorded by neither autograd nor the tracer: a gradient rule may
+    then compute on arrays (a backward without create_graph, outside graphc.compile)."""
+    return not grad_state.enabled and tracing_state.tracer is None
+
+
 # bound by graphc.tensor at import (this module must not import the Tensor class itself)
 Tensor = None
 wrap = None
@@ -104,6 +110,16 @@ def apply(op, args, attrs=_no_attrs):
     if tracer is not None:
         tracer.on_op(op, args, attrs, tensor)
     return tensor
+
+
+def apply_fused(op, args, attrs, composite):
+    """A composite that torch runs as one native function (addmm, log_softmax, nll_loss): eager
+    mode runs the fused primitive `op`, one kernel and one autograd node; while graphc.compile
+    traces, `composite()` records the primitives it is made of, which the compiler fuses itself
+    (so a fused primitive needs no lowering)."""
+    if tracing_state.tracer is not None:
+        return composite()
+    return apply(op, args, attrs)
 
 
 LEAF_INPLACE_MESSAGE = "a leaf Variable that requires grad is being used in an in-place operation."

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import graphc
+import graphc.nn.functional as F
 from graphc.autograd import gradcheck, gradgradcheck
 from graphc.ir.registry import COMPARE, INTEGRAL, LOGICAL, REGISTRY
 
@@ -162,6 +163,21 @@ GRADIENT_CASES = {
     "index_copy": [(lambda x, s: x.index_copy(0, _index(2, 0), s), [leaf(3, 2), leaf(2, 2)])],
     "take": [(lambda x: x.take(_index(0, 5, 5)), [leaf(2, 3)])],
     "put": [(lambda x, s: x.put(_index(1, 4), s), [leaf(2, 3), leaf(2)])],
+    # fused primitives (eager's one-node forms of composites)
+    "addmm": [(lambda i, a, b: graphc.addmm(i, a, b), [leaf(3), leaf(2, 4), leaf(4, 3)]),
+              (lambda i, a, b: graphc.addmm(i, a, b.t(), beta=0.5, alpha=-2.0),
+               [leaf(2, 1), leaf(2, 4), leaf(3, 4)]),
+              (lambda i, a, b: graphc.addmm(i, a.t(), b), [leaf(2, 3), leaf(4, 2), leaf(4, 3)])],
+    "log_softmax": [(lambda x: x.log_softmax(1), [leaf(3, 4)]),
+                    (lambda x: x.log_softmax(0), [leaf(2, 3, 2)]),
+                    (lambda x: x.log_softmax(-1), [leaf(5)])],
+    "nll_loss": [(lambda x: F.nll_loss(x, _index(0, 3, -100, 3)), [leaf(4, 4)]),
+                 (lambda x: F.nll_loss(x, _index(1, 0, 2), reduction="sum",
+                                       weight=graphc.tensor([0.5, 2.0, 1.0], dtype=graphc.float64)),
+                  [leaf(3, 3)]),
+                 (lambda x: F.nll_loss(x, graphc.tensor([[0, 2], [1, 1]]), reduction="none"),
+                  [leaf(2, 3, 2)]),
+                 (lambda x: F.nll_loss(x, graphc.tensor(2), ignore_index=0), [leaf(4)])],
     # linear algebra
     "matmul": [(lambda a, b: a @ b, [leaf(3, 4), leaf(4, 2)]),
                (lambda a, b: a @ b, [leaf(2, 3, 4), leaf(4, 5)]),
@@ -252,7 +268,7 @@ def test_gradient_matches_finite_differences(name, index):
 
 SECOND_ORDER = ["view", "expand", "permute", "slice", "cat", "sum", "mean", "prod", "cumsum",
                 "cumprod", "matmul", "inverse", "det", "index", "gather", "value_select",
-                "vector_norm", "trace", "triu", "cross"]
+                "vector_norm", "trace", "triu", "cross", "addmm", "log_softmax", "nll_loss"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)

@@ -24,6 +24,7 @@ from ..runtime import cpu as _cpu
 from ..ir.registry import REGISTRY, defvjp
 from . import shape as _shape
 from .elementwise import check_tensor, where as _where, write_out
+from ..ir.primitives.fused import _ADDMM
 from ..ir.primitives.linalg import (_CHOLESKY, _CROSS, _DET, _DIAG_EMBED, _EIGH_VALUES,
                                     _EIGH_VECTORS, _INVERSE, _MATMUL, _MATRIX_NORM, _QR_Q, _QR_R,
                                     _SLOGDET_LOGABSDET, _SLOGDET_SIGN, _SOLVE, _SVD_S, _SVD_U,
@@ -34,6 +35,7 @@ __all__ = ["trace", "diag", "diag_embed", "triu", "tril", "mm", "bmm", "matmul",
            "inverse", "det", "logdet", "slogdet", "svd", "matrix_power"]
 
 _apply = _dispatch.apply
+_FUSED_DTYPES = (_dt.float32, _dt.float64)  # the dtypes of addmm's fused kernel
 
 # the C++ type names torch prints in some dtype errors ("float != double")
 _CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
@@ -409,13 +411,29 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _check_mm_shapes(mat1._data.shape, mat2._data.shape)
     out_shape = (mat1._data.shape[0], mat2._data.shape[1])
     if input._data.shape != out_shape:
-        _shape.expand(input, out_shape)  # torch's error for an input that does not expand
+        _shape.expanded_shape(input, out_shape)  # torch's error for an input that does not expand
     if input._dtype is _dt.bool:
         raise _not_implemented("addmm_impl_cpu_", _dt.bool)
     beta = _scalar_for(input._dtype, beta, "beta")
     alpha = _scalar_for(input._dtype, alpha, "alpha")
-    product = _apply(_MATMUL, (mat1, mat2))
-    return write_out(_scaled_sum(input, product, beta, alpha, out_shape), out)
+
+    def composite():
+        return _scaled_sum(input, _apply(_MATMUL, (mat1, mat2)), beta, alpha, out_shape)
+    if beta == 0 or alpha == 0 or input._dtype not in _FUSED_DTYPES:
+        return write_out(composite(), out)
+    return write_out(_dispatch.apply_fused(_ADDMM, (input, mat1, mat2),
+                                           {"beta": beta, "alpha": alpha}, composite), out)
+
+
+def _addmm_vjp(ctx, grad):
+    _, mat1, mat2 = ctx.operands
+    beta, alpha = ctx.attrs["beta"], ctx.attrs["alpha"]
+    if _dispatch.records_nothing():
+        return _addmm_array_vjp(ctx, grad._data, mat1, mat2, beta, alpha)
+    grad_input = (grad if beta == 1 else grad * beta) if ctx.needs[0] else None
+    grad = grad if alpha == 1 else grad * alpha
+    return (grad_input, _left_gradient(mat1, mat2, grad) if ctx.needs[1] else None,
+            _right_gradient(mat1, mat2, grad) if ctx.needs[2] else None)
 
 
 def addmm_(self, mat1, mat2, *, beta=1, alpha=1):
@@ -448,7 +466,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
         check_tensor("addbmm", value, name, position + 1)
     out_shape = (batch1.size(1), batch2.size(2))
     if input._data.shape != out_shape:
-        _shape.expand(input, out_shape)
+        _shape.expanded_shape(input, out_shape)
     shape1, shape2 = batch1._data.shape, batch2._data.shape
     if len(shape1) != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -486,7 +504,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
         check_tensor("baddbmm", value, name, position + 1)
     out_shape = (batch1.size(0), batch1.size(1), batch2.size(2))
     if input._data.shape != out_shape:
-        _shape.expand(input, out_shape)
+        _shape.expanded_shape(input, out_shape)
     if input._dtype is not batch1._dtype:
         raise RuntimeError(
             f"Input dtypes must be the same, got: input {_CPP_NAMES[input._dtype.name]}, batch1: "
@@ -514,7 +532,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
                                f"{vector._data.ndim}-D")
     out_shape = (vec1._data.shape[0], vec2._data.shape[0])
     if input._data.shape != out_shape:
-        _shape.expand(input, out_shape)
+        _shape.expanded_shape(input, out_shape)
     dtype = _cpu.operand_dtype([input, vec1, vec2])
     beta = _scalar_for(dtype, beta, "beta", "refuse")
     alpha = _scalar_for(dtype, alpha, "alpha", "refuse")
@@ -999,6 +1017,35 @@ def _column_major(operand, partner):
             and operand.stride() == (1, operand.shape[0]))
 
 
+def _addmm_array_vjp(ctx, g, mat1, mat2, beta, alpha):
+    """addmm's rule on arrays: the same products as the rule's ops, without their dispatch."""
+    wrap, dtype = _dispatch.wrap, ctx.meta[1][1]
+    grad_input = wrap(g if beta == 1 else g * beta, dtype) if ctx.needs[0] else None
+    g = g if alpha == 1 else g * alpha
+    grad_mat1 = grad_mat2 = None
+    if ctx.needs[1]:
+        m2 = mat2._data
+        grad_mat1 = wrap((m2 @ g.T).T if _column_major(mat1, mat2) else g @ m2.T, dtype)
+    if ctx.needs[2]:
+        m1 = mat1._data
+        grad_mat2 = wrap((g.T @ m1).T if _column_major(mat2, mat1) else m1.T @ g, dtype)
+    return grad_input, grad_mat1, grad_mat2
+
+
+def _left_gradient(a, b, g):
+    """The gradient of `a` in a @ b (b of rank 2 or more) given the result's gradient `g`."""
+    if _column_major(a, b):
+        return _transpose_last(matmul(b, _transpose_last(g)))
+    return matmul(g, _transpose_last(b))
+
+
+def _right_gradient(a, b, g):
+    """The gradient of `b` in a @ b (a of rank 2 or more) given the result's gradient `g`."""
+    if _column_major(b, a):
+        return _transpose_last(matmul(_transpose_last(g), a))
+    return matmul(_transpose_last(a), g)
+
+
 def _matmul_vjp(ctx, grad):
     """numpy-matmul semantics: 1-D operands are promoted to matrices, then squeezed back; batch
     broadcasting is undone by the engine's sum_to_shape."""
@@ -1013,16 +1060,13 @@ def _matmul_vjp(ctx, grad):
         g = grad.unsqueeze(-2)
     elif b_vector:
         g = grad.unsqueeze(-1)
-    grad_a = grad_b = None
-    if ctx.needs[0]:
-        grad_a = (_transpose_last(matmul(b2, _transpose_last(g))) if _column_major(a, b2)
-                  else matmul(g, _transpose_last(b2)))
+    grad_a = _left_gradient(a, b2, g) if ctx.needs[0] else None
+    grad_b = None
     if ctx.needs[1]:
         if b2.dim() == 2 and a2.dim() > 2:
             # torch's fold: a batch against one matrix makes b's gradient one product, no batch sum
             a2, g = a2.reshape(-1, a2.shape[-1]), g.reshape(-1, g.shape[-1])
-        grad_b = (_transpose_last(matmul(_transpose_last(g), a2)) if _column_major(b, a2)
-                  else matmul(_transpose_last(a2), g))
+        grad_b = _right_gradient(a2, b, g)
     if grad_a is not None and a_vector:
         grad_a = grad_a.squeeze(-2)
         if grad_a.dim() > 1:
@@ -1291,6 +1335,7 @@ defvjp("slogdet_logabsdet", _logabsdet_vjp)
 defvjp("eigh_values", _eigh_values_vjp)
 defvjp("cholesky", _cholesky_vjp, saves=("output",))
 defvjp("matmul", _matmul_vjp)
+defvjp("addmm", _addmm_vjp, saves=(1, 2))
 defvjp("trace", _trace_vjp, saves=())
 defvjp("diag_embed", _diag_embed_vjp, saves=())
 defvjp("triu", _triangle_vjp(_TRIU), saves=())

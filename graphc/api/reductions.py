@@ -24,6 +24,7 @@ from ..autograd.node import rename_node as _rename_node
 from ..ir.registry import REGISTRY, defvjp
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
+from ..ir.primitives.fused import _LOG_SOFTMAX
 from ..ir.primitives.reductions import (_all, _amax, _amin, _any, _argmax, _argmin,
                                         _count_nonzero, _cumprod, _cumsum, _mean, _median_all,
                                         _median_indices, _mode_indices, _prod, _reduced_count,
@@ -469,9 +470,27 @@ def log_softmax(input, dim, dtype=None):
     """x - log(sum(exp(x))) along `dim`, computed on x - max(x)."""
     if not input._data.size:
         return _empty_softmax(input, dim, dtype, "LogSoftmaxBackward0")
-    shifted, dim = _softmax_shifted(input, dim, dtype, "log_softmax")
-    return _rename_node(shifted - shifted.exp().sum(dim, keepdim=True).log(),
-                        "LogSoftmaxBackward0")
+    if dtype is not None:
+        input = input.to(dtype)
+
+    def composite():
+        shifted, wrapped = _softmax_shifted(input, dim, None, "log_softmax")
+        return _rename_node(shifted - shifted.exp().sum(wrapped, keepdim=True).log(),
+                            "LogSoftmaxBackward0")
+    if input._dtype is not _dt.float32 and input._dtype is not _dt.float64:
+        return composite()
+    return _dispatch.apply_fused(_LOG_SOFTMAX, (input,),
+                                 {"dim": _wrap_dim(dim, input._data.ndim)}, composite)
+
+
+def _log_softmax_vjp(ctx, grad):
+    """grad - softmax * sum(grad), the softmax being exp(output)."""
+    dim = ctx.attrs["dim"]
+    if _dispatch.records_nothing():  # the same ops on the arrays
+        g = grad._data
+        return (_dispatch.wrap(g - np.exp(ctx.output._data) * np.add.reduce(g, dim, None, None,
+                                                                             True), grad._dtype),)
+    return (grad - ctx.output.exp() * grad.sum(dim, keepdim=True),)
 
 
 def _variance_arguments(name, dim, unbiased, correction):
@@ -734,3 +753,4 @@ defvjp("median_all", _extreme_vjp, saves=(0, "output"))
 defvjp("cumsum", _cumsum_vjp, saves=())
 defvjp("cumprod", _cumprod_vjp, saves=(0,))
 defvjp("value_select", _value_select_vjp, saves=(1,))
+defvjp("log_softmax", _log_softmax_vjp, saves=("output",))

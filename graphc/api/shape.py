@@ -156,7 +156,11 @@ def reshape_as(input, other):
 
 
 def expand(input, *sizes):
-    sizes = _sizes(sizes)
+    return _expand_checked(input, expanded_shape(input, _sizes(sizes)))
+
+
+def expanded_shape(input, sizes):
+    """The shape `input.expand(*sizes)` has, or torch's error where it does not expand."""
     shape = input._data.shape
     if len(sizes) < len(shape):
         raise RuntimeError(
@@ -181,7 +185,7 @@ def expand(input, *sizes):
                 f"The expanded size of the tensor ({s}) must match the existing size ({current}) "
                 f"at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                 f"{list(shape)}")
-    return _expand_checked(input, tuple(target))
+    return tuple(target)
 
 
 def _expand_checked(input, target):

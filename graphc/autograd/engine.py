@@ -7,8 +7,11 @@ meet at a node; leaves accumulate into `.grad` (or are captured, for autograd.gr
 """
 import warnings
 
+import numpy as np
+
 from . import grad_mode
 from .. import dispatch as _dispatch
+from ..ir.primitives.reductions import _accumulate_in
 from .node import AccumulateGrad, SavedTensor, node_class
 from .variable import VOLATILE
 from .views import refresh_view
@@ -171,6 +174,11 @@ def sum_to_shape(grad, shape):
     lead = grad.dim() - len(shape)
     stretched = [lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1]
     dims = list(range(lead)) + stretched
+    if _dispatch.records_nothing():  # the same sum as the ops', on the array
+        data = grad._data
+        return _dispatch.wrap(np.add.reduce(data, tuple(dims), _accumulate_in(grad._dtype), None,
+                                            True).reshape(shape).astype(data.dtype, copy=False),
+                              grad._dtype)
     if dims:
         grad = grad.sum(dims, keepdim=True)
     if lead:

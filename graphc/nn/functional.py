@@ -10,9 +10,13 @@ import warnings
 
 import numpy as np
 
+from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from .. import zeros, ones, full, arange, cat, stack, where, erf, tensor as _tensor
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..ir.primitives.fused import _NLL_LOSS, class_targets
+from ..ir.primitives.indexing import _scatter_add as _SCATTER_ADD
+from ..ir.registry import defvjp
 
 __all__ = [
     "relu", "relu_", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softmax", "log_softmax",
@@ -770,12 +774,16 @@ def _check_class_target(input, target):
                            f"{list(target.shape)})")
 
 
+def _check_target_dtype(target):
+    if target.dtype not in (_dt.int64, _dt.uint8, _dt.int32, _dt.int16, _dt.int8):
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
+
+
 def _class_weights(log_probs, target, weight, ignore_index):
     """(picked log-probabilities, per-element weights): the class axis is 1 (0 unbatched); an
     ignored target reads class 0 and weighs 0."""
     class_dim = 0 if log_probs.dim() == 1 else 1
-    if target.dtype not in (_dt.int64, _dt.uint8, _dt.int32, _dt.int16, _dt.int8):
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.scalar_name}")
+    _check_target_dtype(target)
     target = target.long()
     ignored = target == ignore_index
     safe = where(ignored, 0, target)  # an int64 where lowers to C (an int64 masked_fill does not)
@@ -797,13 +805,60 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         raise RuntimeError(f"weight tensor should be defined either for all "
                            f"{input.shape[0 if input.dim() == 1 else 1]} classes or no classes "
                            f"but got weight tensor of shape: {list(weight.shape)}")
-    picked, weights, _ = _class_weights(input, target, weight, ignore_index)
-    losses = -picked * weights
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / weights.sum()
+    if weight is not None and weight.requires_grad and is_grad_enabled():
+        raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect "
+                           "to argument 'weight'. This input cannot have requires_grad True.")
+    _check_target_dtype(target)
+
+    def composite():
+        picked, weights, _ = _class_weights(input, target, weight, ignore_index)
+        losses = -picked * weights
+        if reduction == "none":
+            return losses
+        if reduction == "sum":
+            return losses.sum()
+        return losses.sum() / weights.sum()
+    if input.dtype not in (_dt.float32, _dt.float64) or (weight is not None
+                                                         and weight.dtype is not input.dtype):
+        return composite()
+    return _dispatch.apply_fused(_NLL_LOSS, (input, target, weight),
+                                 {"reduction": reduction, "ignore_index": ignore_index}, composite)
+
+
+def _nll_loss_vjp(ctx, grad):
+    """-weight (over the total weight for a mean) at each target's class, zero elsewhere and on
+    ignored targets."""
+    shape, dtype = ctx.meta[0]
+    _, target, weight = ctx.operands
+    class_dim = 0 if len(shape) == 1 else 1
+    safe, weights = class_targets(shape, dtype.np, target._data,
+                                  None if weight is None else weight._data,
+                                  ctx.attrs["ignore_index"])
+    if ctx.attrs["reduction"] == "mean":
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # ignored targets get no gradient, even where every target is ignored (0/0)
+            coefficients = np.where(weights == 0, 0, -weights / np.add.reduce(weights, None))
+    else:
+        coefficients = -weights
+    if _dispatch.records_nothing():  # one target per line: a put, on the arrays
+        values = np.where(weights == 0, 0, grad._data * coefficients)  # +0: torch writes nothing
+        result = np.zeros(shape, dtype.np)
+        if len(shape) == 2:
+            result[np.arange(shape[0]), safe] = values
+        else:
+            np.put_along_axis(result, np.expand_dims(safe, class_dim),
+                              np.expand_dims(values, class_dim), class_dim)
+        return _dispatch.wrap(result, dtype), None, None
+    values = grad * _dispatch.wrap(coefficients, dtype)
+    if values.dim() < len(shape):
+        values = values.unsqueeze(class_dim)
+    return (_dispatch.apply(_SCATTER_ADD, (zeros(shape, dtype=dtype),
+                                           _dispatch.wrap(np.expand_dims(safe, class_dim),
+                                                          _dt.int64), values),
+                            {"dim": class_dim}), None, None)
+
+
+defvjp("nll_loss", _nll_loss_vjp, saves=(1, 2))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,

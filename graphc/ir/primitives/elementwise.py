@@ -39,9 +39,8 @@ elementwise("neg", lambda m, x: -x, PROMOTE, no_bool=True)
 elementwise("abs", lambda m, x: m.abs(x), PROMOTE, no_bool=True)
 elementwise("sign", lambda m, x: m.sign(x), PROMOTE)
 elementwise("square", lambda m, x: x * x, PROMOTE)
-# NaN stays NaN (the x != x branch, which sympy folds away); the gradient is 0 at x = 0, as torch's
-elementwise("relu", lambda m, x: m.where(x > 0, x, m.where(m.ne(x, x), x, 0)), PROMOTE,
-            no_bool=True)
+# NaN stays NaN (NaN <= 0 is false); the gradient is 0 at x = 0, as torch's
+elementwise("relu", lambda m, x: m.where(m.le(x, 0), 0, x), PROMOTE, no_bool=True)
 elementwise("floor", lambda m, x: m.floor(x), PROMOTE, no_bool=True, torch_name="floor_vml")
 elementwise("ceil", lambda m, x: m.ceil(x), PROMOTE, no_bool=True, torch_name="ceil_vml")
 elementwise("trunc", lambda m, x: m.trunc(x), PROMOTE, no_bool=True, torch_name="trunc_vml")
