@@ -248,7 +248,29 @@ def _scaled_for_write(self, other, alpha):
     return _scaled(self, other, alpha)
 
 
+def _untracked_update(self, other, alpha, ufunc):
+    """`self += alpha * other` (or -=) straight into self's memory, where nothing records (an
+    optimizer's step) and both are float32 or float64 tensors of one dtype and shape that do not
+    overlap: the same product and sum as the general path, without its copy of the result.
+    Returns whether it applied."""
+    if other.__class__ is not _dispatch.Tensor or not _dispatch.records_nothing():
+        return False
+    data, values = self._data, other._data
+    if (self._dtype is not other._dtype or self._dtype not in _UPDATED_IN_PLACE
+            or alpha.__class__ not in (int, float) or data.shape != values.shape
+            or not data.flags.writeable or np.may_share_memory(data, values)):
+        return False
+    ufunc(data, values if alpha == 1 else values * alpha, out=data)
+    self._bump_version()
+    return True
+
+
+_UPDATED_IN_PLACE = (_dt.float32, _dt.float64)
+
+
 def add_(self, other, *, alpha=1):
+    if _untracked_update(self, other, alpha, np.add):
+        return self
     if not isinstance(other, _dispatch.Tensor):
         _check_operands("add", self, other, False, True)
     return _apply_inplace(_add, self, (self, _scaled_for_write(self, other, alpha)))
@@ -265,6 +287,8 @@ def sub(input, other, *, alpha=1, out=None):
 
 
 def sub_(self, other, *, alpha=1):
+    if _untracked_update(self, other, alpha, np.subtract):
+        return self
     if not isinstance(other, _dispatch.Tensor):
         _check_operands("sub", self, other, False, True)
     check_subtraction(self, other)

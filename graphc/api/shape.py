@@ -632,6 +632,14 @@ def _inverse_permutation(dims):
     return tuple(inverse)
 
 
+def _permuted_gradient(grad, dims):
+    """grad.permute(dims); when nothing records, a tensor of its own over the permuted array
+    (no view history to keep, and AccumulateGrad may then keep it as .grad without a copy)."""
+    if _dispatch.records_nothing():
+        return _dispatch.wrap(grad._data.transpose(dims), grad._dtype)
+    return permute(grad, dims)
+
+
 def _repeat_vjp(ctx, grad):
     """Sum the copies: view the gradient as (repeat, size) pairs and sum the repeat axes."""
     shape = _input_shape(ctx)
@@ -658,7 +666,8 @@ for _name, _rule in {
     "view": lambda ctx, grad: (reshape(grad, _input_shape(ctx)),),
     "alias": lambda ctx, grad: (grad,),
     "expand": lambda ctx, grad: (grad,),
-    "permute": lambda ctx, grad: (permute(grad, _inverse_permutation(ctx.attrs["dims"])),),
+    "permute": lambda ctx, grad: (_permuted_gradient(grad,
+                                                     _inverse_permutation(ctx.attrs["dims"])),),
     "squeeze": lambda ctx, grad: (reshape(grad, _input_shape(ctx)),),
     "unsqueeze": lambda ctx, grad: (squeeze(grad, ctx.attrs["dim"]),),
     "slice": lambda ctx, grad: (_dispatch.apply(_slice_backward, (grad,), {

@@ -69,6 +69,6 @@ def _nll_loss_eager(log_probs, target, weight, reduction, ignore_index):
 _ADDMM = primitive("addmm", "linalg", _addmm_eager, attrs=("beta", "alpha"),
                    doc="beta * input + alpha * mat1 @ mat2 (nn.Linear), eager only")
 _LOG_SOFTMAX = primitive("log_softmax", "reduction", _log_softmax_eager, attrs=("dim",),
-                         doc="log_softmax along dim of a non-empty float32/float64 input, eager only")
+                         doc="log_softmax along dim of a non-empty float32/float64 tensor, eager")
 _NLL_LOSS = primitive("nll_loss", "index", _nll_loss_eager, attrs=("reduction", "ignore_index"),
                       doc="the negative log likelihood of class targets, eager only")
