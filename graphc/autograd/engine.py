@@ -283,18 +283,42 @@ def _call_pre_hooks(node, grads):
     return grads
 
 
-def _accumulate(leaf_node, grad, create_graph):
-    """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it)."""
+def _owned_result(g, results, grads, held):
+    """Whether the rule's result `g` is memory that only the pass reaches: a tensor of its own
+    (not a view), sharing memory with no other result and with no incoming gradient but those the
+    pass holds alone (`held`, per incoming gradient; None: none is)."""
+    if g._base is not None:
+        return False
+    data = g._data
+    for other in results:
+        if other is not None and other is not g and np.may_share_memory(other._data, data):
+            return False
+    if sum(r is g for r in results) != 1:
+        return False
+    for index, incoming in enumerate(grads):
+        if incoming is not None and (held is None or not held[index]) and (
+                incoming is g or np.may_share_memory(incoming._data, data)):
+            return False
+    return True
+
+
+def _accumulate(leaf_node, grad, create_graph, owned=False):
+    """Add `grad` into the leaf's .grad (after the leaf's hooks, which may replace it). An
+    `owned` gradient (one that only the backward pass holds) of the leaf's layout becomes .grad as
+    it is; any other is copied, for it may be the user's own or a view of another gradient."""
     if _dispatch.is_tracing():
         return _traced_accumulate(leaf_node.variable, grad, create_graph)
     leaf = leaf_node.variable
     for hook in leaf._hooks or ():
+        owned = False  # the hook has seen the gradient (and may keep it)
         replaced = hook(grad)
         if replaced is not None:
             grad = replaced
     if leaf._grad is None:
-        # a private copy: the incoming tensor may be the user's own or a view of another grad
-        leaf._grad = grad if create_graph else grad.clone()
+        if create_graph or owned and _keeps_layout(grad, leaf):
+            leaf._grad = grad
+        else:
+            leaf._grad = _copy_in_layout(grad, leaf)
     elif create_graph:
         leaf._grad = leaf._grad + grad
     else:
@@ -308,6 +332,24 @@ def _accumulate(leaf_node, grad, create_graph):
             existing.add_(grad)
     for hook in leaf_node._hooks or ():
         hook(leaf)
+
+
+def _keeps_layout(grad, leaf):
+    """torch's layout contract for a gradient kept as .grad: the leaf's dtype and strides."""
+    data, like = grad._data, leaf._data
+    return (grad._dtype is leaf._dtype and data.strides == like.strides
+            and data.shape == like.shape and data.flags.writeable)
+
+
+def _copy_in_layout(grad, leaf):
+    """A private copy of `grad` in the leaf's layout where the leaf is dense, else row-major
+    (torch's clone_obey_contract)."""
+    like = leaf._data
+    dense = like.flags.c_contiguous or like.flags.f_contiguous
+    copy = np.empty_like(like, dtype=grad._data.dtype) if dense else \
+        np.empty(grad._data.shape, grad._data.dtype)
+    copy[...] = grad._data
+    return _dispatch.wrap(copy, grad._dtype)
 
 
 def _traced_accumulate(leaf, grad, create_graph):
@@ -356,31 +398,50 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     dependencies = _topological_dependencies([node for (node, _), _ in roots])
     ready = [node for node in buffers if dependencies.get(node, 0) == 0]
     visited = []
+    # ids of the buffered gradients whose memory only this pass can reach: a leaf's becomes its
+    # .grad as it is (torch keeps a gradient whose use count is one)
+    owned = set()
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
+            held = [g is not None and id(g) in owned for g in grads] if owned else None
+            if held is not None:
+                owned.difference_update(id(g) for g in grads)
             if capture is not None and node in capture:
                 grad = grads[0]
                 capture[node] = grad if capture[node] is None else capture[node] + grad
+                held = None
             if isinstance(node, AccumulateGrad):
                 if accumulate:
-                    _accumulate(node, grads[0], create_graph)
+                    _accumulate(node, grads[0], create_graph, held is not None and held[0])
                 continue
             if node._pre_hooks:
                 grads = _call_pre_hooks(node, grads)
+                held = None  # the hooks have seen the incoming gradients
             results = run_node(node, grads)
             visited.append(node)
+            # a built-in rule's result that no hook sees is the pass's own unless it shares memory
+            # with another result or with an incoming gradient that is not
+            keeps = not create_graph and node.op is not None and not node._hooks
             for (child, output_nr), g in zip(node._edges, results):
                 if child is None:
                     continue
                 if g is not None:
                     slots = buffers.get(child)
-                    if slots is None:
-                        buffers[child] = [g] if output_nr == 0 and not child._output_meta \
-                            else _new_slots(child, output_nr, g)
+                    if slots is None or slots[output_nr] is None:
+                        if slots is None:
+                            buffers[child] = [g] if output_nr == 0 and not child._output_meta \
+                                else _new_slots(child, output_nr, g)
+                        else:
+                            slots[output_nr] = g
+                        if keeps and _owned_result(g, results, grads, held):
+                            owned.add(id(g))
                     else:
-                        slots[output_nr] = g if slots[output_nr] is None else slots[output_nr] + g
+                        owned.discard(id(slots[output_nr]))
+                        slots[output_nr] = total = slots[output_nr] + g
+                        if not create_graph:
+                            owned.add(id(total))
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining
                 if remaining == 0:
