@@ -228,13 +228,46 @@ def uniform_word_count(count, bits):
 
 def uniforms(seed, offset, count, bits, np_dtype=np.float64):
     """`count` uniforms in [0, 1) with `bits` random bits each, as `np_dtype` (which must hold
-    `bits` significant bits, so the values are exact)."""
+    `bits` significant bits, so the values are exact); a new array."""
+    per_value = 2 if bits > 32 else 1
+    served = _window_values(seed, offset, count, per_value, ("uniform", bits, np_dtype),
+                            lambda w: _uniforms_of(w, bits, np_dtype))
+    if served is not None:
+        return served
+    return _uniforms_of(words(seed, offset, per_value * count), bits, np_dtype)
+
+
+def _uniforms_of(w, bits, np_dtype):
     if bits > 32:
-        w = words(seed, offset, 2 * count).astype(np.uint64)
+        w = w.astype(np.uint64)
         combined = ((w[0::2] << _SHIFT32) | w[1::2]) >> _U64(11)
         return combined.astype(np_dtype) * np_dtype(2.0 ** -53)
-    w = words(seed, offset, count)
     return (w >> np.uint32(32 - bits)).astype(np_dtype) * np_dtype(2.0 ** -bits)
+
+
+# The values of small draws are served from windows too: a recipe's values are a function of
+# their words' place in the stream, so a window of values per (seed, recipe), computed over the
+# words of a window of blocks, leaves a small draw one slice and one copy (instead of ten numpy
+# calls on a few elements).
+_value_windows = {}  # (seed, recipe) -> (first block, read-only values of _WINDOW_BLOCKS blocks)
+
+
+def _window_values(seed, offset, count, per_value, recipe, compute):
+    """A copy of values 0 .. count-1 of `recipe` for the draw at (seed, offset), each value made
+    from `per_value` words (1 or 2) by `compute(words)`; None for a draw too large to serve."""
+    blocks = blocks_for(per_value * count)
+    if blocks > _WINDOWED_DRAW_BLOCKS:
+        return None
+    key = (seed, recipe)
+    window = _value_windows.get(key)
+    if window is None or not window[0] <= offset <= window[0] + _WINDOW_BLOCKS - blocks:
+        values = compute(compute_blocks(seed, offset, _WINDOW_BLOCKS))
+        values.flags.writeable = False
+        if len(_value_windows) >= 2 * _MAX_WINDOWS and key not in _value_windows:
+            del _value_windows[next(iter(_value_windows))]
+        window = _value_windows[key] = (offset, values)
+    start = 4 // per_value * (offset - window[0])
+    return window[1][start:start + count].copy()
 
 
 def uniform_values(seed, offset, count, dtype, low=0.0, high=1.0):
@@ -257,15 +290,26 @@ def normal_word_count(count, dtype):
 
 
 def standard_normal(seed, offset, count, dtype):
-    """Box-Muller normals as float64 (see the docstring for the pairing)."""
+    """Box-Muller normals as float64 (see the docstring for the pairing); a new array."""
+    bits = transform_bits(dtype)
+    per_value = 2 if bits > 32 else 1
+    served = _window_values(seed, offset, count, per_value, ("normal", bits),
+                            lambda w: _box_muller(_uniforms_of(w, bits, np.float64)))
+    if served is not None:
+        return served
     pairs = (count + 1) // 2
-    u = uniforms(seed, offset, 2 * pairs, transform_bits(dtype))
+    return _box_muller(uniforms(seed, offset, 2 * pairs, bits))[:count]
+
+
+def _box_muller(u):
+    """The normals of consecutive pairs of uniforms (float64)."""
+    pairs = len(u) // 2
     radius = np.sqrt(-2.0 * np.log(1.0 - u[0::2]))
     angle = (2.0 * math.pi) * u[1::2]
     z = np.empty(2 * pairs, dtype=np.float64)
     z[0::2] = radius * np.cos(angle)
     z[1::2] = radius * np.sin(angle)
-    return z[:count]
+    return z
 
 
 def normal_values(seed, offset, count, dtype, mean=0.0, std=1.0):

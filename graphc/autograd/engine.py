@@ -283,6 +283,9 @@ def _call_pre_hooks(node, grads):
     return grads
 
 
+_KEPT_BYTES = 16384  # smaller gradients are copied: a copy costs less than following them
+
+
 def _owned_result(g, results, grads, held):
     """Whether the rule's result `g` is memory that only the pass reaches: a tensor of its own
     (not a view), sharing memory with no other result and with no incoming gradient but those the
@@ -435,12 +438,13 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
                                 else _new_slots(child, output_nr, g)
                         else:
                             slots[output_nr] = g
-                        if keeps and _owned_result(g, results, grads, held):
+                        if keeps and g._data.nbytes >= _KEPT_BYTES and \
+                                _owned_result(g, results, grads, held):
                             owned.add(id(g))
                     else:
                         owned.discard(id(slots[output_nr]))
                         slots[output_nr] = total = slots[output_nr] + g
-                        if not create_graph:
+                        if not create_graph and total._data.nbytes >= _KEPT_BYTES:
                             owned.add(id(total))
                 remaining = dependencies[child] - 1
                 dependencies[child] = remaining

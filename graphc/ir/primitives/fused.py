@@ -38,9 +38,9 @@ def class_targets(shape, dtype, target, weight, ignore_index):
     classes = shape[0 if len(shape) == 1 else 1]
     target = target.astype(np.int64, copy=False)
     ignored = target == ignore_index
-    safe = np.where(ignored, 0, target)
-    bad = (safe < 0) | (safe >= classes)
-    if bad.any():
+    safe = np.where(ignored, 0, target) if ignored.any() else target
+    if safe.size and (safe.min() < 0 or safe.max() >= classes):
+        bad = (safe < 0) | (safe >= classes)
         raise IndexError(f"Target {int(safe[bad].flat[0])} is out of bounds.")
     if weight is None:
         weights = (~ignored).astype(dtype)
@@ -54,8 +54,11 @@ def _nll_loss_eager(log_probs, target, weight, reduction, ignore_index):
     class_dim = 0 if log_probs.ndim == 1 else 1
     safe, weights = class_targets(log_probs.shape, log_probs.dtype, target, weight,
                                    ignore_index)
-    picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_dim),
-                                class_dim).squeeze(class_dim)
+    if log_probs.ndim == 2:
+        picked = log_probs[np.arange(len(safe)), safe]
+    else:
+        picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_dim),
+                                    class_dim).squeeze(class_dim)
     losses = -picked * weights
     if reduction == "none":
         return losses
