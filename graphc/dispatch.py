@@ -67,6 +67,15 @@ def is_tracing():
     return tracing_state.tracer is not None
 
 
+def writes_untracked(target, other):
+    """Whether an in-place op writing into `target` from the tensor `other` is seen by neither
+    autograd nor the tracer (apply_inplace would only run it and write the result back)."""
+    if tracing_state.tracer is not None:
+        return False
+    return not grad_state.enabled or (target._base is None and target._requires_grad is not True
+                                      and other._requires_grad is not True)
+
+
 def records_nothing():
     """Whether an op run now is recorded by neither autograd nor the tracer: a gradient rule may
     then compute on arrays (a backward without create_graph, outside graphc.compile)."""

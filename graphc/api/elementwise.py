@@ -249,11 +249,11 @@ def _scaled_for_write(self, other, alpha):
 
 
 def _untracked_update(self, other, alpha, ufunc):
-    """`self += alpha * other` (or -=) straight into self's memory, where nothing records (an
-    optimizer's step) and both are float32 or float64 tensors of one dtype and shape that do not
-    overlap: the same product and sum as the general path, without its copy of the result.
-    Returns whether it applied."""
-    if other.__class__ is not _dispatch.Tensor or not _dispatch.records_nothing():
+    """`self += alpha * other` (or -=) straight into self's memory, where nothing records the
+    write (an optimizer's step) and both are float32 or float64 tensors of one dtype and shape
+    that do not overlap: the same product and sum as the general path, without its copy of the
+    result. Returns whether it applied."""
+    if other.__class__ is not _dispatch.Tensor or not _dispatch.writes_untracked(self, other):
         return False
     data, values = self._data, other._data
     if (self._dtype is not other._dtype or self._dtype not in _UPDATED_IN_PLACE

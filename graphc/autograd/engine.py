@@ -88,12 +88,12 @@ def record(op, args, out, attrs):
     edges = []
     meta = []
     for a in args:
-        if isinstance(a, Tensor):
+        if a.__class__ is Tensor or isinstance(a, Tensor):
             flag = a._requires_grad
             if flag is True:
+                needs.append(True)
                 if a._base is not None:
                     refresh_view(a)  # a view whose memory was written since: history re-derived
-                needs.append(True)
                 node = a._grad_fn
                 edges.append((node if node is not None else gradient_edge(a), a._output_nr))
             elif flag is VOLATILE:
@@ -101,28 +101,41 @@ def record(op, args, out, attrs):
                 return
             else:
                 needs.append(False)
-                edges.append((None, 0))
+                edges.append(_NO_EDGE)
             meta.append((a._data.shape, a._dtype))
         else:
             needs.append(False)
-            edges.append((None, 0))
+            edges.append(_NO_EDGE)
             meta.append(None)
     needs = tuple(needs)
+    name = op.name
+    if name in _OVERLOADED:
+        name = _node_name(op, args, attrs)
     # elementwise plans depend on the attributes (through the derivatives), others do not
-    key = (op, needs, _node_name(op, args, attrs),
+    key = (op, needs, name,
            (tuple(attrs.items()) if attrs else ()) if op.kind == "elementwise" else None)
     plan = _save_plans.get(key)
     if plan is None:
         plan = _save_plans[key] = _save_plan(op, args, attrs, needs)
     indices, saves_output, cls = plan
-    saved = [(SavedTensor(a) if isinstance(a, Tensor) else a) if index in indices else None
-             for index, a in enumerate(args)]
-    if saves_output:
-        saved.append(SavedTensor(out, is_output=True))
-    node = cls(op, attrs, tuple(edges), tuple(saved), tuple(meta), needs,
+    if indices or saves_output:
+        saved = [None] * len(args)
+        for index in indices:
+            a = args[index]
+            saved[index] = SavedTensor(a) if isinstance(a, Tensor) else a
+        if saves_output:
+            saved.append(SavedTensor(out, is_output=True))
+        saved = tuple(saved)
+    else:
+        saved = (None,) * len(args)
+    node = cls(op, attrs, tuple(edges), saved, tuple(meta), needs,
                (out._data.shape, out._dtype))
     out._grad_fn = node
     out._requires_grad = True
+
+
+_NO_EDGE = (None, 0)
+_OVERLOADED = frozenset(("pow", "sub", "sum", "mean", "round", "matmul"))  # see _node_name
 
 
 def _node_name(op, args, attrs):
@@ -214,12 +227,14 @@ def run_node(node, grads):
     else:
         grad = grads[0]
         input_meta = node.input_meta
-        context = GradientContext(node)
         if op.vjp is not None:
-            results = op.vjp(context, grad)
+            results = op.vjp(GradientContext(node), grad)
         elif op.kind == "elementwise":
-            results = _elementwise_vjp(op, node.attrs, context.operands, context.output, grad,
-                                       context.needs)
+            values = node.saved_values()
+            count = len(input_meta)
+            results = _elementwise_vjp(op, node.attrs, values[:count],
+                                       values[count] if len(values) > count else None, grad,
+                                       node.needs)
         else:
             raise RuntimeError(f"the derivative for '{op.name}' is not implemented")
     result = []
@@ -496,7 +511,8 @@ def _root_gradients(tensors, grad_tensors, create_graph):
             if not tensor._dtype.is_floating_point:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {tensor.dtype}")
-            grad = _creation().ones_like(tensor)
+            grad = _creation().ones_like(tensor) if _dispatch.is_tracing() else \
+                _dispatch.wrap(np.ones(tensor._data.shape, tensor._dtype.np), tensor._dtype)
         elif not isinstance(grad, Tensor):
             from ..api.creation import full_like
             grad = full_like(tensor, grad)
