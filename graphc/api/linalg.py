@@ -35,7 +35,7 @@ __all__ = ["trace", "diag", "diag_embed", "triu", "tril", "mm", "bmm", "matmul",
            "inverse", "det", "logdet", "slogdet", "svd", "matrix_power"]
 
 _apply = _dispatch.apply
-_FUSED_DTYPES = (_dt.float32, _dt.float64)  # the dtypes of addmm's fused kernel
+_FUSED_DTYPES = (_dt.float32, _dt.float64)  # addmm's fused kernel, products on arrays
 
 # the C++ type names torch prints in some dtype errors ("float != double")
 _CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
@@ -1019,17 +1019,24 @@ def _column_major(operand, partner):
 
 def _addmm_array_vjp(ctx, g, mat1, mat2, beta, alpha):
     """addmm's rule on arrays: the same products as the rule's ops, without their dispatch."""
-    wrap, dtype = _dispatch.wrap, ctx.meta[1][1]
-    grad_input = wrap(g if beta == 1 else g * beta, dtype) if ctx.needs[0] else None
-    g = g if alpha == 1 else g * alpha
-    grad_mat1 = grad_mat2 = None
-    if ctx.needs[1]:
+    dtype = ctx.meta[1][1]
+    grad_input = _dispatch.wrap(g if beta == 1 else g * beta, dtype) if ctx.needs[0] else None
+    return (grad_input,) + _matrix_array_gradients(g if alpha == 1 else g * alpha, mat1, mat2,
+                                                   ctx.needs[1], ctx.needs[2], dtype)
+
+
+def _matrix_array_gradients(g, mat1, mat2, needs1, needs2, dtype):
+    """The gradients of the matrices of mat1 @ mat2 given the result's gradient array `g`:
+    _left_gradient's and _right_gradient's products, on the arrays."""
+    wrap = _dispatch.wrap
+    grad1 = grad2 = None
+    if needs1:
         m2 = mat2._data
-        grad_mat1 = wrap((m2 @ g.T).T if _column_major(mat1, mat2) else g @ m2.T, dtype)
-    if ctx.needs[2]:
+        grad1 = wrap((m2 @ g.T).T if _column_major(mat1, mat2) else g @ m2.T, dtype)
+    if needs2:
         m1 = mat1._data
-        grad_mat2 = wrap((g.T @ m1).T if _column_major(mat2, mat1) else m1.T @ g, dtype)
-    return grad_input, grad_mat1, grad_mat2
+        grad2 = wrap((g.T @ m1).T if _column_major(mat2, mat1) else m1.T @ g, dtype)
+    return grad1, grad2
 
 
 def _left_gradient(a, b, g):
@@ -1050,6 +1057,9 @@ def _matmul_vjp(ctx, grad):
     """numpy-matmul semantics: 1-D operands are promoted to matrices, then squeezed back; batch
     broadcasting is undone by the engine's sum_to_shape."""
     a, b = ctx.operands[0], ctx.operands[1]
+    if (a._data.ndim == 2 and b._data.ndim == 2 and a._dtype in _FUSED_DTYPES
+            and _dispatch.records_nothing()):
+        return _matrix_array_gradients(grad._data, a, b, ctx.needs[0], ctx.needs[1], a._dtype)
     a_vector, b_vector = a.dim() == 1, b.dim() == 1
     a2 = a.unsqueeze(0) if a_vector else a
     b2 = b.unsqueeze(-1) if b_vector else b

@@ -25,6 +25,7 @@ from ..ir.registry import REGISTRY, defvjp
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
 from ..ir.primitives.fused import _LOG_SOFTMAX
+from ..ir.primitives.shape import _expand_eager
 from ..ir.primitives.reductions import (_all, _amax, _amin, _any, _argmax, _argmin,
                                         _count_nonzero, _cumprod, _cumsum, _mean, _median_all,
                                         _median_indices, _mode_indices, _prod, _reduced_count,
@@ -651,6 +652,8 @@ def _restore_reduced_dims(grad, shape, dims, keepdim):
 def _sum_vjp(ctx, grad):
     shape = ctx.meta[0][0]
     if ctx.attrs["dim"] is None and not ctx.attrs["keepdim"]:
+        if _dispatch.records_nothing():  # the same stride-0 view, over the array
+            return (_dispatch.wrap(_expand_eager(grad._data, shape), grad._dtype),)
         return (grad.expand(shape),)  # a 0-d gradient expands to any shape directly
     return (_restore_reduced_dims(grad, shape, ctx.attrs["dim"], ctx.attrs["keepdim"]).expand(shape),)
 

@@ -325,7 +325,7 @@ def _array_vjp(table, operands, output, grad, needs):
         elif function == 1:
             grads.append(grad)
         elif function == -1:
-            grads.append(-grad)
+            grads.append(wrap(np.negative(grad._data), grad._dtype))
         else:
             if arrays is None:
                 arrays = [o._data if isinstance(o, Tensor) else o for o in operands]
