@@ -135,6 +135,24 @@ def test_a_changed_learning_rate_is_guarded():
     assert len(compiled._specialisations) == 4
 
 
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_a_tensor_learning_rate_is_read_on_every_call(name):
+    # torch's advice for a schedule that changes the rate every step: lr as a 0-d tensor, read
+    # where it lives (the scheduler writes it in place), so one specialisation serves all rates
+    make = {"momentum": lambda params: optim.SGD(params, lr=graphc.tensor(0.1), momentum=0.9),
+            "adam": lambda params: optim.Adam(params, lr=graphc.tensor(0.01))}[name]
+    schedules = []
+
+    def between(optimizer, index):
+        if not schedules or schedules[-1][0] is not optimizer:
+            schedules.append((optimizer, optim.lr_scheduler.CosineAnnealingLR(optimizer, 30)))
+        if index:
+            schedules[-1][1].step()
+    compiled = _compare(_mlp, make, _batches(30, (6, 4)), 2e-5, between=between)
+    assert len(compiled._specialisations) == 2  # the state-creating call, then the step
+    assert float(schedules[-1][0].param_groups[0]["lr"]) < {"momentum": 0.1, "adam": 0.01}[name]
+
+
 def test_zero_grad_keeping_the_gradients():
     compiled = _compare(_mlp, OPTIMIZERS["adam"], _batches(100, (6, 4)), 2e-5,
                         set_to_none=False)
