@@ -62,6 +62,10 @@ TRIGGERS = {
         lambda p: graphc.multinomial(p, 1), (_floats([0.5, 0.5]),), (_floats([0.0, 0.0]),)),
     ErrorKind.BERNOULLI_P_OUT_OF_RANGE: (
         lambda p: graphc.bernoulli(p), (_floats([0.5, 0.25]),), (_floats([0.5, 1.5]),)),
+    ErrorKind.CLASS_TARGET_OUT_OF_BOUNDS: (
+        lambda x, t: graphc.nn.functional.cross_entropy(x, t) * 2,
+        (_floats(np.ones((3, 4))), _ints([0, -100, 3])),
+        (_floats(np.ones((3, 4))), _ints([0, -100, 9]))),
 }
 # no input makes these fail on demand: their table entries are checked directly
 UNTRIGGERABLE = {ErrorKind.ALLOCATION_FAILED: MemoryError, ErrorKind.LAPACK_FAILED: LinAlgError,

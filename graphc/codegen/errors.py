@@ -26,6 +26,7 @@ class ErrorKind(enum.IntEnum):
     INDEX_SELECT_OUT_OF_RANGE = 13  # index_select along another dim: IndexError
     CUDA_RUNTIME_FAILED = 14  # a CUDA runtime call failed (value: its cudaError_t)
     CUBLAS_FAILED = 15  # a cuBLAS call failed (value: its cublasStatus_t)
+    CLASS_TARGET_OUT_OF_BOUNDS = 16  # nll_loss and cross_entropy's class targets: IndexError
 
 
 def _linalg_error():
@@ -75,6 +76,7 @@ EAGER_ERRORS = {
                                                   "(cudaError_t {value})"),
     ErrorKind.CUBLAS_FAILED: (RuntimeError, "CUDA error: a cuBLAS call failed "
                                             "(cublasStatus_t {value})"),
+    ErrorKind.CLASS_TARGET_OUT_OF_BOUNDS: (IndexError, "Target {value} is out of bounds."),
 }
 
 _BATCHED = (ErrorKind.INVERSE_SINGULAR, ErrorKind.SOLVE_SINGULAR,

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .. import zeros, ones, full, arange, cat, stack, where, erf, tensor as _tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..ir.primitives.fused import _NLL_LOSS, class_targets
-from ..ir.primitives.indexing import _scatter_add as _SCATTER_ADD
+from ..ir.primitives.indexing import _gather as _GATHER, _scatter_add as _SCATTER_ADD
 from ..ir.registry import defvjp
 
 __all__ = [
@@ -787,7 +787,9 @@ def _class_weights(log_probs, target, weight, ignore_index):
     target = target.long()
     ignored = target == ignore_index
     safe = where(ignored, 0, target)  # an int64 where lowers to C (an int64 masked_fill does not)
-    picked = log_probs.gather(class_dim, safe.unsqueeze(class_dim)).squeeze(class_dim)
+    class_targets(log_probs.shape, log_probs.dtype.np, safe._data, None, ignore_index)  # bounds
+    picked = _dispatch.apply(_GATHER, (log_probs, safe.unsqueeze(class_dim)),
+                             {"dim": class_dim, "class_targets": True}).squeeze(class_dim)
     if weight is None:
         weights = (~ignored).to(log_probs.dtype)
     else:

@@ -155,10 +155,14 @@ def gather_scatter(position, graph, node, target, layouts, pointer_of, types, dr
         rest = k.strided(at, index_shape, others, base)
         return k.Var("position") * strides[dim] + rest if strides else rest
 
+    # nll_loss's gather of the class targets fails with its own IndexError
+    kind = ErrorKind.CLASS_TARGET_OUT_OF_BOUNDS if node.attrs.get("class_targets") else \
+        ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS
+
     def each_index(body):  # a loop over the index, each position checked, then body(at)
         return _each(index_shape, lambda at: _checked_position(
             "position", k.Load(pointer_of[index], k.strided(at, *layouts[index])), 0, size,
-            ErrorKind.GATHER_SCATTER_OUT_OF_BOUNDS, dim_attr, wrap=False) + body(at))
+            kind, dim_attr, wrap=False) + body(at))
 
     if node.op == "scatter_reduce":
         return _scatter_reduce(position, graph, node, target, layouts, pointer_of, types, reads,

@@ -198,7 +198,9 @@ def _index_select_eager(x, index, dim):
     return np.take(x, index.reshape(-1), axis=dim)
 
 
-def _gather_eager(x, index, dim):
+def _gather_eager(x, index, dim, class_targets=False):
+    """`class_targets`: nll_loss's pick of each target's log-probability (whose bounds are
+    checked as torch's IndexError, in eager and compiled code alike)."""
     if x.ndim == 0 or index.ndim == 0:
         return x.reshape(-1)[index.reshape(-1)].reshape(index.shape)
     return x[_grid_key(index, dim)]
@@ -216,7 +218,7 @@ _masked_fill = primitive("masked_fill", "index", _masked_fill_eager)
 _masked_select = primitive("masked_select", "index", _masked_select_eager)
 _nonzero = primitive("nonzero", "index", _nonzero_eager, differentiable=False)
 _index_select = primitive("index_select", "index", _index_select_eager, attrs=("dim",))
-_gather = primitive("gather", "index", _gather_eager, attrs=("dim",))
+_gather = primitive("gather", "index", _gather_eager, attrs=("dim", "class_targets"))
 _scatter = primitive("scatter", "index", _copy_then(_write_scatter), attrs=("dim", "reduce"))
 _scatter_add = primitive("scatter_add", "index", _copy_then(_write_scatter_add), attrs=("dim",))
 _scatter_reduce = primitive("scatter_reduce", "index", _copy_then(_write_scatter_reduce),
