@@ -480,8 +480,16 @@ class Tensor:
 
     @property
     def data(self):
-        result = self.detach()
-        result._version_counter = None  # torch: writes through .data are hidden from autograd
+        """detach()'s tensor without the version counter: torch hides writes through .data from
+        autograd. (Built directly: optimizer loops read .data several times per step.)"""
+        result = _new(Tensor)
+        result._data = self._data
+        result._dtype = self._dtype
+        storage = self._storage
+        if storage is not None:
+            result._storage = storage
+        base = self._base
+        result._storage_owner = base if base is not None else self
         return result
 
     @data.setter

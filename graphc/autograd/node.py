@@ -168,7 +168,7 @@ class Node:
                 for position, saved in enumerate(self._saved)]
 
     def release(self):
-        self._saved = tuple(_FREED if isinstance(s, SavedTensor) else s for s in self._saved)
+        self._saved = tuple([_FREED if s.__class__ is SavedTensor else s for s in self._saved])
         self._released = True
 
     def __getattr__(self, name):
