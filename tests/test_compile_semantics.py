@@ -192,6 +192,23 @@ def test_the_same_tensor_passed_twice_and_two_distinct_ones():
         assert_same_state(y, y_eager)
 
 
+def test_the_same_two_tensors_apart_then_aliased_then_apart_again():
+    # the rendered guard checks aliasing again only when an array changes: (x, y) calls leave
+    # it checked, (x, x) replaces an array, (x, y) again replaces it back
+    def f(a, b):
+        a.mul_(2)
+        return a + b
+    compiled = graphc.compile(f, fullgraph=True)
+    x, y = rand(3, seed=1), rand(3, seed=2)
+    x_eager, y_eager = x.clone(), y.clone()
+    pairs = [((x, y), (x_eager, y_eager))] * 3 + [((x, x), (x_eager, x_eager))] * 3 + \
+        [((x, y), (x_eager, y_eager))] * 2 + [((y, y), (y_eager, y_eager))] * 2
+    for mine, theirs in pairs:
+        np.testing.assert_allclose(compiled(*mine).numpy(), f(*theirs).numpy(), rtol=1e-6)
+        assert_same_state(x, x_eager)
+        assert_same_state(y, y_eager)
+
+
 def test_an_output_aliasing_an_input_is_that_input_or_a_view_of_it():
     def same(x):
         x.add_(1)

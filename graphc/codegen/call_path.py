@@ -63,6 +63,7 @@ class Writer:
 
     def __init__(self):
         self.lines, self.namespace = [], {"Miss": Miss}
+        self.apart = None  # the name of the path's flag: its arrays were last found apart
 
     def constant(self, label, value):
         for name, known in self.namespace.items():
@@ -93,6 +94,7 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
             f"or data.shape != {shape!r} or data.strides != {strides!r}:", depth + 1)
     out.add("raise Miss", depth + 2)
     out.add(f"{seen}[{index}] = data", depth + 1)
+    out.add(f"{out.apart}[0] = False", depth + 1)  # a new array: aliasing checked again
     if slot is not None:
         out.add(f"{slot[2]}[{index}] = {slot[3]}({slot[4]}, data)", depth + 1)
     out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
@@ -119,6 +121,7 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     `specialisation` has `render_call` (its steps are written out) or is called after the
     guard as `specialisation(args, kwargs, sourced)`; alias_pattern: compile.alias_pattern."""
     out = Writer()
+    out.apart = out.constant("APART", [False])  # this path's arrays were last found apart
     arguments, _, grad_enabled, _, source_states, _, _, aliases = key
     native = hasattr(specialisation, "render_call")
     # a native specialisation's inputs: their pointers are updated by the guard
@@ -176,9 +179,13 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
     tensors = [name for name, signature in zip(names, arguments) if signature[0] == "tensor"]
     tensors += captured + [out.constant("FIXED", tensor) for tensor in all_fixed]
     if tensors and aliases is None:
+        # the arrays were found apart since any of them was last replaced: only an array not
+        # seen before can alias another
+        out.add(f"if not {out.apart}[0]:", 2)
         out.add(f"if len({{{', '.join(f'id({t}._data)' for t in tensors)}}}) != "
-                f"{len(tensors)}:", 2)
-        out.add("raise Miss", 3)
+                f"{len(tensors)}:", 3)
+        out.add("raise Miss", 4)
+        out.add(f"{out.apart}[0] = True", 3)
     elif tensors:
         out.add(f"if {out.constant('ALIASES', alias_pattern)}([{', '.join(tensors)}]) != "
                 f"{aliases!r}:", 2)
