@@ -172,3 +172,30 @@ def test_untracked_add_writes_the_general_paths_bits_into_the_target():
     np.testing.assert_array_equal(view.numpy(), expected)
     with graphc.no_grad(), pytest.raises(RuntimeError):
         graphc.zeros(1, 4).expand(3, 4).add_(graphc.ones(3, 4))  # an expanded target refused
+
+
+def test_ignored_lines_are_skipped_as_torch_skips_them_eager_and_compiled():
+    # torch never reads an ignored line: a -inf log-probability at class 0 there gives no nan
+    # (torch 2.13 gives 0 and the second line's loss), and no gradient reaches it even when
+    # every line is ignored
+    logits = graphc.tensor([[float("-inf"), 0.0, 1.0], [0.5, 0.2, 0.1]])
+    targets = graphc.tensor([-100, 2])
+    second = np.log(np.exp([0.5, 0.2, 0.1]).sum()) - 0.1
+    expected = {"none": [0.0, second], "mean": second, "sum": second}
+    for reduction, value in expected.items():
+        def loss(x, reduction=reduction):
+            return F.nll_loss(F.log_softmax(x, 1), targets, reduction=reduction)
+        for function in (loss, graphc.compile(loss, fullgraph=True)):
+            for _ in range(2):  # the compiled function's second call runs the library
+                result = function(logits).numpy()
+                np.testing.assert_allclose(result, value, rtol=1e-6)
+                assert not np.signbit(result).any()
+
+    def step(x):
+        x.grad = None
+        F.cross_entropy(x, graphc.tensor([-100, -100])).backward()
+        return x.grad
+    x = graphc.randn(2, 3, requires_grad=True)
+    compiled = graphc.compile(step)
+    for function in (step, compiled, compiled):
+        assert np.array_equal(function(x).numpy(), np.zeros((2, 3), np.float32))

@@ -813,8 +813,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_target_dtype(target)
 
     def composite():
-        picked, weights, _ = _class_weights(input, target, weight, ignore_index)
-        losses = -picked * weights
+        picked, weights, ignored = _class_weights(input, target, weight, ignore_index)
+        # torch skips ignored lines: +0 (a -inf log-probability read there gives no nan), and
+        # no gradient reaches them, even where every line is ignored
+        losses = where(ignored, 0.0, -picked * weights)
         if reduction == "none":
             return losses
         if reduction == "sum":
@@ -833,7 +835,7 @@ def _nll_loss_vjp(ctx, grad):
     shape, dtype = ctx.meta[0]
     _, target, weight = ctx.operands
     class_dim = 0 if len(shape) == 1 else 1
-    safe, weights = class_targets(shape, dtype.np, target._data,
+    safe, weights, _ = class_targets(shape, dtype.np, target._data,
                                   None if weight is None else weight._data,
                                   ctx.attrs["ignore_index"])
     if ctx.attrs["reduction"] == "mean":

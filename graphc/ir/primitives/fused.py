@@ -32,9 +32,9 @@ def _log_softmax_eager(x, dim):
 
 
 def class_targets(shape, dtype, target, weight, ignore_index):
-    """(safe targets, per-element weights) of nll_loss on log-probabilities of `shape` and numpy
-    `dtype`: the class axis is 1 (0 unbatched); an ignored target reads class 0 and weighs 0; any
-    other target out of range is torch's IndexError."""
+    """(safe targets, per-element weights, ignored) of nll_loss on log-probabilities of `shape`
+    and numpy `dtype`: the class axis is 1 (0 unbatched); an ignored target reads class 0 and
+    weighs 0; any other target out of range is torch's IndexError."""
     classes = shape[0 if len(shape) == 1 else 1]
     target = target.astype(np.int64, copy=False)
     ignored = target == ignore_index
@@ -47,19 +47,22 @@ def class_targets(shape, dtype, target, weight, ignore_index):
     else:
         weights = weight[safe]
         weights[ignored] = 0
-    return safe, weights
+    return safe, weights, ignored
 
 
 def _nll_loss_eager(log_probs, target, weight, reduction, ignore_index):
     class_dim = 0 if log_probs.ndim == 1 else 1
-    safe, weights = class_targets(log_probs.shape, log_probs.dtype, target, weight,
-                                   ignore_index)
+    safe, weights, ignored = class_targets(log_probs.shape, log_probs.dtype, target, weight,
+                                            ignore_index)
     if log_probs.ndim == 2:
         picked = log_probs[np.arange(len(safe)), safe]
     else:
         picked = np.take_along_axis(log_probs, np.expand_dims(safe, class_dim),
                                     class_dim).squeeze(class_dim)
-    losses = -picked * weights
+    with np.errstate(invalid="ignore"):  # an ignored line's log-probability may be -inf
+        losses = -picked * weights
+    if ignored.any():
+        losses = np.where(ignored, 0, losses)  # torch skips ignored lines: +0, never nan
     if reduction == "none":
         return losses
     total = np.add.reduce(losses, None)
