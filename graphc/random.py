@@ -174,12 +174,13 @@ def compute_blocks(seed, first_block, blocks):
     return out.reshape(-1)
 
 
-# Philox costs tens of microseconds of numpy calls whatever the size, so small draws are served
-# from a window of precomputed blocks per seed (the stream is a pure function of seed and block).
+# Philox (and a transform's numpy calls) cost tens of microseconds whatever the size, so small
+# draws are served from windows of precomputed words and values per seed (the stream is a pure
+# function of seed and block): see _windowed.
 _WINDOW_BLOCKS = 256
 _WINDOWED_DRAW_BLOCKS = 64
-_MAX_WINDOWS = 8
-_windows = {}  # seed -> (first block, read-only uint32 words of _WINDOW_BLOCKS blocks)
+_MAX_WINDOWS = 24
+_windows = {}  # (seed, recipe) -> (first block, read-only values of _WINDOW_BLOCKS blocks)
 
 
 def words(seed, offset, count):
@@ -187,17 +188,31 @@ def words(seed, offset, count):
 
     The result may be a read-only view into a shared window: copy before writing to it.
     """
-    blocks = blocks_for(count)
+    served = _windowed(seed, offset, count, 1, "words", lambda w: w)
+    if served is not None:
+        return served
+    return compute_blocks(seed, offset, blocks_for(count))[:count]
+
+
+def _windowed(seed, offset, count, per_value, recipe, compute):
+    """Values 0 .. count-1 of `recipe` for the draw at (seed, offset), as a read-only view into
+    a window of them per (seed, recipe): a recipe's values are a function of their words' place
+    in the stream, so one window, computed (`compute(words)`, each value made from `per_value`
+    words, 1 or 2) over _WINDOW_BLOCKS blocks, serves the small draws that fall inside it (one
+    slice instead of Philox's and the transform's numpy calls on a few elements). None for a
+    draw too large to serve."""
+    blocks = blocks_for(per_value * count)
     if blocks > _WINDOWED_DRAW_BLOCKS:
-        return compute_blocks(seed, offset, blocks)[:count]
-    window = _windows.get(seed)
+        return None
+    key = (seed, recipe)
+    window = _windows.get(key)
     if window is None or not window[0] <= offset <= window[0] + _WINDOW_BLOCKS - blocks:
-        computed = compute_blocks(seed, offset, _WINDOW_BLOCKS)
-        computed.flags.writeable = False
-        if len(_windows) >= _MAX_WINDOWS and seed not in _windows:
+        values = compute(compute_blocks(seed, offset, _WINDOW_BLOCKS))
+        values.flags.writeable = False
+        if len(_windows) >= _MAX_WINDOWS and key not in _windows:
             del _windows[next(iter(_windows))]
-        window = _windows[seed] = (offset, computed)
-    start = 4 * (offset - window[0])
+        window = _windows[key] = (offset, values)
+    start = 4 // per_value * (offset - window[0])
     return window[1][start:start + count]
 
 
@@ -230,10 +245,10 @@ def uniforms(seed, offset, count, bits, np_dtype=np.float64):
     """`count` uniforms in [0, 1) with `bits` random bits each, as `np_dtype` (which must hold
     `bits` significant bits, so the values are exact); a new array."""
     per_value = 2 if bits > 32 else 1
-    served = _window_values(seed, offset, count, per_value, ("uniform", bits, np_dtype),
-                            lambda w: _uniforms_of(w, bits, np_dtype))
+    served = _windowed(seed, offset, count, per_value, ("uniform", bits, np_dtype),
+                       lambda w: _uniforms_of(w, bits, np_dtype))
     if served is not None:
-        return served
+        return served.copy()
     return _uniforms_of(words(seed, offset, per_value * count), bits, np_dtype)
 
 
@@ -243,31 +258,6 @@ def _uniforms_of(w, bits, np_dtype):
         combined = ((w[0::2] << _SHIFT32) | w[1::2]) >> _U64(11)
         return combined.astype(np_dtype) * np_dtype(2.0 ** -53)
     return (w >> np.uint32(32 - bits)).astype(np_dtype) * np_dtype(2.0 ** -bits)
-
-
-# The values of small draws are served from windows too: a recipe's values are a function of
-# their words' place in the stream, so a window of values per (seed, recipe), computed over the
-# words of a window of blocks, leaves a small draw one slice and one copy (instead of ten numpy
-# calls on a few elements).
-_value_windows = {}  # (seed, recipe) -> (first block, read-only values of _WINDOW_BLOCKS blocks)
-
-
-def _window_values(seed, offset, count, per_value, recipe, compute):
-    """A copy of values 0 .. count-1 of `recipe` for the draw at (seed, offset), each value made
-    from `per_value` words (1 or 2) by `compute(words)`; None for a draw too large to serve."""
-    blocks = blocks_for(per_value * count)
-    if blocks > _WINDOWED_DRAW_BLOCKS:
-        return None
-    key = (seed, recipe)
-    window = _value_windows.get(key)
-    if window is None or not window[0] <= offset <= window[0] + _WINDOW_BLOCKS - blocks:
-        values = compute(compute_blocks(seed, offset, _WINDOW_BLOCKS))
-        values.flags.writeable = False
-        if len(_value_windows) >= 2 * _MAX_WINDOWS and key not in _value_windows:
-            del _value_windows[next(iter(_value_windows))]
-        window = _value_windows[key] = (offset, values)
-    start = 4 // per_value * (offset - window[0])
-    return window[1][start:start + count].copy()
 
 
 def uniform_values(seed, offset, count, dtype, low=0.0, high=1.0):
@@ -293,10 +283,10 @@ def standard_normal(seed, offset, count, dtype):
     """Box-Muller normals as float64 (see the docstring for the pairing); a new array."""
     bits = transform_bits(dtype)
     per_value = 2 if bits > 32 else 1
-    served = _window_values(seed, offset, count, per_value, ("normal", bits),
-                            lambda w: _box_muller(_uniforms_of(w, bits, np.float64)))
+    served = _windowed(seed, offset, count, per_value, ("normal", bits),
+                       lambda w: _box_muller(_uniforms_of(w, bits, np.float64)))
     if served is not None:
-        return served
+        return served.copy()
     pairs = (count + 1) // 2
     return _box_muller(uniforms(seed, offset, 2 * pairs, bits))[:count]
 

@@ -24,7 +24,7 @@ from ..runtime import cpu as _cpu
 from ..ir.registry import REGISTRY, defvjp
 from . import shape as _shape
 from .elementwise import check_tensor, where as _where, write_out
-from ..ir.primitives.fused import _ADDMM
+from ..ir.primitives.fused import _ADDMM, FUSED_DTYPES as _FUSED_DTYPES
 from ..ir.primitives.linalg import (_CHOLESKY, _CROSS, _DET, _DIAG_EMBED, _EIGH_VALUES,
                                     _EIGH_VECTORS, _INVERSE, _MATMUL, _MATRIX_NORM, _QR_Q, _QR_R,
                                     _SLOGDET_LOGABSDET, _SLOGDET_SIGN, _SOLVE, _SVD_S, _SVD_U,
@@ -35,7 +35,6 @@ __all__ = ["trace", "diag", "diag_embed", "triu", "tril", "mm", "bmm", "matmul",
            "inverse", "det", "logdet", "slogdet", "svd", "matrix_power"]
 
 _apply = _dispatch.apply
-_FUSED_DTYPES = (_dt.float32, _dt.float64)  # addmm's fused kernel, products on arrays
 
 # the C++ type names torch prints in some dtype errors ("float != double")
 _CPP_NAMES = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",

@@ -24,7 +24,7 @@ from ..autograd.node import rename_node as _rename_node
 from ..ir.registry import REGISTRY, defvjp
 from .elementwise import PUBLIC as _ELEMENTWISE, write_out as _write_out
 from .shape import reshape as _reshape, wrap_dim as _wrap_dim
-from ..ir.primitives.fused import _LOG_SOFTMAX
+from ..ir.primitives.fused import _LOG_SOFTMAX, FUSED_DTYPES as _FUSED_DTYPES
 from ..ir.primitives.shape import _expand_eager
 from ..ir.primitives.reductions import (_all, _amax, _amin, _any, _argmax, _argmin,
                                         _count_nonzero, _cumprod, _cumsum, _mean, _median_all,
@@ -478,7 +478,7 @@ def log_softmax(input, dim, dtype=None):
         shifted, wrapped = _softmax_shifted(input, dim, None, "log_softmax")
         return _rename_node(shifted - shifted.exp().sum(wrapped, keepdim=True).log(),
                             "LogSoftmaxBackward0")
-    if input._dtype is not _dt.float32 and input._dtype is not _dt.float64:
+    if input._dtype not in _FUSED_DTYPES:
         return composite()
     return _dispatch.apply_fused(_LOG_SOFTMAX, (input,),
                                  {"dim": _wrap_dim(dim, input._data.ndim)}, composite)

@@ -14,7 +14,7 @@ from .. import dispatch as _dispatch
 from .. import dtypes as _dt
 from .. import zeros, ones, full, arange, cat, stack, where, erf, tensor as _tensor
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..ir.primitives.fused import _NLL_LOSS, class_targets
+from ..ir.primitives.fused import _NLL_LOSS, FUSED_DTYPES, class_targets
 from ..ir.primitives.indexing import _gather as _GATHER, _scatter_add as _SCATTER_ADD
 from ..ir.registry import defvjp
 
@@ -822,8 +822,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         if reduction == "sum":
             return losses.sum()
         return losses.sum() / weights.sum()
-    if input.dtype not in (_dt.float32, _dt.float64) or (weight is not None
-                                                         and weight.dtype is not input.dtype):
+    if input.dtype not in FUSED_DTYPES or (weight is not None and weight.dtype is not input.dtype):
         return composite()
     return _dispatch.apply_fused(_NLL_LOSS, (input, target, weight),
                                  {"reduction": reduction, "ignore_index": ignore_index}, composite)

@@ -11,8 +11,11 @@ graphc.api.reductions.log_softmax, graphc.nn.functional.nll_loss).
 """
 import numpy as np
 
+from ... import dtypes as _dt
 from ..registry import primitive
 from .linalg import _matmul_eager
+
+FUSED_DTYPES = (_dt.float32, _dt.float64)  # with a fused kernel; others run the composite
 
 
 def _addmm_eager(input, mat1, mat2, beta, alpha):
