@@ -189,6 +189,41 @@ def test_short_reductions_keep_a_thread_per_output():
     assert "GRAPHC_GRID_STRIDE_LOOP(o, 50)" in body and "__shfl" not in body
 
 
+def _scans(x):
+    """Long lines scanned along either dim, through a fused prologue and a transposed view."""
+    return (x * 2).cumsum(-1), (x[:, :40] * 0.01 + 1).cumprod(1), x.t().cumsum(0)
+
+
+@pytest.mark.parametrize("shape", [(3, 700), (2, 40), (1, 5000)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_scans_run_a_block_per_line_on_cubs_block_scan(shape, dtype, tmp_path):
+    """Each thread folds its chunk of a line, CUB's BlockScan gives each chunk its start, and
+    the chunk is rescanned from there: eager's values up to the chunks' grouping of the sums."""
+    x = graphc.tensor(np.random.default_rng(4).standard_normal(shape).astype(dtype))
+    compiled = _compiled(_scans, x)
+    ours, source = run_as_cuda(compiled, (x,), tmp_path)
+    scans = [body for name, body in _functions(source).items() if name.endswith(("cumsum",
+                                                                                  "cumprod"))]
+    assert len(scans) == 3 and all("BlockScan" in body for body in scans)
+    tolerance = 1e-4 if dtype == np.float32 else 1e-12
+    for mine, reference in zip(ours, _scans(x)):
+        np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance,
+                                   atol=tolerance * shape[1] ** 0.5)
+
+
+def test_exact_scans_on_cub_equal_eagers_bits_and_short_lines_keep_a_thread_each(tmp_path):
+    """Sums and products of small integers are exact in any grouping, so the block scan gives
+    eager's bits; a line shorter than a warp stays a thread's serial loop."""
+    counts = graphc.tensor(np.random.default_rng(5).integers(-9, 9, (4, 300)).astype(float))
+    compiled = _compiled(lambda i: (i.cumsum(1), i[:, :5].cumprod(1)), counts)
+    (long, short), source = run_as_cuda(compiled, (counts,), tmp_path)
+    np.testing.assert_array_equal(long.numpy(), counts.numpy().cumsum(1))
+    np.testing.assert_array_equal(short.numpy(), counts.numpy()[:, :5].cumprod(1))
+    functions = _functions(source)
+    [cumprod] = [body for name, body in functions.items() if name.endswith("cumprod")]
+    assert "BlockScan" not in cumprod and "GRAPHC_GRID_STRIDE_LOOP(o, 4)" in cumprod
+
+
 def _scatters(x, i, j):
     """Accumulating scatters with repeated indices (three rows land on one)."""
     return (x.index_add(0, i, x[:5] * 2), graphc.zeros_like(x).scatter_add(1, j, x),

@@ -242,7 +242,9 @@ class Fold:
 class Loop:
     """for var in [start, stop): `kind` PARALLEL lets a dialect spread the iterations over
     threads (they must be independent), SERIAL keeps them in order; a `fold` says how parts of a
-    reduction's iterations combine."""
+    reduction's iterations combine. A `scan` loop's iterations also store the running
+    accumulators: a dialect may fold consecutive chunks of it apart, scan the chunks' results
+    with the `fold` and rerun each chunk from the fold of the chunks before it."""
     var: str
     stop: Any
     body: tuple
@@ -251,6 +253,7 @@ class Loop:
     comment: str = None
     work: int = None  # the iterations' total work, when more than `stop` (a reduction's)
     fold: Fold = None
+    scan: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

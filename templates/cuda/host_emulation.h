@@ -24,7 +24,9 @@
  *     (a buffer is exactly as long as asked, so -fsanitize=address finds overruns), and the
  *     cuBLAS routines of templates/cuda/cublas.cuh (GEMM as a plain column-major loop nest,
  *     each sum in the operands' type, as BLAS forms it: its last bits may differ from a GPU's),
- *     and CUB's segmented stable pair sort of templates/cuda/sort.cuh (std::stable_sort);
+ *     CUB's segmented stable pair sort of templates/cuda/sort.cuh (std::stable_sort) and its
+ *     BlockScan's exclusive scan (templates/cuda/scan.cuh: each thread folds the lower
+ *     threads' parts in order);
  *     Every launch and copy finishes before its call returns, so a stream is always idle;
  *   - with -DGRAPHC_WIDEN_RACES, GRAPHC_RACE_WINDOW() pauses the thread, so that a test meets
  *     the interleavings of a protocol between threads that a GPU produces and that the
@@ -555,6 +557,42 @@ T __shfl_xor_sync(unsigned, T value, int lane_mask, int width = warpSize)
     const int source = lane ^ lane_mask;
     return graphc_emu::exchange(value, source / width == lane / width ? source : lane);
 }
+
+/* ------------------------------------------------------------------ CUB's block scan */
+
+/* cub::BlockScan<T, THREADS>(storage).ExclusiveScan(input, output, initial, op) (scan.cuh):
+   each thread's output is `initial` folded with the inputs of the block's lower threads, in
+   thread order; the threads meet before and after, as CUB's do (its storage may be reused
+   after a __syncthreads) */
+namespace cub {
+template <class T, int THREADS>
+class BlockScan {
+public:
+    struct TempStorage {
+        T parts[THREADS];
+    };
+
+    explicit BlockScan(TempStorage &storage) : storage_(storage) {}
+
+    template <class Op>
+    void ExclusiveScan(T input, T &output, T initial, Op op)
+    {
+        const unsigned me = graphc_emu::linear_thread();
+        if (graphc_emu::current_block->threads != (unsigned)THREADS)
+            graphc_emu::fail(cudaErrorLaunchFailure);  // a scan of another block's shape
+        storage_.parts[me] = input;
+        __syncthreads();
+        T prefix = initial;
+        for (unsigned t = 0; t < me; t++)
+            prefix = op(prefix, storage_.parts[t]);
+        __syncthreads();
+        output = prefix;
+    }
+
+private:
+    TempStorage &storage_;
+};
+}  // namespace cub
 
 /* ------------------------------------------------------------------ atomics */
 

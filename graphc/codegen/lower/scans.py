@@ -5,6 +5,7 @@ from ..c_layout import _numel, _row_major
 from . import entry, lowering
 
 _START_AND_FOLD = {"cumsum": (0, "+="), "cumprod": (1, "*=")}
+_ACCUMULATOR = k.Var("accumulator")
 
 
 @lowering("cumsum", "cumprod")
@@ -21,11 +22,12 @@ def scan(position, graph, node, target, layouts, pointer_of, types, draw=None):
         others = [d for d in range(len(shape)) if d != dim]
         lets, index = k.multi_index(k.Var("o"), [shape[d] for d in others], dims=others)
         index[dim] = k.Var(f"idx{dim}")
-        accumulator = k.Var("accumulator")
         along = k.Loop(f"idx{dim}", shape[dim], (
-            k.Assign(accumulator, k.Load(pointer_of[source], k.strided(index, *layouts[source])),
+            k.Assign(_ACCUMULATOR, k.Load(pointer_of[source], k.strided(index, *layouts[source])),
                      fold),
-            k.Store(target, k.strided(index, shape, _row_major(shape)), accumulator)))
+            k.Store(target, k.strided(index, shape, _row_major(shape)), _ACCUMULATOR)),
+            fold=k.Fold(("accumulator",), (k.Assign(_ACCUMULATOR, k.Var("other_accumulator"),
+                                                    fold),)), scan=True)
         body = [k.Loop("o", _numel(shape[d] for d in others), tuple(lets) + (
             k.Let("accumulator", element, k.Const(start, element), mutable=True), along),
             k.PARALLEL)]

@@ -8,8 +8,9 @@ Kernels built as kernel IR (codegen/lower) are printed by `CUDA`, the CUDA diale
 C-style renderer, each of their loops a launch of its own, in order: a parallel loop is a
 grid-stride loop; a long reduction (a loop with a `Fold`) a block per output whose threads' parts
 fold as a tree, or, longer still, parts over several blocks folded by a second launch; a serial
-loop whose iterations only accumulate (a scatter) a grid-stride loop of atomics. A check reports
-the position at which the serial loop meets it and the device-side error record
+loop whose iterations only accumulate (a scatter) a grid-stride loop of atomics; a long scan
+(cumsum, cumprod) a block per line, CUB's BlockScan giving each thread's chunk its start. A
+check reports the position at which the serial loop meets it and the device-side error record
 (templates/cuda/error.cuh) keeps the lowest, so the message is eager's; a checking launch after
 a failed one does nothing. A kernel with any other loop (state carried between iterations,
 scratch memory) runs in one thread, in the C loops' order.
@@ -73,6 +74,16 @@ class _Tree:
 
 
 @dataclasses.dataclass(frozen=True)
+class _BlockScan:
+    """Each thread's accumulator replaced by the fold of the block's lower threads' values,
+    starting from the accumulator's identity (an exclusive scan: CUB's BlockScan of `threads`
+    threads, its storage `scan_storage`)."""
+    fold: k.Fold
+    accumulator: k.Let
+    threads: int
+
+
+@dataclasses.dataclass(frozen=True)
 class _AtomicStore(k.Store):
     """An accumulating store that other threads may make to the same element."""
 
@@ -98,6 +109,7 @@ class _Function:
     checked: bool
     call: str = None   # or a host function the entry calls in launch order (CUB's sort)
     call_arguments: list = None
+    scans: bool = False  # scans with CUB's BlockScan (scan.cuh)
 
 
 class CudaDialect(Dialect):
@@ -125,6 +137,8 @@ class CudaDialect(Dialect):
     def statement(self, s, release):
         if isinstance(s, _Tree):
             return self._tree(s)
+        if isinstance(s, _BlockScan):
+            return self._block_scan(s)
         if isinstance(s, _AtomicStore):
             return [f"graphc_atomic_accumulate(&{s.buffer}[{self.expression(s.index)}], "
                     f"{self.expression(s.value)});"]
@@ -158,6 +172,17 @@ class CudaDialect(Dialect):
                   for let in tree.accumulators],
                 "    fold_warp();", "}",
                 "__syncthreads();  /* before the next output's parts overwrite the warps' */"]
+
+    def _block_scan(self, scan):
+        let = scan.accumulator
+        return ["/* each thread's start: the fold of the chunks before its own (CUB) */",
+                f"const auto combine = []({let.ctype} {let.name}, const {let.ctype} "
+                f"other_{let.name}) {{",
+                *self.statements(scan.fold.combine, [], "    "), f"    return {let.name};",
+                "};",
+                f"cub::BlockScan<{let.ctype}, {scan.threads}>(scan_storage).ExclusiveScan("
+                f"{let.name}, {let.name}, {self.expression(let.value)}, combine);",
+                "__syncthreads();  /* before the next line's scan reuses the storage */"]
 
     # ---------------------------------------------------------------- kernels
 
@@ -194,7 +219,13 @@ class CudaDialect(Dialect):
         return [self._function(name, lines, declared, [], ir.checks(), 1, 1, 1, body)]
 
     def _spread(self, loop, name, declared, ctypes, scratch):
-        folds = [s for s in loop.body if isinstance(s, k.Loop) and s.fold is not None]
+        scan = loop.body[-1] if loop.body else None
+        if loop.kind == k.PARALLEL and isinstance(scan, k.Loop) and scan.scan \
+                and isinstance(scan.stop, int) and scan.stop >= _TREE_LENGTH \
+                and len(scan.fold.accumulators) == 1:
+            return self._scan(loop, scan, name, declared, scratch)
+        folds = [s for s in loop.body if isinstance(s, k.Loop) and s.fold is not None
+                 and not s.scan]
         # a block per output when the fold is long and every thread may run what precedes it
         # (Lets: thread 0 alone runs what follows)
         if loop.kind == k.PARALLEL and folds and isinstance(folds[0].stop, int) \
@@ -261,6 +292,31 @@ class CudaDialect(Dialect):
                 self._function(name, shared + self.statements(second_pass, []), declared,
                                [(*p, False) for p in partials] + scratch, False, outputs, 1,
                                _threads(parts), second_pass)]
+
+    def _scan(self, loop, scan, name, declared, scratch):
+        """A block per line of a long scan: each thread folds its chunk of the line, the
+        chunks' results are scanned across the block (CUB's BlockScan), and each thread reruns
+        its chunk from its start, storing as the C loop does. Sums are grouped by chunk, so a
+        float scan's last bits may differ from the serial loop's (as torch's CUDA cumsum)."""
+        threads = _threads(scan.stop)
+        chunk = -(-scan.stop // threads)
+        start = k.Var("start")
+        [accumulator] = [s for s in loop.body if isinstance(s, k.Let)
+                         and s.name == scan.fold.accumulators[0]]
+        rerun = dataclasses.replace(scan, start=start, stop=k.Var("stop"), fold=None,
+                                    scan=False)
+        folded = dataclasses.replace(rerun, body=tuple(s for s in scan.body
+                                                       if not isinstance(s, k.Store)))
+        stop = start + chunk
+        body = without_dead_lets([k.Loop(loop.var, loop.stop, (
+            *loop.body[:-1], k.Let("start", "int64_t", _THREAD * chunk),
+            k.Let("stop", "int64_t", k.Select(stop.lt(scan.stop), stop, k.Const(scan.stop))),
+            folded, _BlockScan(scan.fold, accumulator, threads), rerun), _BLOCKS)])
+        shared = [f"__shared__ cub::BlockScan<{accumulator.ctype}, {threads}>::TempStorage "
+                  "scan_storage;  /* the block's scan */"]
+        function = self._function(name, shared + self.statements(body, []), declared, scratch,
+                                  False, loop.stop, 1, threads, body)
+        return [dataclasses.replace(function, scans=True)]
 
     @staticmethod
     def _shared(accumulators):
@@ -430,7 +486,7 @@ def _cuda_unit(unit):
                       "copy_in": False, "copy_out": False, "zero": False})
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
             f"buf{i}_device"
-    launches, sorting = [], False
+    launches, sorting, scanning = [], False, False
     cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
         ir = kernel.get("ir")
@@ -450,6 +506,7 @@ def _cuda_unit(unit):
             continue
         functions = CUDA.functions(ir, kernel["function"], kernel["parameters"])
         sorting = sorting or any(function.call for function in functions)
+        scanning = scanning or any(function.scans for function in functions)
         if kernel["function"] == kernel["name"]:
             kernel["cuda"] = "\n\n".join(function.source for function in functions
                                           if function.source)
@@ -471,7 +528,8 @@ def _cuda_unit(unit):
     kernels = _render_template("cuda/kernels.cu.j2", kernels=unit["kernels"],
                                write_backs=unit["write_backs"], ctype=unit["ctype"],
                                inline="inline __host__ __device__", c_math=C_MATH,
-                               random=bool(unit["randoms"]), cublas=cublas, sorting=sorting)
+                               random=bool(unit["randoms"]), cublas=cublas, sorting=sorting,
+                               scanning=scanning)
     return render_program(
         "cuda/entry.cu.j2",
         comment=f"graphc.compile of {unit['function']} ({unit['location']}), specialisation "
