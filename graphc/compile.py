@@ -27,7 +27,7 @@ from . import random as _random
 from . import autograd as _autograd
 from .autograd import grad_mode as _grad_mode
 from .autograd.function import Function
-from .codegen import backend as _backends, blas, c_backend, cache, call_path
+from .codegen import backend as _backends, blas, c_backend, cache, call_path, native_call
 from .codegen.call_path import NativeFailure
 from .codegen.errors import eager_exception
 from .ir import tracing
@@ -942,6 +942,7 @@ class _Specialisation:
     def _load(self, function, key, backend):
         """Build (or find) the library of the generated source and plan the calls into it."""
         generated = self._generated
+        native_call.prepare()  # the call path's C steps build beside the kernels
         (self.ffi, self.lib), self.key, self.origin = cache.load(
             self.source, generated["cdef"],
             f"{getattr(function, '__name__', 'function')}_{self._short(key)}", backend)
@@ -1119,6 +1120,34 @@ class _Specialisation:
         tensors = [arguments[i] for i in self.argument_positions]
         tensors += [out.constant("FIXED", tensor) if index is None else sourced[index]
                     for index, tensor, _ in self.plan]
+        native = native_call.extension()
+        if native is None:
+            wrapped = self._render_steps(out, tensors)
+        else:
+            wrapped = self._render_native_steps(out, tensors, native)
+        for index, amount, count in self.counted:
+            out.add(f"{out.constant('COUNT_UP', _count_up)}({tensors[index]}, {amount}, "
+                    f"{count})")
+        values = dict(zip(self.input_names, tensors))
+        for name, expression in wrapped.items():
+            if expression is not None:
+                out.add(f"{name} = {expression}")
+            values[name] = name
+        for kind, name, value in self.attribute_sets:  # as eager left them
+            target = values[name]
+            if kind == "requires_grad":
+                out.add(f"{target}._requires_grad = {value!r}")
+            elif value is None:
+                out.add(f"{target}._grad = None")
+            elif kind == "grad":
+                out.add(f"{target}._grad = {values[value]}")
+            else:
+                out.add(f"{out.constant('SET_DATA', _set_data)}({target}, {values[value]})")
+        out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+
+    def _render_steps(self, out, tensors):
+        """The steps after the guard in Python, where graphc's C call extension is missing
+        (native_call.py): {output name: the expression that wraps its array}."""
         slots = out.constant("SLOTS", self.slots)
         empty = out.constant("EMPTY", np.empty)
         from_buffer, wrapped = out.constant("FROM_BUFFER", self.ffi.from_buffer), {}
@@ -1146,19 +1175,14 @@ class _Specialisation:
         for buffer_slot, output_slot in self.buffer_aliases:
             out.add(f"{slots}[{buffer_slot}] = {slots}[{output_slot}]")
         words = out.constant("WORDS", self.draw_words)
-        position = 0
-        for generator, counts in _runs_by_generator(self.draws):
-            # one claim for consecutive draws from one generator: the same offsets
-            blocks = [_random.blocks_for(count) for count in counts]
+        for generator, blocks, first, skips in self._claims():
             # Generator.claim, inlined: the offset advances by the blocks the draws take
             name = out.constant("GENERATOR", generator)
             out.add(f"seed, offset = {name}._seed, {name}._offset")
-            out.add(f"{name}._offset = (offset + {sum(blocks)}) & {_random.MASK64:#x}")
-            for index in range(len(counts)):
-                skip = sum(blocks[:index])
+            out.add(f"{name}._offset = (offset + {blocks}) & {_random.MASK64:#x}")
+            for position, skip in enumerate(skips, first):
                 out.add(f"{words}[{2 * position}], {words}[{2 * position + 1}] = seed, "
                         + (f"(offset + {skip}) & {_random.MASK64:#x}" if skip else "offset"))
-                position += 1
         out.add(f"if {out.constant('ENTRY', self.entry)}({slots}, {words}, "
                 f"{out.constant('THREADS', _num_threads)}[0]):")
         out.add(f"{out.constant('RAISE', self.raise_error)}()", 2)
@@ -1170,24 +1194,44 @@ class _Specialisation:
                 out.add(f"{tensors[index]}._version_counter.value += {count - 1}", 2)
             out.add("else:")
             out.add(f"counter.value += {count}", 2)
-        for index, amount, count in self.counted:
-            out.add(f"{out.constant('COUNT_UP', _count_up)}({tensors[index]}, {amount}, "
-                    f"{count})")
-        values = dict(zip(self.input_names, tensors))
-        for name, expression in wrapped.items():
-            out.add(f"{name} = {expression}")
-            values[name] = name
-        for kind, name, value in self.attribute_sets:  # as eager left them
-            target = values[name]
-            if kind == "requires_grad":
-                out.add(f"{target}._requires_grad = {value!r}")
-            elif value is None:
-                out.add(f"{target}._grad = None")
-            elif kind == "grad":
-                out.add(f"{target}._grad = {values[value]}")
-            else:
-                out.add(f"{out.constant('SET_DATA', _set_data)}({target}, {values[value]})")
-        out.add(f"return {_rebuild_expression(self.structure, values, out)}")
+        return wrapped
+
+    def _render_native_steps(self, out, tensors, native):
+        """The steps after the guard as one call of graphc_call.Call.run (native_call.py):
+        {output name: None}, the names bound to the output tensors it returns."""
+        call = out.constant("CALL", self._native_call(native).run)
+        names = [name for name, *_ in self.fresh_slots]
+        bumped = ", ".join(tensors[index] for index, _ in self.bumped)
+        target = f"{names[0]} = " if len(names) == 1 else f"{', '.join(names)} = " if names \
+            else ""
+        out.add(f"{target}{call}({bumped})")
+        return dict.fromkeys(names)
+
+    def _claims(self):
+        """[(generator, blocks, first draw, skips)]: consecutive draws from one generator claim
+        their blocks at once, each draw reading from the claimed offset plus its skip."""
+        claims, first = [], 0
+        for generator, counts in _runs_by_generator(self.draws):
+            blocks = [_random.blocks_for(count) for count in counts]
+            claims.append((generator, sum(blocks), first,
+                           tuple(sum(blocks[:i]) for i in range(len(counts)))))
+            first += len(counts)
+        return claims
+
+    def _native_call(self, native):
+        """This specialisation's graphc_call.Call, made once (it keeps the reused outputs)."""
+        if getattr(self, "call_steps", None) is None:
+            ffi = self.ffi
+            grads = set(self.new_values)
+            outputs = tuple((slot, shape, value_dtype.np, value_dtype, name not in grads)
+                            for name, slot, shape, value_dtype in self.fresh_slots)
+            self.call_steps = native.Call(
+                *(int(ffi.cast("uintptr_t", pointer))
+                  for pointer in (self.entry, self.slots, self.draw_words)),
+                (self.lib, self.slots, self.draw_words), outputs, tuple(self.buffer_aliases),
+                tuple(self._claims()), tuple(count for _, count in self.bumped), _num_threads,
+                self.raise_error, np.empty, Tensor, _grad_mode.state)
+        return self.call_steps
 
 
 def _count_up(tensor, amount, versions):

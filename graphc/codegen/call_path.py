@@ -97,16 +97,15 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
     out.add(f"{out.apart}[0] = False", depth + 1)  # a new array: aliasing checked again
     if slot is not None:
         out.add(f"{slot[2]}[{index}] = {slot[3]}({slot[4]}, data)", depth + 1)
-    out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
-            f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True:",
-            depth)
-    out.add("raise Miss", depth + 1)
     if grad is None or grad is False:
-        out.add(f"if {expression}._grad is not None:", depth)
+        grad_check = f"{expression}._grad is not None"
     elif grad is True:
-        out.add(f"if {expression}._grad is None:", depth)
+        grad_check = f"{expression}._grad is None"
     else:
-        out.add(f"if {expression}._grad is not {out.constant('GRAD', value._grad)}:", depth)
+        grad_check = f"{expression}._grad is not {out.constant('GRAD', value._grad)}"
+    out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
+            f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True "
+            f"or {grad_check}:", depth)
     out.add("raise Miss", depth + 1)
 
 
