@@ -15,7 +15,6 @@ import functools
 import logging
 import os
 import sys
-import threading
 import time
 import types
 import warnings
@@ -957,7 +956,7 @@ class _Specialisation:
                                        dtype=self.graph.node(name).dtype.np)
                         for name in self.buffers if name not in self.outputs}
         self.entry = self.lib.graphc_entry
-        self.lock = threading.Lock()
+        self.lock = native_call.lock()
         self._plan_call(_slot_names(self.structure))
         return self
 

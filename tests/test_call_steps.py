@@ -4,6 +4,7 @@ does: the same values, draws, generator state, .grad tensors and versions, outpu
 valid while held, eager's exception when the native code fails."""
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -183,3 +184,36 @@ def test_the_c_steps_refuse_malformed_plans_with_a_python_error():
         call.run(graphc.ones(1))
     with pytest.raises(RuntimeError, match="initialised once"):
         call.__init__(*good)
+
+
+def test_the_c_lock_behaves_as_threading_lock_and_makes_threads_take_turns():
+    import threading
+    native = native_call.extension()
+    if native is None:
+        pytest.skip("graphc_call cannot be built here (no Python.h)")
+    lock = native.Lock()
+    assert not lock.locked() and lock.acquire() is True and lock.locked()
+    lock.release()
+    with pytest.raises(RuntimeError, match="release unlocked lock"):
+        lock.release()
+    with lock:
+        assert lock.locked()
+    assert not lock.locked()
+    with pytest.raises(TypeError):
+        native.Lock(1)
+    inside, overlaps = [0], []
+
+    def worker():
+        for _ in range(200):
+            with lock:
+                inside[0] += 1
+                time.sleep(0)  # lets the others run: they must wait (without the GIL)
+                if inside[0] != 1:
+                    overlaps.append(inside[0])
+                inside[0] -= 1
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [] and not lock.locked()

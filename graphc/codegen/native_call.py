@@ -22,7 +22,7 @@ import threading
 from . import toolchain
 from .backend import Backend
 
-__all__ = ["extension", "prepare"]
+__all__ = ["extension", "prepare", "lock"]
 
 log = logging.getLogger("graphc")
 _MODULE = "graphc_call"
@@ -83,6 +83,13 @@ def extension():
             if _built[0] is _UNSET:
                 _built[0] = _build()
     return _built[0]
+
+
+def lock():
+    """A specialisation's lock: graphc_call.Lock (its acquire() has no arguments to parse:
+    ~0.3 µs less per call than threading.Lock's here) or, without the extension, threading's."""
+    module = extension()
+    return threading.Lock() if module is None else module.Lock()
 
 
 def _build():
