@@ -15,6 +15,7 @@ def main(argv=None):
         details = cache.info()
         print(f"directory: {details['directory']}")
         print(f"libraries: {details['libraries']}")
+        print(f"extensions: {details['extensions']}")  # the compiled calls' graphc_call
         print(f"size: {details['bytes']} bytes")
     else:
         cache.clear()

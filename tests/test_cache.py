@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.codegen import cache, declarations, toolchain
+from graphc.codegen import cache, declarations, native_call, toolchain
 
 REAL_CC = shutil.which(os.environ.get("CC", "cc"))
 pytestmark = pytest.mark.skipif(REAL_CC is None, reason="no C compiler")
@@ -50,6 +50,12 @@ def compiled_origin(function, x, **options):
     compiled = graphc.compile(function, **options)
     result = compiled(x)
     return result, compiled._latest.origin
+
+
+def kernel_libraries(folder):
+    """The cache's kernel libraries (each in its key's two-digit folder), not the call
+    extension built beside them."""
+    return [p for p in folder.rglob("*.so") if p.parent.name == p.name[:2]]
 
 
 def fake_compiler(tmp_path, body, name="cc"):
@@ -96,12 +102,15 @@ def test_processes_compiling_at_once_share_one_build(private_cache):
     outcomes = [p.communicate(timeout=120) + (p.returncode,) for p in processes]
     assert all(code == 0 for _, _, code in outcomes), outcomes
     assert sorted(out.strip() for out, _, _ in outcomes).count("built") == 1
-    assert len(list(private_cache.rglob("*.so"))) == 1
+    assert len(kernel_libraries(private_cache)) == 1
+    # and one call extension, built by one of them too, where this interpreter can build one
+    extensions = list(private_cache.glob("extensions/*.so"))
+    assert len(extensions) == (native_call.extension() is not None)
 
 
 def test_a_corrupted_cache_entry_is_rebuilt(private_cache):
     assert _run_script(private_cache).returncode == 0
-    (library,) = private_cache.rglob("*.so")
+    (library,) = kernel_libraries(private_cache)
     library.write_bytes(b"not a shared library")
     result = _run_script(private_cache)
     assert result.returncode == 0, result.stderr
@@ -114,6 +123,7 @@ def test_cache_command_line(private_cache):
     info = subprocess.run([sys.executable, "-m", "graphc", "cache", "info"], capture_output=True,
                           text=True, env=env, check=True)
     assert "libraries: 1" in info.stdout
+    assert f"extensions: {int(native_call.extension() is not None)}" in info.stdout
     subprocess.run([sys.executable, "-m", "graphc", "cache", "clear"], env=env, check=True,
                    capture_output=True)
     assert not list(private_cache.rglob("*.so"))
@@ -122,10 +132,29 @@ def test_cache_command_line(private_cache):
 
 # --- entries are checked before they are loaded ---
 
+def test_a_broken_call_extension_is_rebuilt_and_calls_still_equal_eager(private_cache):
+    if native_call.extension() is None:
+        pytest.skip("this interpreter cannot build the call extension (no Python.h)")
+    assert _run_script(private_cache).returncode == 0
+    (built,) = private_cache.glob("extensions/*.so")
+    intact = built.read_bytes()
+    # a new file in its place: this process may have the old one mapped (truncating a mapped
+    # library in place is a SIGBUS for its users, whatever a cache does)
+    cut = built.with_name("cut")
+    cut.write_bytes(intact[: len(intact) // 2])
+    os.replace(cut, built)
+    env = dict(os.environ, GRAPHC_CACHE_DIR=str(private_cache), PYTHONPATH=str(ROOT))
+    check = SCRIPT + "from graphc.codegen import native_call\nprint(native_call.extension())\n"
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "disk" and "graphc_call" in result.stdout
+    assert cache._intact(built)  # rebuilt whole: its size and checksum as recorded
+
 def test_a_library_cut_short_is_rebuilt_not_loaded(private_cache):
     """Loading a truncated library crashed every later process with SIGBUS."""
     assert _run_script(private_cache).returncode == 0
-    (library,) = private_cache.rglob("*.so")
+    (library,) = kernel_libraries(private_cache)
     library.write_bytes(library.read_bytes()[: library.stat().st_size * 6 // 10])
     result = _run_script(private_cache)
     assert (result.returncode, result.stdout.strip()) == (0, "built"), result.stderr
@@ -314,7 +343,7 @@ def test_threads_compiling_the_same_fresh_graph_at_once(private_cache, monkeypat
     values = x.numpy()
     for result in results:
         np.testing.assert_allclose(result, np.tanh(values * 5) - np.exp(values), rtol=1e-5)
-    assert len(list(private_cache.rglob("*.so"))) == 1
+    assert len(kernel_libraries(private_cache)) == 1
     assert not [path for path in private_cache.rglob("*") if path.name.endswith(".tmp")]
 
 

@@ -35,6 +35,9 @@ class Backend:
     # why a call cannot run code of this backend ("": it can); graphc.compile then refuses
     # every call before tracing (nothing of the caller's runs), and only renders source
     cannot_run: str = ""
+    # the cache's folder for its entries ("": the key's first two digits, kernels' libraries);
+    # the call extension keeps its own so that counting and clearing can tell the two apart
+    cache_folder: str = ""
 
     def key_parts(self):
         """What of this backend a cache key covers: its name, compiler, version and flags (a

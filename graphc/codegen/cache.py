@@ -210,14 +210,14 @@ def _open(target, cdef, backend):
     return backend.load(target, cdef, target.parent.parent)
 
 
-def _entry(root, key):
-    return root / key[:2] / f"{key}.so"
+def _entry(root, key, backend):
+    return root / (backend.cache_folder or key[:2]) / f"{key}.so"
 
 
 def _load_or_build(root, key, source, cdef, name, backend):
     """(ffi, lib) and where it came from, building the entry in `root` unless another process
     did; raises _Unwritable when `root` refuses a write."""
-    target = _entry(root, key)
+    target = _entry(root, key, backend)
     try:
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
         target.parent.mkdir(exist_ok=True, mode=0o700)
@@ -254,9 +254,9 @@ def load(source, cdef, name, backend=BACKENDS["c"]):
     loaded = None
     # a whole entry needs no lock, and no write: a read-only cache serves what it holds
     for root in _roots():
-        if _intact(_entry(root, key)):
+        if _intact(_entry(root, key, backend)):
             try:
-                loaded, how = _open(_entry(root, key), cdef, backend), "disk"
+                loaded, how = _open(_entry(root, key, backend), cdef, backend), "disk"
                 break
             except OSError:
                 pass  # rebuilt below
@@ -338,9 +338,13 @@ def remember(graph_key, generated):
 def info():
     folder = _configured_dir()
     files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
-    libraries = [p for p in files if p.suffix == ".so"]
-    size = sum(p.stat().st_size for p in files)
-    return {"directory": str(folder), "libraries": len(libraries), "bytes": size}
+    entries = [p for p in files if p.suffix == ".so"]
+    # a kernel library sits in its key's two-digit folder; others (the call extension) in
+    # their backend's cache_folder
+    libraries = [p for p in entries if p.parent.name == p.name[:2]]
+    return {"directory": str(folder), "libraries": len(libraries),
+            "extensions": len(entries) - len(libraries),
+            "bytes": sum(p.stat().st_size for p in files)}
 
 
 def clear():

@@ -51,7 +51,8 @@ def _flags():
 
 
 _EXTENSION = Backend(name="python-extension", render=None, find_compiler=toolchain.compiler,
-                     flags=_flags, parallel_flags=tuple, source_suffix=".c", load=_import)
+                     flags=_flags, parallel_flags=tuple, source_suffix=".c", load=_import,
+                     cache_folder="extensions")
 
 
 _UNSET = object()
