@@ -194,21 +194,32 @@ def _scans(x):
     return (x * 2).cumsum(-1), (x[:, :40] * 0.01 + 1).cumprod(1), x.t().cumsum(0)
 
 
-@pytest.mark.parametrize("shape", [(3, 700), (2, 40), (1, 5000)])
+SCAN_SHAPES = [(3, 700), (2, 40), (1, 5000)]
+
+
+def _scans_of_each(*xs):
+    return tuple(result for x in xs for result in _scans(x))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_long_scans_run_a_block_per_line_on_cubs_block_scan(shape, dtype, tmp_path):
+def test_long_scans_run_a_block_per_line_on_cubs_block_scan(dtype, tmp_path):
     """Each thread folds its chunk of a line, CUB's BlockScan gives each chunk its start, and
-    the chunk is rescanned from there: eager's values up to the chunks' grouping of the sums."""
-    x = graphc.tensor(np.random.default_rng(4).standard_normal(shape).astype(dtype))
-    compiled = _compiled(_scans, x)
-    ours, source = run_as_cuda(compiled, (x,), tmp_path)
+    the chunk is rescanned from there: eager's values up to the chunks' grouping of the sums.
+    (Every shape in one unit: a unit on CUB takes nvcc ~10 s to build.)"""
+    rng = np.random.default_rng(4)
+    xs = tuple(graphc.tensor(rng.standard_normal(shape).astype(dtype)) for shape in SCAN_SHAPES)
+    compiled = _compiled(_scans_of_each, *xs)
+    ours, source = run_as_cuda(compiled, xs, tmp_path)
     scans = [body for name, body in _functions(source).items() if name.endswith(("cumsum",
                                                                                   "cumprod"))]
-    assert len(scans) == 3 and all("BlockScan" in body for body in scans)
+    assert len(scans) == 3 * len(xs) and all("BlockScan" in body for body in scans)
     tolerance = 1e-4 if dtype == np.float32 else 1e-12
-    for mine, reference in zip(ours, _scans(x)):
+    references = _scans_of_each(*xs)
+    assert len(ours) == len(references)
+    for i, (mine, reference) in enumerate(zip(ours, references)):
+        columns = SCAN_SHAPES[i // 3][1]
         np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance,
-                                   atol=tolerance * shape[1] ** 0.5)
+                                   atol=tolerance * columns ** 0.5)
 
 
 def test_exact_scans_on_cub_equal_eagers_bits_and_short_lines_keep_a_thread_each(tmp_path):
@@ -280,21 +291,31 @@ def _sorts(x):
             x.mode(1).values, x.nanmedian(), x.sort(1, stable=True, descending=True).indices)
 
 
-@pytest.mark.parametrize("shape", [(5, 40), (2, 3000)])
-def test_sorts_run_on_cub_in_eagers_stable_order(shape, tmp_path):
-    """Lines copied and picked on the grid, sorted by CUB's segmented stable sort on keys in
-    eager's order: ties keep their order, NaN last ascending and first descending, -0.0 equal
-    to 0.0 (0.0 stands before -0.0 here, so a sort by the bits would swap them)."""
+def _sort_input(shape):
     x = np.random.default_rng(0).integers(-3, 3, shape).astype(np.float64)
     x[1, 3] = np.nan
     x[0, ::7] = np.nan
     x[1, 4], x[1, 5] = 0.0, -0.0
-    x = graphc.tensor(x)
-    compiled = _compiled(_sorts, x)
-    ours, source = run_as_cuda(compiled, (x,), tmp_path)
-    assert source.count("graphc_sort_lines(stream, ") == 9
+    return graphc.tensor(x)
+
+
+def _sorts_of_each(*xs):
+    return tuple(result for x in xs for result in _sorts(x))
+
+
+def test_sorts_run_on_cub_in_eagers_stable_order(tmp_path):
+    """Lines copied and picked on the grid, sorted by CUB's segmented stable sort on keys in
+    eager's order: ties keep their order, NaN last ascending and first descending, -0.0 equal
+    to 0.0 (0.0 stands before -0.0 here, so a sort by the bits would swap them). Short and long
+    lines in one unit (a unit on CUB's sort takes nvcc ~35 s to build)."""
+    xs = (_sort_input((5, 40)), _sort_input((2, 3000)))
+    compiled = _compiled(_sorts_of_each, *xs)
+    ours, source = run_as_cuda(compiled, xs, tmp_path)
+    assert source.count("graphc_sort_lines(stream, ") == 9 * len(xs)
     assert "qsort(" not in source
-    for mine, reference in zip(ours, _sorts(x)):
+    references = _sorts_of_each(*xs)
+    assert len(ours) == len(references)
+    for mine, reference in zip(ours, references):
         np.testing.assert_array_equal(mine.numpy(), reference.numpy())
 
 
