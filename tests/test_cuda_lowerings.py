@@ -194,30 +194,30 @@ def _scans(x):
     return (x * 2).cumsum(-1), (x[:, :40] * 0.01 + 1).cumprod(1), x.t().cumsum(0)
 
 
-SCAN_SHAPES = [(3, 700), (2, 40), (1, 5000)]
-
-
-def _scans_of_each(*xs):
-    return tuple(result for x in xs for result in _scans(x))
+def _on_each(function):
+    """`function` of one tensor applied to each argument, the results in one tuple: several
+    shapes in one unit (a unit on CUB takes nvcc 10-35 s to build)."""
+    def on_each(*xs):
+        return tuple(result for x in xs for result in function(x))
+    return on_each
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_long_scans_run_a_block_per_line_on_cubs_block_scan(dtype, tmp_path):
     """Each thread folds its chunk of a line, CUB's BlockScan gives each chunk its start, and
-    the chunk is rescanned from there: eager's values up to the chunks' grouping of the sums.
-    (Every shape in one unit: a unit on CUB takes nvcc ~10 s to build.)"""
+    the chunk is rescanned from there: eager's values up to the chunks' grouping of the sums."""
     rng = np.random.default_rng(4)
-    xs = tuple(graphc.tensor(rng.standard_normal(shape).astype(dtype)) for shape in SCAN_SHAPES)
-    compiled = _compiled(_scans_of_each, *xs)
+    xs = tuple(graphc.tensor(rng.standard_normal(shape).astype(dtype))
+               for shape in [(3, 700), (2, 40), (1, 5000)])
+    compiled = _compiled(_on_each(_scans), *xs)
     ours, source = run_as_cuda(compiled, xs, tmp_path)
     scans = [body for name, body in _functions(source).items() if name.endswith(("cumsum",
                                                                                   "cumprod"))]
     assert len(scans) == 3 * len(xs) and all("BlockScan" in body for body in scans)
     tolerance = 1e-4 if dtype == np.float32 else 1e-12
-    references = _scans_of_each(*xs)
+    references = [(x.shape[1], result) for x in xs for result in _scans(x)]
     assert len(ours) == len(references)
-    for i, (mine, reference) in enumerate(zip(ours, references)):
-        columns = SCAN_SHAPES[i // 3][1]
+    for mine, (columns, reference) in zip(ours, references):
         np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=tolerance,
                                    atol=tolerance * columns ** 0.5)
 
@@ -299,21 +299,17 @@ def _sort_input(shape):
     return graphc.tensor(x)
 
 
-def _sorts_of_each(*xs):
-    return tuple(result for x in xs for result in _sorts(x))
-
-
 def test_sorts_run_on_cub_in_eagers_stable_order(tmp_path):
     """Lines copied and picked on the grid, sorted by CUB's segmented stable sort on keys in
     eager's order: ties keep their order, NaN last ascending and first descending, -0.0 equal
     to 0.0 (0.0 stands before -0.0 here, so a sort by the bits would swap them). Short and long
-    lines in one unit (a unit on CUB's sort takes nvcc ~35 s to build)."""
+    lines in one unit."""
     xs = (_sort_input((5, 40)), _sort_input((2, 3000)))
-    compiled = _compiled(_sorts_of_each, *xs)
+    compiled = _compiled(_on_each(_sorts), *xs)
     ours, source = run_as_cuda(compiled, xs, tmp_path)
     assert source.count("graphc_sort_lines(stream, ") == 9 * len(xs)
     assert "qsort(" not in source
-    references = _sorts_of_each(*xs)
+    references = _on_each(_sorts)(*xs)
     assert len(ours) == len(references)
     for mine, reference in zip(ours, references):
         np.testing.assert_array_equal(mine.numpy(), reference.numpy())
