@@ -54,18 +54,24 @@ def test_the_replay_catches_a_result_that_differs(tmp_path):
     compiled(x)
     specialisation = compiled._latest
     layout = cuda_replay._layout(specialisation)
-    ffi = specialisation.ffi
     calls = []
     specialisation.entry = cuda_replay._recording_entry(specialisation, specialisation.entry,
                                                         calls)
     specialisation((x,), {}, [])  # a native call, recorded
     assert len(calls) == 1 and not calls[0].status
     source = cuda.source_of(specialisation)
-    library = ffi.dlopen(str(cuda_replay._build(source, tmp_path)))
-    cuda_replay._replay(specialisation, library, calls[0], ())   # as recorded: the same
+    # a unit that does not build, batched with this one: it reports its own error, and this one
+    # is built on its own and still runs
+    broken = source.replace("in0 + 1;", "in0 + undeclared_name;")
+    assert broken != source
+    built = cuda_replay.build_units([source, broken], tmp_path)
+    assert isinstance(built[broken], cuda_check.CudaBuildError)
+    assert "undeclared_name" in str(built[broken])
+    unit = built[source]
+    cuda_replay._replay(specialisation, unit, calls[0], ())   # as recorded: the same
     wrong = np.frombuffer(calls[0].after[-1], np.float32).copy()
     wrong[5] += 1e-3
     calls[0].after[-1] = wrong.tobytes()
     with pytest.raises(AssertionError, match=specialisation.outputs[-1]):
-        cuda_replay._replay(specialisation, library, calls[0], ())
+        cuda_replay._replay(specialisation, unit, calls[0], ())
     assert len(layout) == len(calls[0].after)
