@@ -2,8 +2,10 @@
 
 1. The seed's sigmoid timing (2.3): forward + backward on a 100x100 tensor, three ways (a custom
    Function, composed ops, the builtin sigmoid).
-2. The seed's linear regression with autograd (2.4): batch 8, data drawn each step, 8000 steps
-   (--quick: 2000), µs per step.
+2. The seed's linear regression with autograd (2.4): batch 8, data drawn each step, 24 rounds of
+   1000 steps (--quick: 4 of 500), µs per step.
+The libraries take turns within every repetition (this machine is shared: a slow spell must fall
+on both alike).
 Target (issue 11): graphc/torch <= 1.3 on every row, reported beside each ratio.
 
 Run: python benchmarks/autograd_overhead.py [--quick]
@@ -49,20 +51,28 @@ def sigmoid_variants(lib):
             "sigmoid: builtin": f_builtin}
 
 
-def linear_regression(lib, steps):
-    """The seed's training loop; returns µs per step."""
-    step, (w, b) = regression_step(lib)
+def linear_regression_steps(lib):
+    """The seed's training loop, warmed up: (a function running n steps, (w, b))."""
+    step, parameters = regression_step(lib)
     for _ in range(50):
         step()
-    start = timeit.default_timer()
-    for _ in range(steps):
-        step()
-    return (timeit.default_timer() - start) / steps * 1e6, (w.item(), b.item())
+
+    def run(steps):
+        for _ in range(steps):
+            step()
+    return run, parameters
 
 
-def median_us(function, number, repeat):
-    function()
-    return statistics.median(timeit.repeat(function, number=number, repeat=repeat)) / number * 1e6
+def interleaved_medians_us(functions, number, repeat):
+    """Median µs per call of each library's function, the libraries timed in turn within each
+    repetition (the first one alternating): a slow spell of this shared machine then falls on
+    both alike instead of on whichever ran in it."""
+    names = list(functions)
+    samples = {name: [] for name in names}
+    for round_index in range(repeat):
+        for name in (names if round_index % 2 == 0 else names[::-1]):
+            samples[name].append(timeit.timeit(functions[name], number=number) / number * 1e6)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def main():
@@ -70,26 +80,28 @@ def main():
     libraries = {"graphc": graphc}
     if torch is not None:
         libraries["torch"] = torch
-    print(f"autograd overhead, µs (median); torch {'not importable' if torch is None else torch.__version__}")
+    print(f"autograd overhead, µs (median; the libraries take turns in every repetition); "
+          f"torch {'not importable' if torch is None else torch.__version__}")
     header = f"{'case':28} {'graphc':>10} {'torch':>10} {'g/torch':>8}"
     print(header)
     print("-" * len(header))
-    number, repeat = (20, 5) if quick else (100, 7)
+    number, repeat = (20, 5) if quick else (100, 15)
     variants = {name: sigmoid_variants(lib) for name, lib in libraries.items()}
     inputs = {name: lib.randn(100, 100).requires_grad_() for name, lib in libraries.items()}
     for case in variants["graphc"]:
-        times = {name: median_us(lambda: variants[name][case](inputs[name]), number, repeat)
-                 for name in libraries}
-        _row(case, times)
-    steps = 2000 if quick else 8000
-    times, fits = {}, {}
-    for name, lib in libraries.items():
-        runs = [linear_regression(lib, steps) for _ in range(1 if quick else 3)]
-        times[name] = statistics.median(r[0] for r in runs)
-        fits[name] = runs[0][1]
-    _row("linear regression step", times)
-    for name, (w, b) in fits.items():
-        print(f"  {name}: fitted y = {w:.3f} x + {b:.3f} after {steps} steps")
+        functions = {name: (lambda f=variants[name][case], x=inputs[name]: f(x))
+                     for name in libraries}
+        for function in functions.values():
+            function()
+        _row(case, interleaved_medians_us(functions, number, repeat))
+    steps, rounds = (500, 4) if quick else (1000, 24)
+    loops = {name: linear_regression_steps(lib) for name, lib in libraries.items()}
+    times = interleaved_medians_us({name: (lambda run=run: run(steps))
+                                    for name, (run, _) in loops.items()}, 1, rounds)
+    _row("linear regression step", {name: t / steps for name, t in times.items()})
+    for name, (_, (w, b)) in loops.items():
+        print(f"  {name}: fitted y = {w.item():.3f} x + {b.item():.3f} after "
+              f"{50 + steps * rounds} steps")
 
 
 def _row(case, times):
