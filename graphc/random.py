@@ -188,26 +188,26 @@ def words(seed, offset, count):
 
     The result may be a read-only view into a shared window: copy before writing to it.
     """
-    served = _windowed(seed, offset, count, 1, "words", lambda w: w)
+    served = _windowed(seed, offset, count, 1, "words", np.asarray)
     if served is not None:
         return served
     return compute_blocks(seed, offset, blocks_for(count))[:count]
 
 
-def _windowed(seed, offset, count, per_value, recipe, compute):
+def _windowed(seed, offset, count, per_value, recipe, compute, *compute_args):
     """Values 0 .. count-1 of `recipe` for the draw at (seed, offset), as a read-only view into
     a window of them per (seed, recipe): a recipe's values are a function of their words' place
-    in the stream, so one window, computed (`compute(words)`, each value made from `per_value`
-    words, 1 or 2) over _WINDOW_BLOCKS blocks, serves the small draws that fall inside it (one
-    slice instead of Philox's and the transform's numpy calls on a few elements). None for a
-    draw too large to serve."""
-    blocks = blocks_for(per_value * count)
+    in the stream, so one window, computed (`compute(words, *compute_args)`, each value made from
+    `per_value` words, 1 or 2) over _WINDOW_BLOCKS blocks, serves the small draws that fall
+    inside it (one slice instead of Philox's and the transform's numpy calls on a few elements).
+    None for a draw too large to serve."""
+    blocks = (per_value * count + 3) // 4  # blocks_for, inline: this runs on every small draw
     if blocks > _WINDOWED_DRAW_BLOCKS:
         return None
     key = (seed, recipe)
     window = _windows.get(key)
-    if window is None or not window[0] <= offset <= window[0] + _WINDOW_BLOCKS - blocks:
-        values = compute(compute_blocks(seed, offset, _WINDOW_BLOCKS))
+    if window is None or not 0 <= offset - window[0] <= _WINDOW_BLOCKS - blocks:
+        values = compute(compute_blocks(seed, offset, _WINDOW_BLOCKS), *compute_args)
         values.flags.writeable = False
         if len(_windows) >= _MAX_WINDOWS and key not in _windows:
             del _windows[next(iter(_windows))]
@@ -245,8 +245,8 @@ def uniforms(seed, offset, count, bits, np_dtype=np.float64):
     """`count` uniforms in [0, 1) with `bits` random bits each, as `np_dtype` (which must hold
     `bits` significant bits, so the values are exact); a new array."""
     per_value = 2 if bits > 32 else 1
-    served = _windowed(seed, offset, count, per_value, ("uniform", bits, np_dtype),
-                       lambda w: _uniforms_of(w, bits, np_dtype))
+    served = _windowed(seed, offset, count, per_value, ("uniform", bits, np_dtype), _uniforms_of,
+                       bits, np_dtype)
     if served is not None:
         return served.copy()
     return _uniforms_of(words(seed, offset, per_value * count), bits, np_dtype)
@@ -261,7 +261,7 @@ def _uniforms_of(w, bits, np_dtype):
 
 
 def uniform_values(seed, offset, count, dtype, low=0.0, high=1.0):
-    bits = uniform_bits(dtype)
+    bits = _SIGNIFICAND_BITS[dtype.name]
     if low == 0.0 and high == 1.0:
         return uniforms(seed, offset, count, bits, dtype.np.type)
     u = uniforms(seed, offset, count, bits)
@@ -283,12 +283,15 @@ def standard_normal(seed, offset, count, dtype):
     """Box-Muller normals as float64 (see the docstring for the pairing); a new array."""
     bits = transform_bits(dtype)
     per_value = 2 if bits > 32 else 1
-    served = _windowed(seed, offset, count, per_value, ("normal", bits),
-                       lambda w: _box_muller(_uniforms_of(w, bits, np.float64)))
+    served = _windowed(seed, offset, count, per_value, ("normal", bits), _normals_of, bits)
     if served is not None:
         return served.copy()
     pairs = (count + 1) // 2
     return _box_muller(uniforms(seed, offset, 2 * pairs, bits))[:count]
+
+
+def _normals_of(w, bits):
+    return _box_muller(_uniforms_of(w, bits, np.float64))
 
 
 def _box_muller(u):

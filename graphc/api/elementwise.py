@@ -540,11 +540,11 @@ def _tracked(tensor, value=None):
 
 
 def zero_(self):
-    if _dispatch.is_tracing() and not _tracked(self):
-        _dispatch.note_fill(self, 0)
     if _tracked(self):
         self[...] = 0
         return self
+    if _dispatch.tracing_state.tracer is not None:
+        _dispatch.note_fill(self, 0)
     _writable(self)[...] = 0
     self._bump_version()
     return self

@@ -41,7 +41,8 @@ _LIMIT_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
 
 def _draw(op, generator, word_count, args=(), **attrs):
     """Claim the next `word_count` words of the generator's stream and run `op` on them."""
-    _dispatch.note_pending_draw(generator, word_count)
+    if _dispatch.tracing_state.tracer is not None:
+        _dispatch.note_pending_draw(generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _dispatch.apply(op, args, attrs)
 
@@ -176,7 +177,7 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None, 
     """Uniform numbers in [0, 1)."""
     check_device(device)
     size = _size(size, "rand")
-    generator = _generator(generator, "rand")
+    generator = _random.default_generator if generator is None else _generator(generator, "rand")
     dtype = _float_dtype(_factory_dtype(dtype, out), "check_uniform_bounds")
     result = _draw(_uniform, generator, _random.uniform_words(_count(size), dtype),
                    size=size, dtype=dtype, low=0.0, high=1.0)
@@ -188,7 +189,7 @@ def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
     """Standard normal numbers."""
     check_device(device)
     size = _size(size, "randn")
-    generator = _generator(generator, "randn")
+    generator = _random.default_generator if generator is None else _generator(generator, "randn")
     dtype = _float_dtype(_factory_dtype(dtype, out), "normal_kernel_cpu")
     result = _standard_normal(size, dtype, generator)
     return _finish(result, requires_grad, out)

@@ -419,7 +419,9 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     # ids of the buffered gradients whose memory only this pass can reach: a leaf's becomes its
     # .grad as it is (torch keeps a gradient whose use count is one)
     owned = set()
-    with grad_mode.set_grad_enabled(create_graph):
+    mode = grad_mode.state
+    previous_mode, mode.enabled = mode.enabled, create_graph  # (no context manager: hot path)
+    try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
@@ -470,6 +472,8 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
                         _skip_subgraph(child, dependencies, buffers, ready)
             for hook in node._hooks or ():
                 hook(results, tuple(grads))
+    finally:
+        mode.enabled = previous_mode
     if not retain_graph:
         for node in visited:
             node.release()

@@ -213,7 +213,9 @@ def primitive_executor(op):
     by_numpy = _dt._BY_NP
 
     def run(args, attrs):
-        if len(args) == 1 and args[0].__class__ is Tensor:
+        if not args:  # a draw or a factory: attributes only
+            out = eager(**attrs)
+        elif len(args) == 1 and args[0].__class__ is Tensor:
             out = eager(args[0]._data, **attrs) if attrs else eager(args[0]._data)
         elif len(args) == 2 and args[0].__class__ is Tensor and args[1].__class__ is Tensor:
             out = eager(args[0]._data, args[1]._data, **attrs) if attrs \
