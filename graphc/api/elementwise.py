@@ -543,8 +543,7 @@ def zero_(self):
     if _tracked(self):
         self[...] = 0
         return self
-    if _dispatch.tracing_state.tracer is not None:
-        _dispatch.note_fill(self, 0)
+    _dispatch.note_fill(self, 0)  # (for the tracer; nothing when not tracing)
     _writable(self)[...] = 0
     self._bump_version()
     return self

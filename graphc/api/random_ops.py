@@ -41,8 +41,7 @@ _LIMIT_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double"}
 
 def _draw(op, generator, word_count, args=(), **attrs):
     """Claim the next `word_count` words of the generator's stream and run `op` on them."""
-    if _dispatch.tracing_state.tracer is not None:
-        _dispatch.note_pending_draw(generator, word_count)
+    _dispatch.note_pending_draw(generator, word_count)
     attrs["seed"], attrs["offset"] = generator.claim(word_count)
     return _dispatch.apply(op, args, attrs)
 
