@@ -169,7 +169,11 @@ class Node:
                 for position, saved in enumerate(self._saved)]
 
     def release(self):
-        self._saved = tuple([_FREED if s.__class__ is SavedTensor else s for s in self._saved])
+        saved = self._saved
+        for s in saved:
+            if s.__class__ is SavedTensor:  # (most nodes of a small step save nothing)
+                self._saved = tuple([_FREED if s.__class__ is SavedTensor else s for s in saved])
+                break
         self._released = True
 
     def __getattr__(self, name):
