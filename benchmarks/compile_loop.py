@@ -130,8 +130,10 @@ def regression(quick):
         print(f"  {name:40} {value:8.1f}   numpy/this {times['numpy (by hand)'] / value:5.2f}")
 
 
-def mlp_step(library, x, onehot):
-    """One SGD step of a 784-256-10 ReLU MLP with softmax cross-entropy, for graphc or torch."""
+def mlp_step(library, x, onehot, set_to_none=False):
+    """One SGD step of a 784-256-10 ReLU MLP with softmax cross-entropy, for graphc or torch;
+    the gradients are zeroed in place (`.grad.zero_()`), or dropped (`p.grad = None`, what
+    `zero_grad()` does by default) with `set_to_none`."""
     library.manual_seed(0)
     w1 = (library.randn(784, 256) * 0.05).requires_grad_()
     b1 = library.zeros(256, requires_grad=True)
@@ -149,7 +151,10 @@ def mlp_step(library, x, onehot):
         with library.no_grad():
             for parameter in parameters:
                 parameter.sub_(0.1 * parameter.grad)
-                parameter.grad.zero_()
+                if set_to_none:
+                    parameter.grad = None
+                else:
+                    parameter.grad.zero_()
         return loss
     return step
 
@@ -186,8 +191,10 @@ def mlp(quick):
     x, onehot = graphc.from_numpy(x_np), graphc.from_numpy(onehot_np)
     eager, compiled = mlp_step(graphc, x, onehot), graphc.compile(mlp_step(graphc, x, onehot),
                                                                    fullgraph=True)
+    dropping = graphc.compile(mlp_step(graphc, x, onehot, set_to_none=True), fullgraph=True)
     rows = {"graphc eager": lambda: eager(x, onehot),
             "graphc compiled": lambda: compiled(x, onehot),
+            "graphc compiled, p.grad = None": lambda: dropping(x, onehot),
             "numpy (by hand)": numpy_mlp_step(x_np, onehot_np)}
     hidden = np.maximum(x_np @ rng.standard_normal((784, 256), dtype=np.float32) * 0.05, 0)
     w2 = rng.standard_normal((256, 10), dtype=np.float32) * 0.05
