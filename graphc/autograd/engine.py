@@ -420,7 +420,8 @@ def _propagate(roots, retain_graph, create_graph, capture, accumulate):
     # .grad as it is (torch keeps a gradient whose use count is one)
     owned = set()
     mode = grad_mode.state
-    previous_mode, mode.enabled = mode.enabled, create_graph  # (no context manager: hot path)
+    previous_mode = mode.enabled  # set and restored by hand: no context manager on the hot path
+    mode.enabled = bool(create_graph)
     try:
         while ready:
             node = ready.pop()
