@@ -1361,3 +1361,23 @@ def test_backward_with_create_graph_warns_like_torch():
     with pytest.warns(UserWarning, match="create_graph=True will create a reference cycle"):
         (x * x).sum().backward(create_graph=True)
     assert x.grad.requires_grad
+
+
+@pytest.mark.parametrize("create_graph", [False, 1])
+def test_backward_runs_hooks_in_grad_mode_create_graph_and_restores_it(lib, create_graph):
+    """Inside the pass grad mode is bool(create_graph), a bool even for a truthy int; after it,
+    and after a hook that raises, the caller's mode is back."""
+    x = leaf(lib, [1.0, 2.0])
+    seen = []
+    x.register_hook(lambda g: seen.append(lib.is_grad_enabled()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # create_graph's reference-cycle warning
+        (x * x).sum().backward(create_graph=create_graph)
+    assert seen == [bool(create_graph)] and type(seen[0]) is bool
+    assert lib.is_grad_enabled() is True
+
+    y = leaf(lib, [1.0])
+    y.register_hook(lambda g: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        (y * 3).sum().backward()
+    assert lib.is_grad_enabled() is True
