@@ -10,9 +10,7 @@ Target (issue 11): graphc/torch <= 1.3 on every row, reported beside each ratio.
 
 Run: python benchmarks/autograd_overhead.py [--quick]
 """
-import statistics
 import sys
-import timeit
 
 try:
     import torch
@@ -20,6 +18,7 @@ except ImportError:
     torch = None
 
 import graphc
+from compile_loop import interleaved_medians_ms
 from seed_steps import regression_step
 
 
@@ -64,15 +63,8 @@ def linear_regression_steps(lib):
 
 
 def interleaved_medians_us(functions, number, repeat):
-    """Median µs per call of each library's function, the libraries timed in turn within each
-    repetition (the first one alternating): a slow spell of this shared machine then falls on
-    both alike instead of on whichever ran in it."""
-    names = list(functions)
-    samples = {name: [] for name in names}
-    for round_index in range(repeat):
-        for name in (names if round_index % 2 == 0 else names[::-1]):
-            samples[name].append(timeit.timeit(functions[name], number=number) / number * 1e6)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    """compile_loop's turn-taking medians, in µs."""
+    return {name: ms * 1e3 for name, ms in interleaved_medians_ms(functions, number, repeat).items()}
 
 
 def main():
@@ -91,8 +83,6 @@ def main():
     for case in variants["graphc"]:
         functions = {name: (lambda f=variants[name][case], x=inputs[name]: f(x))
                      for name in libraries}
-        for function in functions.values():
-            function()
         _row(case, interleaved_medians_us(functions, number, repeat))
     steps, rounds = (500, 4) if quick else (1000, 24)
     loops = {name: linear_regression_steps(lib) for name, lib in libraries.items()}
@@ -101,7 +91,7 @@ def main():
     _row("linear regression step", {name: t / steps for name, t in times.items()})
     for name, (_, (w, b)) in loops.items():
         print(f"  {name}: fitted y = {w.item():.3f} x + {b.item():.3f} after "
-              f"{50 + steps * rounds} steps")
+              f"{50 + steps * (rounds + 1)} steps")  # (one round warms up)
 
 
 def _row(case, times):

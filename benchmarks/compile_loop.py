@@ -42,14 +42,16 @@ def median_ms(function, number, repeat):
 
 
 def interleaved_medians_ms(rows, number, repeat):
-    """Median ms per call of each row, the rows timed in turn within each repetition: a slow
-    spell of this shared machine then falls on every row alike, not on whichever ran in it."""
+    """Median ms per call of each row, the rows timed in turn within each repetition (in reverse
+    order every other one): a slow spell of this shared machine then falls on every row alike,
+    not on whichever ran in it."""
     for function in rows.values():
         function()
-    samples = {name: [] for name in rows}
-    for _ in range(repeat):
-        for name, function in rows.items():
-            samples[name].append(timeit.timeit(function, number=number) / number * 1e3)
+    names = list(rows)
+    samples = {name: [] for name in names}
+    for round_index in range(repeat):
+        for name in (names if round_index % 2 == 0 else names[::-1]):
+            samples[name].append(timeit.timeit(rows[name], number=number) / number * 1e3)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -201,7 +201,7 @@ def _windowed(seed, offset, count, per_value, recipe, compute, *compute_args):
     `per_value` words, 1 or 2) over _WINDOW_BLOCKS blocks, serves the small draws that fall
     inside it (one slice instead of Philox's and the transform's numpy calls on a few elements).
     None for a draw too large to serve."""
-    blocks = (per_value * count + 3) // 4  # blocks_for, inline: this runs on every small draw
+    blocks = blocks_for(per_value * count)
     if blocks > _WINDOWED_DRAW_BLOCKS:
         return None
     key = (seed, recipe)
@@ -261,7 +261,7 @@ def _uniforms_of(w, bits, np_dtype):
 
 
 def uniform_values(seed, offset, count, dtype, low=0.0, high=1.0):
-    bits = _SIGNIFICAND_BITS[dtype.name]
+    bits = uniform_bits(dtype)
     if low == 0.0 and high == 1.0:
         return uniforms(seed, offset, count, bits, dtype.np.type)
     u = uniforms(seed, offset, count, bits)

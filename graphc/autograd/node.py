@@ -34,8 +34,7 @@ class SavedTensor:
 
     def __init__(self, tensor, is_output=False):
         self.tensor = _history_free_alias(tensor) if is_output else tensor
-        counter = tensor._version_counter  # Tensor._version, inline (one per saved tensor)
-        self.version = 0 if counter is None else counter.value
+        self.version = tensor._version
         self.is_output = is_output
         self.unpack_hook = None
         hooks = _grad_state.saved_hooks
