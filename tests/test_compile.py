@@ -1453,3 +1453,90 @@ def test_an_unrolled_loop_shares_one_function_per_distinct_kernel():
     calls = source.split("int graphc_entry")[1].count("kernel")
     assert definitions <= 16 and calls >= 100, (definitions, calls)
     assert "also called, with other operands, for:" in source
+
+
+def _sgd_steps(update, shape, steps=3, dtype=graphc.float64):
+    """Eager and compiled runs of `steps` SGD steps of a one-layer model whose weight `update`
+    changes in place with its .grad dropped: (eager weights and losses, compiled ones, source)."""
+    m, k, n = shape
+    x, target = rand(m, k, dtype=dtype, seed=1), rand(m, n, dtype=dtype, seed=2)
+    runs = []
+    for compiling in (False, True):
+        w = rand(k, n, dtype=dtype, seed=3).requires_grad_()
+
+        def step(x, target):
+            loss = ((x @ w).tanh() - target).pow(2).mean()
+            loss.backward()
+            with graphc.no_grad():
+                update(w)
+            w.grad = None
+            return loss
+        run = graphc.compile(step, fullgraph=True) if compiling else step
+        losses = [run(x, target).item() for _ in range(steps)]
+        assert w.grad is None
+        runs.append((w.detach().numpy().copy(), losses, run.source() if compiling else None))
+    return runs
+
+
+@pytest.mark.parametrize("update", [lambda w: w.sub_(0.1 * w.grad),
+                                    lambda w: w.add_(w.grad, alpha=-0.25),
+                                    lambda w: w.sub_(w.grad * 0.5),
+                                    lambda w: w.add_(-(w.grad * 0.1))],
+                         ids=["sub_lr_times_grad", "add_alpha", "sub_grad_times_lr", "add_neg"])
+@pytest.mark.parametrize("shape", [(4, 6, 5), (64, 96, 80)], ids=["loop_nest", "gemm"])
+def test_an_sgd_step_on_a_dropped_gradient_accumulates_into_the_weight(update, shape):
+    """With the .grad dropped, nothing observes the gradient: the product computing it adds
+    -lr times itself into the weight (GEMM alpha = -lr, beta = 1 above BLAS's size), and the
+    step still equals eager's."""
+    (eager_w, eager_losses, _), (compiled_w, compiled_losses, source) = _sgd_steps(update, shape)
+    np.testing.assert_allclose(compiled_w, eager_w, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(compiled_losses, eager_losses, rtol=1e-12)
+    assert "_matmul_update(" in source
+    entry = source.split("int graphc_entry")[1]
+    if shape[0] * shape[1] * shape[2] >= 16384:
+        assert re.search(r"scipy_cblas_dgemm\(101, 112, 111, 96, 80, 64, -0\.\d+, in0_data, 96, "
+                         r"buf\d+_data, 80, 1\.0, out\d+_data", source), source
+    # the gradient's buffer is gone: every buffer the entry unpacks is passed to a kernel
+    for pointer in re.findall(r"(buf\d+_data) = ", entry):
+        assert entry.count(pointer) > 1, pointer
+
+
+def test_a_product_reading_the_weight_it_updates_is_not_accumulated_into_it():
+    graphc.manual_seed(0)
+    runs = []
+    for compiling in (False, True):
+        w = rand(24, 24, dtype=graphc.float64, seed=4)
+
+        def step(scale):
+            w.sub_(0.01 * (w @ w))
+            return w.sum() * scale
+        run = graphc.compile(step, fullgraph=True) if compiling else step
+        runs.append([run(2.0).item() for _ in range(3)] + [w.numpy().copy()])
+    np.testing.assert_allclose(runs[1][-1], runs[0][-1], rtol=1e-12)
+    np.testing.assert_allclose(runs[1][:3], runs[0][:3], rtol=1e-12)
+    assert "_matmul_update(" not in run.source()
+
+
+@pytest.mark.parametrize("size", [6, 40])
+def test_two_updates_whose_products_read_each_others_weight_fuse_only_safely(size):
+    """d(a @ b)/da reads b and d/db reads a: once one product accumulates into its weight, the
+    other must not move past that write (it would read the new weight)."""
+    runs = []
+    for compiling in (False, True):
+        a = rand(size, size, dtype=graphc.float64, seed=5).requires_grad_()
+        b = rand(size, size, dtype=graphc.float64, seed=6).requires_grad_()
+
+        def step():
+            loss = (a @ b).sum()
+            loss.backward()
+            with graphc.no_grad():
+                a.sub_(0.01 * a.grad)
+                b.sub_(0.01 * b.grad)
+            a.grad = b.grad = None
+            return loss
+        run = graphc.compile(step, fullgraph=True) if compiling else step
+        losses = [run().item() for _ in range(3)]
+        runs.append((losses, a.detach().numpy().copy(), b.detach().numpy().copy()))
+    for compiled, eager in zip(runs[1], runs[0]):
+        np.testing.assert_allclose(compiled, eager, rtol=1e-12)
+    assert run.source().count("_matmul_update(") == 2  # its definition and its one call

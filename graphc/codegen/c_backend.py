@@ -19,11 +19,12 @@ from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
 from .c_layout import Unsupported, _constant, _numel, _offset, _signature
-from .loop_passes import (merge_fills, merge_output_loops, share_identical_kernels, split_loop,
-                          store_in_place)
+from .loop_passes import (fuse_updates_into_products, merge_fills, merge_output_loops,
+                          share_identical_kernels, split_loop, store_in_place)
 from . import kernel as k
 from .lower.elementwise import elementwise_ir, reduction_ir
 from .lower.linalg import LAPACK_OPS
+from .lower.matmul import scaled_product
 from .lower.sort import _SORTED
 from .render.c import C
 from .schedule import _IDENTITIES, _PASS_THROUGH_VIEWS, LOWERED, REDUCTIONS, schedule
@@ -357,6 +358,9 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
         kernels.append(kernel)
     kernels, direct = store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
+    kernels, fused = fuse_updates_into_products(kernels, direct, input_names, functools.partial(
+        _accumulating_product, graph, plan))
+    buffers = {name: pointer_of[name] for name in reductions if name not in fused}
     kernels = merge_output_loops(kernels, direct, types)
     kernels = merge_fills(kernels, direct, input_names, types)
     _check_failures_write_nothing(kernels, direct, outputs)
@@ -375,9 +379,9 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         unpack.append(f"{element} *out{i}_data = ({element} *)slots[{source}];"
                       + (f"  /* stored in place into %{direct[name]} */" if name in direct else ""))
         slot += 1
-    for i in range(len(reductions)):
-        element = types.of(f"buf{i}_data")
-        unpack.append(f"{element} *buf{i}_data = ({element} *)slots[{slot}];")
+    for pointer in buffers.values():
+        element = types.of(pointer)
+        unpack.append(f"{element} *{pointer} = ({element} *)slots[{slot}];")
         slot += 1
     for r in range(len(randoms)):
         unpack.append(f"const uint64_t seed{r} = draws[{2 * r}], offset{r} = draws[{2 * r + 1}];")
@@ -414,10 +418,10 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
                 kernel["lines"] = C.body(kernel["ir"])
     unit = {"function": function_name, "location": location, "signature": signature,
             "kernels": kernels, "write_backs": write_backs, "ctype": ctype,
-            "inputs": inputs, "outputs": outputs, "buffers": reductions, "direct": direct,
+            "inputs": inputs, "outputs": outputs, "buffers": buffers, "direct": direct,
             "types": types, "graph": graph, "randoms": randoms}
     if dialect is not None:  # another target's renderer, over the same kernels
-        return dialect(unit), dtype, ctype, reductions, randoms
+        return dialect(unit), dtype, ctype, list(buffers), randoms
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
         unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
@@ -426,7 +430,21 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
         lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
         else None)
-    return source, dtype, ctype, reductions, randoms
+    return source, dtype, ctype, list(buffers), randoms
+
+
+def _accumulating_product(graph, plan, value, target, pointer):
+    """(the product, its kernel adding scale * product into `pointer`) where the in-place
+    update `value` of `target` is target + scale * a product not reading target; else None."""
+    found = scaled_product(graph, value, target)
+    if found is None or plan.pointer_of[target] in {plan.pointer_of[o]
+                                                    for o in found[0].inputs}:
+        return None
+    product, scale = found
+    kernel = LOWERED["matmul"](0, graph, product, pointer, plan.layouts, plan.pointer_of,
+                               plan.types, scale=scale)
+    kernel["summary"] = f"{scale!r} * {kernel['summary']}"
+    return product.name, kernel
 
 
 def _check_failures_write_nothing(kernels, direct, outputs):

@@ -1,5 +1,6 @@
 """Passes over scheduled kernels (after the lowerings, before rendering; the same for every
-target): in-place updates stored straight into their tensors, loops over one shape merged, fills
+target): in-place updates stored straight into their tensors, SGD steps fused into the products
+computing their gradients, loops over one shape merged, fills
 folded into the loop that last reads their tensor, long elementwise loops split into rows, and
 kernels that differ only in their operands sharing one function."""
 import collections
@@ -9,7 +10,7 @@ import re
 
 from .c_layout import _numel, _offset, _signature
 
-__all__ = ["store_in_place", "merge_output_loops", "merge_fills", "split_loop",
+__all__ = ["store_in_place", "fuse_updates_into_products", "merge_output_loops", "merge_fills", "split_loop",
            "share_identical_kernels"]
 
 
@@ -100,6 +101,46 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
     return order, {value: target for value, (target, _) in candidates.items()}
 
 
+def _reads(kernel):
+    """The pointers a kernel reads: a fused loop's loads, or a lowered kernel's IR reads."""
+    return set(kernel["pointers"]) if "pointers" in kernel else set(kernel["ir"].reads)
+
+
+def fuse_updates_into_products(kernels, direct, input_names, fuse):
+    """An update stored in place that adds a scaled product to its tensor (`w.sub_(lr * g)`, g
+    a product nothing else reads: the .grad dropped or zeroed) becomes the product itself,
+    accumulating into `w` where the update ran: the gradient never goes through memory.
+    `fuse(value, target, pointer)` gives (the product's name, its kernel accumulating into
+    `pointer`) or None. The product moves later, to the update's place, so nothing between
+    may overwrite what it reads. Returns (kernels, the names of the products' dropped
+    buffers)."""
+    dropped = []
+    for value, target in direct.items():
+        update = next(k for k in kernels if k["output"] == value)
+        found = fuse(value, target, update["output_pointer"])
+        if found is None:
+            continue
+        product_name, fused = found
+        product = next((k for k in kernels if k["output"] == product_name), None)
+        if product is None or update.get("more_results") or _reads(update) - {
+                product["output_pointer"], update["output_pointer"]}:
+            continue
+        start, end = kernels.index(product), kernels.index(update)
+        overwritten = {f"in{input_names.index(direct[k['output']])}_data"
+                       for k in kernels[start + 1:end] if k["output"] in direct}
+        if start > end or overwritten & _reads(product) or any(
+                product["output_pointer"] in _reads(k) for k in kernels
+                if k is not update and k is not product):
+            continue
+        fused["nodes"] = product["nodes"] + update["nodes"]
+        fused["locations"] = sorted(set(product["locations"]) | set(update["locations"]))
+        fused["name"] += "_update"
+        fused["output"], fused["summary"] = value, f"%{target} + {fused['summary']}"
+        kernels = [fused if k is update else k for k in kernels if k is not product]
+        dropped.append(product_name)
+    return kernels, dropped
+
+
 def merge_output_loops(kernels, direct, types):
     """Outputs computed over the same loop share one loop (y and dy/dx of one x read x once).
     Output kernels read only inputs and buffers, so any of them may join another; those that
@@ -145,7 +186,7 @@ def merge_fills(kernels, direct, input_names, types):
             continue
         pointer = f"in{input_names.index(direct[fill['output']])}_data"
         position = merged.index(fill)
-        host = next((k for k in reversed(merged[:position]) if pointer in k["pointers"]), None)
+        host = next((k for k in reversed(merged[:position]) if pointer in _reads(k)), None)
         if host is None or not _is_output_loop(host) or any(
                 k.get("fails") for k in merged[merged.index(host):position]) or host.get("loop_shape") != fill.get(
                 "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"

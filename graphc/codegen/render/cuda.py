@@ -478,14 +478,13 @@ def _cuda_unit(unit):
                       "count": 0 if stored else math.prod(graph.node(name).shape),
                       "copy_in": False, "copy_out": not stored, "zero": False})
         device[pointer] = f"in{input_index[direct[name]]}_device" if stored else f"out{i}_device"
-    for i, name in enumerate(buffers):
-        pointer = f"buf{i}_data"
+    for name, pointer in buffers.items():  # (a product fused into an update has none)
         returned = name in outputs  # a returned reduction's buffer is its output's memory
-        slots.append({"name": f"buf{i}", "ctype": types.of(pointer), "argument": True,
+        slots.append({"name": pointer[:-len("_data")], "ctype": types.of(pointer), "argument": True,
                       "count": 0 if returned else math.prod(graph.node(name).shape),
                       "copy_in": False, "copy_out": False, "zero": False})
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
-            f"buf{i}_device"
+            pointer.replace("_data", "_device")
     launches, sorting, scanning = [], False, False
     cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
