@@ -196,3 +196,30 @@ def test_gelu_compiles_into_the_graph_and_equals_eager():
     theirs = step(x)
     np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours_grad.numpy(), x.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (64, 4)], ids=["loop_nests", "gemm"])
+def test_sgd_dropping_the_grads_after_its_step_writes_each_weight_from_its_product(shape):
+    """zero_grad() after step(): no .grad outlives the call, so each Linear's weight gradient
+    (x.T @ dy, through w.t().t()) is added into the weight by its product, as eager's result."""
+    def run(compiled):
+        graphc.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 80), nn.ReLU(), nn.Linear(80, 3))
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+        def step(x, y):
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            return loss
+        function = graphc.compile(step, fullgraph=True) if compiled else step
+        losses = [function(x, y).item() for x, y in _batches(20, shape)]
+        assert all(p.grad is None for p in model.parameters())
+        return losses, [p.detach().numpy().copy() for p in model.parameters()], function
+    eager_losses, eager_parameters, _ = run(False)
+    losses, parameters, compiled = run(True)
+    np.testing.assert_allclose(losses, eager_losses, rtol=0, atol=2e-5)
+    for ours, theirs in zip(parameters, eager_parameters):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-5)
+    assert compiled.source().count("_matmul_update(") == 4  # both weights: definition, call

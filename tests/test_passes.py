@@ -180,3 +180,31 @@ def test_folded_zeros_and_ones_keep_signed_zeros_nan_and_inf():
         for got, expected in zip(compiled(x), f(x)):
             np.testing.assert_array_equal(got.numpy(), expected.numpy())
             np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(expected.numpy()))
+
+
+@pytest.mark.parametrize("dims", [((1, 0), (1, 0)), ((2, 0, 1), (1, 2, 0)), ((-1, 0, 1), (1, 2, 0))])
+def test_a_permute_undoing_a_permute_reads_its_operand(dims):
+    first, second = dims
+
+    def f(x):
+        return x.permute(*first).permute(*second) * 2
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.randn(*[2, 3, 4][:len(first)])
+    np.testing.assert_array_equal(compiled(x).numpy(), f(x).numpy())
+    assert "permute" not in _ops(compiled)
+
+
+def test_a_permute_not_undoing_one_stays_and_a_returned_one_is_its_operand():
+    def f(x):
+        return (x.permute(2, 0, 1).permute(2, 0, 1) + 1, x.transpose(0, 2).transpose(2, 0),
+                (x * 2).mT.mT)
+    compiled = graphc.compile(f, fullgraph=True)
+    y = graphc.randn(2, 3, 4)
+    for _ in range(2):  # the trace call, then the native one
+        ours, eager = compiled(y), f(y)
+        for a, b in zip(ours, eager):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert _ops(compiled).count("permute") == 2  # (2,0,1) twice is (1,2,0), not the identity
+    ours = compiled(y)
+    ours[1].add_(1)  # a view of the argument, as eager's
+    np.testing.assert_array_equal(y.numpy(), ours[1].numpy())

@@ -9,12 +9,15 @@ in `compiled.graph()`.
 from .common_subexpressions import merge_common_subexpressions
 from .constant_folding import fold_constants
 from .dead_code import remove_dead_code
+from .inverse_views import cancel_inverse_permutes
 
 __all__ = ["PIPELINE", "run_passes"]
 
-# folding first (it turns constants into numbers, which makes more nodes alike), then CSE
-# (merging duplicates leaves the second copy's operands unused), then dead code drops those
-PIPELINE = (fold_constants, merge_common_subexpressions, remove_dead_code)
+# folding first (it turns constants into numbers, which makes more nodes alike), then inverse
+# views and CSE (both leave operands unused: the inner permute, a duplicate's operands), then
+# dead code drops those
+PIPELINE = (fold_constants, cancel_inverse_permutes, merge_common_subexpressions,
+            remove_dead_code)
 
 
 def run_passes(graph, roots, constants=None):
