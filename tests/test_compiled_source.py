@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc.codegen import cache, toolchain
+from graphc.codegen import cache, native_call, toolchain
 
 pytestmark = pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None,
                                 reason="no C compiler")
@@ -21,7 +21,9 @@ def scaled_tanh(x):
 
 @pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
-    """An empty cache directory, and the compiler's build commands recorded."""
+    """An empty cache directory, and the compiler's build commands of kernel libraries recorded
+    (the call path's extension is built, once per process, before)."""
+    native_call.extension()
     folder = tmp_path / "cache"
     monkeypatch.setenv("GRAPHC_CACHE_DIR", str(folder))
     cache._loaded.clear()
@@ -82,3 +84,33 @@ def test_source_of_a_graph_break_says_it_runs_eagerly(fresh_cache):
     compiled = graphc.compile(reads_a_number)
     with pytest.raises(graphc.CompileError, match="no compiled source of reads_a_number"):
         compiled.source(graphc.ones(3))
+
+
+def _training_step():
+    """A step with a constant input no kernel reads (the gradient's ones, folded), a returned
+    reduction, a dropout draw and an SGD update fused into its product."""
+    graphc.manual_seed(0)
+    w = (graphc.randn(8, 4) * 0.1).requires_grad_()
+
+    def step(x):
+        hidden = graphc.nn.functional.dropout(x @ w, 0.25)
+        loss = hidden.clamp(min=0).sum()
+        loss.backward()
+        with graphc.no_grad():
+            w.sub_(0.1 * w.grad)
+        w.grad = None
+        return loss
+    return step
+
+
+@pytest.mark.parametrize("make", [_training_step, lambda: scaled_tanh])
+def test_generated_c_declares_nothing_it_does_not_use(fresh_cache, make, tmp_path):
+    """gcc -Wall -Wextra finds no unused variable: the entry unpacks only the pointers its
+    calls pass."""
+    import subprocess
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    unit = tmp_path / "unit.c"
+    unit.write_text(graphc.compile(make(), fullgraph=True).source(graphc.randn(3, 8)))
+    result = subprocess.run([compiler, "-std=c11", "-Wall", "-Wextra", "-fsyntax-only",
+                             str(unit)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr, result.stderr

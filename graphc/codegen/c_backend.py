@@ -424,7 +424,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         return dialect(unit), dtype, ctype, list(buffers), randoms
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
-        unpack_lines=unpack, write_backs=write_backs, ctype=ctype, random=bool(randoms),
+        unpack_lines=_used_lines(unpack, kernels, write_backs), write_backs=write_backs, ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
@@ -445,6 +445,14 @@ def _accumulating_product(graph, plan, value, target, pointer):
                                plan.types, scale=scale)
     kernel["summary"] = f"{scale!r} * {kernel['summary']}"
     return product.name, kernel
+
+
+def _used_lines(unpack, kernels, write_backs):
+    """The entry's unpacking lines of the pointers (and draws) some call passes: a constant
+    input no kernel reads, or an output a returned reduction's buffer holds, declares nothing."""
+    passed = set(re.findall(r"\w+", " ".join([k["arguments"] for k in kernels]
+                                             + [w["source"] for w in write_backs])))
+    return [line for line in unpack if re.search(r"(\w+) = ", line).group(1) in passed]
 
 
 def _check_failures_write_nothing(kernels, direct, outputs):
