@@ -104,27 +104,24 @@ def _write_source(source, directory, name):
 def build_emulated(source, directory, name, flags=()):
     """Compile `source` as host C++ into directory/name.so (emulated) and load it (ctypes);
     `flags`: more g++ flags (e.g. -DGRAPHC_WIDEN_RACES, see host_emulation.h)."""
-    compiler = host_compiler()
-    if compiler is None:
-        raise CudaBuildError("no g++ on PATH: the CUDA emulation needs a C++17 compiler")
-    source_path = _write_source(source, directory, name)
-    library = source_path.with_suffix(".so")
-    _compile([compiler, *EMULATION_FLAGS, *flags, f"-I{cuda_template_dir()}", "-shared",
-              str(source_path), "-o", str(library)], source_path)
-    return ctypes.CDLL(str(library))
+    return ctypes.CDLL(str(_build_host(source, directory, name, [*flags, "-shared"], ".so")))
 
 
 def build_emulated_program(source, directory, name, flags=()):
     """Compile `source` (with a main) as a host C++ executable; `flags`: more g++ flags (e.g.
     -fsanitize=thread). Returns the executable's path."""
+    return _build_host(source, directory, name, flags, "")
+
+
+def _build_host(source, directory, name, flags, suffix):
     compiler = host_compiler()
     if compiler is None:
         raise CudaBuildError("no g++ on PATH: the CUDA emulation needs a C++17 compiler")
     source_path = _write_source(source, directory, name)
-    executable = source_path.with_suffix("")
+    built = source_path.with_suffix(suffix)
     _compile([compiler, *EMULATION_FLAGS, *flags, f"-I{cuda_template_dir()}",
-              str(source_path), "-o", str(executable)], source_path)
-    return executable
+              str(source_path), "-o", str(built)], source_path)
+    return built
 
 
 def build_with_nvcc(source, directory, name, arch="sm_90", shared=False, flags=()):

@@ -91,14 +91,20 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
         if kernel["output"] not in candidates:
             continue
         target, pointer = candidates[kernel["output"]]
-        out = kernel["output_pointer"]
-        for load in kernel["loads"]:  # read the element through the pointer that writes it
-            if load["pointer"] == pointer:
-                load["pointer"] = out
-        kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
-        kernel.update(_signature(kernel["pointers"], [out], types))
+        _read_through(kernel, pointer, kernel["output_pointer"], types)
         kernel["summary"] += f" (stored in place into %{target})"
     return order, {value: target for value, (target, _) in candidates.items()}
+
+
+def _read_through(kernel, pointer, out, types):
+    """`kernel` reads the elements of `pointer` through `out`, the pointer that overwrites them
+    (after reading each): one pointer fewer in its signature."""
+    for load in kernel["loads"]:
+        if load["pointer"] == pointer:
+            load["pointer"] = out
+    kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
+    outs = [kernel["output_pointer"]] + [p for p, _ in kernel["more_results"]]
+    kernel.update(_signature(kernel["pointers"], outs, types))
 
 
 def _reads(kernel):
@@ -192,14 +198,8 @@ def merge_fills(kernels, direct, input_names, types):
                 "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
                                      for load in host["loads"]):
             continue
-        out = fill["output_pointer"]
-        for load in host["loads"]:  # read the element through the pointer that zeroes it
-            if load["pointer"] == pointer:
-                load["pointer"] = out
-        host["pointers"] = [p for p in host["pointers"] if p != pointer]
-        host["more_results"].append((out, fill["result"]))
-        outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-        host.update(_signature(host["pointers"], outs, types))
+        host["more_results"].append((fill["output_pointer"], fill["result"]))
+        _read_through(host, pointer, fill["output_pointer"], types)
         host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
         host["nodes"] += fill["nodes"]
         host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))

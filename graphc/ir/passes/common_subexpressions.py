@@ -1,8 +1,7 @@
 """Common subexpressions: a node computing what an earlier node computes (same op, operands and
-attributes) is replaced by that node. A duplicate that is itself a root (returned, written back)
-stays as an `alias` of the first, so every name the call path knows still exists."""
+attributes) is replaced by that node (a root stays as an `alias` of it)."""
 from .effects import mergeable
-from .rebuild import GraphNode, with_nodes
+from .rebuild import substitute
 
 
 def _key(node, renamed):
@@ -12,21 +11,11 @@ def _key(node, renamed):
 
 
 def merge_common_subexpressions(graph, roots, constants):
-    first = {}    # key -> name of the first node computing it
-    renamed = {}  # duplicate -> the node it reads instead
-    nodes = []
-    for node in graph.nodes:
-        inputs = [renamed.get(operand, operand) for operand in node.inputs]
-        if mergeable(node):
-            key = _key(node, renamed)
-            original = first.setdefault(key, node.name)
-            if original != node.name:
-                renamed[node.name] = original
-                if node.name in roots:
-                    nodes.append(GraphNode(node.name, "alias", [original], {}, node.shape,
-                                           node.dtype, node.role))
-                continue
-        nodes.append(node if inputs == node.inputs else
-                     GraphNode(node.name, node.op, inputs, node.attrs, node.shape, node.dtype,
-                               node.role))
-    return with_nodes(graph, nodes)
+    first = {}  # key -> name of the first node computing it
+
+    def earlier(node, renamed):
+        if not mergeable(node):
+            return None
+        original = first.setdefault(_key(node, renamed), node.name)
+        return original if original != node.name else None
+    return substitute(graph, roots, earlier)
