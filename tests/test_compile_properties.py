@@ -5,7 +5,8 @@ indexing, sorting) over a pool of inputs. Each example also draws how the progra
 - "gradients": inputs that require grad, backward inside the function, `.grad` compared;
   and in float64, `gradcheck` (finite differences) through the compiled function itself;
 - "training": a captured parameter updated in place after backward, its `.grad` reset with
-  `.grad = None` and `.grad.zero_()` on alternate calls (values, `.grad` and versions compared);
+  `.grad = None` and `.grad.zero_()` on alternate calls (values, `.grad` and versions compared;
+  dropped at the end, a gradient that is a product's alone fuses the update into it);
 - "in-place argument": an argument updated in place and returned (an output aliasing an input);
 - "graph break": a value read in Python mid-program under `fullgraph=False`, called again;
 - "layouts": one shape called in three or more memory layouts (the guard must tell them apart).
@@ -260,9 +261,13 @@ def check_training(case, reset_first):
         def step(set_to_none, *xs):
             if reset_first:
                 reset(set_to_none)
-            outputs = _forward(case.program, [xs[0] @ weight if xs[0].dim() and
-                                              xs[0].shape[-1] == 4 else xs[0], *xs[1:]])
-            loss = _total(outputs) + (weight * weight).sum()
+            product = xs[0].dim() and xs[0].shape[-1] == 4
+            outputs = _forward(case.program, [xs[0] @ weight if product else xs[0], *xs[1:]])
+            # without the decay term (odd seeds), the weight's gradient is the product's alone:
+            # with the .grad dropped at the end, the update fuses into that product
+            loss = _total(outputs)
+            if case.seed % 2 == 0 or not product:
+                loss = loss + (weight * weight).sum()
             loss.backward()
             with graphc.no_grad():
                 weight.sub_(0.01 * weight.grad)
@@ -283,6 +288,8 @@ def check_training(case, reset_first):
         _assert_same(compiled_weight.detach().numpy(), eager_weight.detach().numpy(), case.dtype)
         _assert_same(_grad(compiled_weight), _grad(eager_weight), case.dtype)
         assert compiled_weight._version == eager_weight._version
+        if compiled._latest is not None and "_matmul_update(" in compiled.source():
+            APPLIED.add("update fused into its product")
 
 
 def check_inplace_argument(case):
@@ -393,7 +400,7 @@ def _every_step():
 SWEEPS = [
     Case(_every_step(), "gradients", "float64", ["contiguous"] * 4, [], 1),
     Case(_every_step(), "training", "float32", ["transposed", "expanded", "0-d", "empty"], [], 2),
-    Case(_every_step(), "training", "float64", ["contiguous"] * 4, [], 6),
+    Case(_every_step(), "training", "float64", ["contiguous"] * 4, [], 7),
     Case(_every_step(), "in-place argument", "float64",
          ["contiguous", "size-1", "transposed", "contiguous"], [(5, float("nan")), (7, 1e30)], 3),
     Case(_every_step(), "graph break", "float32", ["contiguous"] * 4, [(1, -float("inf"))], 4),
@@ -428,7 +435,8 @@ def test_random_programs_compile_to_what_eager_computes(case, position):
 
 EVERY_KIND = ({name for name, _ in UNARY} | {name for name, _ in BINARY} | set(LAYOUTS)
               | set(SCENARIOS) | {"special values", "gradcheck", "grad = None", "grad.zero_()",
-                                  "python value", repr(graphc.float32), repr(graphc.float64)})
+                                  "python value", repr(graphc.float32), repr(graphc.float64),
+                                  "update fused into its product"})
 
 
 def test_every_kind_of_step_was_applied():
