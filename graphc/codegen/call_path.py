@@ -157,9 +157,17 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
         out.add(f"if type(number) is not {out.constant('TYPE', type(value))} "
                 f"or number != {out.constant('VALUE', value)}:", 2)
         out.add("raise Miss", 3)
-    captured = []
+    captured, bound = [], {}  # bound: a source's expression -> the local holding it
     for index, (source, value, state) in enumerate(zip(sources, sourced, source_states)):
-        out.add(f"s{index} = {_bound(out, source)}  # {source.label}", 2)
+        expression = _bound(out, source)
+        # `w.grad` reads the `w` found above (the guard runs no code that could rebind it)
+        within = max((known for known in bound if expression.startswith(known)
+                      and expression[len(known):len(known) + 1] in (".", "[")),
+                     key=len, default=None)
+        bound[expression] = f"s{index}"
+        if within is not None:
+            expression = bound[within] + expression[len(within):]
+        out.add(f"s{index} = {expression}  # {source.label}", 2)
         _tensor_guard(out, f"s{index}", value, state, 2, slot_of("source", index))
         captured.append(f"s{index}")
     for tensor in fixed:
