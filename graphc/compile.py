@@ -13,6 +13,7 @@ eagerly after one warning.
 """
 import functools
 import logging
+import math
 import os
 import sys
 import time
@@ -1229,8 +1230,26 @@ class _Specialisation:
                   for pointer in (self.entry, self.slots, self.draw_words)),
                 (self.lib, self.slots, self.draw_words), outputs, tuple(self.buffer_aliases),
                 tuple(self._claims()), tuple(count for _, count in self.bumped), _num_threads,
-                self.raise_error, np.empty, Tensor, _grad_mode.state)
+                self.raise_error, np.empty, Tensor, _grad_mode.state,
+                _work(self.graph) >= _GIL_WORK)
         return self.call_steps
+
+
+# a call whose graph computes fewer elements (multiply-adds for products) than one parallel
+# loop's threshold runs in microseconds: it keeps the GIL (releasing it cost ~4% of the seed's
+# step); a longer one lets other threads run meanwhile
+_GIL_WORK = 65536
+
+
+def _work(graph):
+    """The elements a graph's nodes compute, a product's counted once per multiply-add."""
+    total = 0
+    for node in graph.nodes:
+        count = math.prod(node.shape or ())
+        if node.op == "matmul":
+            count *= graph.node(node.inputs[0]).shape[-1]
+        total += count
+    return total
 
 
 def _count_up(tensor, amount, versions):

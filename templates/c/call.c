@@ -12,6 +12,8 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>  /* T_INT, READONLY (Python.h has them from 3.12 only) */
+#include <stddef.h>
 #include <stdint.h>
 
 typedef int (*graphc_entry_t)(void *const *slots, const uint64_t *draws, int threads);
@@ -49,6 +51,7 @@ typedef struct {
     Py_ssize_t *aliases;    /* (buffer slot, output slot) pairs: a returned reduction */
     Claim *claims;
     Py_ssize_t *bumps;      /* per tensor of run(): the versions eager's writes gave it */
+    int release;            /* the entry point runs without the GIL: its work is not tiny */
 } Call;
 
 static PyObject *s_seed, *s_offset, *s_version_counter, *s_bump_version, *s_value,
@@ -125,15 +128,18 @@ static void call_dealloc(Call *self)
 }
 
 /* Call(entry, slots, words, owners, outputs, aliases, claims, bumps, threads, raise_error,
-        empty, tensor_type, grad_state)
+        empty, tensor_type, grad_state, release)
    entry, slots, words: addresses; outputs: ((slot, shape, np_dtype, dtype, reuse), ...);
    aliases: ((buffer slot, output slot), ...); claims: ((generator, blocks, first, (skip, ...)),
-   ...); bumps: (versions, ...), one per tensor run() takes */
+   ...); bumps: (versions, ...), one per tensor run() takes; release: whether the entry point
+   runs with the GIL released (for a call of a few hundred nanoseconds, releasing and taking
+   it back is a twentieth of the call; other threads then wait that long) */
 static int call_init(Call *self, PyObject *args, PyObject *kwargs)
 {
     unsigned long long entry, slots, words;
     PyObject *owners, *outputs, *aliases, *claims, *bumps, *threads, *raise_error, *empty,
         *tensor_type, *grad_state;
+    int release;
     if (kwargs && PyDict_GET_SIZE(kwargs)) {
         PyErr_SetString(PyExc_TypeError, "Call takes no keyword arguments");
         return -1;
@@ -142,11 +148,12 @@ static int call_init(Call *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_RuntimeError, "Call is initialised once");
         return -1;
     }
-    if (!PyArg_ParseTuple(args, "KKKOO!O!O!O!O!OOOO", &entry, &slots, &words, &owners,
+    if (!PyArg_ParseTuple(args, "KKKOO!O!O!O!O!OOOOp", &entry, &slots, &words, &owners,
                           &PyTuple_Type, &outputs, &PyTuple_Type, &aliases, &PyTuple_Type,
                           &claims, &PyTuple_Type, &bumps, &PyList_Type, &threads, &raise_error,
-                          &empty, &tensor_type, &grad_state))
+                          &empty, &tensor_type, &grad_state, &release))
         return -1;
+    self->release = release;
     if (!PyType_Check(tensor_type) || PyList_GET_SIZE(threads) < 1) {
         PyErr_SetString(PyExc_TypeError, "Call: tensor_type must be a type, threads a list");
         return -1;
@@ -345,9 +352,13 @@ static PyObject *call_run(Call *self, PyObject *const *tensors, Py_ssize_t count
     if (threads == -1 && PyErr_Occurred())
         goto fail;
     int status;
-    Py_BEGIN_ALLOW_THREADS
-    status = self->entry(self->slots, self->words, (int)threads);
-    Py_END_ALLOW_THREADS
+    if (self->release) {
+        Py_BEGIN_ALLOW_THREADS
+        status = self->entry(self->slots, self->words, (int)threads);
+        Py_END_ALLOW_THREADS
+    } else {
+        status = self->entry(self->slots, self->words, (int)threads);
+    }
     if (status) {  /* restores the draws and raises eager's exception (a NativeFailure) */
         PyObject *none = PyObject_CallNoArgs(self->raise_error);
         Py_XDECREF(none);
@@ -393,6 +404,12 @@ static PyMethodDef call_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyMemberDef call_members[] = {
+    {"release", T_INT, offsetof(Call, release), READONLY,
+     "whether the entry point runs with the GIL released"},
+    {NULL, 0, 0, 0, NULL},
+};
+
 static PyTypeObject CallType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "graphc_call.Call",
@@ -405,6 +422,7 @@ static PyTypeObject CallType = {
     .tp_traverse = (traverseproc)call_traverse,
     .tp_clear = (inquiry)call_clear,
     .tp_methods = call_methods,
+    .tp_members = call_members,
 };
 
 /* A specialisation's lock, as threading.Lock, whose acquire() takes no arguments to parse: a
