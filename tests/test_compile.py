@@ -1540,3 +1540,23 @@ def test_two_updates_whose_products_read_each_others_weight_fuse_only_safely(siz
     for compiled, eager in zip(runs[1], runs[0]):
         np.testing.assert_allclose(compiled, eager, rtol=1e-12)
     assert run.source().count("_matmul_update(") == 2  # its definition and its one call
+
+
+def test_a_captured_tensor_given_another_dtype_is_a_new_specialisation():
+    """The guard compares a captured tensor's dtype where its array changed (an array keeps
+    its dtype): `w.data = w.double()` is seen."""
+    w = graphc.ones(3)
+
+    def f(x):
+        return x * w
+    compiled = graphc.compile(f, fullgraph=True)
+    x = graphc.full((3,), 1.0 / 3, dtype=graphc.float64)
+    for _ in range(2):
+        assert compiled(x).dtype == f(x).dtype == graphc.float64
+    w.data = graphc.full((3,), 1.0 / 3, dtype=graphc.float64)
+    for _ in range(2):
+        ours, eager = compiled(x), f(x)
+        assert ours.dtype == eager.dtype
+        np.testing.assert_array_equal(ours.numpy(), eager.numpy())
+    w.data = graphc.full((3,), 2, dtype=graphc.int64)
+    np.testing.assert_array_equal(compiled(x).numpy(), f(x).numpy())

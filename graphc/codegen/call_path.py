@@ -80,7 +80,7 @@ class Writer:
 def _tensor_guard(out, expression, value, state, depth, slot=None):
     """Rejects unless the tensor `expression` has the signature and .grad of `state` (a
     compile key entry: (signature, grad id)). The metadata is compared only when its array is
-    not the one last seen there (numpy arrays never change shape in place). `slot`: (index,
+    not the one last seen there (numpy arrays never change shape or dtype in place). `slot`: (index,
     ARRAYS, SLOTS, ADDRESS, FFI) names of the native input this tensor is, whose pointer is
     updated with the array."""
     (_, shape, strides, dtype, requires_grad), grad = state  # grad: has one (or is this id)
@@ -90,8 +90,11 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
         index, seen = slot[0], slot[1]
     out.add(f"data = {expression}._data", depth)
     out.add(f"if data is not {seen}[{index}]:", depth)
+    # the dtype too: a tensor's dtype is its array's (one numpy dtype per graphc dtype), so
+    # the array last seen there has the dtype last seen there
     out.add(f"if type({expression}) is not {out.constant('TYPE', type(value))} "
-            f"or data.shape != {shape!r} or data.strides != {strides!r}:", depth + 1)
+            f"or data.shape != {shape!r} or data.strides != {strides!r} "
+            f"or {expression}._dtype is not {out.constant('DTYPE', dtype)}:", depth + 1)
     out.add("raise Miss", depth + 2)
     out.add(f"{seen}[{index}] = data", depth + 1)
     out.add(f"{out.apart}[0] = False", depth + 1)  # a new array: aliasing checked again
@@ -103,8 +106,7 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
         grad_check = f"{expression}._grad is None"
     else:
         grad_check = f"{expression}._grad is not {out.constant('GRAD', value._grad)}"
-    out.add(f"if {expression}._dtype is not {out.constant('DTYPE', dtype)} "
-            f"or {expression}._requires_grad {'is not' if requires_grad else 'is'} True "
+    out.add(f"if {expression}._requires_grad {'is not' if requires_grad else 'is'} True "
             f"or {grad_check}:", depth)
     out.add("raise Miss", depth + 1)
 
