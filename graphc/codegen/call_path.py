@@ -88,8 +88,8 @@ def _tensor_guard(out, expression, value, state, depth, slot=None):
         index, seen = 0, out.constant("SEEN", [value._data])
     else:
         index, seen = slot[0], slot[1]
-    out.add(f"data = {expression}._data", depth)
-    out.add(f"if data is not {seen}[{index}]:", depth)
+    out.add(f"if {expression}._data is not {seen}[{index}]:", depth)
+    out.add(f"data = {expression}._data", depth + 1)
     # the dtype too: a tensor's dtype is its array's (one numpy dtype per graphc dtype), so
     # the array last seen there has the dtype last seen there
     out.add(f"if type({expression}) is not {out.constant('TYPE', type(value))} "
