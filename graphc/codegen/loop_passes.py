@@ -122,8 +122,8 @@ def fuse_updates_into_products(kernels, direct, input_names, fuse):
     buffers)."""
     dropped = []
     for value, target in direct.items():
-        update = next(k for k in kernels if k["output"] == value)
-        found = fuse(value, target, update["output_pointer"])
+        update = next((k for k in kernels if k["output"] == value), None)
+        found = None if update is None else fuse(value, target, update["output_pointer"])
         if found is None:
             continue
         product_name, fused = found
