@@ -182,7 +182,8 @@ def test_folded_zeros_and_ones_keep_signed_zeros_nan_and_inf():
             np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(expected.numpy()))
 
 
-@pytest.mark.parametrize("dims", [((1, 0), (1, 0)), ((2, 0, 1), (1, 2, 0)), ((-1, 0, 1), (1, 2, 0))])
+@pytest.mark.parametrize("dims", [((1, 0), (1, 0)), ((2, 0, 1), (1, 2, 0)),
+                                  ((-1, 0, 1), (1, 2, 0))])
 def test_a_permute_undoing_a_permute_reads_its_operand(dims):
     first, second = dims
 

@@ -424,7 +424,8 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         return dialect(unit), dtype, ctype, list(buffers), randoms
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
-        unpack_lines=_used_lines(unpack, kernels, write_backs), write_backs=write_backs, ctype=ctype, random=bool(randoms),
+        unpack_lines=_used_lines(unpack, kernels, write_backs), write_backs=write_backs,
+        ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
         blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,

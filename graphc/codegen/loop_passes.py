@@ -1,7 +1,7 @@
 """Passes over scheduled kernels (after the lowerings, before rendering; the same for every
 target): in-place updates stored straight into their tensors, SGD steps fused into the products
-computing their gradients, loops over one shape merged, fills
-folded into the loop that last reads their tensor, long elementwise loops split into rows, and
+computing their gradients, loops over one shape merged, fills folded into the loop that last
+reads their tensor, long elementwise loops split into rows, and
 kernels that differ only in their operands sharing one function."""
 import collections
 import functools
@@ -10,8 +10,8 @@ import re
 
 from .c_layout import _numel, _offset, _signature
 
-__all__ = ["store_in_place", "fuse_updates_into_products", "merge_output_loops", "merge_fills", "split_loop",
-           "share_identical_kernels"]
+__all__ = ["store_in_place", "fuse_updates_into_products", "merge_output_loops", "merge_fills",
+           "split_loop", "share_identical_kernels"]
 
 
 _POINTER = re.compile(r"\b(?:in|out|buf)\d+(?:_data)?\b")  # pointers and their loads
@@ -114,7 +114,7 @@ def _reads(kernel):
 
 def fuse_updates_into_products(kernels, direct, input_names, fuse):
     """An update stored in place that adds a scaled product to its tensor (`w.sub_(lr * g)`, g
-    a product nothing else reads: the .grad dropped or zeroed) becomes the product itself,
+    a product nothing else reads: the .grad dropped) becomes the product itself,
     accumulating into `w` where the update ran: the gradient never goes through memory.
     `fuse(value, target, pointer)` gives (the product's name, its kernel accumulating into
     `pointer`) or None. The product moves later, to the update's place, so nothing between

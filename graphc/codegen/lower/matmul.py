@@ -5,7 +5,7 @@ a loop nest: a parallel loop over the outputs, each summing over k in double thr
 operands' strides.
 
 A product whose result only feeds an SGD step stored in place (`w.sub_(lr * g)` with the .grad
-dropped or zeroed) accumulates into the weight instead (`scale`): GEMM with alpha = -lr and
+dropped) accumulates into the weight instead (`scale`): GEMM with alpha = -lr and
 beta = 1 writes `w` directly, so the gradient never goes through memory."""
 import numpy as np
 

@@ -480,7 +480,8 @@ def _cuda_unit(unit):
         device[pointer] = f"in{input_index[direct[name]]}_device" if stored else f"out{i}_device"
     for name, pointer in buffers.items():  # (a product fused into an update has none)
         returned = name in outputs  # a returned reduction's buffer is its output's memory
-        slots.append({"name": pointer[:-len("_data")], "ctype": types.of(pointer), "argument": True,
+        slots.append({"name": pointer[:-len("_data")], "ctype": types.of(pointer),
+                      "argument": True,
                       "count": 0 if returned else math.prod(graph.node(name).shape),
                       "copy_in": False, "copy_out": False, "zero": False})
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
