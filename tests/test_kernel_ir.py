@@ -22,8 +22,8 @@ def _kernels_of(monkeypatch, function, *arguments):
     def recording(lower):
         def lowered(*args, **kwargs):
             scheduled = lower(*args, **kwargs)
-            if "ir" in scheduled:
-                found.append(scheduled["ir"])
+            if scheduled.ir is not None:
+                found.append(scheduled.ir)
             return scheduled
         return lowered
     for op, lower in list(schedule.LOWERED.items()):
@@ -116,11 +116,11 @@ def _kernels(function, *args):
     specialisation = compiled._latest
     unit = c_backend.render(specialisation.graph, *specialisation.render_arguments,
                             dialect=lambda unit: unit)[0]
-    return {kernel["name"]: kernel for kernel in unit["kernels"]}, compiled
+    return {kernel.name: kernel for kernel in unit["kernels"]}, compiled
 
 
 def _ir_of(kernels, op):
-    (ir,) = [kernel["ir"] for name, kernel in kernels.items() if name.endswith(f"_{op}")]
+    (ir,) = [kernel.ir for name, kernel in kernels.items() if name.endswith(f"_{op}")]
     return ir
 
 
@@ -173,7 +173,7 @@ def test_a_long_draw_is_spread_over_threads_and_a_checked_one_is_not():
 
 
 def _kernel_lines(kernels, op):
-    (lines,) = [kernel["lines"] for name, kernel in kernels.items() if name.endswith(f"_{op}")]
+    (lines,) = [kernel.lines for name, kernel in kernels.items() if name.endswith(f"_{op}")]
     return lines
 
 

@@ -325,37 +325,30 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         pointers = sorted({pointer_of[name] for name in readers}, key=list(pointer_of.values()).index)
         stop = set(reductions) - {target}
         node_names = expressions.nodes_of(target, stop=stop)
-        kernel = {
-            "name": f"kernel{position}_{'_'.join(graph.node(n).op for n in node_names[-3:]) or 'copy'}",
-            "output": target,
-            "summary": printer.doprint(expression) if len(str(expression)) < 120 else "(fused, see below)",
-            "nodes": [f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
-            "locations": sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
-                                - {None}) or ["(inputs only)"],
-            **_signature(pointers, [target_pointer], types),
-            "pointers": pointers,
-            "output_ctype": types.of(target_pointer),
-            "loop_shape": loop_shape,
-            "more_results": [],
-            "numel": numel,
-            "indexed": any(load["offset"] not in ("i", "0") for load in loads),
-            "loads": loads,
-            "temporaries": [(str(name), printer.doprint(value)) for name, value in temporaries],
+        parameters, arguments = _signature(pointers, [target_pointer], types)
+        kernel = k.Scheduled(
+            name=f"kernel{position}_{'_'.join(graph.node(n).op for n in node_names[-3:]) or 'copy'}",
+            output=target,
+            summary=printer.doprint(expression) if len(str(expression)) < 120
+            else "(fused, see below)",
+            nodes=[f"%{n} = {graph.node(n).op}" for n in node_names] or ["(an input)"],
+            locations=sorted({getattr(graph, "locations", {}).get(n) for n in node_names}
+                             - {None}) or ["(inputs only)"],
+            parameters=parameters, arguments=arguments, pointers=pointers,
+            output_ctype=types.of(target_pointer), loop_shape=loop_shape, numel=numel,
+            indexed=any(load["offset"] not in ("i", "0") for load in loads), loads=loads,
+            temporaries=[(str(name), printer.doprint(value)) for name, value in temporaries],
             # an integer result is computed in integers (index arithmetic stays exact)
-            "temporary_ctype": types.of(target_pointer)
+            temporary_ctype=types.of(target_pointer)
             if node.dtype is _dt.int64 and node.op not in REDUCTIONS else ctype,
-            "result": printer.doprint(result),
-            "output_pointer": target_pointer,
-            "reduction": None,
-            "gemm": None,
-        }
+            result=printer.doprint(result), output_pointer=target_pointer)
         if reduction:
             dims = _reduced_dims(node, len(loop_shape))
             reduced = [size for d, size in enumerate(loop_shape) if d in dims]
             count = _numel(reduced)
-            kernel["reduction"] = {"count": count, "dims": dims, "op": node.op,
-                                   "attrs": node.attrs}
-            kernel["summary"] = f"{node.op} over dims {list(dims)} of " + kernel["summary"]
+            kernel.reduction = {"count": count, "dims": dims, "op": node.op,
+                                "attrs": node.attrs}
+            kernel.summary = f"{node.op} over dims {list(dims)} of " + kernel.summary
         kernels.append(kernel)
     kernels, direct = store_in_place(kernels, writes, outputs, input_names, layouts, kept, types)
     kernels, fused = fuse_updates_into_products(kernels, direct, input_names, functools.partial(
@@ -365,7 +358,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     kernels = merge_fills(kernels, direct, input_names, types)
     _check_failures_write_nothing(kernels, direct, outputs)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
-        kernel["name"] = re.sub(r"^kernel\d+", f"kernel{position}", kernel["name"])
+        kernel.name = re.sub(r"^kernel\d+", f"kernel{position}", kernel.name)
     # no restrict here: a value stored in place makes an output pointer alias an input one
     slot = 0
     unpack = []
@@ -406,16 +399,16 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         write_backs.append({"target": target, "numel": numel, "slot": input_names.index(target),
                             "source": source_pointer, "ir": ir, "lines": C.body(ir)})
     for kernel in kernels:
-        kernel["split"] = split_loop(kernel)
+        kernel.split = split_loop(kernel)
     share_identical_kernels(kernels)
     for kernel in kernels:  # the fused kernels' IR (the lowered ones built theirs)
-        if not (kernel.get("lines") or kernel.get("ir") or kernel["gemm"]):
-            reduction = kernel["reduction"]
-            kernel["ir"] = elementwise_ir(kernel, ctype) if reduction is None else \
+        if not (kernel.lines or kernel.ir or kernel.gemm):
+            reduction = kernel.reduction
+            kernel.ir = elementwise_ir(kernel, ctype) if reduction is None else \
                 reduction_ir(kernel, ctype, reduction["op"], reduction["attrs"])
-            kernel["comment"], kernel["fails"] = kernel["ir"].comment, False
-            if kernel["function"] == kernel["name"]:
-                kernel["lines"] = C.body(kernel["ir"])
+            kernel.comment, kernel.fails = kernel.ir.comment, False
+            if kernel.function == kernel.name:
+                kernel.lines = C.body(kernel.ir)
     unit = {"function": function_name, "location": location, "signature": signature,
             "kernels": kernels, "write_backs": write_backs, "ctype": ctype,
             "inputs": inputs, "outputs": outputs, "buffers": buffers, "direct": direct,
@@ -428,7 +421,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
-        blas=_blas_declaration(ctype) if any(k["gemm"] for k in kernels) else None,
+        blas=_blas_declaration(ctype) if any(k.gemm for k in kernels) else None,
         lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
         else None)
     return source, dtype, ctype, list(buffers), randoms
@@ -444,14 +437,14 @@ def _accumulating_product(graph, plan, value, target, pointer):
     product, scale = found
     kernel = LOWERED["matmul"](0, graph, product, pointer, plan.layouts, plan.pointer_of,
                                plan.types, scale=scale)
-    kernel["summary"] = f"{scale!r} * {kernel['summary']}"
+    kernel.summary = f"{scale!r} * {kernel.summary}"
     return product.name, kernel
 
 
 def _used_lines(unpack, kernels, write_backs):
     """The entry's unpacking lines of the pointers (and draws) some call passes: a constant
     input no kernel reads, or an output a returned reduction's buffer holds, declares nothing."""
-    passed = set(re.findall(r"\w+", " ".join([k["arguments"] for k in kernels]
+    passed = set(re.findall(r"\w+", " ".join([k.arguments for k in kernels]
                                              + [w["source"] for w in write_backs])))
     return [line for line in unpack if re.search(r"(\w+) = ", line).group(1) in passed]
 
@@ -462,13 +455,13 @@ def _check_failures_write_nothing(kernels, direct, outputs):
     kernel storing into an input may run before one that can fail. The passes keep it so;
     a graph they did not is refused rather than compiled with that hazard."""
     stored = {f"out{outputs.index(name)}_data" for name in direct}
-    last = max((i for i, kernel in enumerate(kernels) if kernel.get("fails")), default=0)
+    last = max((i for i, kernel in enumerate(kernels) if kernel.fails), default=0)
     for kernel in kernels[:last]:
-        written = {kernel["output_pointer"], *(p for p, _ in kernel.get("more_results", ()))}
-        if kernel.get("ir") is not None:
-            written |= set(kernel["ir"].writes)
+        written = {kernel.output_pointer, *(p for p, _ in kernel.more_results)}
+        if kernel.ir is not None:
+            written |= set(kernel.ir.writes)
         if stored & written:
-            raise Unsupported(f"{kernel['name']} stores into an input before a kernel that can "
+            raise Unsupported(f"{kernel.name} stores into an input before a kernel that can "
                               "fail")
 
 

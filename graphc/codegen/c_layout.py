@@ -103,10 +103,10 @@ class _ElementTypes(dict):
 
 
 def _signature(reads, writes, types):
-    """A kernel's C parameters (what it reads is const) and the entry point's arguments."""
+    """(a kernel's C parameters (what it reads is const), the entry point's arguments)."""
     parameters = [f"const {types.of(p)} *restrict {p}" for p in reads] + [
         f"{types.of(p)} *restrict {p}" for p in writes]
-    return {"parameters": ", ".join(parameters), "arguments": ", ".join(reads + writes)}
+    return ", ".join(parameters), ", ".join(reads + writes)
 
 
 def _numel(shape):

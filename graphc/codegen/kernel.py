@@ -368,3 +368,47 @@ def strided(index, shape, strides, base=0):
         if size != 1 and stride != 0:
             offset = offset + index[lead + d] * stride
     return offset + base
+
+
+@dataclasses.dataclass(eq=False)
+class Scheduled:
+    """A kernel placed in a specialisation (what the loop passes rearrange and the dialects
+    print): its IR, what it computes and from which IR nodes and user lines (the comment above
+    it), its C signature and the arguments of its call. A fused elementwise loop or reduction
+    (c_backend) keeps its formulas (`loads`, `temporaries`, `result`) until the loop passes have
+    merged it; its IR is built after them."""
+    name: str
+    output: str                # the value it computes
+    summary: str
+    nodes: list
+    locations: list
+    parameters: str
+    arguments: str
+    output_pointer: str
+    numel: int
+    ir: Any = None             # a Kernel
+    lines: list = None         # its body printed in the C dialect
+    comment: str = ""
+    fails: bool = False        # it can stop the call (Kernel.checks)
+    gemm: bool = False         # it calls BLAS's GEMM (cuBLAS on CUDA)
+    pointers: list = None      # what a fused loop reads, in signature order
+    loads: list = dataclasses.field(default_factory=list)
+    temporaries: list = dataclasses.field(default_factory=list)
+    result: str = ""
+    more_results: list = dataclasses.field(default_factory=list)  # (pointer, formula)
+    output_ctype: str = None
+    temporary_ctype: str = None
+    loop_shape: tuple = None
+    indexed: bool = False      # a load needs index arithmetic
+    reduction: dict = None     # count, dims, op, attrs
+    split: dict = None         # rows of its last dim (loop_passes.split_loop)
+    function: str = None       # the function it calls (loop_passes.share_identical_kernels)
+    also: list = dataclasses.field(default_factory=list)  # the others calling its function
+    cuda: str = None           # its CUDA source (render/cuda.py)
+
+    def reads(self):
+        """The pointers it reads: a fused loop's, or its IR's."""
+        return set(self.pointers) if self.pointers is not None else set(self.ir.reads)
+
+
+__all__ += ["Scheduled"]

@@ -4,6 +4,7 @@ computing their gradients, loops over one shape merged, fills folded into the lo
 reads their tensor, long elementwise loops split into rows, and
 kernels that differ only in their operands sharing one function."""
 import collections
+import dataclasses
 import functools
 import json
 import re
@@ -26,30 +27,31 @@ def share_identical_kernels(kernels):
     gcc's time grows with the functions it optimises."""
     first = {}
     for kernel in kernels:
-        text = json.dumps({k: v for k, v in kernel.items() if k not in _CALL_SITE},
+        text = json.dumps({f.name: getattr(kernel, f.name) for f in dataclasses.fields(kernel)
+                           if f.name not in _CALL_SITE},
                           sort_keys=True, default=repr)
         names = {}
         key = _POINTER.sub(lambda match: names.setdefault(match.group(0), f"p{len(names)}"), text)
         owner = first.setdefault(key, kernel)
-        kernel["function"], kernel["also"] = owner["name"], []
+        kernel.function, kernel.also = owner.name, []
         if owner is not kernel:
-            owner["also"].append(f"%{kernel['output']} ({', '.join(kernel['locations'])})")
+            owner.also.append(f"%{kernel.output} ({', '.join(kernel.locations)})")
 
 
 def split_loop(kernel):
     """An elementwise loop over a shape of several dims whose loads need index arithmetic runs
     as rows (outer) of the last dim (inner): no division in the inner loop, which vectorises."""
-    shape = kernel.get("loop_shape")
-    if not kernel.get("indexed") or not shape or len(shape) < 2 or shape[-1] < 2 or (
-            kernel["reduction"] or kernel["gemm"] or kernel.get("lines")):
+    shape = kernel.loop_shape
+    if not kernel.indexed or not shape or len(shape) < 2 or shape[-1] < 2 or (
+            kernel.reduction or kernel.gemm or kernel.lines):
         return None
     return {"outer": _numel(shape) // shape[-1], "inner": shape[-1]}
 
 
 def _is_output_loop(kernel):
     """An elementwise loop computing an output (not a buffer, reduction, product or draw)."""
-    return kernel["output_pointer"].startswith("out") and not (
-        kernel["reduction"] or kernel["gemm"] or kernel.get("lines"))
+    return kernel.output_pointer.startswith("out") and not (
+        kernel.reduction or kernel.gemm or kernel.lines)
 
 
 def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
@@ -61,7 +63,7 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
     Returns (kernels in their new order, {value stored in place: the input it updates})."""
     write_count = collections.Counter(value for _, value in writes)
     copied_from = {value for _, value in writes if value in input_names}
-    kernel_of = {k["output"]: k for k in kernels if _is_output_loop(k)}
+    kernel_of = {k.output: k for k in kernels if _is_output_loop(k)}
     candidates = {}
     for target, value in writes:
         kernel = kernel_of.get(value)
@@ -70,46 +72,41 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
         if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
                 or _offset(shape, shape, strides, flat=True) != "i"
                 or any(load["pointer"] == pointer and load["offset"] != "i"
-                       for load in kernel["loads"])):
+                       for load in kernel.loads)):
             continue
         candidates[value] = (target, pointer)
     # schedule: a kernel storing into a tensor runs after every other kernel reading it
-    moved = [k for k in kernels if k["output"] in candidates]
-    order = [k for k in kernels if k["output"] not in candidates]
+    moved = [k for k in kernels if k.output in candidates]
+    order = [k for k in kernels if k.output not in candidates]
     while moved:
         ready = next((k for k in moved if not any(
-            candidates[k["output"]][1] in other["pointers"] for other in moved if other is not k)),
+            candidates[k.output][1] in other.pointers for other in moved if other is not k)),
             None)
         if ready is None:  # a cycle (two updates each reading the other's tensor): copy those
             for k in moved:
-                del candidates[k["output"]]
+                del candidates[k.output]
             order += moved
             break
         moved.remove(ready)
         order.append(ready)
     for kernel in order:
-        if kernel["output"] not in candidates:
+        if kernel.output not in candidates:
             continue
-        target, pointer = candidates[kernel["output"]]
-        _read_through(kernel, pointer, kernel["output_pointer"], types)
-        kernel["summary"] += f" (stored in place into %{target})"
+        target, pointer = candidates[kernel.output]
+        _read_through(kernel, pointer, kernel.output_pointer, types)
+        kernel.summary += f" (stored in place into %{target})"
     return order, {value: target for value, (target, _) in candidates.items()}
 
 
 def _read_through(kernel, pointer, out, types):
     """`kernel` reads the elements of `pointer` through `out`, the pointer that overwrites them
     (after reading each): one pointer fewer in its signature."""
-    for load in kernel["loads"]:
+    for load in kernel.loads:
         if load["pointer"] == pointer:
             load["pointer"] = out
-    kernel["pointers"] = [p for p in kernel["pointers"] if p != pointer]
-    outs = [kernel["output_pointer"]] + [p for p, _ in kernel["more_results"]]
-    kernel.update(_signature(kernel["pointers"], outs, types))
-
-
-def _reads(kernel):
-    """The pointers a kernel reads: a fused loop's loads, or a lowered kernel's IR reads."""
-    return set(kernel["pointers"]) if "pointers" in kernel else set(kernel["ir"].reads)
+    kernel.pointers = [p for p in kernel.pointers if p != pointer]
+    outs = [kernel.output_pointer] + [p for p, _ in kernel.more_results]
+    kernel.parameters, kernel.arguments = _signature(kernel.pointers, outs, types)
 
 
 def fuse_updates_into_products(kernels, direct, input_names, fuse):
@@ -122,26 +119,26 @@ def fuse_updates_into_products(kernels, direct, input_names, fuse):
     buffers)."""
     dropped = []
     for value, target in direct.items():
-        update = next((k for k in kernels if k["output"] == value), None)
-        found = None if update is None else fuse(value, target, update["output_pointer"])
+        update = next((k for k in kernels if k.output == value), None)
+        found = None if update is None else fuse(value, target, update.output_pointer)
         if found is None:
             continue
         product_name, fused = found
-        product = next((k for k in kernels if k["output"] == product_name), None)
-        if product is None or update.get("more_results") or _reads(update) - {
-                product["output_pointer"], update["output_pointer"]}:
+        product = next((k for k in kernels if k.output == product_name), None)
+        if product is None or update.more_results or update.reads() - {
+                product.output_pointer, update.output_pointer}:
             continue
         start, end = kernels.index(product), kernels.index(update)
-        overwritten = {f"in{input_names.index(direct[k['output']])}_data"
-                       for k in kernels[start + 1:end] if k["output"] in direct}
-        if start > end or overwritten & _reads(product) or any(
-                product["output_pointer"] in _reads(k) for k in kernels
+        overwritten = {f"in{input_names.index(direct[k.output])}_data"
+                       for k in kernels[start + 1:end] if k.output in direct}
+        if start > end or overwritten & product.reads() or any(
+                product.output_pointer in k.reads() for k in kernels
                 if k is not update and k is not product):
             continue
-        fused["nodes"] = product["nodes"] + update["nodes"]
-        fused["locations"] = sorted(set(product["locations"]) | set(update["locations"]))
-        fused["name"] += "_update"
-        fused["output"], fused["summary"] = value, f"%{target} + {fused['summary']}"
+        fused.nodes = product.nodes + update.nodes
+        fused.locations = sorted(set(product.locations) | set(update.locations))
+        fused.name += "_update"
+        fused.output, fused.summary = value, f"%{target} + {fused.summary}"
         kernels = [fused if k is update else k for k in kernels if k is not product]
         dropped.append(product_name)
     return kernels, dropped
@@ -153,30 +150,30 @@ def merge_output_loops(kernels, direct, types):
     store in place keep their own loops, whose order store_in_place chose."""
     merged, first_of_shape = [], {}
     for kernel in kernels:
-        mergeable = _is_output_loop(kernel) and kernel["output"] not in direct
-        host = first_of_shape.get(kernel["loop_shape"]) if mergeable else None
+        mergeable = _is_output_loop(kernel) and kernel.output not in direct
+        host = first_of_shape.get(kernel.loop_shape) if mergeable else None
         if host is not None and all(
                 load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
-                for load in kernel["loads"] for other in host["loads"]
+                for load in kernel.loads for other in host.loads
                 if load["symbol"] == other["symbol"]):
-            part = len(host["more_results"]) + 1  # its temporaries renamed apart: t0 -> t0_1
+            part = len(host.more_results) + 1  # its temporaries renamed apart: t0 -> t0_1
             rename = functools.partial(re.sub, r"\bt(\d+)\b", rf"t\1_{part}")
-            known = {load["symbol"] for load in host["loads"]}
-            host["loads"] += [load for load in kernel["loads"] if load["symbol"] not in known]
-            host["temporaries"] += [(rename(name), rename(value))
-                                    for name, value in kernel["temporaries"]]
-            host["more_results"].append((kernel["output_pointer"], rename(kernel["result"])))
-            host["pointers"] += [p for p in kernel["pointers"] if p not in host["pointers"]]
-            outs = [host["output_pointer"]] + [p for p, _ in host["more_results"]]
-            host.update(_signature(host["pointers"], outs, types))
-            host["indexed"] = host.get("indexed") or kernel.get("indexed")
-            host["summary"] += f"\n *   and %{kernel['output']} = {kernel['summary']}"
-            host["nodes"] += [n for n in kernel["nodes"] if n not in host["nodes"]]
-            host["locations"] = sorted(set(host["locations"]) | set(kernel["locations"]))
-            host["name"] = re.sub(r"(_and_\d+_more)?$", f"_and_{part}_more", host["name"], count=1)
+            known = {load["symbol"] for load in host.loads}
+            host.loads += [load for load in kernel.loads if load["symbol"] not in known]
+            host.temporaries += [(rename(name), rename(value))
+                                    for name, value in kernel.temporaries]
+            host.more_results.append((kernel.output_pointer, rename(kernel.result)))
+            host.pointers += [p for p in kernel.pointers if p not in host.pointers]
+            outs = [host.output_pointer] + [p for p, _ in host.more_results]
+            host.parameters, host.arguments = _signature(host.pointers, outs, types)
+            host.indexed = host.indexed or kernel.indexed
+            host.summary += f"\n *   and %{kernel.output} = {kernel.summary}"
+            host.nodes += [n for n in kernel.nodes if n not in host.nodes]
+            host.locations = sorted(set(host.locations) | set(kernel.locations))
+            host.name = re.sub(r"(_and_\d+_more)?$", f"_and_{part}_more", host.name, count=1)
             continue
         if mergeable:
-            first_of_shape[kernel["loop_shape"]] = kernel
+            first_of_shape[kernel.loop_shape] = kernel
         merged.append(kernel)
     return merged
 
@@ -188,21 +185,20 @@ def merge_fills(kernels, direct, input_names, types):
     they were (compile.py then runs the function eagerly, for eager's partial effects)."""
     merged = list(kernels)
     for fill in kernels:
-        if not (fill["output"] in direct and not fill["loads"] and _is_output_loop(fill)):
+        if not (fill.output in direct and not fill.loads and _is_output_loop(fill)):
             continue
-        pointer = f"in{input_names.index(direct[fill['output']])}_data"
+        pointer = f"in{input_names.index(direct[fill.output])}_data"
         position = merged.index(fill)
-        host = next((k for k in reversed(merged[:position]) if pointer in _reads(k)), None)
+        host = next((k for k in reversed(merged[:position]) if pointer in k.reads()), None)
         if host is None or not _is_output_loop(host) or any(
-                k.get("fails") for k in merged[merged.index(host):position]) or host.get("loop_shape") != fill.get(
-                "loop_shape") or any(load["pointer"] == pointer and load["offset"] != "i"
-                                     for load in host["loads"]):
+                k.fails for k in merged[merged.index(host):position]) or host.loop_shape != fill.loop_shape or any(load["pointer"] == pointer and load["offset"] != "i"
+                                     for load in host.loads):
             continue
-        host["more_results"].append((fill["output_pointer"], fill["result"]))
-        _read_through(host, pointer, fill["output_pointer"], types)
-        host["summary"] += f"\n *   and %{fill['output']} = {fill['summary']}"
-        host["nodes"] += fill["nodes"]
-        host["locations"] = sorted(set(host["locations"]) | set(fill["locations"]))
-        host["name"] += "_" + fill["name"].split("_", 1)[1]
+        host.more_results.append((fill.output_pointer, fill.result))
+        _read_through(host, pointer, fill.output_pointer, types)
+        host.summary += f"\n *   and %{fill.output} = {fill.summary}"
+        host.nodes += fill.nodes
+        host.locations = sorted(set(host.locations) | set(fill.locations))
+        host.name += "_" + fill.name.split("_", 1)[1]
         merged.remove(fill)
     return merged

@@ -5,6 +5,7 @@ codegen/render print the IR.
 
 Every lowering is called as lower(position, graph, node, target pointer, layouts, pointers,
 element types, draw index) and returns the scheduled kernel `entry` makes of its IR."""
+from ..kernel import Scheduled
 from ..render.c import C
 
 __all__ = ["LOWERINGS", "lowering", "entry"]
@@ -35,16 +36,13 @@ def entry(position, graph, node, summary, ir, types, draw=None, arguments=None):
     if ir.draws:
         parameters = ["uint64_t seed", "uint64_t offset"] + parameters
         names = [f"seed{draw}", f"offset{draw}"] + names
-    return {
-        "name": f"kernel{position}_{node.op}", "output": node.name, "summary": summary,
-        "nodes": [f"%{node.name} = {node.op}"],
-        "locations": sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        "parameters": ", ".join(parameters), "arguments": arguments or ", ".join(names),
-        "numel": _numel(node.shape), "loads": [], "temporaries": [],
-        "result": "", "output_pointer": ir.writes[0], "reduction": None,
-        "gemm": None, "ir": ir, "lines": C.body(ir), "fails": ir.checks(),
-        "comment": ir.comment,
-    }
+    return Scheduled(
+        name=f"kernel{position}_{node.op}", output=node.name, summary=summary,
+        nodes=[f"%{node.name} = {node.op}"],
+        locations=sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
+        parameters=", ".join(parameters), arguments=arguments or ", ".join(names),
+        numel=_numel(node.shape), output_pointer=ir.writes[0], ir=ir, lines=C.body(ir),
+        fails=ir.checks(), comment=ir.comment)
 
 
 def _numel(shape):

@@ -65,8 +65,8 @@ def _formula(kernel, text):
     """The formula `text` of the kernel, reading those of its loads and shared subexpressions
     it names (a load no formula names is then a dead Let, and is not printed)."""
     named = set(_IDENTIFIER.findall(text))
-    return k.Formula(text, tuple(name for name in [load["symbol"] for load in kernel["loads"]]
-                                 + [name for name, _ in kernel["temporaries"]] if name in named))
+    return k.Formula(text, tuple(name for name in [load["symbol"] for load in kernel.loads]
+                                 + [name for name, _ in kernel.temporaries] if name in named))
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -74,23 +74,23 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 def _reads(kernel, ctype):
     """The loads of one element (or one term of a reduction) and the shared subexpressions."""
-    shape = kernel["loop_shape"]
+    shape = kernel.loop_shape
     body = [k.Let(load["symbol"], load.get("ctype", ctype), k.Load(load["pointer"],
                                                                      _offset(load, shape)))
-            for load in kernel["loads"]]
-    return body + [k.Let(name, kernel.get("temporary_ctype", ctype), _formula(kernel, value))
-                   for name, value in kernel["temporaries"]]
+            for load in kernel.loads]
+    return body + [k.Let(name, (kernel.temporary_ctype or ctype), _formula(kernel, value))
+                   for name, value in kernel.temporaries]
 
 
 def _element(kernel, ctype):
     """What one element computes: its reads, then its stores at i."""
-    stores = [(kernel["output_pointer"], kernel["result"])] + list(kernel["more_results"])
+    stores = [(kernel.output_pointer, kernel.result)] + list(kernel.more_results)
     return _reads(kernel, ctype) + [k.Store(pointer, k.Var("i"), _formula(kernel, value))
                                     for pointer, value in stores]
 
 
 def elementwise_ir(kernel, ctype):
-    shape, numel, split = kernel["loop_shape"], kernel["numel"], kernel.get("split")
+    shape, numel, split = kernel.loop_shape, kernel.numel, kernel.split
     if split:  # rows of the last dim: no index division in the inner loop
         last = len(shape) - 1
         lets, _ = k.multi_index(k.Var("outer"), shape[:-1])
@@ -109,14 +109,14 @@ def elementwise_ir(kernel, ctype):
 
 def reduction_ir(kernel, ctype, op, attrs):
     """One output o per iteration of the outer loop, its elements r folded in order."""
-    shape, reduction = kernel["loop_shape"], kernel["reduction"]
+    shape, reduction = kernel.loop_shape, kernel.reduction
     dims = reduction["dims"]
     kept = [d for d in range(len(shape)) if d not in dims]
     outer, _ = k.multi_index(k.Var("o"), [shape[d] for d in kept], dims=kept)
     inner, _ = k.multi_index(k.Var("r"), [shape[d] for d in dims], dims=dims)
     start, combine = FOLDS.get(op, (k.Const(0.0), None))
     loads = _reads(kernel, ctype)
-    value = _formula(kernel, kernel["result"])
+    value = _formula(kernel, kernel.result)
     position = op in ("argmax", "argmin")  # the position of the first extreme value (or NaN)
     if position:
         folded = k.Var("folded")
@@ -129,15 +129,15 @@ def reduction_ir(kernel, ctype, op, attrs):
     else:
         fold = [k.Assign(_ACCUMULATOR, value, "+=")]
     count = reduction["count"]
-    result = k.Var("position") if position else k.Cast(kernel.get("output_ctype", ctype),
+    result = k.Var("position") if position else k.Cast((kernel.output_ctype or ctype),
                                                        finished(op, attrs, count))
     body = [*outer, k.Let("accumulator", "double", start, mutable=True)]
     body += [k.Let("position", "int64_t", k.Const(0), mutable=True)] if position else []
     body += [k.Loop("r", count, (*inner, *loads, *fold), fold=fold_of(op, combine)),
-             k.Store(kernel["output_pointer"], k.Var("o"), result)]
-    loop = k.Loop("o", kernel["numel"], tuple(body), k.PARALLEL,
-                  work=count * kernel["numel"] if kernel["numel"] > 1 else 0)
-    return _kernel(kernel, [loop], f"{count} elements reduced into each of {kernel['numel']} "
+             k.Store(kernel.output_pointer, k.Var("o"), result)]
+    loop = k.Loop("o", kernel.numel, tuple(body), k.PARALLEL,
+                  work=count * kernel.numel if kernel.numel > 1 else 0)
+    return _kernel(kernel, [loop], f"{count} elements reduced into each of {kernel.numel} "
                                    "outputs, accumulated in double")
 
 
@@ -164,5 +164,5 @@ def fold_of(op, combine=None):
 
 
 def _kernel(kernel, body, comment):
-    pointers = [kernel["output_pointer"]] + [pointer for pointer, _ in kernel["more_results"]]
-    return k.Kernel(kernel["name"], list(kernel["pointers"]), pointers, body, comment=comment)
+    pointers = [kernel.output_pointer] + [pointer for pointer, _ in kernel.more_results]
+    return k.Kernel(kernel.name, list(kernel.pointers), pointers, body, comment=comment)

@@ -148,5 +148,5 @@ def matmul(position, graph, node, target, layouts, pointer_of, types, draw=None,
     scheduled = entry(position, graph, node, f"matmul of %{a} [{', '.join(map(str, a_shape))}] "
                       f"and %{b} [{', '.join(map(str, b_shape))}]", ir, types,
                       arguments=arguments)
-    scheduled["gemm"] = gemm  # C declares BLAS; CUDA calls cuBLAS
+    scheduled.gemm = gemm  # C declares BLAS; CUDA calls cuBLAS
     return scheduled

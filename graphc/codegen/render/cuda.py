@@ -415,8 +415,8 @@ def render(graph, inputs, outputs, function_name, location, signature, writes=()
 
 
 def _refuse_what_has_no_cuda_form(kernel, graph):
-    op = graph.node(kernel["output"]).op
-    ir = kernel.get("ir")
+    op = graph.node(kernel.output).op
+    ir = kernel.ir
     if ir is None:
         raise Unsupported(f"{op}: a kernel not built as kernel IR yet has no CUDA form")
     called = {e.function for s in k.walk(ir.body) for e in _calls(s)
@@ -487,38 +487,38 @@ def _cuda_unit(unit):
         device[pointer] = device[f"out{outputs.index(name)}_data"] if returned else \
             pointer.replace("_data", "_device")
     launches, sorting, scanning = [], False, False
-    cublas = any(kernel.get("gemm") for kernel in unit["kernels"])
+    cublas = any(kernel.gemm for kernel in unit["kernels"])
     for kernel in unit["kernels"]:
-        ir = kernel.get("ir")
+        ir = kernel.ir
         # the kernel's parameter names, each with its argument: `in0_data` or `in0_data + 256`
-        names = [name for name, _ in _declared(kernel["parameters"])]
+        names = [name for name, _ in _declared(kernel.parameters)]
         given = {}
-        for name, argument in zip(names, kernel["arguments"].split(", ")):
+        for name, argument in zip(names, kernel.arguments.split(", ")):
             pointer, _, offset = argument.partition(" + ")
             given[name] = device[pointer] + (f" + {offset}" if offset else "")
-        if kernel.get("gemm"):  # a host function queueing cuBLAS calls
-            if kernel["function"] == kernel["name"]:
-                kernel["cuda"] = CUDA.host_kernel(ir, kernel["name"], kernel["parameters"])
-            launches.append({"call": f"graphc_kernels::{kernel['function']}(cublas, "
+        if kernel.gemm:  # a host function queueing cuBLAS calls
+            if kernel.function == kernel.name:
+                kernel.cuda = CUDA.host_kernel(ir, kernel.name, kernel.parameters)
+            launches.append({"call": f"graphc_kernels::{kernel.function}(cublas, "
                                      f"{', '.join(given[name] for name in names)})",
                              "try": "GRAPHC_CUBLAS_TRY",
-                             "comment": f"%{kernel['output']}: cuBLAS on the stream"})
+                             "comment": f"%{kernel.output}: cuBLAS on the stream"})
             continue
-        functions = CUDA.functions(ir, kernel["function"], kernel["parameters"])
+        functions = CUDA.functions(ir, kernel.function, kernel.parameters)
         sorting = sorting or any(function.call for function in functions)
         scanning = scanning or any(function.scans for function in functions)
-        if kernel["function"] == kernel["name"]:
-            kernel["cuda"] = "\n\n".join(function.source for function in functions
+        if kernel.function == kernel.name:
+            kernel.cuda = "\n\n".join(function.source for function in functions
                                           if function.source)
         for function in functions:
             for partial, ctype, count, _ in function.partials:  # scratch between two launches
-                scratch = f"{kernel['name']}_{partial}"
+                scratch = f"{kernel.name}_{partial}"
                 given[partial] = f"{scratch}_device"
                 if not any(slot["name"] == scratch for slot in slots):
                     slots.append({"name": scratch, "ctype": ctype, "argument": False,
                                   "count": count, "copy_in": False, "copy_out": False,
                                   "zero": False})
-            launches.append(_launch(function, given, f"%{kernel['output']}"))
+            launches.append(_launch(function, given, f"%{kernel.output}"))
     for index, copy in enumerate(unit["write_backs"]):
         parameters = f"const {unit['ctype']} *restrict source, {unit['ctype']} *restrict target"
         functions = CUDA.functions(copy["ir"], f"write_back{index}", parameters)
