@@ -134,7 +134,7 @@ def render(function_name, key, args, numbers, sources, sourced, fixed, grad_mode
             f"(self, *args, **kwargs):", 0)
     out.add('"""The guard, then the call (graphc/codegen/call_path.py)."""')
     out.add("try:")
-    out.add(f"if kwargs or len(args) != {len(args)}:", 2)
+    out.add(f"if kwargs or {f'len(args) != {len(args)}' if args else 'args'}:", 2)
     out.add("raise Miss", 3)
     names = [f"a{i}" for i in range(len(args))]
     if args:
