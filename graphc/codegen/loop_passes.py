@@ -115,8 +115,8 @@ def fuse_updates_into_products(kernels, direct, input_names, fuse):
     accumulating into `w` where the update ran: the gradient never goes through memory.
     `fuse(value, target, pointer)` gives (the product's name, its kernel accumulating into
     `pointer`) or None. The product moves later, to the update's place, so nothing between
-    may overwrite what it reads. Returns (kernels, the names of the products' dropped
-    buffers)."""
+    may overwrite what it reads. Runs before the loops are merged (an update is its own loop).
+    Returns (kernels, the names of the products' dropped buffers)."""
     dropped = []
     for value, target in direct.items():
         update = next((k for k in kernels if k.output == value), None)
@@ -125,7 +125,7 @@ def fuse_updates_into_products(kernels, direct, input_names, fuse):
             continue
         product_name, fused = found
         product = next((k for k in kernels if k.output == product_name), None)
-        if product is None or update.more_results or update.reads() - {
+        if product is None or update.reads() - {
                 product.output_pointer, update.output_pointer}:
             continue
         start, end = kernels.index(product), kernels.index(update)

@@ -5,6 +5,7 @@ codegen/render print the IR.
 
 Every lowering is called as lower(position, graph, node, target pointer, layouts, pointers,
 element types, draw index) and returns the scheduled kernel `entry` makes of its IR."""
+from ..c_layout import _numel, _signature
 from ..kernel import Scheduled
 from ..render.c import C
 
@@ -30,26 +31,17 @@ def entry(position, graph, node, summary, ir, types, draw=None, arguments=None):
     its C signature, and its body printed in the C dialect). `draw`: the index of the draw
     whose (seed, offset) it takes; `arguments`: its call's arguments where they are not its
     parameters' names (an operand passed at an offset)."""
-    parameters = [f"const {types.of(p)} *restrict {p}" for p in ir.reads] + [
-        f"{types.of(p)} *restrict {p}" for p in ir.writes]
-    names = list(ir.reads) + list(ir.writes)
+    parameters, names = _signature(list(ir.reads), list(ir.writes), types)
     if ir.draws:
-        parameters = ["uint64_t seed", "uint64_t offset"] + parameters
-        names = [f"seed{draw}", f"offset{draw}"] + names
+        parameters = f"uint64_t seed, uint64_t offset, {parameters}"
+        names = f"seed{draw}, offset{draw}, {names}"
     return Scheduled(
         name=f"kernel{position}_{node.op}", output=node.name, summary=summary,
         nodes=[f"%{node.name} = {node.op}"],
         locations=sorted({getattr(graph, "locations", {}).get(node.name)} - {None}) or ["?"],
-        parameters=", ".join(parameters), arguments=arguments or ", ".join(names),
+        parameters=parameters, arguments=arguments or names,
         numel=_numel(node.shape), output_pointer=ir.writes[0], ir=ir, lines=C.body(ir),
         fails=ir.checks(), comment=ir.comment)
-
-
-def _numel(shape):
-    count = 1
-    for size in shape:
-        count *= size
-    return count
 
 
 from . import copies, scans  # noqa: E402  (the families register their lowerings)
