@@ -18,7 +18,7 @@ import sys
 from .. import dtypes as _dt
 from ..ir.graph import Constant
 from ..ir.registry import REGISTRY
-from .c_layout import Unsupported, _constant, _numel, _offset, _signature
+from .c_layout import Unsupported, _constant, _dense, _numel, _signature
 from .loop_passes import (fuse_updates_into_products, merge_fills, merge_output_loops,
                           share_identical_kernels, split_loop, store_in_place)
 from . import kernel as k
@@ -318,8 +318,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         result = _optimise(result)
         readers = sorted(used, key=list(pointer_of).index)
         loads = [{"symbol": str(expressions.symbols[name]), "pointer": pointer_of[name],
-                  "offset": _offset(loop_shape, *layouts[name], flat=not reduction),
-                  "layout": layouts[name],
+                  "at": _load_index(loop_shape, layouts[name], flat=not reduction),
                   "ctype": types.of(pointer_of[name])}
                  for name in readers]
         pointers = sorted({pointer_of[name] for name in readers}, key=list(pointer_of.values()).index)
@@ -336,7 +335,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
                              - {None}) or ["(inputs only)"],
             parameters=parameters, arguments=arguments, pointers=pointers,
             output_ctype=types.of(target_pointer), loop_shape=loop_shape, numel=numel,
-            indexed=any(load["offset"] not in ("i", "0") for load in loads), loads=loads,
+            indexed=any(load["at"] not in (_FLAT, k.Const(0)) for load in loads), loads=loads,
             temporaries=[(str(name), printer.doprint(value)) for name, value in temporaries],
             # an integer result is computed in integers (index arithmetic stays exact)
             temporary_ctype=types.of(target_pointer)
@@ -359,40 +358,29 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
     _check_failures_write_nothing(kernels, direct, outputs)
     for position, kernel in enumerate(kernels):  # numbered in the order the entry calls them
         kernel.name = re.sub(r"^kernel\d+", f"kernel{position}", kernel.name)
-    # no restrict here: a value stored in place makes an output pointer alias an input one
-    slot = 0
-    unpack = []
-    for i, name in enumerate(input_names):
-        element = types.of(f"in{i}_data")
-        unpack.append(f"const {element} *in{i}_data = (const {element} *)slots[{slot}];")
-        slot += 1
+    # the entry's pointers into the slots (no restrict: a value stored in place makes an output
+    # pointer alias an input one)
+    slots = [(f"in{i}_data", True, i, None) for i in range(len(input_names))]
     for i, name in enumerate(outputs):
-        source = input_names.index(direct[name]) if name in direct else slot
-        element = types.of(f"out{i}_data")
-        unpack.append(f"{element} *out{i}_data = ({element} *)slots[{source}];"
-                      + (f"  /* stored in place into %{direct[name]} */" if name in direct else ""))
-        slot += 1
-    for pointer in buffers.values():
-        element = types.of(pointer)
-        unpack.append(f"{element} *{pointer} = ({element} *)slots[{slot}];")
-        slot += 1
-    for r in range(len(randoms)):
-        unpack.append(f"const uint64_t seed{r} = draws[{2 * r}], offset{r} = draws[{2 * r + 1}];")
+        stored = name in direct  # into the input it updates: that input's slot
+        slots.append((f"out{i}_data", False, input_names.index(direct[name]) if stored else
+                      len(input_names) + i, f"stored in place into %{direct[name]}" if stored
+                      else None))
+    slots += [(pointer, False, len(input_names) + len(outputs) + j, None)
+              for j, pointer in enumerate(buffers.values())]
     write_backs = []
     for target, value in writes:
         if value in direct:
             continue
         shape, strides, _ = layouts[target]
         numel = _numel(shape)
-        lets, index = k.multi_index(k.Var("i"), shape)
+        lets, _ = k.multi_index(k.Var("i"), shape)
         if value in input_names:
             source_pointer = f"in{input_names.index(value)}_data"
-            source_offset = k.strided(index, *layouts[value])
+            source_offset = _load_index(shape, layouts[value])
         else:
-            source_pointer = f"out{outputs.index(value)}_data"
-            source_offset = k.Var("i")
-        target_offset = k.Var("i") if _offset(shape, shape, strides, flat=True) == "i" else \
-            k.strided(index, shape, strides)
+            source_pointer, source_offset = f"out{outputs.index(value)}_data", _FLAT
+        target_offset = _load_index(shape, layouts[target])
         ir = k.Kernel(f"write_back{len(write_backs)}", ["source"], ["target"], [k.Loop(
             "i", numel, (*lets, k.Store("target", target_offset, k.Load("source", source_offset))),
             k.PARALLEL)])
@@ -417,7 +405,9 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         return dialect(unit), dtype, ctype, list(buffers), randoms
     source = _environment().get_template("c/elementwise.c.j2").render(
         function=function_name, location=location, signature=signature, kernels=kernels,
-        unpack_lines=_used_lines(unpack, kernels, write_backs), write_backs=write_backs,
+        slots=_passed(slots, kernels, write_backs), draws=_passed(
+            [(f"seed{r}", r) for r in range(len(randoms))], kernels, write_backs),
+        write_backs=write_backs, types=types,
         ctype=ctype, random=bool(randoms),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
@@ -425,6 +415,19 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
         lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
         else None)
     return source, dtype, ctype, list(buffers), randoms
+
+
+_FLAT = k.Var("i")
+
+
+def _load_index(loop_shape, layout, flat=True):
+    """Where an operand of `layout` ((shape, strides, offset)) is read at the loop's multi-index
+    (idx0, idx1, ...; an operand of fewer dims aligned right, as it broadcasts): the loop's flat
+    index `i` when the loop is flat and the operand dense in the loop's shape."""
+    shape, strides, base = layout
+    if flat and not base and tuple(shape) == tuple(loop_shape) and _dense(shape, strides):
+        return _FLAT
+    return k.strided({d: k.Var(f"idx{d}") for d in range(len(loop_shape))}, shape, strides, base)
 
 
 def _accumulating_product(graph, plan, value, target, pointer):
@@ -441,12 +444,12 @@ def _accumulating_product(graph, plan, value, target, pointer):
     return product.name, kernel
 
 
-def _used_lines(unpack, kernels, write_backs):
-    """The entry's unpacking lines of the pointers (and draws) some call passes: a constant
-    input no kernel reads, or an output a returned reduction's buffer holds, declares nothing."""
+def _passed(pointers, kernels, write_backs):
+    """The entries of `pointers` ((name, ...)) that some call passes: the entry declares no
+    constant input that no kernel reads, nor an output that a returned reduction's buffer holds."""
     passed = set(re.findall(r"\w+", " ".join([k.arguments for k in kernels]
                                              + [w["source"] for w in write_backs])))
-    return [line for line in unpack if re.search(r"(\w+) = ", line).group(1) in passed]
+    return [entry for entry in pointers if entry[0] in passed]
 
 
 def _check_failures_write_nothing(kernels, direct, outputs):

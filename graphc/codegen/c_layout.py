@@ -1,6 +1,5 @@
-"""Layouts of strided memory, shared by the scheduler and the lowerings: whether an operand is
-read at the loop's flat index (`_offset` gives "i") or through its strides, views as affine
-maps, kernels' signatures and element types, and `Unsupported`."""
+"""Layouts of strided memory, shared by the scheduler and the lowerings: dense or not, views as
+affine maps, kernels' signatures and element types, and `Unsupported`."""
 import math
 
 from ..ir.registry import REGISTRY
@@ -21,20 +20,6 @@ def _constant(operand):
     if isinstance(value, int):
         return sympy.Integer(value)
     return sympy.sympify(repr(value))  # a float as its shortest repr (0.1, inf, nan)
-
-
-def _offset(output_shape, input_shape, input_strides, base=0, flat=True):
-    """The element offset of the input at the loop's multi-index (idx0, idx1, ...); `i` when
-    the loop is flat and the input dense in the loop's shape."""
-    if flat and not base and input_shape == output_shape and _dense(input_shape, input_strides):
-        return "i"
-    lead = len(output_shape) - len(input_shape)
-    terms = [f"idx{lead + d} * {stride}" if stride != 1 else f"idx{lead + d}"
-             for d, (size, stride) in enumerate(zip(input_shape, input_strides))
-             if size != 1 and stride != 0]
-    if base:
-        terms.append(str(base))
-    return " + ".join(terms) or "0"
 
 
 def _view_chain(graph, name, views):

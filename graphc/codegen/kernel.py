@@ -392,7 +392,7 @@ class Scheduled:
     fails: bool = False        # it can stop the call (Kernel.checks)
     gemm: bool = False         # it calls BLAS's GEMM (cuBLAS on CUDA)
     pointers: list = None      # what a fused loop reads, in signature order
-    loads: list = dataclasses.field(default_factory=list)
+    loads: list = dataclasses.field(default_factory=list)  # symbol, pointer, at (an index), ctype
     temporaries: list = dataclasses.field(default_factory=list)
     result: str = ""
     more_results: list = dataclasses.field(default_factory=list)  # (pointer, formula)

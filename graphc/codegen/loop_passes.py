@@ -9,7 +9,8 @@ import functools
 import json
 import re
 
-from .c_layout import _numel, _offset, _signature
+from .c_layout import _dense, _numel, _signature
+from .kernel import Var
 
 __all__ = ["store_in_place", "fuse_updates_into_products", "merge_output_loops", "merge_fills",
            "split_loop", "share_identical_kernels"]
@@ -70,9 +71,7 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
         shape, strides, _ = layouts[target]
         pointer = f"in{input_names.index(target)}_data"
         if (kernel is None or value in kept or write_count[value] > 1 or target in copied_from
-                or _offset(shape, shape, strides, flat=True) != "i"
-                or any(load["pointer"] == pointer and load["offset"] != "i"
-                       for load in kernel.loads)):
+                or not _dense(shape, strides) or _reads_elsewhere(kernel, pointer)):
             continue
         candidates[value] = (target, pointer)
     # schedule: a kernel storing into a tensor runs after every other kernel reading it
@@ -96,6 +95,11 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
         _read_through(kernel, pointer, kernel.output_pointer, types)
         kernel.summary += f" (stored in place into %{target})"
     return order, {value: target for value, (target, _) in candidates.items()}
+
+
+def _reads_elsewhere(kernel, pointer):
+    """Whether `kernel` reads `pointer` at another element than the one it writes."""
+    return any(load["pointer"] == pointer and load["at"] != Var("i") for load in kernel.loads)
 
 
 def _read_through(kernel, pointer, out, types):
@@ -153,7 +157,7 @@ def merge_output_loops(kernels, direct, types):
         mergeable = _is_output_loop(kernel) and kernel.output not in direct
         host = first_of_shape.get(kernel.loop_shape) if mergeable else None
         if host is not None and all(
-                load["pointer"] == other["pointer"] and load["offset"] == other["offset"]
+                load["pointer"] == other["pointer"] and load["at"] == other["at"]
                 for load in kernel.loads for other in host.loads
                 if load["symbol"] == other["symbol"]):
             part = len(host.more_results) + 1  # its temporaries renamed apart: t0 -> t0_1
@@ -190,9 +194,9 @@ def merge_fills(kernels, direct, input_names, types):
         pointer = f"in{input_names.index(direct[fill.output])}_data"
         position = merged.index(fill)
         host = next((k for k in reversed(merged[:position]) if pointer in k.reads()), None)
-        if host is None or not _is_output_loop(host) or any(
-                k.fails for k in merged[merged.index(host):position]) or host.loop_shape != fill.loop_shape or any(load["pointer"] == pointer and load["offset"] != "i"
-                                     for load in host.loads):
+        if host is None or not _is_output_loop(host) or host.loop_shape != fill.loop_shape or any(
+                k.fails for k in merged[merged.index(host):position]) or _reads_elsewhere(
+                host, pointer):
             continue
         host.more_results.append((fill.output_pointer, fill.result))
         _read_through(host, pointer, fill.output_pointer, types)

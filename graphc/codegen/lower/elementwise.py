@@ -1,5 +1,5 @@
 """The kernel IR of fused elementwise kernels and reductions, from the C backend's fused kernel
-(its loads, with the layout each is read through; sympy's common subexpressions, as `t0 = ...`;
+(its loads, each with the index it is read at; sympy's common subexpressions, as `t0 = ...`;
 its results), after the loop passes (codegen/loop_passes.py) merged and split them:
 - elementwise: one parallel loop over the output's elements (or over rows of its last dim, when
   the loads need index arithmetic: the inner loop has no division and vectorises);
@@ -53,14 +53,6 @@ def finished(op, attrs, count):
     return _ACCUMULATOR
 
 
-def _offset(load, loop_shape):
-    """Where a load reads at the loop's multi-index (idx0, idx1, ...), or `i` when dense."""
-    if load["offset"] == "i":
-        return k.Var("i")
-    shape, strides, base = load["layout"]
-    return k.strided({d: k.Var(f"idx{d}") for d in range(len(loop_shape))}, shape, strides, base)
-
-
 def _formula(kernel, text):
     """The formula `text` of the kernel, reading those of its loads and shared subexpressions
     it names (a load no formula names is then a dead Let, and is not printed)."""
@@ -74,9 +66,7 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
 def _reads(kernel, ctype):
     """The loads of one element (or one term of a reduction) and the shared subexpressions."""
-    shape = kernel.loop_shape
-    body = [k.Let(load["symbol"], load.get("ctype", ctype), k.Load(load["pointer"],
-                                                                     _offset(load, shape)))
+    body = [k.Let(load["symbol"], load.get("ctype", ctype), k.Load(load["pointer"], load["at"]))
             for load in kernel.loads]
     return body + [k.Let(name, (kernel.temporary_ctype or ctype), _formula(kernel, value))
                    for name, value in kernel.temporaries]
