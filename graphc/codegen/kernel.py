@@ -19,8 +19,8 @@ from .errors import ErrorKind
 
 __all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
            "Formula", "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
-           "Fold", "multi_index", "strided", "as_expr", "walk", "sub_expressions", "SERIAL",
-           "PARALLEL"]
+           "Fold", "Array", "Scheduled", "multi_index", "strided", "as_expr", "walk",
+           "sub_expressions", "SERIAL", "PARALLEL"]
 
 SERIAL, PARALLEL = "serial", "parallel"
 
@@ -285,6 +285,15 @@ class Break:
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class Array:
+    """`ctype name[count];`, local to the statements around it (a Philox block's words, per
+    iteration of a parallel loop: scratch arrays are shared by every iteration)."""
+    name: str
+    ctype: str
+    count: int
+
+
 @dataclasses.dataclass
 class Kernel:
     """One kernel: its parameters (the pointers it reads, then those it writes; their element
@@ -322,19 +331,6 @@ def walk(statements):
         elif isinstance(statement, If):
             yield from walk(statement.then)
             yield from walk(statement.otherwise)
-
-
-# a fixed-size array of the block it is declared in (a Philox block's words, per iteration of a
-# parallel loop: scratch arrays are shared by every iteration)
-@dataclasses.dataclass(frozen=True)
-class Array:
-    """`ctype name[count];`, local to the statements around it."""
-    name: str
-    ctype: str
-    count: int
-
-
-__all__ += ["Array"]
 
 
 # ------------------------------------------------------------------------------ index maths
@@ -410,5 +406,3 @@ class Scheduled:
         """The pointers it reads: a fused loop's, or its IR's."""
         return set(self.pointers) if self.pointers is not None else set(self.ir.reads)
 
-
-__all__ += ["Scheduled"]

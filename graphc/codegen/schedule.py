@@ -19,47 +19,30 @@ __all__ = ["Schedule", "schedule", "LOWERED", "REDUCTIONS"]
 
 # views that only change how a value is broadcast, not which elements it has
 _PASS_THROUGH_VIEWS = {"alias", "expand"}
-
-
 # copies: the same values (in a fused kernel, nothing to do)
 _IDENTITIES = {"clone", "contiguous"}
-
-
 # copies that read their input through an affine map (negative strides): compiled as views
 _AFFINE_COPIES = {"flip"}
 
-
-_C_TYPES = {_dt.float32: "float", _dt.float64: "double"}
-
-
 REDUCTIONS = ("sum", "mean", "amax", "amin", "prod", "vector_norm", "argmax", "argmin", "all",
-               "any", "count_nonzero")
+              "any", "count_nonzero")
 
-
-# int64 values the backend computes (a float graph's other values are its float type or bool)
 # elementwise ops whose C meaning on integers is torch's (C's % and / round otherwise)
 _INTEGER_ARITHMETIC = ("add", "sub", "mul", "neg", "abs", "maximum", "minimum", "where",
                        "clamp", "clamp_min", "clamp_max")
-
-
+# int64 values the backend computes (a float graph's other values are its float type or bool)
 _INTEGER_RESULTS = _INTEGER_ARITHMETIC + (
     "argmax", "argmin", "count_nonzero", "sum", "cast", "input", "randperm", "multinomial",
     "randint", "sort_indices", "topk_indices", "kthvalue_indices", "median_indices",
     "mode_indices")
 
-
 _ELEMENT_TYPES = {_dt.float32: "float", _dt.float64: "double", _dt.int64: "int64_t",
                   _dt.int32: "int32_t", _dt.int16: "int16_t", _dt.int8: "int8_t",
                   _dt.uint8: "uint8_t", _dt.bool: "uint8_t"}
-
+_COMPUTE_DTYPES = (_dt.float32, _dt.float64)
 
 # the values computed into memory of their own, by the kernel of their lowering
 LOWERED = LOWERINGS
-
-
-def _PASS_THROUGH_VIEWS_OF(graph):
-    """Names of the alias/expand nodes (they join view chains like the other views)."""
-    return {node.name for node in graph.nodes if node.op in _PASS_THROUGH_VIEWS}
 
 
 @dataclasses.dataclass
@@ -84,7 +67,7 @@ def schedule(graph, inputs, outputs, writes):
     """The plan of `graph` computing `outputs` from `inputs` ((name, shape, strides, dtype));
     `writes`: (input, value) in-place updates. Raises Unsupported for graphs outside it."""
     dtype = _compute_dtype(graph, inputs)
-    ctype = _C_TYPES[dtype]
+    ctype = _ELEMENT_TYPES[dtype]
     for node in graph.nodes:
         moves_values = node.op in _PASS_THROUGH_VIEWS | _IDENTITIES | _AFFINE_COPIES | {
             "index", "gather", "cat", "index_select", "repeat", "triu", "tril", "take"} or (
@@ -104,9 +87,10 @@ def schedule(graph, inputs, outputs, writes):
     views = {node.name for node in graph.nodes
              if node.op not in _PASS_THROUGH_VIEWS and REGISTRY.get(node.op) is not None
              and (REGISTRY[node.op].kind == "view" or node.op in _AFFINE_COPIES)}
-    roots = {}
+    broadcasts = {node.name for node in graph.nodes if node.op in _PASS_THROUGH_VIEWS}
+    roots = {}  # a view -> (the value in memory it reads, the views from there)
     for name in [n.name for n in graph.nodes if n.name in views]:
-        roots[name] = _view_chain(graph, name, views | _PASS_THROUGH_VIEWS_OF(graph))
+        roots[name] = _view_chain(graph, name, views | broadcasts)
     materialised = {root for root, _ in roots.values() if root not in input_names}
     # matrix products read operands that are in memory (materialised when computed)
     node_names = {n.name for n in graph.nodes}
@@ -154,7 +138,7 @@ def _compute_dtype(graph, inputs):
     and compared, counted or indexed with; int64 results come from argmax, counts and casts)."""
     floats = {spec[3] for spec in inputs if spec[3].category == 2} | {
         node.dtype for node in graph.nodes if node.dtype.category == 2}
-    if not floats or not floats <= set(_C_TYPES):
+    if not floats or not floats <= set(_COMPUTE_DTYPES):
         raise Unsupported("only graphs computing in float32 or float64 are compiled yet (got "
                           f"{sorted(d.name for d in floats) or 'no float'})")
     for name, _, _, dtype in inputs:
