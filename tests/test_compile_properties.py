@@ -264,9 +264,10 @@ def check_training(case, reset_first):
             product = xs[0].dim() and xs[0].shape[-1] == 4
             outputs = _forward(case.program, [xs[0] @ weight if product else xs[0], *xs[1:]])
             # without the decay term (odd seeds), the weight's gradient is the product's alone:
-            # with the .grad dropped at the end, the update fuses into that product
+            # with the .grad dropped at the end, the update fuses into that product (a program
+            # that does not read the product keeps the term: its loss needs the weight)
             loss = _total(outputs)
-            if case.seed % 2 == 0 or not product:
+            if case.seed % 2 == 0 or not product or not loss.requires_grad:
                 loss = loss + (weight * weight).sum()
             loss.backward()
             with graphc.no_grad():
@@ -401,6 +402,9 @@ SWEEPS = [
     Case(_every_step(), "gradients", "float64", ["contiguous"] * 4, [], 1),
     Case(_every_step(), "training", "float32", ["transposed", "expanded", "0-d", "empty"], [], 2),
     Case(_every_step(), "training", "float64", ["contiguous"] * 4, [], 7),
+    # found by the random profile: an odd seed whose program does not read the product (the
+    # loss would not need the weight without its decay term)
+    Case([(*UNARY[0], (1,))], "training", "float64", ["contiguous"] * 4, [], 1),
     Case(_every_step(), "in-place argument", "float64",
          ["contiguous", "size-1", "transposed", "contiguous"], [(5, float("nan")), (7, 1e30)], 3),
     Case(_every_step(), "graph break", "float32", ["contiguous"] * 4, [(1, -float("inf"))], 4),
