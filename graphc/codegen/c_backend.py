@@ -170,7 +170,7 @@ def _c_source(unit, input_names):
     draws = [(f"seed{r}", r) for r in range(len(unit["randoms"]))]
     return _environment().get_template("c/elementwise.c.j2").render(
         function=unit["function"], location=unit["location"], signature=unit["signature"],
-        kernels=kernels, slots=_passed(slots, kernels, write_backs),
+        kernels=kernels, declare=C.parameters, call=C.arguments, slots=_passed(slots, kernels, write_backs),
         draws=_passed(draws, kernels, write_backs), write_backs=write_backs,
         types=unit["types"], ctype=ctype, random=bool(unit["randoms"]),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
@@ -197,8 +197,8 @@ def _accumulating_product(graph, plan, value, target, pointer):
 def _passed(pointers, kernels, write_backs):
     """The entries of `pointers` ((name, ...)) that some call passes: the entry declares no
     constant input that no kernel reads, nor an output that a returned reduction's buffer holds."""
-    passed = set(re.findall(r"\w+", " ".join([k.arguments for k in kernels]
-                                             + [w["source"] for w in write_backs])))
+    passed = {argument.name for kernel in kernels for argument in kernel.arguments}
+    passed |= {w["source"] for w in write_backs}
     return [entry for entry in pointers if entry[0] in passed]
 
 

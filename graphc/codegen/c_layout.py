@@ -1,5 +1,5 @@
 """Layouts of strided memory, shared by the scheduler and the lowerings: dense or not, views as
-affine maps, kernels' signatures and element types, and `Unsupported`."""
+affine maps, kernels' parameters and element types, and `Unsupported`."""
 import math
 
 from ..ir.registry import REGISTRY
@@ -88,10 +88,12 @@ class _ElementTypes(dict):
 
 
 def _signature(reads, writes, types):
-    """(a kernel's C parameters (what it reads is const), the entry point's arguments)."""
-    parameters = [f"const {types.of(p)} *restrict {p}" for p in reads] + [
-        f"{types.of(p)} *restrict {p}" for p in writes]
-    return ", ".join(parameters), ", ".join(reads + writes)
+    """(a kernel's parameters (kernel.Parameter: what it reads is const), the arguments of its
+    call: the same pointers)."""
+    from .kernel import Parameter, Var
+    parameters = [Parameter(p, types.of(p)) for p in reads] + [
+        Parameter(p, types.of(p), written=True) for p in writes]
+    return parameters, [Var(p) for p in reads + writes]
 
 
 def _numel(shape):

@@ -19,7 +19,7 @@ from .errors import ErrorKind
 
 __all__ = ["Expr", "Var", "Const", "Load", "Member", "Call", "Select", "Cast", "Address",
            "Formula", "Let", "Assign", "Store", "Loop", "If", "Check", "Do", "Break", "Kernel",
-           "Fold", "Array", "Scheduled", "multi_index", "strided", "as_expr", "walk",
+           "Fold", "Array", "Parameter", "Scheduled", "multi_index", "strided", "as_expr", "walk",
            "sub_expressions", "SERIAL", "PARALLEL"]
 
 SERIAL, PARALLEL = "serial", "parallel"
@@ -286,6 +286,16 @@ class Break:
 
 
 @dataclasses.dataclass(frozen=True)
+class Parameter:
+    """A kernel's parameter: a pointer to elements of `ctype` (const unless `written`), or a
+    number of that type when not `pointer` (a draw's seed and offset)."""
+    name: str
+    ctype: str
+    written: bool = False
+    pointer: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Array:
     """`ctype name[count];`, local to the statements around it (a Philox block's words, per
     iteration of a parallel loop: scratch arrays are shared by every iteration)."""
@@ -370,16 +380,16 @@ def strided(index, shape, strides, base=0):
 class Scheduled:
     """A kernel placed in a specialisation (what the loop passes rearrange and the dialects
     print): its IR, what it computes and from which IR nodes and user lines (the comment above
-    it), its C signature and the arguments of its call. A fused elementwise loop or reduction
-    (c_backend) keeps its formulas (`loads`, `temporaries`, `result`) until the loop passes have
+    it), its parameters and its call's arguments (`Var`s, or `Address`es into an operand). A
+    fused elementwise loop or reduction (fusion.py) keeps its formulas (`loads`, `temporaries`, `result`) until the loop passes have
     merged it; its IR is built after them."""
     name: str
     output: str                # the value it computes
     summary: str
     nodes: list
     locations: list
-    parameters: str
-    arguments: str
+    parameters: list           # kernel.Parameters
+    arguments: list            # an expression per parameter
     output_pointer: str
     numel: int
     ir: Any = None             # a Kernel

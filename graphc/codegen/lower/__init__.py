@@ -6,7 +6,7 @@ codegen/render print the IR.
 Every lowering is called as lower(position, graph, node, target pointer, layouts, pointers,
 element types, draw index) and returns the scheduled kernel `entry` makes of its IR."""
 from ..c_layout import _numel, _signature
-from ..kernel import Scheduled
+from ..kernel import Parameter, Scheduled, Var
 from ..render.c import C
 
 __all__ = ["LOWERINGS", "lowering", "entry"]
@@ -33,8 +33,9 @@ def entry(position, graph, node, summary, ir, types, draw=None, arguments=None):
     parameters' names (an operand passed at an offset)."""
     parameters, names = _signature(list(ir.reads), list(ir.writes), types)
     if ir.draws:
-        parameters = f"uint64_t seed, uint64_t offset, {parameters}"
-        names = f"seed{draw}, offset{draw}, {names}"
+        parameters = [Parameter("seed", "uint64_t", pointer=False),
+                      Parameter("offset", "uint64_t", pointer=False), *parameters]
+        names = [Var(f"seed{draw}"), Var(f"offset{draw}"), *names]
     return Scheduled(
         name=f"kernel{position}_{node.op}", output=node.name, summary=summary,
         nodes=[f"%{node.name} = {node.op}"],

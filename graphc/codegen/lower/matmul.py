@@ -124,8 +124,8 @@ def matmul(position, graph, node, target, layouts, pointer_of, types, draw=None,
     if len(reads) == 2 and (a_base or b_base):
         # each operand's start is passed (`in0_data + 256`), so that the products of an
         # unrolled loop's steps are one function (see loop_passes.share_identical_kernels)
-        arguments = ", ".join([f"{pointer} + {base}" if base else pointer
-                               for pointer, base in zip(reads, (a_base, b_base))] + [target])
+        arguments = [k.Address(pointer, k.Const(base)) if base else k.Var(pointer)
+                     for pointer, base in zip(reads, (a_base, b_base))] + [k.Var(target)]
         a_base = b_base = 0
     ctype = types.compute
     loop = _gemm(operands, ((a_shape, a_strides, a_base), (b_shape, b_strides, b_base)), batch,

@@ -34,6 +34,16 @@ class Dialect:
             return {"inf": "INFINITY", "-inf": "(-INFINITY)", "nan": "NAN"}[text]
         return text + (self.float_suffix if const.ctype == "float" else "")
 
+    def parameters(self, parameters):
+        """A kernel's parameter list (kernel.Parameter): C99's `restrict` pointers (a dialect
+        without the word defines it)."""
+        return ", ".join(f"{'' if p.written else 'const '}{p.ctype} *restrict {p.name}"
+                         if p.pointer else f"{p.ctype} {p.name}" for p in parameters)
+
+    def arguments(self, arguments):
+        """A call's arguments (kernel expressions)."""
+        return ", ".join(self.expression(a) for a in arguments)
+
     def formula(self, text):
         """A fused formula's text (printed in C's spellings when it was lowered) in this
         language's."""

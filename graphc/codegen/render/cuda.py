@@ -192,8 +192,8 @@ class CudaDialect(Dialect):
         block per output or, longer still, over several blocks and a second launch, a loop
         whose iterations only accumulate with atomics), each in its own launch; a kernel with
         any other loop runs in one thread, in the C loops' order."""
-        declared = _declared(parameters)
-        ctypes = {name: re.sub(r"^const |\s*\*.*$", "", p) for name, p in declared}
+        declared = [(p.name, self.parameters([p])) for p in parameters]
+        ctypes = {p.name: p.ctype for p in parameters}
         body = without_dead_lets(ir.body)
         # scratch memory, when the steps are launches of their own: a device buffer the entry
         # allocates, shared by the launches
@@ -346,14 +346,10 @@ class CudaDialect(Dialect):
         the entry's handle; CBLAS's leading row-major argument dropped), stopping at the first
         failure with cuBLAS's status."""
         body = self.statements(_on_cublas(without_dead_lets(ir.body)), [], "    ")
-        return "\n".join([f"static int {name}(cublasHandle_t cublas, {parameters})", "{",
+        return "\n".join([f"static int {name}(cublasHandle_t cublas, "
+                          f"{self.parameters(parameters)})", "{",
                           "    int cublas_status = 0;", *body, "release:",
                           "    return cublas_status;", "}"])
-
-
-def _declared(parameters):
-    """(name, declaration) of each parameter of a kernel's C parameter list."""
-    return [(_NAME.findall(p)[-1], p) for p in parameters.split(", ") if p]
 
 
 def _sorts(statement):
@@ -491,11 +487,10 @@ def _cuda_unit(unit):
     for kernel in unit["kernels"]:
         ir = kernel.ir
         # the kernel's parameter names, each with its argument: `in0_data` or `in0_data + 256`
-        names = [name for name, _ in _declared(kernel.parameters)]
-        given = {}
-        for name, argument in zip(names, kernel.arguments.split(", ")):
-            pointer, _, offset = argument.partition(" + ")
-            given[name] = device[pointer] + (f" + {offset}" if offset else "")
+        names = [parameter.name for parameter in kernel.parameters]
+        given = {name: device[argument.name] + (
+            f" + {CUDA.expression(argument.offset)}" if isinstance(argument, k.Address) else "")
+            for name, argument in zip(names, kernel.arguments)}
         if kernel.gemm:  # a host function queueing cuBLAS calls
             if kernel.function == kernel.name:
                 kernel.cuda = CUDA.host_kernel(ir, kernel.name, kernel.parameters)
@@ -520,7 +515,8 @@ def _cuda_unit(unit):
                                   "zero": False})
             launches.append(_launch(function, given, f"%{kernel.output}"))
     for index, copy in enumerate(unit["write_backs"]):
-        parameters = f"const {unit['ctype']} *restrict source, {unit['ctype']} *restrict target"
+        parameters = [k.Parameter("source", unit["ctype"]),
+                      k.Parameter("target", unit["ctype"], written=True)]
         functions = CUDA.functions(copy["ir"], f"write_back{index}", parameters)
         copy["cuda"] = "\n\n".join(function.source for function in functions)
         given = {"source": device[copy["source"]], "target": f"in{copy['slot']}_device"}
