@@ -7,28 +7,12 @@ import functools
 import importlib.util
 import os
 
-__all__ = ["library_dir", "link_flags", "GEMM", "LAPACK_PREFIX", "lapack_declarations"]
+__all__ = ["library_dir", "link_flags", "GEMM", "LAPACK_PREFIX"]
 
 GEMM = {"float": "scipy_cblas_sgemm", "double": "scipy_cblas_dgemm"}
-# LAPACKE's row-major drivers (inverse, det, solve, cholesky, svd, eigh, qr) by C type
+# LAPACKE's row-major drivers (inverse, det, solve, cholesky, svd, eigh, qr) by C type;
+# templates/c/elementwise.c.j2 declares them
 LAPACK_PREFIX = {"float": "scipy_LAPACKE_s", "double": "scipy_LAPACKE_d"}
-
-
-def lapack_declarations(ctype):
-    """C prototypes of the LAPACKE functions compiled linear algebra calls (32-bit ints)."""
-    f = LAPACK_PREFIX[ctype]
-    return [f"int {f}getrf(int layout, int m, int n, {ctype} *a, int lda, int *ipiv);",
-            f"int {f}getri(int layout, int n, {ctype} *a, int lda, const int *ipiv);",
-            f"int {f}gesv(int layout, int n, int nrhs, {ctype} *a, int lda, int *ipiv, "
-            f"{ctype} *b, int ldb);",
-            f"int {f}potrf(int layout, char uplo, int n, {ctype} *a, int lda);",
-            f"int {f}gesdd(int layout, char jobz, int m, int n, {ctype} *a, int lda, "
-            f"{ctype} *s, {ctype} *u, int ldu, {ctype} *vt, int ldvt);",
-            f"int {f}syevd(int layout, char jobz, char uplo, int n, {ctype} *a, int lda, "
-            f"{ctype} *w);",
-            f"int {f}geqrf(int layout, int m, int n, {ctype} *a, int lda, {ctype} *tau);",
-            f"int {f}orgqr(int layout, int m, int n, int k, {ctype} *a, int lda, "
-            f"const {ctype} *tau);"]
 
 
 @functools.lru_cache(maxsize=None)

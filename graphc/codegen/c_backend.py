@@ -221,14 +221,9 @@ def _check_failures_write_nothing(kernels, direct, outputs):
 def _lapack_declaration(ctype):
     """Both precisions: a norm computes in double whatever the graph's type."""
     from . import blas
-    return {"library": blas.library_dir(),
-            "lines": blas.lapack_declarations("float") + blas.lapack_declarations("double")}
+    return {"library": blas.library_dir(), "prefixes": list(blas.LAPACK_PREFIX.items())}
 
 
 def _blas_declaration(ctype):
     from . import blas
-    return {"function": blas.GEMM[ctype], "library": blas.library_dir(),
-            "signature": (f"int order, int transpose_a, int transpose_b, int m, int n, int k, "
-                          f"{ctype} alpha, const {ctype} *a, int lda, const {ctype} *b, int ldb, "
-                          f"{ctype} beta, {ctype} *c, int ldc")}
-
+    return {"function": blas.GEMM[ctype], "library": blas.library_dir()}
