@@ -1,6 +1,6 @@
-"""The kernel IR of fused elementwise kernels and reductions, from the C backend's fused kernel
-(its loads, each with the index it is read at; sympy's common subexpressions, as `t0 = ...`;
-its results), after the loop passes (codegen/loop_passes.py) merged and split them:
+"""The kernel IR of fused elementwise kernels and reductions, from codegen/fusion.py's fused
+kernel (its loads, each with the index it is read at; sympy's common subexpressions, as
+`t0 = ...`; its results), after the loop passes (codegen/loop_passes.py) merged and split them:
 - elementwise: one parallel loop over the output's elements (or over rows of its last dim, when
   the loads need index arithmetic: the inner loop has no division and vectorises);
 - reductions: a parallel loop over the outputs, each folding its elements in double, in order

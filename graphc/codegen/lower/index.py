@@ -10,7 +10,7 @@ from ..c_layout import _constant, _dense, _numel, _row_major
 from ..errors import ErrorKind
 from . import entry, lowering
 
-# the ops c_backend checks before lowering (int64 index tensors, no reduce= scatter)
+# the ops schedule.py checks before lowering (int64 index tensors, no reduce= scatter)
 _INDEXING = ("index", "index_put", "value_select", "gather", "scatter", "scatter_add",
              "scatter_reduce")
 
