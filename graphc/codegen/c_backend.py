@@ -16,6 +16,7 @@ import pathlib
 import re
 import sys
 
+from . import blas
 from .c_layout import Unsupported, _numel
 from .fusion import FLAT, Expressions, fused_kernel, load_index, printer
 from .loop_passes import (fuse_updates_into_products, merge_fills, merge_output_loops,
@@ -93,7 +94,7 @@ def _render(graph, inputs, outputs, function_name, location, signature, writes=(
             "kernels": kernels, "write_backs": _write_backs(writes, direct, plan, outputs),
             "ctype": plan.ctype, "inputs": inputs, "outputs": outputs, "buffers": buffers,
             "direct": direct, "types": types, "graph": graph, "randoms": plan.randoms}
-    source = dialect(unit) if dialect is not None else _c_source(unit, input_names)
+    source = dialect(unit) if dialect is not None else _c_source(unit)
     return source, plan.dtype, plan.ctype, list(buffers), plan.randoms
 
 
@@ -152,8 +153,9 @@ def _write_backs(writes, direct, plan, outputs):
     return write_backs
 
 
-def _c_source(unit, input_names):
+def _c_source(unit):
     """The C translation unit (templates/c/elementwise.c.j2) of the scheduled kernels."""
+    input_names = [spec[0] for spec in unit["inputs"]]
     kernels, write_backs, outputs, direct = (unit["kernels"], unit["write_backs"],
                                              unit["outputs"], unit["direct"])
     ctype, graph = unit["ctype"], unit["graph"]
@@ -175,9 +177,11 @@ def _c_source(unit, input_names):
         types=unit["types"], ctype=ctype, random=bool(unit["randoms"]),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),
         parallel_threshold=C.parallel_threshold, inline="static inline",
-        blas=_blas_declaration(ctype) if any(k.gemm for k in kernels) else None,
-        lapack=_lapack_declaration(ctype) if any(n.op in LAPACK_OPS for n in graph.nodes)
-        else None)
+        blas={"function": blas.GEMM[ctype], "library": blas.library_dir()}
+        if any(k.gemm for k in kernels) else None,
+        # both precisions: a norm computes in double whatever the graph's type
+        lapack={"library": blas.library_dir(), "prefixes": list(blas.LAPACK_PREFIX.items())}
+        if any(n.op in LAPACK_OPS for n in graph.nodes) else None)
 
 
 def _accumulating_product(graph, plan, value, target, pointer):
@@ -216,14 +220,3 @@ def _check_failures_write_nothing(kernels, direct, outputs):
         if stored & written:
             raise Unsupported(f"{kernel.name} stores into an input before a kernel that can "
                               "fail")
-
-
-def _lapack_declaration(ctype):
-    """Both precisions: a norm computes in double whatever the graph's type."""
-    from . import blas
-    return {"library": blas.library_dir(), "prefixes": list(blas.LAPACK_PREFIX.items())}
-
-
-def _blas_declaration(ctype):
-    from . import blas
-    return {"function": blas.GEMM[ctype], "library": blas.library_dir()}

@@ -3,6 +3,7 @@ affine maps, kernels' parameters and element types, and `Unsupported`."""
 import math
 
 from ..ir.registry import REGISTRY
+from .kernel import Parameter, Var
 
 
 class Unsupported(Exception):
@@ -90,7 +91,6 @@ class _ElementTypes(dict):
 def _signature(reads, writes, types):
     """(a kernel's parameters (kernel.Parameter: what it reads is const), the arguments of its
     call: the same pointers)."""
-    from .kernel import Parameter, Var
     parameters = [Parameter(p, types.of(p)) for p in reads] + [
         Parameter(p, types.of(p), written=True) for p in writes]
     return parameters, [Var(p) for p in reads + writes]

@@ -10,7 +10,7 @@ import json
 import re
 
 from .c_layout import _dense, _numel, _signature
-from .kernel import Var
+from .fusion import FLAT
 
 __all__ = ["store_in_place", "fuse_updates_into_products", "merge_output_loops", "merge_fills",
            "split_loop", "share_identical_kernels"]
@@ -99,7 +99,7 @@ def store_in_place(kernels, writes, outputs, input_names, layouts, kept, types):
 
 def _reads_elsewhere(kernel, pointer):
     """Whether `kernel` reads `pointer` at another element than the one it writes."""
-    return any(load["pointer"] == pointer and load["at"] != Var("i") for load in kernel.loads)
+    return any(load["pointer"] == pointer and load["at"] != FLAT for load in kernel.loads)
 
 
 def _read_through(kernel, pointer, out, types):
