@@ -172,7 +172,8 @@ def _c_source(unit):
     draws = [(f"seed{r}", r) for r in range(len(unit["randoms"]))]
     return _environment().get_template("c/elementwise.c.j2").render(
         function=unit["function"], location=unit["location"], signature=unit["signature"],
-        kernels=kernels, declare=C.parameters, call=C.arguments, slots=_passed(slots, kernels, write_backs),
+        kernels=kernels, declare=C.parameters, call=C.arguments,
+        slots=_passed(slots, kernels, write_backs),
         draws=_passed(draws, kernels, write_backs), write_backs=write_backs,
         types=unit["types"], ctype=ctype, random=bool(unit["randoms"]),
         sorting=any(node.op in _SORTED + ("multinomial",) for node in graph.nodes),

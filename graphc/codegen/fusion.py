@@ -61,7 +61,8 @@ class Expressions:
         self.c_math, self.integer_math = c_math(), c_math(integer=True)
         self.elementary = elementary
         self.nodes = {node.name: node for node in graph.nodes}
-        self.symbols = {name: sympy.Symbol(f"in{i}", real=True) for i, name in enumerate(input_names)}
+        self.symbols = {name: sympy.Symbol(f"in{i}", real=True)
+                        for i, name in enumerate(input_names)}
         self.symbols.update({name: sympy.Symbol(f"buf{i}", real=True)
                              for i, name in enumerate(buffer_names)})
         self.symbols.update({name: sympy.Symbol(f"view{i}", real=True)

@@ -381,8 +381,8 @@ class Scheduled:
     """A kernel placed in a specialisation (what the loop passes rearrange and the dialects
     print): its IR, what it computes and from which IR nodes and user lines (the comment above
     it), its parameters and its call's arguments (`Var`s, or `Address`es into an operand). A
-    fused elementwise loop or reduction (fusion.py) keeps its formulas (`loads`, `temporaries`, `result`) until the loop passes have
-    merged it; its IR is built after them."""
+    fused elementwise loop or reduction (fusion.py) keeps its formulas (`loads`,
+    `temporaries`, `result`) until the loop passes have merged it; its IR is built after them."""
     name: str
     output: str                # the value it computes
     summary: str

@@ -330,8 +330,7 @@ class CudaDialect(Dialect):
         taken = [(n, p) for n, p in declared if n in used]
         partials = [p for p in partials if p[0] in used]
         parameters = [p for _, p in taken] + [
-            f"{'' if written else 'const '}{ctype} *restrict {p}"
-            for p, ctype, _, written in partials]
+            self.parameters([k.Parameter(p, ctype, written)]) for p, ctype, _, written in partials]
         if checked:
             parameters.append("graphc_error_record *error")
             lines = ["if (graphc_failed(error))", "    return;  /* an earlier launch failed */",
